@@ -1,0 +1,99 @@
+# nestor: checkpoint/restore for Linux process trees.
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+
+CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -D_GNU_SOURCE
+CFLAGS  ?=
+ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS) -I src -I $(BUILD)/proto -DNESTOR_VERSION='"$(VERSION)"'
+LDLIBS  := -lprotobuf-c
+
+PROTOS  := $(wildcard proto/*.proto)
+PB_C    := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTOS))
+PB_O    := $(PB_C:.c=.o)
+SRCS    := $(wildcard src/*.c)
+OBJS    := $(patsubst src/%.c,$(BUILD)/src/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS)) $(PB_O) $(BUILD)/src/restorer-blob.o
+
+all: $(BUILD)/nestor
+
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/proto
+	protoc-c --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c
+	$(CC) $(ALL_CFLAGS) -Wno-error -c -o $@ $<
+
+$(BUILD)/src/%.o: src/%.c $(PB_C) | $(BUILD)/src
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/src:
+	@mkdir -p $@
+
+# The restorer blob: freestanding, position independent, no relocations.
+RST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -ffreestanding \
+	-fno-stack-protector -fpie -fno-plt -fno-asynchronous-unwind-tables -fno-builtin \
+	-fno-jump-tables -mno-red-zone -mgeneral-regs-only -nostdlib -I src -I src/restorer
+RST_SRCS := src/restorer/entry.S src/restorer/restorer.c
+$(BUILD)/restorer/restorer.elf: $(RST_SRCS) src/restorer/restorer.lds src/restorer/*.h src/restorer-abi.h
+	@mkdir -p $(BUILD)/restorer
+	$(CC) $(RST_CFLAGS) -static-pie -Wl,-T,src/restorer/restorer.lds -Wl,--no-dynamic-linker \
+		-Wl,-z,norelro -Wl,--build-id=none -o $@ $(RST_SRCS)
+	@if readelf -rW $@ | grep -q 'R_X86_64'; then \
+		echo "restorer blob needs relocations; it must be position independent"; \
+		readelf -rW $@; rm -f $@; exit 1; fi
+$(BUILD)/restorer/restorer.bin: $(BUILD)/restorer/restorer.elf
+	objcopy -O binary $< $@
+$(BUILD)/src/restorer-blob.o: $(BUILD)/restorer/restorer.bin | $(BUILD)/src
+	cd $(BUILD)/restorer && ld -r -b binary -z noexecstack -o ../src/restorer-blob.o restorer.bin
+
+$(BUILD)/nestor: $(BUILD)/src/main.o $(LIB_OBJS)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+-include $(OBJS:.o=.d)
+-include tests/tests.mk
+
+# Unit tests of pure code.
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@./scripts/install-deps.sh
+
+check: deps
+	$(MAKE) all tests-bin $(UNIT_BINS)
+	./tests/check.sh
+
+demo: deps
+	$(MAKE) all $(BUILD)/demo/counter
+	./scripts/demo.sh
+
+$(BUILD)/demo/counter: scripts/counter.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -o $@ $<
+
+bench: deps
+	$(MAKE) all
+	./bench/run.sh
+
+fuzz: all
+	$(MAKE) $(BUILD)/fuzz/image-fuzz
+
+$(BUILD)/fuzz/image-fuzz: fuzz/image-fuzz.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(filter-out -O2,$(ALL_CFLAGS)) -O1 -fsanitize=fuzzer,address -o $@ fuzz/image-fuzz.c \
+		$(filter-out $(BUILD)/src/restorer-blob.o,$(LIB_OBJS)) $(BUILD)/src/restorer-blob.o $(LDLIBS)
+
+install: all
+	install -D -m 0755 $(BUILD)/nestor $(DESTDIR)$(PREFIX)/sbin/nestor
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check demo bench deps install clean fuzz
+.SECONDARY:

@@ -1,0 +1,519 @@
+/* Regular files, directories, character devices and terminals: their open
+ * descriptions and the descriptor table, dumped and restored together. */
+#define LOG_PREFIX "files: "
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include "arena.h"
+#include "files.h"
+#include "log.h"
+#include "sys.h"
+#include "util.h"
+
+#define MAX_UNLINKED_SIZE (64u << 20)
+
+FileEntry *file_table_add(struct file_table *ft)
+{
+	FileEntry *f;
+
+	if (ft->nr == ft->cap) {
+		size_t ncap = ft->cap ? ft->cap * 2 : 64;
+		FileEntry **n = ANEW_ARRAY(FileEntry *, ncap);
+
+		if (!n)
+			return NULL;
+		if (ft->nr)
+			memcpy(n, ft->files, ft->nr * sizeof(*n));
+		ft->files = n;
+		ft->cap = ncap;
+	}
+	f = ANEW(FileEntry);
+	if (!f)
+		return NULL;
+	file_entry__init(f);
+	f->id = ft->nr + 1;
+	ft->files[ft->nr++] = f;
+	return f;
+}
+
+static uint64_t mtime_ns(const struct stat *st)
+{
+	return st->st_mtim.tv_sec * 1000000000ULL + st->st_mtim.tv_nsec;
+}
+
+static void fill_stat(FileEntry *f, const struct stat *st)
+{
+	f->mode = st->st_mode;
+	f->size = st->st_size;
+	f->mtime_ns = mtime_ns(st);
+	f->rdev = st->st_rdev;
+}
+
+/* A file a task maps or runs: one entry per file, found by dev and inode. */
+static int add_whole_file(struct dump_ctx *ctx, pid_t pid, const char *link, const char *path,
+			  uint32_t *ret_id)
+{
+	struct stat st, now;
+	FileEntry *f;
+	size_t plen = strlen(path);
+
+	if (stat(link, &st))
+		return log_error_errno(-errno, "cannot stat %s", link);
+	if (plen > 10 && !strcmp(path + plen - 10, " (deleted)"))
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't dump: task %d maps or runs %s, which is deleted", pid, path);
+	if (stat(path, &now) || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't dump: task %d maps or runs %s, which is no longer at that path",
+				     pid, path);
+	for (size_t i = 0; i < ctx->files.nr; i++) {
+		f = ctx->files.files[i];
+		if (f->type == FILE_TYPE__REG && f->flags == (uint32_t)-1 && f->size == (uint64_t)st.st_size &&
+		    f->mtime_ns == mtime_ns(&st) && !strcmp(f->path, path)) {
+			*ret_id = f->id;
+			return 0;
+		}
+	}
+	f = file_table_add(&ctx->files);
+	if (!f)
+		return -ENOMEM;
+	f->type = FILE_TYPE__REG;
+	f->path = arena_strdup(path);
+	f->flags = (uint32_t)-1; /* not an open description: a mapped or executed file */
+	fill_stat(f, &st);
+	*ret_id = f->id;
+	return f->path ? 0 : -ENOMEM;
+}
+
+int files_dump_mapped(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, uint32_t *ret_id)
+{
+	char link[96];
+
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	return add_whole_file(ctx, pid, link, v->path, ret_id);
+}
+
+static int read_link(const char *link, char *buf, size_t len)
+{
+	ssize_t n = readlink(link, buf, len - 1);
+
+	if (n < 0)
+		return log_error_errno(-errno, "cannot read link %s", link);
+	if ((size_t)n >= len - 1)
+		return log_error_ret(-ENAMETOOLONG, "link %s is too long", link);
+	buf[n] = 0;
+	return 0;
+}
+
+int files_dump_exe(struct dump_ctx *ctx, pid_t pid, uint32_t *ret_id)
+{
+	char link[64], path[4096];
+	int r;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	r = read_link(link, path, sizeof(path));
+	if (r < 0)
+		return r;
+	return add_whole_file(ctx, pid, link, path, ret_id);
+}
+
+int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t *ret_id)
+{
+	char link[64], path[4096];
+	FileEntry *f;
+	struct stat st;
+	int r;
+
+	snprintf(link, sizeof(link), "/proc/%d/%s", pid, which);
+	r = read_link(link, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (stat(link, &st))
+		return log_error_errno(-errno, "cannot stat %s", link);
+	if (strstr(path, " (deleted)"))
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has its %s in a deleted directory %s",
+				     pid, which, path);
+	f = file_table_add(&ctx->files);
+	if (!f)
+		return -ENOMEM;
+	f->type = FILE_TYPE__DIR;
+	f->path = arena_strdup(path);
+	f->flags = O_RDONLY | O_DIRECTORY;
+	fill_stat(f, &st);
+	*ret_id = f->id;
+	return f->path ? 0 : -ENOMEM;
+}
+
+static bool is_tty(const struct stat *st)
+{
+	unsigned maj = major(st->st_rdev);
+
+	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
+}
+
+static int read_fdinfo(pid_t pid, int fd, uint64_t *ret_pos, uint32_t *ret_flags)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	char *p;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	r = read_file_at(AT_FDCWD, path, &buf, 1 << 20);
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s", path);
+	p = strstr(buf, "pos:");
+	if (!p)
+		return log_error_ret(-EINVAL, "no pos in %s", path);
+	*ret_pos = strtoull(p + 4, NULL, 10);
+	p = strstr(buf, "flags:");
+	if (!p)
+		return log_error_ret(-EINVAL, "no flags in %s", path);
+	*ret_flags = strtoul(p + 6, NULL, 8);
+	return 0;
+}
+
+static int dump_unlinked_data(pid_t pid, int fd, FileEntry *f)
+{
+	char path[64];
+	_cleanup_close_ int rfd = -1;
+	uint8_t *data;
+	int r;
+
+	if (f->size > MAX_UNLINKED_SIZE)
+		return log_error_ret(-EFBIG, "can't dump: task %d fd %d is an unlinked file of %llu bytes "
+					     "(at most %u supported)",
+				     pid, fd, (unsigned long long)f->size, MAX_UNLINKED_SIZE);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return log_error_errno(-errno, "cannot open %s", path);
+	data = arena_alloc(f->size ? f->size : 1);
+	if (!data)
+		return -ENOMEM;
+	r = pread_all(rfd, data, f->size, 0);
+	if (r < 0)
+		return log_error_errno(r, "cannot read unlinked file of task %d fd %d", pid, fd);
+	f->has_data = true;
+	f->data.data = data;
+	f->data.len = f->size;
+	f->unlinked = true;
+	return 0;
+}
+
+/* Builds the description behind one fd, refusing kinds we cannot restore. */
+static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntry *e,
+		       FileEntry **ret)
+{
+	char link[64], path[4096];
+	struct stat st;
+	FileEntry *f;
+	uint32_t flags;
+	uint64_t pos;
+	int r;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, fd);
+	r = read_link(link, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (stat(link, &st))
+		return log_error_errno(-errno, "cannot stat %s", link);
+	r = read_fdinfo(t->pid, fd, &pos, &flags);
+	if (r < 0)
+		return r;
+	e->fd = fd;
+	e->cloexec = !!(flags & O_CLOEXEC);
+	f = ANEW(FileEntry);
+	if (!f)
+		return -ENOMEM;
+	file_entry__init(f);
+	fill_stat(f, &st);
+	f->flags = flags & ~O_CLOEXEC;
+	f->pos = pos;
+	if (is_tty(&st)) {
+		if (!ctx->opts->shell_job)
+			return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: task %d fd %d is the terminal %s (use --shell-job)",
+					     t->pid, fd, path);
+		f->type = FILE_TYPE__TTY;
+	} else if (S_ISREG(st.st_mode)) {
+		f->type = FILE_TYPE__REG;
+		if (st.st_nlink == 0) {
+			size_t l = strlen(path);
+			if (l > 10 && !strcmp(path + l - 10, " (deleted)"))
+				path[l - 10] = 0;
+			r = dump_unlinked_data(t->pid, fd, f);
+			if (r < 0)
+				return r;
+		}
+	} else if (S_ISCHR(st.st_mode)) {
+		f->type = FILE_TYPE__CHR;
+	} else if (S_ISDIR(st.st_mode)) {
+		f->type = FILE_TYPE__DIR;
+	} else {
+		const char *kind = S_ISFIFO(st.st_mode) ? "a pipe" : S_ISSOCK(st.st_mode) ? "a socket" :
+				   !strncmp(path, "anon_inode:", 11) ? path + 11 : path;
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is %s (not supported yet)",
+				     t->pid, fd, kind);
+	}
+	f->path = arena_strdup(path);
+	*ret = f;
+	return f->path ? 0 : -ENOMEM;
+}
+
+static int fd_compare(const void *a, const void *b)
+{
+	return (*(FdEntry *const *)a)->fd - (*(FdEntry *const *)b)->fd;
+}
+
+/* Finds an already dumped description of this task that fd shares (dup, fork). */
+static FileEntry *shared_description(struct dump_ctx *ctx, struct dump_task *t, int fd,
+				     FileEntry *f, size_t first)
+{
+	FdinfoEntry *fi = t->fdinfo;
+
+	for (size_t i = 0; i < fi->n_fds; i++) {
+		FileEntry *o = ctx->files.files[fi->fds[i]->file_id - 1];
+
+		if (fi->fds[i]->file_id <= first || o->type != f->type || o->rdev != f->rdev ||
+		    o->mode != f->mode || strcmp(o->path, f->path))
+			continue;
+		if (sys_kcmp(t->pid, t->pid, KCMP_FILE, fi->fds[i]->fd, fd) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t)
+{
+	char path[64];
+	_cleanup_closedir_ DIR *d = NULL;
+	FdinfoEntry *fi = ANEW(FdinfoEntry);
+	size_t cap = 64, first = ctx->files.nr;
+	struct dirent *de;
+
+	if (!fi)
+		return -ENOMEM;
+	fdinfo_entry__init(fi);
+	t->fdinfo = fi;
+	fi->fds = ANEW_ARRAY(FdEntry *, cap);
+	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
+	d = opendir(path);
+	if (!d)
+		return log_error_errno(-errno, "cannot open %s", path);
+	while ((de = readdir(d))) {
+		FileEntry *f, *same;
+		FdEntry *e;
+		int fd, r;
+
+		if (de->d_name[0] == '.' || parse_int(de->d_name, &fd) < 0)
+			continue;
+		if (fi->n_fds == cap) {
+			FdEntry **n = ANEW_ARRAY(FdEntry *, cap * 2);
+			if (!n)
+				return -ENOMEM;
+			memcpy(n, fi->fds, cap * sizeof(*n));
+			fi->fds = n;
+			cap *= 2;
+		}
+		e = ANEW(FdEntry);
+		if (!e || !fi->fds)
+			return -ENOMEM;
+		fd_entry__init(e);
+		r = dump_one_fd(ctx, t, fd, e, &f);
+		if (r < 0)
+			return r;
+		same = shared_description(ctx, t, fd, f, first);
+		if (!same) {
+			FileEntry *slot = file_table_add(&ctx->files);
+			if (!slot)
+				return -ENOMEM;
+			f->id = slot->id;
+			ctx->files.files[f->id - 1] = f;
+		}
+		e->file_id = same ? same->id : f->id;
+		fi->fds[fi->n_fds++] = e;
+	}
+	qsort(fi->fds, fi->n_fds, sizeof(*fi->fds), fd_compare);
+	return img_write_one(ctx->dirfd, IMG_FDINFO, t->pid, fi);
+}
+
+/* ---- restore ---- */
+
+const FileEntry *restore_file(const struct restore_ctx *ctx, uint32_t id)
+{
+	if (id == 0 || id > ctx->nr_files)
+		return NULL;
+	return ctx->files[id - 1];
+}
+
+static int check_unchanged(const FileEntry *f, const struct stat *st)
+{
+	if ((uint64_t)st->st_size != f->size || mtime_ns(st) != f->mtime_ns)
+		return log_error_ret(-ESTALE, "can't restore: %s changed since the dump "
+					      "(size %llu, was %llu; mtime differs: %s)",
+				     f->path, (unsigned long long)st->st_size,
+				     (unsigned long long)f->size,
+				     mtime_ns(st) != f->mtime_ns ? "yes" : "no");
+	return 0;
+}
+
+int files_validate(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		const FileEntry *f = ctx->files[i];
+		struct stat st;
+
+		if (f->id != i + 1 || !f->path[0] || f->path[0] != '/' ||
+		    (f->unlinked && (!f->has_data || f->data.len != f->size || f->type != FILE_TYPE__REG)))
+			return log_error_ret(-EINVAL, "image files.img is corrupted: bad entry %zu", i);
+		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1)
+			continue;
+		if (stat(f->path, &st))
+			return log_error_errno(-errno, "can't restore: cannot find %s", f->path);
+		if (check_unchanged(f, &st) < 0)
+			return -ESTALE;
+	}
+	return 0;
+}
+
+int files_open_mapped(struct restore_ctx *ctx, uint32_t id, int mode)
+{
+	const FileEntry *f = restore_file(ctx, id);
+	struct stat st;
+	int fd;
+
+	if (!f)
+		return log_error_ret(-EINVAL, "no file %u in the images", id);
+	fd = open(f->path, mode | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open %s", f->path);
+	if (fstat(fd, &st) || check_unchanged(f, &st) < 0) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+int files_max_fd(const struct restore_task *t)
+{
+	int max = -1;
+
+	for (size_t i = 0; i < t->fdinfo->n_fds; i++)
+		max = MAX(max, (int)t->fdinfo->fds[i]->fd);
+	return max;
+}
+
+/* Brings an unlinked file back: created at its old path (or beside it), filled, unlinked. */
+static int open_unlinked(const FileEntry *f, int flags)
+{
+	char tmp[4200];
+	const char *path = f->path;
+	int fd, r;
+
+	if (!access(path, F_OK)) {
+		snprintf(tmp, sizeof(tmp), "%s.nestor-%u", f->path, f->id);
+		path = tmp;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot recreate unlinked file %s", path);
+	r = write_all(fd, f->data.data, f->data.len);
+	close(fd);
+	if (r == 0) {
+		fd = open(path, flags | O_CLOEXEC);
+		r = fd < 0 ? -errno : 0;
+	}
+	unlink(path);
+	if (r < 0)
+		return log_error_errno(r, "cannot recreate unlinked file %s", path);
+	return fd;
+}
+
+static int open_description(const FileEntry *f, int term_fd)
+{
+	int flags = (f->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
+	struct stat st;
+	int fd;
+
+	switch (f->type) {
+	case FILE_TYPE__TTY:
+		if (term_fd < 0)
+			return log_error_ret(-ENOTTY, "can't restore: the task had the terminal %s "
+						      "and nestor has none (restore with --shell-job "
+						      "from a terminal)", f->path);
+		fd = fcntl(term_fd, F_DUPFD_CLOEXEC, 0);
+		return fd < 0 ? log_error_errno(-errno, "cannot dup the terminal") : fd;
+	case FILE_TYPE__REG:
+		if (f->unlinked)
+			fd = open_unlinked(f, flags);
+		else
+			fd = open(f->path, flags);
+		break;
+	default:
+		fd = open(f->path, flags);
+		break;
+	}
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open %s", f->path);
+	if (fstat(fd, &st) || (f->type == FILE_TYPE__CHR && st.st_rdev != f->rdev)) {
+		close(fd);
+		return log_error_ret(-ESTALE, "can't restore: %s is not the device it was", f->path);
+	}
+	if (f->type == FILE_TYPE__REG && lseek(fd, f->pos, SEEK_SET) < 0) {
+		close(fd);
+		return log_error_errno(-errno, "cannot seek %s", f->path);
+	}
+	return fd;
+}
+
+int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t, int term_fd)
+{
+	FdinfoEntry *fi = t->fdinfo;
+
+	for (size_t i = 0; i < fi->n_fds; i++) {
+		const FdEntry *e = fi->fds[i];
+		const FileEntry *f = restore_file(ctx, e->file_id);
+		int fd = -1;
+
+		if (!f || f->flags == (uint32_t)-1)
+			return log_error_ret(-EINVAL, "image fdinfo-%d.img is corrupted", t->pid);
+		/* A description already opened for an earlier fd is shared, not reopened. */
+		for (size_t k = 0; k < i; k++)
+			if (fi->fds[k]->file_id == e->file_id)
+				fd = fi->fds[k]->fd;
+		if (fd < 0) {
+			fd = open_description(f, term_fd);
+			if (fd < 0)
+				return fd;
+			if (fd != (int)e->fd) {
+				int r = dup3(fd, e->fd, O_CLOEXEC);
+				close(fd);
+				if (r < 0)
+					return log_error_errno(-errno, "cannot install fd %u", e->fd);
+			}
+		} else if (dup3(fd, e->fd, O_CLOEXEC) < 0) {
+			return log_error_errno(-errno, "cannot install fd %u", e->fd);
+		}
+		if (!e->cloexec && fcntl(e->fd, F_SETFD, 0))
+			return log_error_errno(-errno, "cannot set flags of fd %u", e->fd);
+	}
+	return 0;
+}
+
+int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const FileEntry *root = restore_file(ctx, t->core->root_id);
+	const FileEntry *cwd = restore_file(ctx, t->core->cwd_id);
+
+	if (!root || !cwd || root->type != FILE_TYPE__DIR || cwd->type != FILE_TYPE__DIR)
+		return log_error_ret(-EINVAL, "image core-%d.img is corrupted: bad cwd or root", t->pid);
+	if (strcmp(root->path, "/") && (chroot(root->path) || chdir("/")))
+		return log_error_errno(-errno, "cannot change root to %s", root->path);
+	if (chdir(cwd->path))
+		return log_error_errno(-errno, "cannot change directory to %s", cwd->path);
+	return 0;
+}

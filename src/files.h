@@ -1,0 +1,25 @@
+/* Files: open descriptions, descriptor tables, and the files tasks map or run. */
+#ifndef NESTOR_FILES_H
+#define NESTOR_FILES_H
+
+#include "model.h"
+
+int files_dump_mapped(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v,
+		      uint32_t *ret_id);
+int files_dump_exe(struct dump_ctx *ctx, pid_t pid, uint32_t *ret_id);
+/* cwd and root, as directory entries. */
+int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t *ret_id);
+int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t);
+
+/* Checks the files image: ids, types, and that mapped files are unchanged. */
+int files_validate(struct restore_ctx *ctx);
+/* Opens a file a task maps or runs, refusing it if it changed since the dump. */
+int files_open_mapped(struct restore_ctx *ctx, uint32_t id, int mode);
+/* The highest fd number the task had, or -1. */
+int files_max_fd(const struct restore_task *t);
+/* In the restoring child: installs the task's descriptors; term_fd is the
+ * caller's terminal for --shell-job (or -1). */
+int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t, int term_fd);
+int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t);
+
+#endif

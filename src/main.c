@@ -1,0 +1,39 @@
+/* nestor: checkpoint and restore of Linux process trees. */
+#include <string.h>
+#include "cr.h"
+#include "kerndat.h"
+#include "log.h"
+#include "opts.h"
+#include "show.h"
+
+int main(int argc, char **argv)
+{
+	const char *show_path = NULL;
+	struct opts o;
+	int cmd = opts_parse(argc, argv, &o, &show_path), r;
+
+	switch (cmd) {
+	case CMD_HELP:
+		opts_usage(stdout);
+		return 0;
+	case CMD_VERSION:
+		printf("nestor %s\n", NESTOR_VERSION);
+		return 0;
+	case CMD_CHECK:
+		log_init(o.verbosity, -1, NULL);
+		return kerndat_check() < 0 ? 1 : 0;
+	case CMD_SHOW:
+		log_init(o.verbosity, -1, NULL);
+		return cr_show(show_path) < 0 ? 1 : 0;
+	case CMD_DUMP:
+		r = cr_dump(&o);
+		log_final(r >= 0, "Dump");
+		return r < 0 ? 1 : 0;
+	case CMD_RESTORE:
+		r = cr_restore(&o);
+		log_final(r >= 0, "Restore");
+		return r < 0 ? 1 : r;
+	default:
+		return 1;
+	}
+}

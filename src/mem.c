@@ -1,0 +1,520 @@
+/* Memory areas, mm fields and pages: dump and restore side by side. */
+#define LOG_PREFIX "mem: "
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include "arena.h"
+#include "files.h"
+#include "kerndat.h"
+#include "log.h"
+#include "mem.h"
+#include "sys.h"
+#include "util.h"
+#include "vdso.h"
+
+#define TASK_SIZE     0x7ffffffff000ULL
+#define PM_BATCH      65536 /* pagemap entries read at once */
+#define PAGE_IO_BATCH (16 << 20)
+
+/* Flags of areas nestor cannot rebuild: refused at dump with their name. */
+static const struct {
+	uint64_t flag;
+	const char *what;
+} vmf_refused[] = {
+	{ VMF_IO, "an I/O mapping" },     { VMF_PF, "a PFN mapping" },
+	{ VMF_UW, "userfaultfd-wp" },     { VMF_UM, "userfaultfd" },
+	{ VMF_SS, "a shadow stack" },     { VMF_SL, "a sealed mapping" },
+	{ VMF_DE, "a non-expandable special mapping" },
+};
+
+static bool is_vdso_name(const char *p)
+{
+	return !strcmp(p, "[vdso]") || !strcmp(p, "[vvar]") || !strcmp(p, "[vvar_vclock]");
+}
+
+/* Decides what an area is; refuses what cannot come back, naming it. */
+static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
+{
+	const char *p = v->path;
+
+	if (is_vdso_name(p)) {
+		*ret_kind = VMA_VDSO;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(vmf_refused); i++)
+		if (v->vmflags & vmf_refused[i].flag)
+			return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: task %d mapping %llx-%llx %s is %s", pid,
+					     (unsigned long long)v->start,
+					     (unsigned long long)v->end, p, vmf_refused[i].what);
+	if (!p[0] || !strcmp(p, "[heap]") || !strcmp(p, "[stack]")) {
+		*ret_kind = v->shared ? VMA_SHARED_ANON : VMA_ANON;
+		return 0;
+	}
+	if (!strcmp(p, "/dev/zero (deleted)") && v->shared) {
+		*ret_kind = VMA_SHARED_ANON;
+		return 0;
+	}
+	if (!strncmp(p, "/SYSV", 5))
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't dump: task %d mapping %llx-%llx is System V shared memory "
+				     "(not supported yet)",
+				     pid, (unsigned long long)v->start, (unsigned long long)v->end);
+	if (p[0] == '/') {
+		*ret_kind = v->shared ? VMA_FILE_SHARED : VMA_FILE_PRIVATE;
+		return 0;
+	}
+	return log_error_ret(-EOPNOTSUPP, "can't dump: task %d mapping %llx-%llx is %s (unsupported)",
+			     pid, (unsigned long long)v->start, (unsigned long long)v->end, p);
+}
+
+static bool vma_has_pages(uint32_t kind)
+{
+	return kind == VMA_ANON || kind == VMA_FILE_PRIVATE || kind == VMA_SHARED_ANON;
+}
+
+/* Whether a pagemap entry is a page we must save for an area of this kind. */
+static bool page_wanted(uint32_t kind, uint64_t pme)
+{
+	if (pme & PM_SWAP)
+		return true;
+	if (!(pme & PM_PRESENT))
+		return false;
+	if (kind == VMA_FILE_PRIVATE && (pme & PM_FILE))
+		return false; /* still the file's page, not a private copy */
+	if (kdat.has_zero_pfn && (pme & PM_PFN_MASK) == kdat.zero_pfn)
+		return false; /* only ever read: comes back as zero anyway */
+	return true;
+}
+
+struct run_list {
+	PageRunEntry **runs;
+	size_t nr, cap;
+	uint64_t pages;
+};
+
+/* Adds a page to the runs; a run never crosses into another area (vma_start). */
+static int add_page(struct run_list *rl, uint64_t addr, uint64_t vma_start)
+{
+	PageRunEntry *last = rl->nr ? rl->runs[rl->nr - 1] : NULL;
+
+	rl->pages++;
+	if (last && last->vaddr >= vma_start && last->vaddr + last->nr_pages * PAGE_SIZE == addr) {
+		last->nr_pages++;
+		return 0;
+	}
+	if (rl->nr == rl->cap) {
+		size_t ncap = rl->cap ? rl->cap * 2 : 256;
+		PageRunEntry **n = ANEW_ARRAY(PageRunEntry *, ncap);
+
+		if (!n)
+			return -ENOMEM;
+		if (rl->nr)
+			memcpy(n, rl->runs, rl->nr * sizeof(*n));
+		rl->runs = n;
+		rl->cap = ncap;
+	}
+	last = ANEW(PageRunEntry);
+	if (!last)
+		return -ENOMEM;
+	page_run_entry__init(last);
+	last->vaddr = addr;
+	last->nr_pages = 1;
+	rl->runs[rl->nr++] = last;
+	return 0;
+}
+
+static int scan_pagemap(int pmfd, const VmaEntry *v, struct run_list *rl)
+{
+	static uint64_t buf[PM_BATCH];
+	uint64_t addr = v->start;
+
+	while (addr < v->end) {
+		size_t n = MIN((v->end - addr) / PAGE_SIZE, PM_BATCH);
+		int r = pread_all(pmfd, buf, n * 8, addr / PAGE_SIZE * 8);
+
+		if (r < 0)
+			return log_error_errno(r, "cannot read pagemap at %llx",
+					       (unsigned long long)addr);
+		for (size_t i = 0; i < n; i++, addr += PAGE_SIZE) {
+			if (!page_wanted(v->kind, buf[i]))
+				continue;
+			r = add_page(rl, addr, v->start);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Copies the saved pages out of the task into pages-PID.img, run by run. */
+static int write_pages(struct dump_ctx *ctx, struct dump_task *t, struct run_list *rl)
+{
+	char name[64];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct iovec remote[UIO_MAXIOV];
+
+	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
+	fd = openat(ctx->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot create %s", name);
+	buf = malloc(PAGE_IO_BATCH);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0, skip = 0; i < rl->nr;) {
+		size_t nr = 0, len = 0;
+
+		/* Gather runs, or a slice of a long one, into one batch. */
+		while (i < rl->nr && nr < UIO_MAXIOV && len < PAGE_IO_BATCH) {
+			PageRunEntry *run = rl->runs[i];
+			size_t rlen = run->nr_pages * PAGE_SIZE - skip;
+			size_t take = MIN(rlen, PAGE_IO_BATCH - len);
+
+			remote[nr].iov_base = (void *)(run->vaddr + skip);
+			remote[nr++].iov_len = take;
+			len += take;
+			if (take < rlen) {
+				skip += take;
+				break;
+			}
+			skip = 0;
+			i++;
+		}
+		struct iovec local = { buf, len };
+		ssize_t n = process_vm_readv(t->pid, &local, 1, remote, nr, 0);
+		if (n != (ssize_t)len)
+			return log_error_errno(n < 0 ? -errno : -EFAULT,
+					       "cannot read memory of task %d at %p", t->pid,
+					       remote[0].iov_base);
+		int r = write_all(fd, buf, len);
+		if (r < 0)
+			return log_error_errno(r, "cannot write %s", name);
+	}
+	if (fsync(fd))
+		return log_error_errno(-errno, "cannot sync %s", name);
+	return 0;
+}
+
+static int fill_mm_fields(struct dump_task *t, MmEntry *mm)
+{
+	char path[64];
+	_cleanup_free_ char *auxv = NULL;
+	int r;
+
+	mm->start_code = t->stat.start_code;
+	mm->end_code = t->stat.end_code;
+	mm->start_data = t->stat.start_data;
+	mm->end_data = t->stat.end_data;
+	mm->start_brk = t->stat.start_brk;
+	mm->start_stack = t->stat.start_stack;
+	mm->arg_start = t->stat.arg_start;
+	mm->arg_end = t->stat.arg_end;
+	mm->env_start = t->stat.env_start;
+	mm->env_end = t->stat.env_end;
+	/* The current brk is the end of the [heap] area, or its start if empty. */
+	mm->brk = mm->start_brk;
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->start == PAGE_ALIGN(mm->start_brk) ||
+		    (mm->vmas[i]->start <= mm->start_brk && mm->vmas[i]->end > mm->start_brk &&
+		     mm->vmas[i]->kind == VMA_ANON))
+			mm->brk = mm->vmas[i]->end;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", t->pid);
+	r = read_file_at(AT_FDCWD, path, &auxv, 4096);
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s", path);
+	mm->n_auxv = r / 8;
+	mm->auxv = arena_memdup(auxv, r);
+	return mm->auxv ? 0 : -ENOMEM;
+}
+
+int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
+{
+	MmEntry *mm = ANEW(MmEntry);
+	struct run_list rl = { 0 };
+	_cleanup_close_ int pmfd = -1;
+	char path[64];
+	int r;
+
+	if (!mm)
+		return -ENOMEM;
+	mm_entry__init(mm);
+	mm->vmas = ANEW_ARRAY(VmaEntry *, t->nr_vmas);
+	if (!mm->vmas)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pmfd < 0)
+		return log_error_errno(-errno, "cannot open %s", path);
+	for (int i = 0; i < t->nr_vmas; i++) {
+		struct proc_vma *pv = &t->vmas[i];
+		VmaEntry *v;
+		uint32_t kind;
+
+		if (!strcmp(pv->path, "[vsyscall]"))
+			continue; /* the kernel provides it at a fixed place */
+		r = classify_vma(t->pid, pv, &kind);
+		if (r < 0)
+			return r;
+		v = ANEW(VmaEntry);
+		if (!v)
+			return -ENOMEM;
+		vma_entry__init(v);
+		v->start = pv->start;
+		v->end = pv->end;
+		v->pgoff = pv->pgoff; /* in bytes, as maps shows it */
+		v->prot = pv->prot;
+		v->kind = kind;
+		v->madv = pv->vmflags;
+		v->flags = (pv->shared ? MAP_SHARED : MAP_PRIVATE) |
+			   (kind == VMA_ANON || kind == VMA_SHARED_ANON ? MAP_ANONYMOUS : 0) |
+			   (pv->vmflags & VMF_GD ? MAP_GROWSDOWN : 0) |
+			   (pv->vmflags & VMF_NR ? MAP_NORESERVE : 0);
+		if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
+			r = files_dump_mapped(ctx, t->pid, pv, &v->file_id);
+			if (r < 0)
+				return r;
+			v->has_file_id = true;
+		}
+		mm->vmas[mm->n_vmas++] = v;
+		if (vma_has_pages(kind)) {
+			r = scan_pagemap(pmfd, v, &rl);
+			if (r < 0)
+				return r;
+		}
+	}
+	mm->runs = rl.runs;
+	mm->n_runs = rl.nr;
+	mm->nr_pages = rl.pages;
+	r = fill_mm_fields(t, mm);
+	if (r < 0)
+		return r;
+	r = files_dump_exe(ctx, t->pid, &mm->exe_file_id);
+	if (r < 0)
+		return r;
+	r = write_pages(ctx, t, &rl);
+	if (r < 0)
+		return r;
+	t->mm = mm;
+	pr_info("task %d: %zu areas, %llu pages in %zu runs", t->pid, mm->n_vmas,
+		(unsigned long long)rl.pages, rl.nr);
+	return img_write_one(ctx->dirfd, IMG_MM, t->pid, mm);
+}
+
+/* ---- restore ---- */
+
+static int validate_vma(const struct restore_ctx *ctx, const VmaEntry *v, uint64_t prev_end)
+{
+	const uint32_t flags_ok = MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
+				  MAP_NORESERVE;
+	const FileEntry *f;
+
+	if (v->start >= v->end || v->end > TASK_SIZE || (v->start | v->end) & (PAGE_SIZE - 1) ||
+	    v->start < prev_end || v->prot & ~7u || v->flags & ~flags_ok || v->kind < VMA_ANON ||
+	    v->kind > VMA_VDSO || v->pgoff & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
+		return 0;
+	if (!v->has_file_id || !(f = restore_file(ctx, v->file_id)) || f->type != FILE_TYPE__REG)
+		return -EINVAL;
+	return 0;
+}
+
+static int validate_runs(const MmEntry *mm)
+{
+	uint64_t pages = 0, prev_end = 0;
+	size_t vi = 0;
+
+	for (size_t i = 0; i < mm->n_runs; i++) {
+		const PageRunEntry *r = mm->runs[i];
+		uint64_t end = r->vaddr + r->nr_pages * PAGE_SIZE;
+
+		if (!r->nr_pages || r->nr_pages > TASK_SIZE / PAGE_SIZE || r->vaddr < prev_end ||
+		    r->vaddr & (PAGE_SIZE - 1) || end > TASK_SIZE || end <= r->vaddr)
+			return -EINVAL;
+		while (vi < mm->n_vmas && mm->vmas[vi]->end <= r->vaddr)
+			vi++;
+		if (vi == mm->n_vmas || mm->vmas[vi]->start > r->vaddr || mm->vmas[vi]->end < end ||
+		    !vma_has_pages(mm->vmas[vi]->kind))
+			return -EINVAL;
+		pages += r->nr_pages;
+		prev_end = end;
+	}
+	return pages == mm->nr_pages ? 0 : -EINVAL;
+}
+
+int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const MmEntry *mm = t->mm;
+	uint64_t prev_end = 0;
+	char name[64];
+	struct stat st;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		if (validate_vma(ctx, mm->vmas[i], prev_end) < 0)
+			return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad area %zu",
+					     t->pid, i);
+		prev_end = mm->vmas[i]->end;
+	}
+	if (validate_runs(mm) < 0)
+		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad page runs", t->pid);
+	if (mm->n_auxv > 128 || mm->n_auxv % 2)
+		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad auxv", t->pid);
+	if (!restore_file(ctx, mm->exe_file_id))
+		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad exe file", t->pid);
+	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
+	if (fstatat(ctx->dirfd, name, &st, 0))
+		return log_error_errno(-errno, "cannot open image %s", name);
+	if ((uint64_t)st.st_size != mm->nr_pages * PAGE_SIZE)
+		return log_error_ret(-EINVAL, "image %s is truncated or corrupted: %lld bytes, %llu pages expected",
+				     name, (long long)st.st_size, (unsigned long long)mm->nr_pages);
+	return 0;
+}
+
+extern const uint8_t _binary_restorer_bin_start[], _binary_restorer_bin_end[];
+
+static int fd_above(int fd, int min_fd)
+{
+	int nfd;
+
+	if (fd < 0)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+	close(fd);
+	return nfd < 0 ? -errno : nfd;
+}
+
+/* Tries a few places in each gap of the saved layout until one is free here too. */
+static void *map_region(const MmEntry *mm, size_t len)
+{
+	uint64_t lo = 1ULL << 32, prev_end = lo;
+
+	for (size_t i = 0; i <= mm->n_vmas; i++) {
+		uint64_t next = i < mm->n_vmas ? mm->vmas[i]->start : TASK_SIZE - (1ULL << 30);
+		uint64_t gap_lo = prev_end + (64 << 20), gap_hi = next > (64 << 20) ? next - (64 << 20) : 0;
+
+		if (i < mm->n_vmas && mm->vmas[i]->end > prev_end)
+			prev_end = mm->vmas[i]->end;
+		if (next < lo || gap_hi < gap_lo + len)
+			continue;
+		for (uint64_t a = gap_hi - len; a >= gap_lo; a -= MAX(len, 1ULL << 30)) {
+			void *p = mmap((void *)(a & ~(PAGE_SIZE - 1)), len,
+				       PROT_READ | PROT_WRITE | PROT_EXEC,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (p != MAP_FAILED)
+				return p;
+			if (a < gap_lo + MAX(len, 1ULL << 30))
+				break;
+		}
+	}
+	return NULL;
+}
+
+static int open_vma_files(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
+			  struct rst_vma *out)
+{
+	const MmEntry *mm = t->mm;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+		int mode, fd = -1;
+
+		out[i] = (struct rst_vma){ .start = v->start, .end = v->end, .pgoff = v->pgoff,
+					   .vmflags = v->madv, .prot = v->prot,
+					   .flags = v->flags, .kind = v->kind, .fd = -1 };
+		if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
+			continue;
+		mode = v->kind == VMA_FILE_SHARED && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+		/* Areas of one file share a descriptor. */
+		for (size_t k = 0; k < i; k++)
+			if (out[k].fd >= 0 && mm->vmas[k]->file_id == v->file_id &&
+			    (mm->vmas[k]->kind == VMA_FILE_SHARED &&
+			     (mm->vmas[k]->prot & PROT_WRITE) ? O_RDWR : O_RDONLY) == mode)
+				fd = out[k].fd;
+		if (fd < 0) {
+			fd = fd_above(files_open_mapped(ctx, v->file_id, mode), min_fd);
+			if (fd < 0)
+				return fd;
+		}
+		out[i].fd = fd;
+	}
+	return 0;
+}
+
+int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
+		struct rst_region *ret)
+{
+	const MmEntry *mm = t->mm;
+	size_t blob_len = _binary_restorer_bin_end - _binary_restorer_bin_start;
+	size_t code = PAGE_ALIGN(blob_len);
+	size_t data = PAGE_ALIGN(sizeof(struct rst_args) + mm->n_vmas * sizeof(struct rst_vma) +
+				 mm->n_runs * sizeof(struct rst_run));
+	struct vdso_area self[VDSO_MAX_AREAS];
+	size_t park = 0, len;
+	uint64_t hash;
+	struct rst_args *a;
+	uint8_t *region;
+	char name[64];
+	int n, r;
+
+	r = vdso_self(self, &n, &hash);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < n; i++)
+		park += self[i].end - self[i].start;
+	len = code + data + park + RST_STACK_SIZE;
+	region = map_region(mm, len);
+	if (!region)
+		return log_error_ret(-ENOMEM, "no room for the restorer in task %d's layout", t->pid);
+	memcpy(region, _binary_restorer_bin_start, blob_len);
+	a = (struct rst_args *)(region + code);
+	memset(a, 0, sizeof(*a));
+	a->magic = RST_MAGIC;
+	a->region_start = (uint64_t)region;
+	a->region_len = len;
+	a->vmas = (uint64_t)(a + 1);
+	a->runs = a->vmas + mm->n_vmas * sizeof(struct rst_vma);
+	a->nr_vmas = mm->n_vmas;
+	a->nr_runs = mm->n_runs;
+	a->vdso_tmp = (uint64_t)region + code + data;
+
+	r = vdso_plan(ctx->inv, self, n, a);
+	if (r < 0)
+		return r;
+	r = open_vma_files(ctx, t, min_fd, (struct rst_vma *)a->vmas);
+	if (r < 0)
+		return r;
+	for (size_t i = 0, off = 0; i < mm->n_runs; i++) {
+		struct rst_run *run = (struct rst_run *)a->runs + i;
+
+		run->vaddr = mm->runs[i]->vaddr;
+		run->nr_pages = mm->runs[i]->nr_pages;
+		run->off = off;
+		off += run->nr_pages * PAGE_SIZE;
+	}
+	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
+	a->pages_fd = fd_above(openat(ctx->dirfd, name, O_RDONLY | O_CLOEXEC), min_fd);
+	if (a->pages_fd < 0)
+		return log_error_errno(a->pages_fd, "cannot open %s", name);
+
+	a->mm = (struct rst_mm_map){
+		.start_code = mm->start_code, .end_code = mm->end_code,
+		.start_data = mm->start_data, .end_data = mm->end_data,
+		.start_brk = mm->start_brk, .brk = mm->brk, .start_stack = mm->start_stack,
+		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
+		.env_start = mm->env_start, .env_end = mm->env_end,
+		.auxv = (uint64_t)a->auxv, .auxv_size = mm->n_auxv * 8,
+	};
+	memcpy(a->auxv, mm->auxv, mm->n_auxv * 8);
+	r = fd_above(files_open_mapped(ctx, mm->exe_file_id, O_RDONLY), min_fd);
+	if (r < 0)
+		return r;
+	a->mm.exe_fd = r;
+	ret->start = region;
+	ret->len = len;
+	ret->args = a;
+	ret->stack_top = region + len - 64;
+	return 0;
+}

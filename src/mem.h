@@ -1,0 +1,27 @@
+/* Memory: areas, mm fields and pages. Dump collects them from /proc and the
+ * pagemap; restore validates them and lays them out for the restorer blob. */
+#ifndef NESTOR_MEM_H
+#define NESTOR_MEM_H
+
+#include "model.h"
+#include "restorer-abi.h"
+
+int mem_dump(struct dump_ctx *ctx, struct dump_task *t);
+
+/* Checks the mm image against itself, the pages file and this machine. */
+int mem_validate(struct restore_ctx *ctx, struct restore_task *t);
+
+/* Region layout for the blob, computed in the restoring child. */
+struct rst_region {
+	uint8_t *start;
+	size_t len;
+	struct rst_args *args;
+	uint8_t *stack_top;
+};
+
+/* Maps the blob region in a gap of the saved layout and fills the memory
+ * part of its args; fds for files and pages are opened at or above min_fd. */
+int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
+		struct rst_region *ret);
+
+#endif

@@ -1,0 +1,71 @@
+/* The checkpointed world as nestor holds it between the collectors (dump)
+ * and the image writer, and between the image reader and the restorer. The
+ * protobuf messages are the model; these structs tie them to a task. */
+#ifndef NESTOR_MODEL_H
+#define NESTOR_MODEL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "image.h"
+#include "proc.h"
+#include "ptrace.h"
+
+struct opts {
+	pid_t pid;
+	const char *dir;
+	const char *log_file;
+	const char *pidfile;
+	int verbosity;
+	bool leave_running;
+	bool shell_job;
+	bool detach;
+};
+
+/* A table of open file descriptions (and mapped/executed files), by id. */
+struct file_table {
+	FileEntry **files;
+	size_t nr, cap;
+};
+
+struct dump_task {
+	pid_t pid;
+	struct proc_status status;
+	struct proc_stat stat;
+	struct remote rt;
+	bool seized;
+	struct proc_vma *vmas;
+	int nr_vmas;
+	TaskCoreEntry *core;
+	MmEntry *mm;
+	FdinfoEntry *fdinfo;
+};
+
+struct dump_ctx {
+	const struct opts *opts;
+	int dirfd;
+	struct file_table files;
+	InventoryEntry *inv;
+	struct dump_task *task;
+};
+
+/* Everything read back for one task, validated. */
+struct restore_task {
+	pid_t pid;
+	TaskCoreEntry *core;
+	MmEntry *mm;
+	FdinfoEntry *fdinfo;
+};
+
+struct restore_ctx {
+	const struct opts *opts;
+	int dirfd;
+	InventoryEntry *inv;
+	FileEntry **files;
+	size_t nr_files;
+	struct restore_task task;
+};
+
+FileEntry *file_table_add(struct file_table *ft);
+const FileEntry *restore_file(const struct restore_ctx *ctx, uint32_t id);
+
+#endif

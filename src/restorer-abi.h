@@ -1,0 +1,104 @@
+/* What nestor hands the restorer blob: plain fixed-size structs, no pointers
+ * into nestor's memory (it is gone when the blob runs). */
+#ifndef NESTOR_RESTORER_ABI_H
+#define NESTOR_RESTORER_ABI_H
+
+#include <stdint.h>
+
+#define RST_MAGIC        0x6e65737472737421ULL
+#define RST_GADGET_OFF   16 /* "syscall; int3" at this offset of the blob */
+#define RST_MAX_VDSO     4
+#define RST_MAX_GROUPS   128
+#define RST_STACK_SIZE   (64 << 10)
+#define RST_NLIMITS      16
+
+/* Kinds of areas (also stored in the mm image). */
+enum {
+	VMA_ANON = 1,        /* private anonymous */
+	VMA_FILE_PRIVATE = 2,
+	VMA_FILE_SHARED = 3,
+	VMA_SHARED_ANON = 4, /* MAP_SHARED|MAP_ANONYMOUS */
+	VMA_VDSO = 5,        /* [vdso], [vvar], [vvar_vclock]: moved, not made */
+};
+
+struct rst_vma {
+	uint64_t start, end, pgoff;
+	uint64_t vmflags; /* VMF_* from proc.h */
+	uint32_t prot, flags, kind;
+	int32_t fd;
+};
+
+struct rst_run {
+	uint64_t vaddr, nr_pages, off;
+};
+
+/* The kernel's struct prctl_mm_map. */
+struct rst_mm_map {
+	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t auxv;
+	uint32_t auxv_size;
+	uint32_t exe_fd;
+};
+
+struct rst_creds {
+	uint32_t uids[4], gids[4];
+	uint32_t groups[RST_MAX_GROUPS];
+	uint32_t nr_groups;
+	uint32_t securebits;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t no_new_privs, dumpable;
+	uint32_t last_cap;
+};
+
+struct rst_args {
+	uint64_t magic;
+	uint64_t region_start, region_len; /* the blob, these args, its stack */
+	uint64_t vdso_cur[RST_MAX_VDSO], vdso_tgt[RST_MAX_VDSO], vdso_len[RST_MAX_VDSO];
+	uint32_t nr_vdso;
+	uint64_t vdso_tmp; /* space in the region to park the vdso while moving it */
+	int32_t pages_fd, status_fd;
+	uint32_t nr_vmas, nr_runs;
+	uint64_t vmas, runs; /* addresses of the arrays, inside the region */
+	struct rst_mm_map mm;
+	uint64_t auxv[128];
+	uint64_t rseq_ptr;
+	uint32_t rseq_len, rseq_sig;
+	uint32_t has_rseq;
+	uint64_t clear_tid, robust_list, robust_len;
+	uint64_t ss_sp, ss_size;
+	int32_t ss_flags;
+	uint32_t has_itimers;
+	uint64_t itimers[3][4]; /* struct itimerval: interval sec/usec, value sec/usec */
+	uint32_t nr_rlimits;
+	uint64_t rlimits[RST_NLIMITS][2];
+	struct rst_creds creds;
+	uint64_t xcomp_perm;
+	int32_t close_from; /* nestor's service fds are all at or above this */
+};
+
+/* What the blob reports through status_fd when it fails. */
+struct rst_status {
+	int32_t err;   /* negative errno */
+	uint32_t step; /* RST_STEP_* */
+	uint64_t addr; /* the area concerned, if any */
+	uint64_t len;
+};
+
+enum {
+	RST_STEP_UNMAP = 1,
+	RST_STEP_VDSO,
+	RST_STEP_MMAP,
+	RST_STEP_PAGES,
+	RST_STEP_PROTECT,
+	RST_STEP_MADVISE,
+	RST_STEP_MM_MAP,
+	RST_STEP_THREAD,
+	RST_STEP_CREDS,
+	RST_STEP_RLIMITS,
+	RST_STEP_ITIMERS,
+	RST_STEP_READY = 100, /* the child is about to enter the blob at region addr/len */
+	RST_STEP_CHILD,       /* the child failed before the blob, and said why */
+};
+
+#endif

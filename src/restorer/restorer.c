@@ -1,0 +1,249 @@
+/*
+ * The restorer blob: runs inside the task being restored after nestor has
+ * prepared its descriptors. It throws away nestor's address space, builds
+ * the saved one, sets the mm fields, thread attributes and credentials, then
+ * traps so that nestor (its tracer) sets the registers and lets it go.
+ */
+#include "rsys.h"
+#include "restorer-abi.h"
+#include "proc.h"
+
+#define PROT_READ      1
+#define PROT_WRITE     2
+#define MAP_SHARED     0x01
+#define MAP_PRIVATE    0x02
+#define MAP_FIXED      0x10
+#define MAP_ANONYMOUS  0x20
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED   2
+#define TASK_SIZE      0x7ffffffff000UL
+#define PAGE           4096UL
+#define PR_SET_MM          35
+#define PR_SET_MM_MAP      14
+#define PR_SET_DUMPABLE    4
+#define PR_SET_KEEPCAPS    8
+#define PR_SET_SECUREBITS  28
+#define PR_CAPBSET_DROP    24
+#define PR_SET_NO_NEW_PRIVS 38
+#define PR_CAP_AMBIENT     47
+#define PR_CAP_AMBIENT_RAISE 2
+#define MADV_DONTFORK  10
+#define MADV_DONTDUMP  16
+#define MADV_HUGEPAGE  14
+#define MADV_NOHUGEPAGE 15
+#define MADV_MERGEABLE 12
+#define MADV_WIPEONFORK 18
+#define MLOCK_ONFAULT  1
+
+__attribute__((noreturn)) static void fail(struct rst_args *a, long err, uint32_t step,
+					   uint64_t addr)
+{
+	struct rst_status st = { .err = (int32_t)err, .step = step, .addr = addr };
+
+	rsys(NR_write, a->status_fd, &st, sizeof(st));
+	rsys(NR_exit_group, 1, 0, 0);
+	__builtin_unreachable();
+}
+
+#define CHECK(expr, step, addr)                                                                    \
+	do {                                                                                       \
+		long _r = (expr);                                                                  \
+		if (_r < 0 && _r > -4096)                                                          \
+			fail(a, _r, step, addr);                                                   \
+	} while (0)
+
+static int in_keep(struct rst_args *a, uint64_t addr, uint64_t *ret_end)
+{
+	if (addr >= a->region_start && addr < a->region_start + a->region_len) {
+		*ret_end = a->region_start + a->region_len;
+		return 1;
+	}
+	for (uint32_t i = 0; i < a->nr_vdso; i++) {
+		if (addr >= a->vdso_cur[i] && addr < a->vdso_cur[i] + a->vdso_len[i]) {
+			*ret_end = a->vdso_cur[i] + a->vdso_len[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Unmaps everything but the blob's region and the current vDSO areas. */
+static void unmap_old(struct rst_args *a)
+{
+	uint64_t addr = 0;
+
+	while (addr < TASK_SIZE) {
+		uint64_t end, next = TASK_SIZE;
+
+		if (in_keep(a, addr, &end)) {
+			addr = end;
+			continue;
+		}
+		/* The next kept area above addr bounds this hole. */
+		if (a->region_start > addr && a->region_start < next)
+			next = a->region_start;
+		for (uint32_t i = 0; i < a->nr_vdso; i++)
+			if (a->vdso_cur[i] > addr && a->vdso_cur[i] < next)
+				next = a->vdso_cur[i];
+		CHECK(rsys(NR_munmap, addr, next - addr, 0), RST_STEP_UNMAP, addr);
+		addr = next;
+	}
+}
+
+/* Moves the vDSO areas to where the task had them, through a parking spot
+ * so that one area's target may be another's current place. */
+static void move_vdso(struct rst_args *a)
+{
+	uint64_t park = a->vdso_tmp;
+
+	for (uint32_t i = 0; i < a->nr_vdso; i++) {
+		CHECK(rsys6(NR_mremap, a->vdso_cur[i], a->vdso_len[i], a->vdso_len[i],
+			    MREMAP_MAYMOVE | MREMAP_FIXED, park, 0),
+		      RST_STEP_VDSO, a->vdso_cur[i]);
+		a->vdso_cur[i] = park;
+		park += a->vdso_len[i];
+	}
+	for (uint32_t i = 0; i < a->nr_vdso; i++)
+		CHECK(rsys6(NR_mremap, a->vdso_cur[i], a->vdso_len[i], a->vdso_len[i],
+			    MREMAP_MAYMOVE | MREMAP_FIXED, a->vdso_tgt[i], 0),
+		      RST_STEP_VDSO, a->vdso_tgt[i]);
+}
+
+static void read_pages(struct rst_args *a, struct rst_run *r)
+{
+	uint64_t done = 0, len = r->nr_pages * PAGE;
+
+	while (done < len) {
+		long n = rsys6(NR_pread64, a->pages_fd, r->vaddr + done, len - done, r->off + done,
+			       0, 0);
+		if (n == 0)
+			n = -61; /* ENODATA: the page file is shorter than the image says */
+		CHECK(n, RST_STEP_PAGES, r->vaddr + done);
+		done += n;
+	}
+}
+
+static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
+{
+	static const struct {
+		uint64_t flag;
+		int advice;
+	} adv[] = {
+		{ VMF_DC, MADV_DONTFORK },   { VMF_DD, MADV_DONTDUMP },
+		{ VMF_HG, MADV_HUGEPAGE },   { VMF_NH, MADV_NOHUGEPAGE },
+		{ VMF_MG, MADV_MERGEABLE },  { VMF_WF, MADV_WIPEONFORK },
+	};
+	uint64_t len = v->end - v->start;
+
+	for (unsigned i = 0; i < sizeof(adv) / sizeof(adv[0]); i++)
+		if (v->vmflags & adv[i].flag)
+			CHECK(rsys(NR_madvise, v->start, len, adv[i].advice), RST_STEP_MADVISE,
+			      v->start);
+	if (v->vmflags & VMF_LF)
+		CHECK(rsys(NR_mlock2, v->start, len, MLOCK_ONFAULT), RST_STEP_MADVISE, v->start);
+	else if (v->vmflags & VMF_LO)
+		CHECK(rsys(NR_mlock, v->start, len, 0), RST_STEP_MADVISE, v->start);
+}
+
+static void map_areas(struct rst_args *a)
+{
+	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
+	struct rst_run *runs = (struct rst_run *)a->runs;
+	uint32_t ri = 0;
+
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &vmas[i];
+		uint64_t len = v->end - v->start;
+		int has_pages = ri < a->nr_runs && runs[ri].vaddr < v->end;
+		uint32_t prot = v->prot | (has_pages ? PROT_READ | PROT_WRITE : 0);
+		long r;
+
+		if (v->kind == VMA_VDSO)
+			continue;
+		if (v->kind == VMA_ANON || v->kind == VMA_SHARED_ANON)
+			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, -1, 0);
+		else
+			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, v->fd,
+				  v->pgoff);
+		CHECK(r, RST_STEP_MMAP, v->start);
+		for (; ri < a->nr_runs && runs[ri].vaddr < v->end; ri++)
+			read_pages(a, &runs[ri]);
+		if (prot != v->prot)
+			CHECK(rsys(NR_mprotect, v->start, len, v->prot), RST_STEP_PROTECT, v->start);
+		apply_vmflags(a, v);
+	}
+}
+
+static void restore_creds(struct rst_args *a)
+{
+	struct rst_creds *c = &a->creds;
+	struct {
+		uint32_t version;
+		int pid;
+	} hdr = { 0x20080522, 0 };
+	struct {
+		uint32_t eff, prm, inh;
+	} data[2] = {
+		{ (uint32_t)c->cap_eff, (uint32_t)c->cap_prm, (uint32_t)c->cap_inh },
+		{ (uint32_t)(c->cap_eff >> 32), (uint32_t)(c->cap_prm >> 32),
+		  (uint32_t)(c->cap_inh >> 32) },
+	};
+
+	/* Drop from the bounding set while we still hold CAP_SETPCAP. */
+	for (uint32_t cap = 0; cap <= c->last_cap; cap++)
+		if (!(c->cap_bnd & (1ULL << cap)))
+			CHECK(rsys(NR_prctl, PR_CAPBSET_DROP, cap, 0), RST_STEP_CREDS, cap);
+	CHECK(rsys(NR_prctl, PR_SET_SECUREBITS, c->securebits | 0x10 /* KEEP_CAPS */, 0),
+	      RST_STEP_CREDS, 0);
+	CHECK(rsys(NR_setgroups, c->nr_groups, c->groups, 0), RST_STEP_CREDS, 0);
+	CHECK(rsys(NR_setresgid, c->gids[0], c->gids[1], c->gids[2]), RST_STEP_CREDS, 0);
+	rsys(NR_setfsgid, c->gids[3], 0, 0);
+	CHECK(rsys(NR_setresuid, c->uids[0], c->uids[1], c->uids[2]), RST_STEP_CREDS, 0);
+	rsys(NR_setfsuid, c->uids[3], 0, 0);
+	CHECK(rsys(NR_capset, &hdr, data, 0), RST_STEP_CREDS, 1);
+	if (!(c->securebits & 0x10))
+		CHECK(rsys(NR_prctl, PR_SET_KEEPCAPS, 0, 0), RST_STEP_CREDS, 2);
+	for (uint32_t cap = 0; cap <= c->last_cap; cap++)
+		if (c->cap_amb & (1ULL << cap))
+			CHECK(rsys6(NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0, 0),
+			      RST_STEP_CREDS, 3);
+	CHECK(rsys(NR_prctl, PR_SET_DUMPABLE, c->dumpable, 0), RST_STEP_CREDS, 4);
+	if (c->no_new_privs)
+		CHECK(rsys6(NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0), RST_STEP_CREDS, 5);
+}
+
+void restorer_main(struct rst_args *a)
+{
+	if (a->magic != RST_MAGIC)
+		rsys(NR_exit_group, 2, 0, 0);
+	/* Dynamic xsave features (AMX) must be allowed again before nestor sets the state. */
+	if (a->xcomp_perm & (1ULL << 18)) /* XTILEDATA */
+		CHECK(rsys(NR_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18, 0),
+		      RST_STEP_THREAD, 18);
+	unmap_old(a);
+	move_vdso(a);
+	map_areas(a);
+	CHECK(rsys6(NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
+	      RST_STEP_MM_MAP, 0);
+	rsys(NR_close_range, a->close_from, ~0U, 0);
+
+	rsys(NR_set_tid_address, a->clear_tid, 0, 0);
+	CHECK(rsys(NR_set_robust_list, a->robust_list, a->robust_len, 0), RST_STEP_THREAD, 0);
+	if (a->has_rseq)
+		CHECK(rsys6(NR_rseq, a->rseq_ptr, a->rseq_len, 0, a->rseq_sig, 0, 0),
+		      RST_STEP_THREAD, a->rseq_ptr);
+	{
+		uint64_t ss[3] = { a->ss_sp, (uint64_t)(uint32_t)a->ss_flags, a->ss_size };
+		CHECK(rsys(NR_sigaltstack, ss, 0, 0), RST_STEP_THREAD, a->ss_sp);
+	}
+	for (uint32_t i = 0; i < a->nr_rlimits; i++)
+		CHECK(rsys(NR_setrlimit, i, a->rlimits[i], 0), RST_STEP_RLIMITS, i);
+	restore_creds(a);
+	if (a->has_itimers)
+		for (int i = 0; i < 3; i++)
+			CHECK(rsys(NR_setitimer, i, a->itimers[i], 0), RST_STEP_ITIMERS, i);
+	rsys(NR_close, a->status_fd, 0, 0);
+	/* nestor, our tracer, takes it from here: registers, signal mask, the blob's unmap. */
+	asm volatile("int3" ::: "memory");
+	rsys(NR_exit_group, 3, 0, 0);
+}

@@ -1,0 +1,226 @@
+/* Signal actions, blocked mask, pending signals with their siginfo, the
+ * alternate stack and interval timers: dump and restore. */
+#define LOG_PREFIX "signals: "
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/time.h>
+#include "arena.h"
+#include "log.h"
+#include "signals.h"
+#include "sys.h"
+#include "util.h"
+
+#define NSIG_K 64
+
+struct ksigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+struct peek_args {
+	uint64_t off;
+	uint32_t flags, nr;
+};
+
+static int dump_sigactions(struct dump_task *t)
+{
+	TaskCoreEntry *core = t->core;
+	uint64_t addr;
+	int r;
+
+	core->sigactions = ANEW_ARRAY(SigactionEntry *, NSIG_K);
+	if (!core->sigactions)
+		return -ENOMEM;
+	if ((r = remote_scratch(&t->rt, sizeof(struct ksigaction), &addr)) < 0)
+		return r;
+	for (int sig = 1; sig <= NSIG_K; sig++) {
+		struct ksigaction ka;
+		SigactionEntry *e;
+		long v;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		r = remote_syscall(&t->rt, __NR_rt_sigaction, &v, sig, 0, addr, 8, 0, 0);
+		if (r < 0 || v < 0 || remote_read(t->pid, addr, &ka, sizeof(ka)))
+			return log_error_ret(r < 0 ? r : -EIO, "cannot read action of signal %d of task %d",
+					     sig, t->pid);
+		if (!ka.handler && !ka.flags && !ka.mask)
+			continue;
+		e = ANEW(SigactionEntry);
+		if (!e)
+			return -ENOMEM;
+		sigaction_entry__init(e);
+		e->sig = sig;
+		e->handler = ka.handler;
+		e->flags = ka.flags;
+		e->restorer = ka.restorer;
+		e->mask = ka.mask;
+		core->sigactions[core->n_sigactions++] = e;
+	}
+	return 0;
+}
+
+static int dump_pending(pid_t pid, bool shared, SiginfoEntry ***ret, size_t *ret_n)
+{
+	siginfo_t si[32];
+	struct peek_args pa = { 0, shared ? 1 /* PTRACE_PEEKSIGINFO_SHARED */ : 0, 32 };
+	SiginfoEntry **v = NULL;
+	size_t n = 0;
+
+	for (;;) {
+		long got = ptrace(PTRACE_PEEKSIGINFO, pid, &pa, si);
+
+		if (got < 0)
+			return log_error_errno(-errno, "cannot read pending signals of task %d", pid);
+		if (got == 0)
+			break;
+		SiginfoEntry **nv = ANEW_ARRAY(SiginfoEntry *, n + got);
+		if (!nv)
+			return -ENOMEM;
+		if (n)
+			memcpy(nv, v, n * sizeof(*v));
+		v = nv;
+		for (long i = 0; i < got; i++) {
+			SiginfoEntry *e = ANEW(SiginfoEntry);
+			if (!e)
+				return -ENOMEM;
+			siginfo_entry__init(e);
+			e->raw.data = arena_memdup(&si[i], sizeof(si[i]));
+			e->raw.len = sizeof(si[i]);
+			v[n++] = e;
+		}
+		pa.off += got;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int dump_altstack_itimers(struct dump_task *t)
+{
+	ThreadEntry *th = t->core->thread;
+	uint64_t addr, buf[4];
+	long v;
+	int r;
+
+	if ((r = remote_scratch(&t->rt, sizeof(buf), &addr)) < 0)
+		return r;
+	r = remote_syscall(&t->rt, __NR_sigaltstack, &v, 0, addr, 0, 0, 0, 0);
+	if (r < 0 || v < 0 || remote_read(t->pid, addr, buf, 24))
+		return log_error_ret(r < 0 ? r : -EIO, "cannot read the altstack of task %d", t->pid);
+	th->altstack_sp = buf[0];
+	th->altstack_flags = (uint32_t)buf[1];
+	th->altstack_size = buf[2];
+	t->core->itimers = ANEW_ARRAY(ItimerEntry *, 3);
+	if (!t->core->itimers)
+		return -ENOMEM;
+	for (int which = 0; which < 3; which++) {
+		ItimerEntry *e = ANEW(ItimerEntry);
+
+		r = remote_syscall(&t->rt, __NR_getitimer, &v, which, addr, 0, 0, 0, 0);
+		if (r < 0 || v < 0 || remote_read(t->pid, addr, buf, 32))
+			return log_error_ret(r < 0 ? r : -EIO, "cannot read itimer %d of task %d",
+					     which, t->pid);
+		if (!e)
+			return -ENOMEM;
+		itimer_entry__init(e);
+		e->interval_us = buf[0] * 1000000 + buf[1];
+		e->value_us = buf[2] * 1000000 + buf[3];
+		t->core->itimers[t->core->n_itimers++] = e;
+	}
+	return 0;
+}
+
+int signals_dump(struct dump_task *t)
+{
+	ThreadEntry *th = t->core->thread;
+	int r;
+
+	if ((r = dump_sigactions(t)) < 0 ||
+	    (r = dump_pending(t->pid, false, &th->pending, &th->n_pending)) < 0 ||
+	    (r = dump_pending(t->pid, true, &t->core->shared_pending, &t->core->n_shared_pending)) < 0)
+		return r;
+	return dump_altstack_itimers(t);
+}
+
+/* ---- restore ---- */
+
+static bool siginfo_ok(const SiginfoEntry *e)
+{
+	const siginfo_t *si = (const siginfo_t *)e->raw.data;
+
+	return e->raw.len == sizeof(siginfo_t) && si->si_signo > 0 && si->si_signo <= NSIG_K;
+}
+
+int signals_validate(struct restore_task *t)
+{
+	const TaskCoreEntry *c = t->core;
+
+	for (size_t i = 0; i < c->n_sigactions; i++) {
+		uint32_t sig = c->sigactions[i]->sig;
+		if (sig == 0 || sig > NSIG_K || sig == SIGKILL || sig == SIGSTOP)
+			goto bad;
+	}
+	for (size_t i = 0; i < c->thread->n_pending; i++)
+		if (!siginfo_ok(c->thread->pending[i]))
+			goto bad;
+	for (size_t i = 0; i < c->n_shared_pending; i++)
+		if (!siginfo_ok(c->shared_pending[i]))
+			goto bad;
+	return 0;
+bad:
+	return log_error_ret(-EINVAL, "image core-%d.img is corrupted: bad signal state", t->pid);
+}
+
+static int queue_pending(pid_t pid, SiginfoEntry **v, size_t n, bool shared)
+{
+	for (size_t i = 0; i < n; i++) {
+		siginfo_t si;
+		int r;
+
+		memcpy(&si, v[i]->raw.data, sizeof(si));
+		r = shared ? sys_rt_sigqueueinfo(pid, si.si_signo, &si)
+			   : sys_rt_tgsigqueueinfo(pid, pid, si.si_signo, &si);
+		if (r)
+			return log_error_errno(-errno, "cannot queue signal %d to task %d",
+					       si.si_signo, pid);
+	}
+	return 0;
+}
+
+int signals_restore(struct restore_task *t)
+{
+	const TaskCoreEntry *c = t->core;
+	int r;
+
+	for (size_t i = 0; i < c->n_sigactions; i++) {
+		const SigactionEntry *e = c->sigactions[i];
+		struct ksigaction ka = { e->handler, e->flags, e->restorer, e->mask };
+
+		/* The raw syscall: libc would put its own restorer in. */
+		if (syscall(SYS_rt_sigaction, e->sig, &ka, NULL, 8))
+			return log_error_errno(-errno, "cannot set action of signal %u", e->sig);
+	}
+	r = queue_pending(t->pid, c->thread->pending, c->thread->n_pending, false);
+	if (r < 0)
+		return r;
+	return queue_pending(t->pid, c->shared_pending, c->n_shared_pending, true);
+}
+
+void signals_fill_args(struct restore_task *t, struct rst_args *a)
+{
+	const TaskCoreEntry *c = t->core;
+	const ThreadEntry *th = c->thread;
+
+	a->ss_sp = th->altstack_sp;
+	a->ss_size = th->altstack_size;
+	/* We are not on it now, whatever the task was doing when dumped. */
+	a->ss_flags = th->altstack_flags & ~SS_ONSTACK;
+	a->has_itimers = c->n_itimers == 3;
+	for (size_t i = 0; i < c->n_itimers; i++) {
+		a->itimers[i][0] = c->itimers[i]->interval_us / 1000000;
+		a->itimers[i][1] = c->itimers[i]->interval_us % 1000000;
+		a->itimers[i][2] = c->itimers[i]->value_us / 1000000;
+		a->itimers[i][3] = c->itimers[i]->value_us % 1000000;
+	}
+}

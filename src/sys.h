@@ -1,0 +1,66 @@
+/* Raw syscall wrappers and kernel ABI constants newer than Debian's 6.1 headers. */
+#ifndef NESTOR_SYS_H
+#define NESTOR_SYS_H
+
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+struct ptrace_rseq_configuration_k {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+#ifndef KCMP_FILE
+#define KCMP_FILE 0
+#endif
+
+#ifndef PAGEMAP_SCAN
+#define PAGEMAP_SCAN 0xc0606610 /* _IOWR('f', 16, struct pm_scan_arg) */
+#endif
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAP    (1ULL << 62)
+#define PM_FILE    (1ULL << 61)
+#define PM_PFN_MASK ((1ULL << 55) - 1)
+
+static inline long sys_clone3(struct clone_args *args, size_t size)
+{
+	return syscall(SYS_clone3, args, size);
+}
+
+static inline int sys_kcmp(pid_t p1, pid_t p2, int type, unsigned long a, unsigned long b)
+{
+	return syscall(SYS_kcmp, p1, p2, type, a, b);
+}
+
+static inline int sys_pidfd_open(pid_t pid, unsigned int flags)
+{
+	return syscall(SYS_pidfd_open, pid, flags);
+}
+
+static inline int sys_rt_tgsigqueueinfo(pid_t tgid, pid_t tid, int sig, siginfo_t *info)
+{
+	return syscall(SYS_rt_tgsigqueueinfo, tgid, tid, sig, info);
+}
+
+static inline int sys_rt_sigqueueinfo(pid_t tgid, int sig, siginfo_t *info)
+{
+	return syscall(SYS_rt_sigqueueinfo, tgid, sig, info);
+}
+
+static inline long sys_get_robust_list(pid_t pid, void **head, size_t *len)
+{
+	return syscall(SYS_get_robust_list, pid, head, len);
+}
+
+#endif

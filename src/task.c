@@ -1,0 +1,457 @@
+/* Task identity and attributes, and per-thread state: dump and restore. */
+#define LOG_PREFIX "task: "
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include "arena.h"
+#include "files.h"
+#include "kerndat.h"
+#include "log.h"
+#include "sys.h"
+#include "task.h"
+#include "util.h"
+
+#define XSAVE_MAX (64 << 10)
+#define PF_KTHREAD 0x00200000
+
+struct sched_attr_k {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+	uint32_t util_min, util_max;
+};
+
+static const char *const ns_names[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
+
+static int check_namespaces(pid_t pid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
+		char p[64];
+		struct stat a, b;
+
+		snprintf(p, sizeof(p), "/proc/%d/ns/%s", pid, ns_names[i]);
+		if (stat(p, &a))
+			return log_error_errno(-errno, "cannot stat %s", p);
+		snprintf(p, sizeof(p), "/proc/self/ns/%s", ns_names[i]);
+		if (stat(p, &b))
+			continue;
+		if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+			return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: task %d is in another %s namespace than nestor "
+					     "(not supported yet)", pid, ns_names[i]);
+	}
+	return 0;
+}
+
+static int count_children(pid_t pid)
+{
+	char p[64];
+	_cleanup_free_ char *buf = NULL;
+	int r;
+
+	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", pid, pid);
+	r = read_file_at(AT_FDCWD, p, &buf, 1 << 20);
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s", p);
+	return strspn(buf, " \n") != (size_t)r;
+}
+
+/* What can be told from /proc, before nestor touches the task at all. */
+int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t)
+{
+	int r;
+
+	if (pid == getpid())
+		return log_error_ret(-EINVAL, "can't dump: %d is nestor itself", pid);
+	if (pid == 1)
+		return log_error_ret(-EINVAL, "can't dump: %d is the machine's init", pid);
+	r = proc_read_status(pid, &t->status);
+	if (r == -ENOENT || r == -ESRCH)
+		return log_error_ret(-ESRCH, "can't dump: no process with pid %d", pid);
+	if (r < 0)
+		return log_error_errno(r, "can't dump: cannot read the status of task %d", pid);
+	if (t->status.tgid != pid)
+		return log_error_ret(-EINVAL, "can't dump: %d is a thread of task %d, not a process",
+				     pid, t->status.tgid);
+	r = proc_read_stat(pid, &t->stat);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the stat of task %d", pid);
+	if (t->status.kthread || (t->stat.flags & PF_KTHREAD))
+		return log_error_ret(-EINVAL, "can't dump: task %d (%s) is a kernel thread", pid,
+				     t->stat.comm);
+	if (t->status.state == 'Z' || t->status.state == 'X')
+		return log_error_ret(-EINVAL, "can't dump: task %d is a zombie", pid);
+	if (t->status.tracer)
+		return log_error_ret(-EBUSY, "can't dump: task %d is traced by %d", pid,
+				     t->status.tracer);
+	if (t->status.state == 'T' || t->status.state == 't')
+		return log_error_ret(-EBUSY, "can't dump: task %d is stopped", pid);
+	if (t->status.seccomp)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has a seccomp filter "
+						  "(not supported yet)", pid);
+	if (t->status.threads > 1)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has %d threads (not supported yet)",
+				     pid, t->status.threads);
+	r = count_children(pid);
+	if (r < 0)
+		return r;
+	if (r)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has children (not supported yet)",
+				     pid);
+	r = check_namespaces(pid);
+	if (r < 0)
+		return r;
+	if (!ctx->opts->shell_job && t->stat.sid != pid)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is not a session leader; its "
+						  "session %d is outside the dump (use --shell-job)",
+				     pid, t->stat.sid);
+	if (!ctx->opts->shell_job && t->stat.pgid != pid)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is in process group %d outside "
+						  "the dump (use --shell-job)", pid, t->stat.pgid);
+	return 0;
+}
+
+static int dump_creds(struct dump_task *t, CredsEntry **ret)
+{
+	CredsEntry *c = ANEW(CredsEntry);
+	long v;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	creds_entry__init(c);
+	c->n_uids = c->n_gids = 4;
+	c->uids = arena_memdup(t->status.uid, sizeof(t->status.uid));
+	c->gids = arena_memdup(t->status.gid, sizeof(t->status.gid));
+	c->n_groups = t->status.nr_groups;
+	c->groups = arena_memdup(t->status.groups, c->n_groups * sizeof(uint32_t));
+	c->cap_inh = t->status.cap_inh;
+	c->cap_prm = t->status.cap_prm;
+	c->cap_eff = t->status.cap_eff;
+	c->cap_bnd = t->status.cap_bnd;
+	c->cap_amb = t->status.cap_amb;
+	c->no_new_privs = t->status.no_new_privs;
+	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
+	if (r < 0 || v < 0)
+		return log_error_ret(r < 0 ? r : (int)v, "cannot read securebits of task %d", t->pid);
+	c->securebits = v;
+	*ret = c;
+	return c->uids && c->gids && c->groups ? 0 : -ENOMEM;
+}
+
+static int dump_rlimits(struct dump_task *t, TaskCoreEntry *core)
+{
+	static const char *const names[] = {
+		"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
+		"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME",
+	};
+	uint64_t cur[16], max[16];
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	int n, r;
+
+	/* prlimit() on another uid's task needs CAP_SYS_RESOURCE, which root lacks here. */
+	snprintf(path, sizeof(path), "/proc/%d/limits", t->pid);
+	r = read_file_at(AT_FDCWD, path, &buf, 1 << 16);
+	if (r < 0 || proc_parse_limits(buf, cur, max, &n) < 0)
+		return log_error_ret(r < 0 ? r : -EINVAL, "cannot read %s", path);
+	core->rlimits = ANEW_ARRAY(RlimitEntry *, n);
+	if (!core->rlimits)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		RlimitEntry *e = ANEW(RlimitEntry);
+		struct rlimit own;
+
+		if (!e)
+			return -ENOMEM;
+		rlimit_entry__init(e);
+		e->cur = cur[i];
+		e->max = max[i];
+		core->rlimits[core->n_rlimits++] = e;
+		if (getrlimit(i, &own) == 0 && max[i] > own.rlim_max)
+			return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: task %d has a hard RLIMIT_%s above nestor's own; "
+					     "restoring it needs CAP_SYS_RESOURCE, which this machine lacks",
+					     t->pid, names[i]);
+	}
+	return 0;
+}
+
+static int read_proc_num(pid_t pid, const char *file, int base, long long *ret)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	r = read_file_at(AT_FDCWD, path, &buf, 256);
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s", path);
+	*ret = strtoll(buf, NULL, base);
+	return 0;
+}
+
+static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
+{
+	struct sched_attr_k attr = { 0 };
+	long long v;
+	int r;
+
+	if (syscall(SYS_sched_getattr, t->pid, &attr, sizeof(attr), 0))
+		return log_error_errno(-errno, "cannot read scheduling of task %d", t->pid);
+	core->sched_policy = attr.sched_policy;
+	core->sched_prio = attr.sched_priority;
+	core->sched_flags = attr.sched_flags;
+	core->nice = attr.sched_nice;
+	if (attr.sched_policy == SCHED_DEADLINE)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d uses SCHED_DEADLINE", t->pid);
+	r = read_proc_num(t->pid, "oom_score_adj", 10, &v);
+	if (r < 0)
+		return r;
+	if (v < 0)
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't dump: task %d has a negative oom_score_adj (%lld); restoring "
+				     "it needs CAP_SYS_RESOURCE, which this machine lacks", t->pid, v);
+	core->oom_score_adj = v;
+	r = read_proc_num(t->pid, "timerslack_ns", 10, &v);
+	if (r < 0)
+		return r;
+	core->timerslack_ns = v;
+	r = read_proc_num(t->pid, "personality", 16, &v);
+	if (r < 0)
+		return r;
+	core->personality = v;
+	return 0;
+}
+
+int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
+{
+	TaskCoreEntry *core = ANEW(TaskCoreEntry);
+	long v;
+	int r;
+
+	if (!core)
+		return -ENOMEM;
+	task_core_entry__init(core);
+	t->core = core;
+	core->pid = t->pid;
+	core->n_ns_pid = t->status.nr_nspid;
+	core->ns_pid = arena_memdup(t->status.nspid, sizeof(int) * t->status.nr_nspid);
+	core->ppid = t->stat.ppid;
+	core->pgid = t->stat.pgid;
+	core->sid = t->stat.sid;
+	core->comm = arena_strdup(t->stat.comm);
+	core->umask = t->status.umask;
+	core->exit_signal = t->stat.exit_signal;
+	if (!core->comm || !core->ns_pid)
+		return -ENOMEM;
+	if ((r = thread_dump(t, &core->thread)) < 0 || (r = dump_creds(t, &core->creds)) < 0 ||
+	    (r = dump_rlimits(t, core)) < 0 || (r = dump_sched(t, core)) < 0)
+		return r;
+	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
+	if (r < 0 || v < 0)
+		return log_error_ret(r < 0 ? r : (int)v, "cannot read dumpable of task %d", t->pid);
+	core->dumpable = v;
+	{
+		uint64_t addr, perm = 0;
+		if ((r = remote_scratch(&t->rt, 8, &addr)) < 0)
+			return r;
+		r = remote_syscall(&t->rt, __NR_arch_prctl, &v, 0x1022 /* ARCH_GET_XCOMP_PERM */,
+				   addr, 0, 0, 0, 0);
+		if (r == 0 && v == 0)
+			remote_read(t->pid, addr, &perm, 8);
+		core->xcomp_perm = perm;
+	}
+	if ((r = files_dump_dir(ctx, t->pid, "cwd", &core->cwd_id)) < 0 ||
+	    (r = files_dump_dir(ctx, t->pid, "root", &core->root_id)) < 0)
+		return r;
+	return 0;
+}
+
+int thread_dump(struct dump_task *t, ThreadEntry **ret)
+{
+	ThreadEntry *th = ANEW(ThreadEntry);
+	UserRegsEntry *re = ANEW(UserRegsEntry);
+	const struct user_regs_struct *g = &t->rt.regs;
+	struct ptrace_rseq_configuration_k rc;
+	size_t xlen = XSAVE_MAX;
+	uint8_t *xbuf = arena_alloc(XSAVE_MAX);
+	uint64_t addr, tid_addr = 0;
+	void *head;
+	size_t hlen;
+	long v;
+	int r;
+
+	if (!th || !re || !xbuf)
+		return -ENOMEM;
+	thread_entry__init(th);
+	user_regs_entry__init(re);
+	th->tid = t->pid;
+	th->regs = re;
+#define R(f, k) re->f = g->k
+	R(r15, r15); R(r14, r14); R(r13, r13); R(r12, r12); R(bp, rbp); R(bx, rbx);
+	R(r11, r11); R(r10, r10); R(r9, r9); R(r8, r8); R(ax, rax); R(cx, rcx);
+	R(dx, rdx); R(si, rsi); R(di, rdi); R(orig_ax, orig_rax); R(ip, rip); R(cs, cs);
+	R(flags, eflags); R(sp, rsp); R(ss, ss); R(fs_base, fs_base); R(gs_base, gs_base);
+	R(ds, ds); R(es, es); R(fs, fs); R(gs, gs);
+#undef R
+	r = ptrace_get_xsave(t->pid, xbuf, &xlen);
+	if (r < 0)
+		return r;
+	th->xsave.data = xbuf;
+	th->xsave.len = xlen;
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->pid, sizeof(rc), &rc) == sizeof(rc) &&
+	    rc.rseq_abi_pointer) {
+		th->rseq = ANEW(RseqEntry);
+		if (!th->rseq)
+			return -ENOMEM;
+		rseq_entry__init(th->rseq);
+		th->rseq->ptr = rc.rseq_abi_pointer;
+		th->rseq->len = rc.rseq_abi_size;
+		th->rseq->sig = rc.signature;
+		th->rseq->flags = rc.flags;
+	}
+	if ((r = remote_scratch(&t->rt, 8, &addr)) < 0)
+		return r;
+	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_TID_ADDRESS, addr, 0, 0, 0, 0);
+	if (r < 0 || v < 0 || remote_read(t->pid, addr, &tid_addr, 8))
+		return log_error_ret(r < 0 ? r : -EIO, "cannot read the clear-tid address of task %d",
+				     t->pid);
+	th->clear_tid_addr = tid_addr;
+	if (sys_get_robust_list(t->pid, &head, &hlen))
+		return log_error_errno(-errno, "cannot read the robust list of task %d", t->pid);
+	th->robust_list = (uint64_t)head;
+	th->robust_list_len = hlen;
+	th->sigmask = t->rt.sigmask;
+	*ret = th;
+	return 0;
+}
+
+/* ---- restore ---- */
+
+int task_validate(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const TaskCoreEntry *c = t->core;
+	const ThreadEntry *th = c->thread;
+
+	if (c->pid != (uint32_t)t->pid || c->pid == 0 || c->pid > 4194304 || !th ||
+	    th->xsave.len < 576 || th->xsave.len > XSAVE_MAX || c->creds->n_uids != 4 ||
+	    c->creds->n_gids != 4 || c->creds->n_groups > RST_MAX_GROUPS ||
+	    c->n_rlimits > RST_NLIMITS || c->n_itimers > 3 || strlen(c->comm) > 15 ||
+	    (th->rseq && th->rseq->len > 1024))
+		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
+	for (size_t i = 0; i < c->n_rlimits; i++) {
+		struct rlimit own;
+
+		if (getrlimit(i, &own) == 0 && c->rlimits[i]->max > own.rlim_max)
+			return log_error_ret(-EPERM, "can't restore: task %d's hard limit %zu is above "
+						     "nestor's own", t->pid, i);
+	}
+	if (c->oom_score_adj < 0 || c->oom_score_adj > 1000)
+		return log_error_ret(-EPERM, "can't restore: task %d's oom_score_adj %d needs "
+					     "CAP_SYS_RESOURCE", t->pid, c->oom_score_adj);
+	if (!access("/proc/self", F_OK)) {
+		char p[32];
+
+		snprintf(p, sizeof(p), "/proc/%d", t->pid);
+		if (!access(p, F_OK))
+			return log_error_ret(-EEXIST, "can't restore: pid %d is taken by a running "
+						      "process", t->pid);
+	}
+	return 0;
+}
+
+int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const TaskCoreEntry *c = t->core;
+	struct sched_attr_k attr = { .size = sizeof(attr), .sched_policy = c->sched_policy,
+				     .sched_flags = c->sched_flags, .sched_nice = c->nice,
+				     .sched_priority = c->sched_prio };
+	char buf[32];
+
+	if (c->sid == c->pid && setsid() < 0)
+		return log_error_errno(-errno, "cannot make task %d a session leader", t->pid);
+	if (c->sid != c->pid && c->pgid == c->pid && setpgid(0, 0))
+		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
+	if (prctl(PR_SET_NAME, c->comm, 0, 0, 0))
+		return log_error_errno(-errno, "cannot set comm of task %d", t->pid);
+	umask(c->umask);
+	if (personality(c->personality) < 0)
+		return log_error_errno(-errno, "cannot set personality %#x", c->personality);
+	if (syscall(SYS_sched_setattr, 0, &attr, 0))
+		return log_error_errno(-errno, "cannot set scheduling of task %d", t->pid);
+	snprintf(buf, sizeof(buf), "%d", c->oom_score_adj);
+	if (write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf) < 0)
+		return log_error_errno(-errno, "cannot set oom_score_adj of task %d", t->pid);
+	if (prctl(PR_SET_TIMERSLACK, c->timerslack_ns, 0, 0, 0))
+		return log_error_errno(-errno, "cannot set timer slack of task %d", t->pid);
+	return 0;
+}
+
+void task_fill_args(struct restore_task *t, struct rst_args *a)
+{
+	const TaskCoreEntry *c = t->core;
+	const ThreadEntry *th = c->thread;
+	const CredsEntry *cr = c->creds;
+
+	memcpy(a->creds.uids, cr->uids, sizeof(a->creds.uids));
+	memcpy(a->creds.gids, cr->gids, sizeof(a->creds.gids));
+	memcpy(a->creds.groups, cr->groups, cr->n_groups * sizeof(uint32_t));
+	a->creds.nr_groups = cr->n_groups;
+	a->creds.securebits = cr->securebits;
+	a->creds.cap_inh = cr->cap_inh;
+	a->creds.cap_prm = cr->cap_prm;
+	a->creds.cap_eff = cr->cap_eff;
+	a->creds.cap_bnd = cr->cap_bnd;
+	a->creds.cap_amb = cr->cap_amb;
+	a->creds.no_new_privs = cr->no_new_privs;
+	a->creds.dumpable = c->dumpable;
+	a->creds.last_cap = kdat.last_cap;
+	a->nr_rlimits = c->n_rlimits;
+	for (size_t i = 0; i < c->n_rlimits; i++) {
+		a->rlimits[i][0] = c->rlimits[i]->cur;
+		a->rlimits[i][1] = c->rlimits[i]->max;
+	}
+	a->xcomp_perm = c->xcomp_perm;
+	a->clear_tid = th->clear_tid_addr;
+	a->robust_list = th->robust_list;
+	a->robust_len = th->robust_list_len;
+	if (th->rseq) {
+		a->has_rseq = 1;
+		a->rseq_ptr = th->rseq->ptr;
+		a->rseq_len = th->rseq->len;
+		a->rseq_sig = th->rseq->sig;
+	}
+}
+
+int thread_restore_regs(pid_t pid, const ThreadEntry *th)
+{
+	const UserRegsEntry *re = th->regs;
+	struct user_regs_struct g;
+	uint64_t mask = th->sigmask;
+
+#define R(f, k) g.k = re->f
+	R(r15, r15); R(r14, r14); R(r13, r13); R(r12, r12); R(bp, rbp); R(bx, rbx);
+	R(r11, r11); R(r10, r10); R(r9, r9); R(r8, r8); R(ax, rax); R(cx, rcx);
+	R(dx, rdx); R(si, rsi); R(di, rdi); R(orig_ax, orig_rax); R(ip, rip); R(cs, cs);
+	R(flags, eflags); R(sp, rsp); R(ss, ss); R(fs_base, fs_base); R(gs_base, gs_base);
+	R(ds, ds); R(es, es); R(fs, fs); R(gs, gs);
+#undef R
+	/* The task was stopped inside a syscall: restart it as a signal would have. */
+	regs_fixup_restart(&g);
+	if (ptrace(PTRACE_SETREGS, pid, 0, &g))
+		return log_error_errno(-errno, "cannot set registers of task %d", pid);
+	if (ptrace_set_xsave(pid, th->xsave.data, th->xsave.len) < 0)
+		return -EINVAL;
+	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(mask), &mask))
+		return log_error_errno(-errno, "cannot set signal mask of task %d", pid);
+	return 0;
+}
