@@ -407,29 +407,43 @@ int files_max_fd(const struct restore_task *t)
 	return max;
 }
 
-/* Brings an unlinked file back: created at its old path (or beside it), filled, unlinked. */
+/*
+ * Brings an unlinked file back under its old name, so /proc shows
+ * "path (deleted)" again: made beside it, swapped in with RENAME_EXCHANGE
+ * when another file took the name since, unlinked, and swapped back.
+ */
 static int open_unlinked(const FileEntry *f, int flags)
 {
 	char tmp[4200];
-	const char *path = f->path;
+	bool taken;
 	int fd, r;
 
-	if (!access(path, F_OK)) {
-		snprintf(tmp, sizeof(tmp), "%s.nestor-%u", f->path, f->id);
-		path = tmp;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
+	snprintf(tmp, sizeof(tmp), "%s.nestor-%u-%d", f->path, f->id, getpid());
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
 	if (fd < 0)
-		return log_error_errno(-errno, "cannot recreate unlinked file %s", path);
+		return log_error_errno(-errno, "cannot recreate unlinked file %s", f->path);
 	r = write_all(fd, f->data.data, f->data.len);
 	close(fd);
-	if (r == 0) {
-		fd = open(path, flags | O_CLOEXEC);
-		r = fd < 0 ? -errno : 0;
+	fd = r < 0 ? r : open(tmp, flags | O_CLOEXEC);
+	if (fd < 0) {
+		unlink(tmp);
+		return log_error_errno(fd == r ? r : -errno, "cannot recreate unlinked file %s", f->path);
 	}
-	unlink(path);
-	if (r < 0)
-		return log_error_errno(r, "cannot recreate unlinked file %s", path);
+	taken = !access(f->path, F_OK);
+	if (taken ? renameat2(AT_FDCWD, tmp, AT_FDCWD, f->path, RENAME_EXCHANGE)
+		  : rename(tmp, f->path)) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return log_error_errno(r, "cannot put unlinked file %s back", f->path);
+	}
+	unlink(f->path);
+	if (taken && rename(tmp, f->path)) {
+		r = -errno;
+		close(fd);
+		return log_error_errno(r, "cannot put %s back after restoring an unlinked file",
+				       f->path);
+	}
 	return fd;
 }
 
@@ -463,7 +477,7 @@ static int open_description(const FileEntry *f, int term_fd)
 		close(fd);
 		return log_error_ret(-ESTALE, "can't restore: %s is not the device it was", f->path);
 	}
-	if (f->type == FILE_TYPE__REG && lseek(fd, f->pos, SEEK_SET) < 0) {
+	if (f->type == FILE_TYPE__REG && !(f->flags & O_PATH) && lseek(fd, f->pos, SEEK_SET) < 0) {
 		close(fd);
 		return log_error_errno(-errno, "cannot seek %s", f->path);
 	}

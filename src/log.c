@@ -13,6 +13,7 @@ static int cur_level = LOG_WARN;
 static int log_fd = -1;
 static uint64_t start_ns;
 static bool error_shown;
+static int err_fd = STDERR_FILENO;
 
 int log_init(int level, int dirfd, const char *file)
 {
@@ -67,27 +68,36 @@ void log_msg(int level, const char *fmt, ...)
 		const char *msg = strchr(line, ')') + 2;
 
 		error_shown = true;
-		(void)!write(STDERR_FILENO, "nestor: ", 8);
-		(void)!write(STDERR_FILENO, msg + 7, strlen(msg + 7));
+		(void)!write(err_fd, "nestor: ", 8);
+		(void)!write(err_fd, msg + 7, strlen(msg + 7));
 	} else if (log_fd < 0 && level <= cur_level && level != LOG_ERROR) {
-		(void)!write(STDERR_FILENO, line, n);
+		(void)!write(err_fd, line, n);
 	}
 out:
 	errno = saved;
 }
 
-int log_move_fd(int min_fd)
+static int move_one(int *fd, int min_fd, bool keep_old)
 {
 	int n;
 
-	if (log_fd < 0)
+	if (*fd < 0)
 		return 0;
-	n = fcntl(log_fd, F_DUPFD_CLOEXEC, min_fd);
+	n = fcntl(*fd, F_DUPFD_CLOEXEC, min_fd);
 	if (n < 0)
 		return -errno;
-	close(log_fd);
-	log_fd = n;
+	if (!keep_old)
+		close(*fd);
+	*fd = n;
 	return 0;
+}
+
+int log_move_fd(int min_fd)
+{
+	int r = move_one(&log_fd, min_fd, false);
+
+	/* stderr itself is about to become the task's fd 2: keep our own copy. */
+	return r < 0 ? r : move_one(&err_fd, min_fd, err_fd == STDERR_FILENO);
 }
 
 void log_final(bool ok, const char *what)
@@ -98,5 +108,5 @@ void log_final(bool ok, const char *what)
 	if (log_fd >= 0)
 		(void)!write(log_fd, line, n);
 	if (cur_level >= LOG_INFO || (ok && log_fd < 0 && cur_level >= LOG_INFO))
-		(void)!write(STDERR_FILENO, line, n);
+		(void)!write(err_fd, line, n);
 }

@@ -149,6 +149,33 @@ static int scan_pagemap(int pmfd, const VmaEntry *v, struct run_list *rl)
 	return 0;
 }
 
+/*
+ * process_vm_readv() honours protections, so pages of PROT_NONE (or
+ * write-only) areas are read through /proc/PID/mem, which may force reads.
+ */
+static int read_batch(pid_t pid, const struct iovec *remote, size_t nr, uint8_t *buf, size_t len)
+{
+	struct iovec local = { buf, len };
+	_cleanup_close_ int memfd = -1;
+	char path[64];
+
+	if (process_vm_readv(pid, &local, 1, remote, nr, 0) == (ssize_t)len)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (memfd < 0)
+		return log_error_errno(-errno, "cannot open %s", path);
+	for (size_t i = 0; i < nr; i++) {
+		int r = pread_all(memfd, buf, remote[i].iov_len, (off_t)remote[i].iov_base);
+
+		if (r < 0)
+			return log_error_errno(r, "cannot read memory of task %d at %p", pid,
+					       remote[i].iov_base);
+		buf += remote[i].iov_len;
+	}
+	return 0;
+}
+
 /* Copies the saved pages out of the task into pages-PID.img, run by run. */
 static int write_pages(struct dump_ctx *ctx, struct dump_task *t, struct run_list *rl)
 {
@@ -183,13 +210,10 @@ static int write_pages(struct dump_ctx *ctx, struct dump_task *t, struct run_lis
 			skip = 0;
 			i++;
 		}
-		struct iovec local = { buf, len };
-		ssize_t n = process_vm_readv(t->pid, &local, 1, remote, nr, 0);
-		if (n != (ssize_t)len)
-			return log_error_errno(n < 0 ? -errno : -EFAULT,
-					       "cannot read memory of task %d at %p", t->pid,
-					       remote[0].iov_base);
-		int r = write_all(fd, buf, len);
+		int r = read_batch(t->pid, remote, nr, buf, len);
+		if (r < 0)
+			return r;
+		r = write_all(fd, buf, len);
 		if (r < 0)
 			return log_error_errno(r, "cannot write %s", name);
 	}

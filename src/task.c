@@ -64,6 +64,22 @@ static int count_children(pid_t pid)
 	return strspn(buf, " \n") != (size_t)r;
 }
 
+static int check_posix_timers(pid_t pid)
+{
+	char p[64];
+	_cleanup_free_ char *buf = NULL;
+	int r;
+
+	snprintf(p, sizeof(p), "/proc/%d/timers", pid);
+	r = read_file_at(AT_FDCWD, p, &buf, 1 << 20);
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s", p);
+	if (r > 0)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has POSIX timers (timer_create; "
+						  "not supported yet)", pid);
+	return 0;
+}
+
 /* What can be told from /proc, before nestor touches the task at all. */
 int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t)
 {
@@ -107,6 +123,9 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has children (not supported yet)",
 				     pid);
 	r = check_namespaces(pid);
+	if (r < 0)
+		return r;
+	r = check_posix_timers(pid);
 	if (r < 0)
 		return r;
 	if (!ctx->opts->shell_job && t->stat.sid != pid)
@@ -232,6 +251,35 @@ static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
 	return 0;
 }
 
+/* Per-task flags only prctl() tells, asked inside the task. */
+static int dump_prctl_flags(struct dump_task *t, TaskCoreEntry *core)
+{
+	uint64_t addr;
+	uint32_t val = 0;
+	long v;
+	int r;
+
+	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
+	if (r < 0 || v < 0)
+		return log_error_ret(r < 0 ? r : (int)v, "cannot read dumpable of task %d", t->pid);
+	core->dumpable = v;
+	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0);
+	if (r < 0 || v < 0)
+		return log_error_ret(r < 0 ? r : (int)v, "cannot read THP flag of task %d", t->pid);
+	core->thp_disable = v;
+	if ((r = remote_scratch(&t->rt, 8, &addr)) < 0)
+		return r;
+	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_CHILD_SUBREAPER, addr, 0, 0, 0, 0);
+	if (r < 0 || v < 0 || remote_read(t->pid, addr, &val, 4))
+		return log_error_ret(r < 0 ? r : -EIO, "cannot read subreaper flag of task %d", t->pid);
+	core->child_subreaper = val;
+	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_PDEATHSIG, addr, 0, 0, 0, 0);
+	if (r < 0 || v < 0 || remote_read(t->pid, addr, &val, 4))
+		return log_error_ret(r < 0 ? r : -EIO, "cannot read pdeath signal of task %d", t->pid);
+	core->pdeath_sig = val;
+	return 0;
+}
+
 int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 {
 	TaskCoreEntry *core = ANEW(TaskCoreEntry);
@@ -256,10 +304,9 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	if ((r = thread_dump(t, &core->thread)) < 0 || (r = dump_creds(t, &core->creds)) < 0 ||
 	    (r = dump_rlimits(t, core)) < 0 || (r = dump_sched(t, core)) < 0)
 		return r;
-	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
-	if (r < 0 || v < 0)
-		return log_error_ret(r < 0 ? r : (int)v, "cannot read dumpable of task %d", t->pid);
-	core->dumpable = v;
+	r = dump_prctl_flags(t, core);
+	if (r < 0)
+		return r;
 	{
 		uint64_t addr, perm = 0;
 		if ((r = remote_scratch(&t->rt, 8, &addr)) < 0)
@@ -393,6 +440,12 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 		return log_error_errno(-errno, "cannot set oom_score_adj of task %d", t->pid);
 	if (prctl(PR_SET_TIMERSLACK, c->timerslack_ns, 0, 0, 0))
 		return log_error_errno(-errno, "cannot set timer slack of task %d", t->pid);
+	if (prctl(PR_SET_CHILD_SUBREAPER, c->child_subreaper, 0, 0, 0) ||
+	    prctl(PR_SET_THP_DISABLE, c->thp_disable, 0, 0, 0))
+		return log_error_errno(-errno, "cannot set prctl flags of task %d", t->pid);
+	/* Parent-death signal: set in the blob's last steps would race nothing; here is fine. */
+	if (prctl(PR_SET_PDEATHSIG, c->pdeath_sig, 0, 0, 0))
+		return log_error_errno(-errno, "cannot set pdeath signal of task %d", t->pid);
 	return 0;
 }
 
