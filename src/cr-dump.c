@@ -92,10 +92,15 @@ static int collect(struct dump_ctx *ctx, struct dump_task *t)
 
 	if ((r = recheck_seized(ctx, t)) < 0 ||
 	    (r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0 ||
-	    (r = fill_inventory(ctx, t)) < 0 || (r = task_dump_core(ctx, t)) < 0 ||
-	    (r = signals_dump(t)) < 0 || (r = files_dump_fds(ctx, t)) < 0 ||
-	    (r = mem_dump(ctx, t)) < 0)
+	    (r = fill_inventory(ctx, t)) < 0)
 		return r;
+	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
+	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0)
+		return r;
+	pr_debug("task %d: core and signals collected", t->pid);
+	if ((r = files_dump_fds(ctx, t)) < 0 || (r = mem_dump(ctx, t)) < 0)
+		return r;
+	pr_debug("task %d: files and memory written", t->pid);
 	return write_images(ctx, t);
 }
 
@@ -127,6 +132,7 @@ int cr_dump(const struct opts *o)
 	r = kerndat_init();
 	if (r < 0)
 		goto out;
+	pr_debug("dumping task %d into %s", o->pid, o->dir);
 	r = task_check_dumpable(&ctx, o->pid, &t);
 	if (r < 0)
 		goto out;
@@ -144,6 +150,7 @@ int cr_dump(const struct opts *o)
 			unlinkat(ctx.dirfd, "inventory.img", 0);
 		goto out;
 	}
+	pr_debug("images written and synced; killing task %d", o->pid);
 	kill(o->pid, SIGKILL);
 	{
 		int status;
