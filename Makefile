@@ -62,11 +62,20 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The --shell-job test drives its own pty.
+PTY_BINS := $(BUILD)/tests/pty/shell_job $(BUILD)/tests/pty/job
+$(BUILD)/tests/pty/shell_job: tests/pty/shell_job.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -o $@ $< -lutil
+$(BUILD)/tests/pty/job: tests/pty/job.c $(BUILD)/tests/lib/zdtm.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Itests/lib -o $@ $^
+
 deps:
 	@./scripts/install-deps.sh
 
 check: deps
-	$(MAKE) all tests-bin $(UNIT_BINS)
+	$(MAKE) all tests-bin $(UNIT_BINS) $(PTY_BINS)
 	./tests/check.sh
 
 demo: deps

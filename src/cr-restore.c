@@ -138,7 +138,7 @@ static int child_prepare(struct restore_ctx *ctx, int *status_fd, struct rst_reg
 	    (r = move_fd(&term_fd, min_fd + 1)) < 0 || (r = log_move_fd(min_fd + 1)) < 0)
 		return log_error_errno(r, "cannot move nestor's descriptors above %d", min_fd);
 	close_range(0, min_fd - 1, 0);
-	if ((r = files_restore_fds(ctx, t, term_fd)) < 0 || (r = task_restore_early(ctx, t)) < 0 ||
+	if ((r = files_restore_fds(ctx, t, term_fd)) < 0 || (r = task_restore_early(ctx, t, term_fd)) < 0 ||
 	    (r = signals_restore(t)) < 0 || (r = mem_prepare(ctx, t, min_fd + 1, reg)) < 0)
 		return r;
 	task_fill_args(t, reg->args);

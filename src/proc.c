@@ -132,6 +132,7 @@ int proc_parse_stat(const char *text, struct proc_stat *s)
 	s->pgid = F(5);
 	s->sid = F(6);
 	s->tty_nr = F(7);
+	s->tpgid = F(8);
 	s->flags = F(9);
 	s->nice = (long)F(19);
 	s->num_threads = F(20);

@@ -26,7 +26,7 @@ struct proc_status {
 };
 
 struct proc_stat {
-	int pid, ppid, pgid, sid, tty_nr;
+	int pid, ppid, pgid, sid, tty_nr, tpgid;
 	char comm[64];
 	char state;
 	unsigned long flags;

@@ -9,6 +9,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include "arena.h"
 #include "files.h"
 #include "kerndat.h"
@@ -299,6 +300,7 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	core->comm = arena_strdup(t->stat.comm);
 	core->umask = t->status.umask;
 	core->exit_signal = t->stat.exit_signal;
+	core->tty_foreground = t->stat.tty_nr && t->stat.tpgid == t->stat.pgid;
 	if (!core->comm || !core->ns_pid)
 		return -ENOMEM;
 	if ((r = thread_dump(t, &core->thread)) < 0 || (r = dump_creds(t, &core->creds)) < 0 ||
@@ -416,7 +418,7 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
-int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
+int task_restore_early(struct restore_ctx *ctx, struct restore_task *t, int term_fd)
 {
 	const TaskCoreEntry *c = t->core;
 	struct sched_attr_k attr = { .size = sizeof(attr), .sched_policy = c->sched_policy,
@@ -428,6 +430,9 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 		return log_error_errno(-errno, "cannot make task %d a session leader", t->pid);
 	if (c->sid != c->pid && c->pgid == c->pid && setpgid(0, 0))
 		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
+	/* A shell job that was in the foreground is again (SIGTTOU is blocked here). */
+	if (c->tty_foreground && term_fd >= 0 && c->sid != c->pid && tcsetpgrp(term_fd, getpgrp()))
+		return log_error_errno(-errno, "cannot put task %d in the foreground", t->pid);
 	if (prctl(PR_SET_NAME, c->comm, 0, 0, 0))
 		return log_error_errno(-errno, "cannot set comm of task %d", t->pid);
 	umask(c->umask);

@@ -13,7 +13,7 @@ int thread_dump(struct dump_task *t, ThreadEntry **ret);
 
 int task_validate(struct restore_ctx *ctx, struct restore_task *t);
 /* In the restoring child, before the blob: session, group, scheduling, misc. */
-int task_restore_early(struct restore_ctx *ctx, struct restore_task *t);
+int task_restore_early(struct restore_ctx *ctx, struct restore_task *t, int term_fd);
 /* Fills the blob's args with thread state, creds and limits. */
 void task_fill_args(struct restore_task *t, struct rst_args *a);
 /* In the parent, once the blob trapped: registers, xsave, signal mask. */

@@ -21,6 +21,9 @@ for t in build/tests/unit/*_test; do
 	run "$t"
 done
 run tests/run.sh
+job_dir=$(mktemp -d /tmp/nestor-shell-job.XXXXXX)
+run build/tests/subreaper build/tests/pty/shell_job "$PWD/build/nestor" "$PWD/build/tests/pty/job" "$job_dir"
+rm -rf "$job_dir"
 [ -x tests/bad_input.sh ] && run tests/bad_input.sh
 
 passed=$(grep -c '^PASS' "$out")
