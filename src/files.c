@@ -367,7 +367,8 @@ int files_validate(struct restore_ctx *ctx)
 		const FileEntry *f = ctx->files[i];
 		struct stat st;
 
-		if (f->id != i + 1 || !f->path[0] || f->path[0] != '/' ||
+		if (f->id != i + 1 || !f->path[0] || f->path[0] != '/' || f->type < FILE_TYPE__REG ||
+		    f->type > FILE_TYPE__TTY ||
 		    (f->unlinked && (!f->has_data || f->data.len != f->size || f->type != FILE_TYPE__REG)))
 			return log_error_ret(-EINVAL, "image files.img is corrupted: bad entry %zu", i);
 		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1)

@@ -369,6 +369,26 @@ static int validate_runs(const MmEntry *mm)
 	return pages == mm->nr_pages ? 0 : -EINVAL;
 }
 
+/* The vDSO areas the blob moves must be exactly the areas the image leaves free for them. */
+static int validate_vdso_areas(const InventoryEntry *inv, const MmEntry *mm)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+		bool found = false;
+
+		if (v->kind != VMA_VDSO)
+			continue;
+		for (size_t k = 0; k < inv->n_vdso; k++)
+			found |= inv->vdso[k]->start == v->start && inv->vdso[k]->end == v->end;
+		if (!found)
+			return -EINVAL;
+		n++;
+	}
+	return n == inv->n_vdso ? 0 : -EINVAL;
+}
+
 int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const MmEntry *mm = t->mm;
@@ -382,6 +402,9 @@ int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 					     t->pid, i);
 		prev_end = mm->vmas[i]->end;
 	}
+	if (validate_vdso_areas(ctx->inv, mm) < 0)
+		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: vdso areas differ from "
+					      "the inventory", t->pid);
 	if (validate_runs(mm) < 0)
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad page runs", t->pid);
 	if (mm->n_auxv > 128 || mm->n_auxv % 2)

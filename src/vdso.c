@@ -97,6 +97,9 @@ int vdso_validate(const InventoryEntry *inv)
 		const VdsoAreaEntry *e = inv->vdso[i];
 		bool found = false;
 
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(inv->vdso[k]->name, e->name))
+				goto differs;
 		for (int k = 0; k < n; k++)
 			if (!strcmp(self[k].name, e->name) &&
 			    self[k].end - self[k].start == e->end - e->start)
@@ -118,9 +121,11 @@ int vdso_plan(const InventoryEntry *inv, const struct vdso_area *self, int n, st
 	for (int k = 0; k < n; k++) {
 		bool found = false;
 
-		for (size_t i = 0; i < inv->n_vdso; i++) {
+		for (size_t i = 0; i < inv->n_vdso && !found; i++) {
 			if (strcmp(self[k].name, inv->vdso[i]->name))
 				continue;
+			if (a->nr_vdso == RST_MAX_VDSO)
+				return log_error_ret(-EINVAL, "too many vdso areas");
 			a->vdso_cur[a->nr_vdso] = self[k].start;
 			a->vdso_len[a->nr_vdso] = self[k].end - self[k].start;
 			a->vdso_tgt[a->nr_vdso++] = inv->vdso[i]->start;
