@@ -1,0 +1,283 @@
+#!/bin/bash
+# nestor benchmark (make bench): prints figures next to references measured
+# in the same run on the same machine; asserts nothing about speed.
+#  1. big memory: dump and restore -d of a process that touched BENCH_MIB MiB
+#     (default 1024) of anonymous memory, images on a private tmpfs, against
+#     the floors of DESIGN.md "fresh pages" (writing the data into a fresh
+#     tmpfs file; filling fresh anonymous memory), and the image size against
+#     the touched memory. Each restore is checked: the task runs and its
+#     memory is intact. BENCH_REPS runs (default 3), median and min. Every
+#     timed run, floors and nestor alike, starts right after a warm-up that
+#     cycles fresh memory (see bench/floor.c: the balloon's free page
+#     reporting otherwise makes fresh pages cost a host fault at random).
+#  2. a trivial sleeping process: dump and restore -d wall time, median of
+#     BENCH_SMALL_REPS runs (default 10).
+# Exits 0 when the measurements ran, even if targets are missed; 1 if nestor
+# failed (or a restored task is dead or corrupt); 2 if the bench cannot run.
+# Env: NESTOR (binary, default build/nestor), BENCH_MIB, BENCH_REPS,
+# BENCH_SMALL_REPS.
+# shellcheck disable=SC2317 # functions called through wait_until and trap
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$root/build
+nestor=${NESTOR:-$build/nestor}
+mib=${BENCH_MIB:-1024}
+reps=${BENCH_REPS:-3}
+small_reps=${BENCH_SMALL_REPS:-10}
+wait_s=30
+
+# Pid 1 here does not reap orphans: dumped and restored tasks need our own reaper.
+if [ -z "${NESTOR_SUBREAPED:-}" ]; then
+	make -s -C "$root" -f tests/tests.mk build/tests/subreaper || exit 2
+	export NESTOR_SUBREAPED=1
+	exec "$build/tests/subreaper" "$BASH" "$0" "$@"
+fi
+reaper=$PPID
+
+die() {
+	echo "bench: $*" >&2
+	exit 2
+}
+
+# The helpers are built here so that the top Makefile needs no bench rules.
+mkdir -p "$build/bench" || die "cannot create $build/bench"
+for prog in timeit memhog floor; do
+	src=$root/bench/$prog.c bin=$build/bench/$prog
+	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+		cc -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$bin" "$src" ||
+			die "cannot build $bin"
+	fi
+done
+[ -x "$nestor" ] || die "no nestor binary at $nestor: make all"
+timeit=$build/bench/timeit
+
+top=$(mktemp -d /tmp/nestor-bench.XXXXXX) || die "mktemp failed"
+img=$top/img  # a tmpfs of our own: /tmp and /dev/shm may be disk or overlay
+wd=$top/wd    # the workloads' files: ready, result, logs
+pid=
+mounted=
+
+alive() {
+	local line
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	line=${line##*) }
+	[ "${line%% *}" != Z ]
+}
+
+# A task we may kill: alive, and a child of our reaper (spawned or restored).
+mine() {
+	local line f
+	alive "$1" || return 1
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	read -r -a f <<<"${line##*) }"
+	[ "${f[1]}" = "$reaper" ]
+}
+
+gone() { [ ! -e "/proc/$1" ]; }
+
+# Blocked in nanosleep or clock_nanosleep (x86_64 syscalls 35 and 230).
+asleep() {
+	local nr rest
+	read -r nr rest 2>/dev/null <"/proc/$1/syscall" || return 1
+	[ "$nr" = 230 ] || [ "$nr" = 35 ]
+}
+
+# wait_until SECONDS CMD...: polls CMD, fails after SECONDS.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.01
+	done
+}
+
+kill_workload() {
+	if [ -n "$pid" ] && mine "$pid"; then
+		kill -KILL "$pid"
+		wait_until 10 gone "$pid"
+	fi
+	pid=
+}
+
+cleanup() {
+	kill_workload
+	[ -n "$mounted" ] && { umount "$img" || umount -l "$img"; }
+	rm -rf "$top"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$img" "$wd" || die "cannot create $top"
+mount -t tmpfs -o size=$((mib * 3 + 512))m nestor-bench "$img" || die "cannot mount a tmpfs on $img"
+mounted=1
+
+# fail WHAT [IMGDIR]: nestor or its restored task let us down; nothing to measure.
+fail() {
+	local f
+	echo "bench: FAILED: $1" >&2
+	[ -s "$top/nestor.err" ] && tail -n 5 "$top/nestor.err" | sed 's/^/    nestor: /' >&2
+	for f in "${2:-/nonexistent}"/*.log; do
+		[ -f "$f" ] && tail -n 5 "$f" | sed "s/^/    ${f##*/}: /" >&2
+	done
+	exit 1
+}
+
+# spawn CMD...: starts CMD as a session leader with stdio on files and no
+# other descriptor (the shell leaks a pipe), a child of the reaper; sets pid.
+spawn() {
+	rm -f "$wd/ready" "$wd/result"
+	pid=$(
+		(
+			for fd in "/proc/$BASHPID/fd/"*; do
+				fd=${fd##*/}
+				[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+			done
+			cd "$wd" || exit 1
+			exec setsid "$@" </dev/null >>"$wd/out.log" 2>&1
+		) &
+		echo $!
+	)
+}
+
+# nestor_timed NSFILE ARGS...: one nestor run, wall time into NSFILE.
+nestor_timed() {
+	local ns=$1
+	shift
+	timeout -k 5 120 "$timeit" "$ns" "$nestor" "$@" </dev/null >"$top/nestor.err" 2>&1
+}
+
+# Pages the host still backs for the next timed run (bench/floor.c says why).
+warm() {
+	"$build/bench/floor" warm $((mib + mib / 2)) || die "floor warm failed"
+}
+
+# dump_timed DIR big|small: dumps $pid into DIR, waits until the task is reaped.
+dump_timed() {
+	rm -rf "$1" && mkdir -p "$1"
+	[ "$2" = big ] && warm
+	nestor_timed "$top/ns" dump -t "$pid" -D "$1" -o dump.log ||
+		fail "nestor dump of $pid exited $?" "$1"
+	wait_until "$wait_s" gone "$pid" || fail "task $pid still there after dump" "$1"
+}
+
+# restore_timed DIR big|small: restores $pid from DIR and checks that it runs.
+restore_timed() {
+	rm -f "$wd/pidfile"
+	[ "$2" = big ] && warm
+	nestor_timed "$top/ns" restore -D "$1" -d --pidfile "$wd/pidfile" -o restore.log ||
+		fail "nestor restore -D $1 exited $?" "$1"
+	[ "$(cat "$wd/pidfile" 2>/dev/null)" = "$pid" ] ||
+		fail "restore: pidfile says '$(cat "$wd/pidfile" 2>/dev/null)', expected $pid" "$1"
+	mine "$pid" || fail "restored task $pid is not running" "$1"
+}
+
+# Image bytes: every file of the images dir but nestor's logs.
+image_bytes() {
+	find "$1" -type f ! -name '*.log' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# stats FILE: "median min" of the numbers in FILE (median of an even count:
+# the mean of the middle two).
+stats() {
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%d %d\n", m, v[1] }'
+}
+
+: >"$top/dump" && : >"$top/restore" && : >"$top/fdump" && : >"$top/frestore" && : >"$top/size"
+: >"$top/sdump" && : >"$top/srestore"
+
+echo "nestor bench: $(uname -r), $(nproc) cpus, THP $(sed 's/.*\[\(.*\)\].*/\1/' \
+	/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null), images on a private tmpfs"
+echo
+echo "1. big memory: $mib MiB touched, $reps runs (each restore verified)"
+# Floors and nestor alternate, so that a noisy neighbour hits both alike.
+for ((i = 1; i <= reps; i++)); do
+	"$build/bench/floor" dump "$img" "$mib" 1 >>"$top/fdump" || die "floor dump failed"
+	"$build/bench/floor" restore "$mib" 1 >>"$top/frestore" || die "floor restore failed"
+
+	spawn "$build/bench/memhog" "$wd" "$mib"
+	wait_until "$wait_s" test -e "$wd/ready" || fail "memhog $pid not ready after ${wait_s}s"
+	dump_timed "$img/d" big
+	cat "$top/ns" >>"$top/dump"
+	image_bytes "$img/d" >>"$top/size"
+	restore_timed "$img/d" big
+	cat "$top/ns" >>"$top/restore"
+	kill -USR1 "$pid"
+	wait_until "$wait_s" test -e "$wd/result" || fail "restored memhog $pid gives no result"
+	read -r verdict <"$wd/result"
+	[ "${verdict%% *}" = OK ] || fail "restored memhog $pid: $verdict"
+	kill_workload
+	rm -rf "$img/d"
+	printf '   run %d: dump %6.3f s (floor %6.3f s)   restore %6.3f s (floor %6.3f s)   %s\n' \
+		"$i" "$(tail -n 1 "$top/dump")e-9" "$(tail -n 1 "$top/fdump")e-9" \
+		"$(tail -n 1 "$top/restore")e-9" "$(tail -n 1 "$top/frestore")e-9" "memory ${verdict%% *}"
+done
+
+echo "2. trivial process (sleep 1000): $small_reps runs"
+for ((i = 1; i <= small_reps; i++)); do
+	spawn sleep 1000
+	# Asleep in sleep itself, not still in the shell, setsid or ld.so; then
+	# settled: a task seized within ~10 ms of falling asleep costs nestor's
+	# dump ~10 ms more (seen on this VM), not what "a sleeping process" means.
+	wait_until "$wait_s" asleep "$pid" || fail "sleep $pid did not start"
+	sleep 0.05
+	dump_timed "$img/s" small
+	cat "$top/ns" >>"$top/sdump"
+	restore_timed "$img/s" small
+	cat "$top/ns" >>"$top/srestore"
+	kill_workload
+done
+for f in sdump srestore; do
+	printf '   %-8s ms:' "${f#s}"
+	awk '{ printf " %.2f", $1 / 1e6 }' "$top/$f"
+	echo
+done
+echo
+
+read -r dump_med dump_min < <(stats "$top/dump")
+read -r rst_med rst_min < <(stats "$top/restore")
+read -r fd_med fd_min < <(stats "$top/fdump")
+read -r fr_med fr_min < <(stats "$top/frestore")
+read -r size_med _ < <(stats "$top/size")
+read -r sd_med sd_min < <(stats "$top/sdump")
+read -r sr_med sr_min < <(stats "$top/srestore")
+
+awk -v mib="$mib" -v reps="$reps" -v sreps="$small_reps" \
+	-v dm="$dump_med" -v dn="$dump_min" -v rm="$rst_med" -v rn="$rst_min" \
+	-v fdm="$fd_med" -v fdn="$fd_min" -v frm="$fr_med" -v frn="$fr_min" \
+	-v sz="$size_med" -v sdm="$sd_med" -v sdn="$sd_min" -v srm="$sr_med" -v srn="$sr_min" '
+function gibs(ns) { return (mib / 1024) / (ns / 1e9) }
+function verdict(ok) { return ok ? "ok" : "MISSED" }
+BEGIN {
+	line = sprintf("%101s", ""); gsub(/ /, "-", line)
+	printf "%-30s %16s %10s %16s %10s %6s %7s\n", "measure (median of " reps ")", "time (min)", \
+		"GiB/s", "floor (min)", "GiB/s", "ratio", "target"
+	print line
+	r = fdm / dm
+	printf "%-30s %7.3f (%6.3f) %10.2f %7.3f (%6.3f) %10.2f %6.2f %7s  %s\n", \
+		"dump " mib " MiB to tmpfs, s", dm / 1e9, dn / 1e9, gibs(dm), fdm / 1e9, fdn / 1e9, \
+		gibs(fdm), r, ">=0.85", verdict(r >= 0.85)
+	r = frm / rm
+	printf "%-30s %7.3f (%6.3f) %10.2f %7.3f (%6.3f) %10.2f %6.2f %7s  %s\n", \
+		"restore -d " mib " MiB, s", rm / 1e9, rn / 1e9, gibs(rm), frm / 1e9, frn / 1e9, \
+		gibs(frm), r, ">=0.9", verdict(r >= 0.9)
+	touched = mib * 1048576
+	over = (sz - touched) / touched * 100
+	printf "%-30s %16s %10s %16s %10s %+5.2f%% %7s  %s\n", "image size, MiB", \
+		sprintf("%.2f", sz / 1048576), "", sprintf("%.2f touched", touched / 1048576), "", \
+		over, "<=+1%", verdict(over <= 1)
+	print line
+	printf "%-30s %16s %10s %16s %10s %6s %7s\n", "trivial process (median of " sreps ")", \
+		"time (min)", "", "", "", "", "target"
+	printf "%-30s %7.2f (%6.2f) %10s %16s %10s %6s %7s  %s\n", "dump, ms", sdm / 1e6, \
+		sdn / 1e6, "", "", "", "", "<=10", verdict(sdm <= 10e6)
+	printf "%-30s %7.2f (%6.2f) %10s %16s %10s %6s %7s  %s\n", "restore -d, ms", srm / 1e6, \
+		srn / 1e6, "", "", "", "", "<=10", verdict(srm <= 10e6)
+	print line
+	print "floors: dump = write() from a hot buffer into a fresh tmpfs file; restore = mmap"
+	print "fresh anonymous memory and fill it. ratio = floor time / nestor time."
+}'
+exit 0

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * badtask MODE WORKDIR: a task nestor must refuse to dump (or, in mode map,
+ * one it can dump), for tests/bad_input.sh. It sets up what MODE names,
+ * creates WORKDIR/ready, then counts in user space until SIGTERM, when it
+ * checks that what it set up is still as it left it (the refused dump must
+ * not have harmed it) and writes PASS, FAIL: why or SKIP: why into
+ * WORKDIR/result. WORKDIR/aux gets the pid of a helper task or thread.
+ *
+ * badtask tracer WORKDIR PID: PTRACE_SEIZEs PID and sleeps until SIGTERM;
+ * exiting detaches it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAGIC	 0x5a5a5a5a5a5a5a5aUL
+#define MAP_SIZE (3 * 4096)
+
+static const char *workdir;
+static const char *mode;
+static volatile sig_atomic_t stop;
+static volatile unsigned long global_cnt;
+
+/* What setup left behind, for the check at the end. */
+static pid_t child;
+static volatile unsigned long thread_cnt;
+static volatile int thread_stop;
+static pthread_t thread;
+static struct stat ns_before;
+static const char *ns_name;
+static unsigned char *map;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void put_file(const char *name, const char *fmt, ...)
+{
+	char path[4096], tmp[4200], buf[512];
+	va_list ap;
+	int fd, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", workdir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0)
+		_exit(3);
+	/* Readers poll for the name: it must appear with its whole content. */
+	if (write(fd, buf, n) != n || close(fd) || rename(tmp, path))
+		_exit(3);
+}
+
+__attribute__((noreturn, format(printf, 2, 3))) static void result(const char *what,
+								    const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	put_file("result", "%s%s%s\n", what, buf[0] ? ": " : "", buf);
+	exit(!strcmp(what, "PASS") ? 0 : !strcmp(what, "SKIP") ? 77 : 1);
+}
+
+#define fail(...) result("FAIL", __VA_ARGS__)
+#define skip(...) result("SKIP", __VA_ARGS__)
+
+static void *spin_thread(void *arg)
+{
+	(void)arg;
+	while (!thread_stop)
+		thread_cnt++;
+	return NULL;
+}
+
+static void place_fd(int fd, int want)
+{
+	if (fd == want)
+		return;
+	if (dup2(fd, want) != want)
+		fail("dup2 to %d: %m", want);
+	close(fd);
+}
+
+static void enter_ns(int flag, const char *name)
+{
+	char path[64];
+
+	ns_name = name;
+	if (unshare(flag))
+		skip("unshare(%s): %m", name);
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+	if (stat(path, &ns_before))
+		fail("stat %s: %m", path);
+}
+
+/* Root inside mapped to root outside, so the result can still be written. */
+static void map_root(void)
+{
+	static const struct {
+		const char *file, *text;
+	} maps[] = { { "/proc/self/uid_map", "0 0 1" },
+		     { "/proc/self/setgroups", "deny" },
+		     { "/proc/self/gid_map", "0 0 1" } };
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int fd = open(maps[i].file, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, maps[i].text, strlen(maps[i].text)) < 0)
+			fail("write %s: %m", maps[i].file);
+		close(fd);
+	}
+}
+
+static void setup_seccomp(void)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { .len = 1, .filter = &allow };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		fail("no_new_privs: %m");
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		skip("seccomp filter: %m");
+}
+
+static void setup_map(void)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/mapped", workdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail("create %s: %m", path);
+	for (int i = 0; i < MAP_SIZE; i++)
+		if (write(fd, &(char){ 'a' + i % 26 }, 1) != 1)
+			fail("write %s: %m", path);
+	map = mmap(NULL, MAP_SIZE, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		fail("mmap %s: %m", path);
+	close(fd);
+}
+
+static void setup(void)
+{
+	int p[2], e;
+
+	if (!strcmp(mode, "plain")) {
+		return;
+	} else if (!strcmp(mode, "child") || !strcmp(mode, "zombie")) {
+		child = fork();
+		if (child < 0)
+			fail("fork: %m");
+		if (child == 0) {
+			if (!strcmp(mode, "zombie"))
+				_exit(0);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		put_file("aux", "%d", child);
+		if (!strcmp(mode, "zombie")) {
+			siginfo_t si;
+
+			/* Wait for it to die without reaping it. */
+			if (waitid(P_PID, child, &si, WEXITED | WNOWAIT))
+				fail("waitid: %m");
+		}
+	} else if (!strcmp(mode, "threads")) {
+		if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+		while (!thread_cnt)
+			sched_yield();
+	} else if (!strcmp(mode, "ns-user")) {
+		enter_ns(CLONE_NEWUSER, "user");
+		map_root();
+	} else if (!strcmp(mode, "ns-net")) {
+		enter_ns(CLONE_NEWNET, "net");
+	} else if (!strcmp(mode, "ns-mnt")) {
+		enter_ns(CLONE_NEWNS, "mnt");
+	} else if (!strcmp(mode, "seccomp")) {
+		setup_seccomp();
+	} else if (!strcmp(mode, "pipe")) {
+		if (pipe(p))
+			fail("pipe: %m");
+		place_fd(p[0], 7);
+		place_fd(p[1], 8);
+		if (write(8, "x", 1) != 1)
+			fail("write to the pipe: %m");
+	} else if (!strcmp(mode, "socket")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p))
+			fail("socketpair: %m");
+		place_fd(p[0], 9);
+		place_fd(p[1], 10);
+		if (write(10, "y", 1) != 1)
+			fail("write to the socket: %m");
+	} else if (!strcmp(mode, "eventfd")) {
+		e = eventfd(42, 0);
+		if (e < 0)
+			fail("eventfd: %m");
+		place_fd(e, 5);
+	} else if (!strcmp(mode, "map")) {
+		setup_map();
+	} else {
+		fprintf(stderr, "badtask: unknown mode %s\n", mode);
+		exit(2);
+	}
+}
+
+/* One byte must still wait in fd: nothing read it behind our back. */
+static void check_queued(int fd, char want, const char *what)
+{
+	char c = 0;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (read(fd, &c, 1) != 1 || c != want)
+		fail("the byte in the %s (fd %d) is gone: %m", what, fd);
+}
+
+static void check(void)
+{
+	char path[64];
+	struct stat st;
+	uint64_t v = 0;
+	unsigned long before;
+	siginfo_t si;
+
+	if (!strcmp(mode, "child")) {
+		if (kill(child, 0) || waitpid(child, NULL, WNOHANG) != 0)
+			fail("child %d is gone", child);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	} else if (!strcmp(mode, "zombie")) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, child, &si, WEXITED | WNOHANG) || si.si_pid != child)
+			fail("zombie child %d was reaped by someone else", child);
+	} else if (!strcmp(mode, "threads")) {
+		before = thread_cnt;
+		usleep(20000);
+		if (thread_cnt == before)
+			fail("the second thread stopped counting");
+		thread_stop = 1;
+		pthread_join(thread, NULL);
+	} else if (!strncmp(mode, "ns-", 3)) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_name);
+		if (stat(path, &st) || st.st_ino != ns_before.st_ino)
+			fail("no longer in the %s namespace it made", ns_name);
+	} else if (!strcmp(mode, "seccomp")) {
+		if (prctl(PR_GET_SECCOMP) != 2)
+			fail("seccomp mode is %d, expected 2 (filter)", prctl(PR_GET_SECCOMP));
+	} else if (!strcmp(mode, "pipe")) {
+		check_queued(7, 'x', "pipe");
+	} else if (!strcmp(mode, "socket")) {
+		check_queued(9, 'y', "socket");
+	} else if (!strcmp(mode, "eventfd")) {
+		if (read(5, &v, sizeof(v)) != sizeof(v) || v != 42)
+			fail("eventfd counter %llu, expected 42", (unsigned long long)v);
+	} else if (!strcmp(mode, "map")) {
+		for (int i = 0; i < MAP_SIZE; i++)
+			if (map[i] != 'a' + i % 26)
+				fail("mapped byte %d is %#x", i, map[i]);
+	}
+}
+
+static void check_signals(const sigset_t *want)
+{
+	sigset_t cur, pending;
+
+	sigprocmask(SIG_SETMASK, NULL, &cur);
+	for (int s = 1; s < SIGRTMIN; s++)
+		if (sigismember(&cur, s) != sigismember(want, s))
+			fail("signal %d is %sblocked now", s, sigismember(&cur, s) ? "" : "not ");
+	sigpending(&pending);
+	for (int s = 1; s < SIGRTMIN; s++)
+		if (s != SIGTERM && sigismember(&pending, s))
+			fail("signal %d is pending", s);
+}
+
+static int tracer(pid_t pid)
+{
+	sigset_t none;
+
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0))
+		result("FAIL", "PTRACE_SEIZE %d: %m", pid);
+	put_file("ready", "%d", getpid());
+	sigemptyset(&none);
+	while (!stop)
+		sigsuspend(&none);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	volatile unsigned long stack_cnt = 0;
+	unsigned long at_ready;
+	sigset_t mask;
+	pid_t pid = getpid();
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: badtask MODE WORKDIR | badtask tracer WORKDIR PID\n");
+		return 2;
+	}
+	mode = argv[1];
+	workdir = argv[2];
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!strcmp(mode, "tracer"))
+		return argc > 3 ? tracer(atoi(argv[3])) : 2;
+
+	/* A blocked signal: a seize that forgets to give back the mask shows. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR2);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	setup();
+	while (stack_cnt < 100000)
+		global_cnt = ++stack_cnt ^ MAGIC;
+	at_ready = stack_cnt;
+	put_file("ready", "%d", pid);
+	/* Registers wrongly put back after a seize break this loop's invariant. */
+	while (!stop)
+		global_cnt = ++stack_cnt ^ MAGIC;
+	if ((global_cnt ^ MAGIC) != stack_cnt && (global_cnt ^ MAGIC) != stack_cnt - 1)
+		fail("memory counter %lu, stack counter %lu: they diverged", global_cnt ^ MAGIC,
+		     (unsigned long)stack_cnt);
+	if (stack_cnt <= at_ready)
+		fail("counter %lu did not grow past %lu", (unsigned long)stack_cnt, at_ready);
+	if (getpid() != pid)
+		fail("pid %d, expected %d", getpid(), pid);
+	check_signals(&mask);
+	check();
+	result("PASS", "%s", "");
+}

@@ -1,0 +1,769 @@
+#!/bin/bash
+# Bad-input tests: nestor must refuse what it cannot dump or restore with exit
+# status 1 and one stderr line "nestor: ..." naming the cause, within a time
+# limit, leaving a refused target running as it was and no task half-restored.
+# Usage: tests/bad_input.sh [WORD]   (only the cases whose name holds WORD)
+# Env: NESTOR (binary, default build/nestor), ZDTM_BUILD (default build),
+# BAD_TIMEOUT (seconds per nestor run, default 20), BAD_KEEP=1 keeps the temp dir,
+# BAD_VERBOSE=1 shows nestor's stderr line under each case.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${ZDTM_BUILD:-$root/build}
+nestor=${NESTOR:-$root/build/nestor}
+subreaper=$build/tests/subreaper
+helper=$build/tests/bad/badtask
+limit=${BAD_TIMEOUT:-20}
+
+# Orphans (refused targets, tasks a failed restore left behind) must be
+# reaped by us: pid 1 may not. Our parent is then the subreaper.
+if [ -z "${NESTOR_SUBREAPED:-}" ]; then
+	if [ ! -x "$subreaper" ]; then
+		echo "bad_input.sh: $subreaper is missing: make tests-bin" >&2
+		exit 2
+	fi
+	export NESTOR_SUBREAPED=1
+	exec "$subreaper" "$BASH" "$0" "$@"
+fi
+if [ ! -x "$nestor" ]; then
+	echo "bad_input.sh: no nestor binary at $nestor (make, or set NESTOR)" >&2
+	exit 2
+fi
+if [ ! -x "$helper" ] || [ "$root/tests/bad/badtask.c" -nt "$helper" ]; then
+	mkdir -p "${helper%/*}"
+	if ! ${CC:-cc} -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
+		-o "$helper" "$root/tests/bad/badtask.c"; then
+		echo "bad_input.sh: cannot build $helper" >&2
+		exit 2
+	fi
+fi
+filter=${1:-}
+
+tmp=$(mktemp -d /tmp/nestor-bad.XXXXXX)
+chmod 0755 "$tmp"
+procs=()     # tasks of the current case, killed when it ends
+immutable=() # dirs made immutable, released before removal
+ncase=0
+
+cleanup() {
+	local d
+	kill_procs
+	for d in "${immutable[@]}"; do
+		chattr -i "$d" 2>/dev/null
+	done
+	if [ -n "${BAD_KEEP:-}" ]; then
+		echo "temp dir kept: $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- processes ----
+
+# stat_of PID: fields after the comm into st[] (st[0] state, st[1] ppid,
+# st[3] session, st[11] utime, st[12] stime); fails when the pid is gone.
+stat_of() {
+	local line
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	line=${line##*) }
+	read -r -a st <<<"$line"
+}
+
+alive() { stat_of "$1" && [ "${st[0]}" != Z ] && [ "${st[0]}" != X ]; }
+gone() { ! alive "$1"; }
+
+# A task of ours: its command line names our temp dir.
+mine() {
+	local cmd
+	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	[[ $cmd == *"$tmp/"* ]]
+}
+
+tracer_of() {
+	local k v
+	while read -r k v; do
+		[ "$k" = TracerPid: ] && echo "$v" && return 0
+	done <"/proc/$1/status"
+	return 1
+}
+
+cputime() { stat_of "$1" && echo $((st[11] + st[12])); }
+
+# wait_until SECONDS CMD...: polls CMD, fails after SECONDS.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.02
+	done
+}
+
+kill_procs() {
+	local p
+	for p in "${procs[@]}"; do
+		alive "$p" && mine "$p" && kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${procs[@]}"; do
+		wait_until 5 gone "$p"
+	done
+	procs=()
+}
+
+# Strays are the subreaper's children, so ours even when they do not name
+# our temp dir; the check is repeated to not hit a reused pid.
+kill_procs_any() {
+	local p
+	for p in "${procs[@]}"; do
+		stat_of "$p" && [ "${st[1]}" = "$PPID" ] && kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${procs[@]}"; do
+		wait_until 5 gone "$p"
+	done
+	procs=()
+}
+
+# Children of the subreaper or of this shell that no case accounts for, in
+# $stray and stray_pids. Builtins only: a forked helper would count itself.
+find_strays() {
+	local f p ok q
+	stray=
+	stray_pids=()
+	for f in /proc/[0-9]*/stat; do
+		p=${f#/proc/}
+		p=${p%/stat}
+		[ "$p" = $$ ] && continue
+		stat_of "$p" || continue
+		[ "${st[1]}" = "$PPID" ] || [ "${st[1]}" = $$ ] || continue
+		[ "${st[0]}" = Z ] && continue # being reaped
+		ok=
+		for q in "${procs[@]}"; do
+			[ "$q" = "$p" ] && ok=1
+		done
+		[ -n "$ok" ] && continue
+		stray_pids+=("$p")
+		stray+=" $p($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))"
+	done
+	[ -n "$stray" ]
+}
+
+# Runs in a subshell: the task gets only fds 0-2 (a leaked pipe would be one
+# more thing for nestor to refuse). launch WORKDIR setsid|nosid CMD...
+launch() {
+	local fd wd=$1 how=$2
+	shift 2
+	cd "$wd" || exit 1
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	if [ "$how" = setsid ]; then
+		exec setsid "$@" </dev/null >"$wd/out.log" 2>&1
+	fi
+	exec "$@" </dev/null >"$wd/out.log" 2>&1
+}
+
+# ---- verdicts ----
+
+# bad MSG: records why the case failed; always fails.
+bad() {
+	[ -z "$why" ] && why=$*
+	return 1
+}
+
+ready_or_exited() { [ -e "$twd/ready" ] || gone "$tpid"; }
+
+# start_task MODE [nosid]: a badtask in $tpid, its work dir in $twd.
+start_task() {
+	local res
+	twd=$(mktemp -d "$tmp/t.XXXXXX")
+	chmod 0777 "$twd"
+	tpid=$(launch "$twd" "${2:-setsid}" "$helper" "$1" "$twd" & echo $!)
+	procs+=("$tpid")
+	wait_until 5 ready_or_exited || bad "task $1 not ready after 5s" || return
+	if [ ! -e "$twd/ready" ]; then
+		res=$(head -n 1 "$twd/result" 2>/dev/null)
+		[[ $res == SKIP* ]] && skip=${res#SKIP: } && return 1
+		bad "task $1 exited before ready: ${res:-no result, $(tail -n 1 "$twd/out.log")}"
+		return
+	fi
+	stat_of "$tpid" || bad "task $1 vanished" || return
+	if [ "${2:-setsid}" = setsid ] && [ "${st[3]}" != "$tpid" ]; then
+		bad "task $tpid is not a session leader (sid ${st[3]})"
+	fi
+}
+
+# nestor_run ARGS...: runs nestor with a time limit; sets rc and err.
+nestor_run() {
+	# The braces take bash's own "Segmentation fault" report: rc says it.
+	{ timeout -k 5 "$limit" "$nestor" "$@" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"; } 2>/dev/null
+	rc=$?
+}
+
+# refused ERE...: the last run exited 1 with one "nestor: " line matching all.
+refused() {
+	local n re
+	err=$(head -c 600 "$tmp/stderr" | tr '\n' '|')
+	case $rc in
+	1) ;;
+	0) bad "exit 0: nestor did not refuse (stderr: $err)"; return ;;
+	124 | 137) bad "hang: no exit within ${limit}s (stderr: $err)"; return ;;
+	*)
+		if [ "$rc" -gt 128 ]; then
+			bad "nestor killed by signal $((rc - 128)) (stderr: $err)"
+		else
+			bad "exit $rc, expected 1 (stderr: $err)"
+		fi
+		return ;;
+	esac
+	n=$(wc -l <"$tmp/stderr")
+	if [ "$n" != 1 ] || [ -n "$(tail -c 1 "$tmp/stderr")" ]; then
+		bad "$n lines on stderr, expected one: $err"
+		return
+	fi
+	err=${err%|}
+	[[ $err == "nestor: "* ]] || bad "stderr does not start with 'nestor: ': $err" || return
+	for re in "$@"; do
+		grep -qE -e "$re" <<<"$err" || bad "stderr does not name the cause (/$re/): $err" ||
+			return
+	done
+}
+
+# task_intact [stopped] [TRACER]: the target is alive, in the state it was,
+# traced by whom it was, and (unless stopped) still running.
+task_intact() {
+	local want=${1:-run} tracer=${2:-0} t0 tr
+	alive "$tpid" || bad "task $tpid died (state '${st[0]:-gone}')" || return
+	if [ "$want" = stopped ]; then
+		[ "${st[0]}" = T ] || bad "stopped task $tpid is now in state ${st[0]}" || return
+	else
+		case ${st[0]} in
+		T | t) bad "task $tpid left stopped (state ${st[0]})"; return ;;
+		esac
+	fi
+	tr=$(tracer_of "$tpid")
+	[ "$tr" = "$tracer" ] || bad "task $tpid traced by '$tr', expected $tracer" || return
+	[ "$want" = stopped ] && return 0
+	t0=$(cputime "$tpid")
+	wait_until 3 cpu_grew "$tpid" "$t0" || bad "task $tpid stopped counting (state ${st[0]})"
+}
+cpu_grew() { [ "$(cputime "$1")" -gt "$(($2 + 1))" ]; }
+
+finished() { [ -s "$twd/result" ] && gone "$tpid"; }
+
+# The target checks its own state on SIGTERM: counters, fds, mask, helpers.
+task_passes() {
+	local res
+	kill -TERM "$tpid"
+	wait_until 5 finished ||
+		bad "task $tpid: no result 5s after SIGTERM (state '$(stat_of "$tpid" && echo "${st[0]}")')" ||
+		return
+	res=$(head -n 1 "$twd/result")
+	[ "$res" = PASS ] || bad "task $tpid after the refused dump: $res"
+}
+
+no_inventory() {
+	[ ! -e "$1/inventory.img" ] || bad "the refused dump left $1/inventory.img behind"
+}
+
+# run NAME FUNC [ARGS...]: one case, one verdict line.
+passed=0 failed=0 skipped=0
+run() {
+	local name=$1
+	shift
+	[ -n "$filter" ] && [[ $name != *"$filter"* ]] && return 0
+	ncase=$((ncase + 1))
+	why= skip= tpid= twd= err=
+	"$@"
+	kill_procs
+	if [ -n "$skip" ] && [ -z "$why" ]; then
+		echo "SKIP $name: $skip"
+		skipped=$((skipped + 1))
+	elif [ -n "$why" ]; then
+		echo "FAIL $name: $why"
+		failed=$((failed + 1))
+	elif find_strays; then
+		echo "FAIL $name: stray processes left:$stray"
+		failed=$((failed + 1))
+		procs=("${stray_pids[@]}")
+		kill_procs_any
+	else
+		echo "PASS $name"
+		passed=$((passed + 1))
+	fi
+	[ -n "${BAD_VERBOSE:-}" ] && [ -n "$err" ] && echo "  $err"
+	return 0
+}
+
+# ---- dump: tasks nestor must refuse, and must leave as they were ----
+
+# dump_refused MODE [nosid] -- ERE...: the task of MODE is refused, unharmed.
+dump_refused() {
+	local mode=$1 how=setsid
+	shift
+	[ "$1" = nosid ] && how=nosid && shift
+	[ "$1" = -- ] && shift
+	start_task "$mode" "$how" || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	local re=()
+	for r in "$@"; do
+		re+=("${r//PID/$tpid}")
+	done
+	refused "${re[@]}" && no_inventory "$twd/img" && task_intact && task_passes
+}
+
+t_no_such_pid() {
+	local p
+	read -r p </proc/sys/kernel/pid_max
+	p=$((p - 1))
+	while [ -e "/proc/$p" ]; do p=$((p - 1)); done
+	nestor_run dump -t "$p" -D "$tmp/img.$ncase"
+	refused "\\b$p\\b" && no_inventory "$tmp/img.$ncase"
+}
+
+# A task we must not touch at all: pid 1, a kernel thread.
+t_foreign() {
+	local p=$1 re=$2
+	nestor_run dump -t "$p" -D "$tmp/img.$ncase"
+	refused "\\b$p\\b" "$re" || return
+	tpid=$p
+	alive "$p" || bad "task $p is gone" || return
+	case ${st[0]} in T | t) bad "task $p left stopped" ;; esac
+	[ "$(tracer_of "$p")" = 0 ] || bad "task $p left traced"
+}
+
+t_kthread() {
+	local p=2 comm
+	read -r comm </proc/2/comm
+	[ "$comm" = kthreadd ] || { skip="pid 2 is $comm, not kthreadd"; return; }
+	t_foreign "$p" "kernel"
+}
+
+# bash -c execs nestor in place: $$ there is nestor's own pid.
+t_itself() {
+	{ timeout -k 5 "$limit" bash -c 'exec "$0" dump -t $$ -D "$1"' "$nestor" \
+		"$tmp/img.$ncase" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"; } 2>/dev/null
+	rc=$?
+	refused "nestor|itself|self|own"
+}
+
+t_zombie() {
+	local z
+	start_task zombie || return
+	z=$(cat "$twd/aux")
+	stat_of "$z" && [ "${st[0]}" = Z ] || bad "child $z is not a zombie" || return
+	nestor_run dump -t "$z" -D "$twd/img"
+	refused "\\b$z\\b" "zombie|dead|exit" && task_intact && task_passes
+}
+
+t_thread_id() {
+	local t
+	start_task threads || return
+	for t in /proc/"$tpid"/task/*; do
+		t=${t##*/}
+		[ "$t" != "$tpid" ] && break
+	done
+	nestor_run dump -t "$t" -D "$twd/img"
+	refused "\\b$t\\b" "thread" && no_inventory "$twd/img" && task_intact && task_passes
+}
+
+t_child() {
+	start_task child || return
+	procs+=("$(cat "$twd/aux")")
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	refused "\\b$tpid\\b" "child" && no_inventory "$twd/img" && task_intact && task_passes
+}
+
+t_stopped() {
+	start_task plain || return
+	kill -STOP "$tpid"
+	wait_until 5 is_stopped "$tpid" || bad "task $tpid did not stop" || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	refused "\\b$tpid\\b" "stop" && no_inventory "$twd/img" && task_intact stopped || return
+	kill -CONT "$tpid"
+	task_intact && task_passes
+}
+is_stopped() { stat_of "$1" && [ "${st[0]}" = T ]; }
+
+t_traced() {
+	local target tracer twd0
+	start_task plain || return
+	target=$tpid twd0=$twd
+	mkdir "$twd/tracer"
+	tracer=$(launch "$twd/tracer" nosid "$helper" tracer "$twd/tracer" "$target" & echo $!)
+	procs+=("$tracer")
+	wait_until 5 test -e "$twd/tracer/ready" -o -e "$twd/tracer/result" ||
+		bad "tracer not ready" || return
+	[ -e "$twd/tracer/ready" ] || bad "tracer: $(cat "$twd/tracer/result")" || return
+	nestor_run dump -t "$target" -D "$twd/img"
+	refused "\\b$target\\b" "trac" && no_inventory "$twd/img" && task_intact run "$tracer" ||
+		return
+	# Its tracer gone, the task must run on and pass.
+	kill -TERM "$tracer"
+	wait_until 5 gone "$tracer" || bad "tracer $tracer does not exit" || return
+	tpid=$target twd=$twd0
+	task_intact && task_passes
+}
+
+t_not_leader() {
+	dump_refused plain nosid -- "\\bPID\\b" "session|shell-job"
+}
+
+t_no_pid_opt() {
+	nestor_run dump -D "$tmp/img.$ncase"
+	refused "-t|PID|pid"
+}
+
+t_no_dir_opt() {
+	start_task plain || return
+	nestor_run dump -t "$tpid"
+	refused "-D|DIR|dir" && task_intact && task_passes
+}
+
+t_dir_is_file() {
+	start_task plain || return
+	echo data >"$twd/afile"
+	nestor_run dump -t "$tpid" -D "$twd/afile"
+	refused "afile" && task_intact && task_passes || return
+	[ "$(cat "$twd/afile")" = data ] || bad "nestor changed $twd/afile"
+}
+
+# An immutable dir: even root can write nothing into it.
+make_immutable() {
+	mkdir -p "$1"
+	chattr +i "$1" 2>/dev/null || { skip="chattr +i not supported under $tmp"; return 1; }
+	immutable+=("$1")
+}
+
+t_dir_unwritable() {
+	start_task plain || return
+	make_immutable "$twd/ro" || return
+	nestor_run dump -t "$tpid" -D "$twd/ro"
+	# The failure comes after the seize: the task must be let go unharmed.
+	refused "ro|\\.img" && task_intact && task_passes
+}
+
+t_dir_uncreatable() {
+	start_task plain || return
+	make_immutable "$twd/ro" || return
+	nestor_run dump -t "$tpid" -D "$twd/ro/img"
+	refused "ro/img" && task_intact && task_passes
+}
+
+t_bad_pid_word() {
+	nestor_run dump -t 12abc -D "$tmp/img.$ncase"
+	refused "12abc"
+}
+
+# ---- restore: broken image dirs ----
+
+bpid= bwd= base_err=
+
+# The dump all corrupted copies come from: a task that maps a file in its
+# work dir (for the changed-file case). It is killed by the dump.
+need_base() {
+	if [ -n "$base_err" ]; then
+		bad "$base_err"
+		return
+	fi
+	[ -n "$bpid" ] && return 0
+	local why0=$why
+	why=
+	start_task map || true
+	if [ -z "$why" ]; then
+		nestor_run dump -t "$tpid" -D "$tmp/base"
+		[ $rc = 0 ] || why="exit $rc: $(tr '\n' '|' <"$tmp/stderr")"
+	fi
+	if [ -z "$why" ] && ! wait_until 5 test ! -e "/proc/$tpid"; then
+		why="task $tpid still there after the dump"
+	fi
+	if [ -n "$why" ]; then
+		base_err="cannot make the dump to corrupt: $why"
+		why=$why0
+		bad "$base_err"
+		return
+	fi
+	bpid=$tpid bwd=$twd
+	why=$why0 tpid= twd=
+	procs=()
+}
+
+# copy_base: a fresh copy of the base dump in $img.
+copy_base() {
+	need_base || return
+	img=$tmp/r.$ncase
+	cp -a "$tmp/base" "$img"
+}
+
+# Nothing of a failed restore is left: no task with the dumped pid, no pidfile.
+nothing_restored() {
+	[ ! -e "$img.pid" ] || bad "the failed restore wrote its pidfile ($(cat "$img.pid"))" ||
+		return
+	if alive "$bpid" && mine "$bpid"; then
+		procs+=("$bpid")
+		bad "task $bpid half-restored (state ${st[0]})"
+	fi
+}
+
+# restore_refused ERE...: restore from $img fails naming the cause.
+restore_refused() {
+	nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	local re=()
+	for r in "$@"; do
+		re+=("${r//PID/$bpid}")
+	done
+	refused "${re[@]}"
+	nothing_restored
+}
+
+# Offsets where entries start in an image file (after its 8-byte header).
+entry_starts() {
+	local f=$1 off=8 size len
+	size=$(stat -c %s "$f")
+	while [ "$off" -lt "$size" ]; do
+		echo "$off"
+		len=$(od -An -tu4 -j "$off" -N4 "$f" | tr -d ' ')
+		[ -z "$len" ] && break
+		off=$((off + 8 + len))
+	done
+}
+
+# Cuts an image in the middle of an entry (a cut between two entries would
+# leave a shorter but well-formed image).
+cut_middle() {
+	local f=$1 cut
+	cut=$(($(stat -c %s "$f") / 2))
+	while entry_starts "$f" | grep -qx "$cut"; do
+		cut=$((cut + 1))
+	done
+	truncate -s "$cut" "$f"
+}
+
+put_u32() { # FILE OFFSET VALUE, little endian
+	local v=$3
+	printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((v & 255)) $((v >> 8 & 255)) \
+		$((v >> 16 & 255)) $((v >> 24 & 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+flip_middle() {
+	local f=$1 off b
+	off=$(($(stat -c %s "$f") / 2))
+	b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 0xff)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+
+img_name() { echo "${1/PID/$bpid}"; }
+
+t_restore_no_dir() {
+	img=$tmp/r.$ncase
+	need_base || return
+	restore_refused "r\\.$ncase"
+}
+
+t_restore_empty_dir() {
+	img=$tmp/r.$ncase
+	need_base || return
+	mkdir "$img"
+	restore_refused "inventory|r\\.$ncase"
+}
+
+t_restore_dir_is_file() {
+	img=$tmp/r.$ncase
+	need_base || return
+	echo data >"$img"
+	restore_refused "r\\.$ncase"
+}
+
+t_restore_missing() {
+	copy_base || return
+	rm "$img/$(img_name "$1")"
+	restore_refused "${1//./\\.}|no complete dump"
+}
+
+t_restore_truncated() {
+	copy_base || return
+	cut_middle "$img/$(img_name "$1")"
+	restore_refused "${1//./\\.}"
+}
+
+t_restore_pages_short() {
+	copy_base || return
+	truncate -s -4096 "$img/$(img_name pages-PID.img)"
+	restore_refused "pages-PID\\.img"
+}
+
+t_restore_flipped() {
+	copy_base || return
+	flip_middle "$img/$(img_name "$1")"
+	restore_refused "${1//./\\.}"
+}
+
+t_restore_magic() {
+	copy_base || return
+	put_u32 "$img/$(img_name "$1")" 0 $((0xdeadbeef))
+	restore_refused "${1//./\\.}"
+}
+
+t_restore_version() {
+	copy_base || return
+	put_u32 "$img/$(img_name "$1")" 4 2
+	restore_refused "${1//./\\.}"
+}
+
+t_restore_empty_file() {
+	copy_base || return
+	: >"$img/$(img_name "$1")"
+	restore_refused "${1//./\\.}"
+}
+
+t_restore_header_only() {
+	copy_base || return
+	truncate -s 8 "$img/$(img_name "$1")"
+	restore_refused "${1//./\\.}"
+}
+
+t_restore_trailing_byte() {
+	copy_base || return
+	printf 'z' >>"$img/$(img_name "$1")"
+	restore_refused "${1//./\\.}"
+}
+
+t_restore_foreign() {
+	copy_base || return
+	cp /bin/true "$img/inventory.img"
+	restore_refused "inventory\\.img"
+}
+
+t_restore_pid_taken() {
+	start_task plain || return
+	img=$twd/img
+	nestor_run dump -t "$tpid" -D "$img" -R
+	[ $rc = 0 ] || bad "dump -R failed: exit $rc: $(tr '\n' '|' <"$tmp/stderr")" || return
+	task_intact || return
+	nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	refused "\\b$tpid\\b" || return
+	[ ! -e "$img.pid" ] || bad "the failed restore wrote its pidfile" || return
+	task_intact && task_passes
+}
+
+t_restore_file_changed() {
+	local f
+	copy_base || return
+	f=$bwd/mapped
+	cp -p "$f" "$f.orig"
+	echo more >>"$f"
+	restore_refused "${f//./\\.}"
+	# Put it back as it was for any case after this one.
+	mv "$f.orig" "$f"
+}
+
+# The control: the same dump, untouched, restores and the task passes. Were
+# it broken, the refusals above would prove nothing.
+t_restore_intact() {
+	copy_base || return
+	if alive "$bpid" && ! mine "$bpid"; then
+		skip="pid $bpid was reused by another process"
+		return
+	fi
+	nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	if [ $rc != 0 ]; then
+		bad "restore failed: exit $rc: $(tr '\n' '|' <"$tmp/stderr")"
+		nothing_restored
+		return 1
+	fi
+	tpid=$bpid twd=$bwd
+	procs+=("$tpid")
+	[ "$(cat "$img.pid" 2>/dev/null)" = "$bpid" ] || bad "pidfile says '$(cat "$img.pid")'" ||
+		return
+	rm -f "$twd/result"
+	task_intact && task_passes
+}
+
+# ---- show ----
+
+t_show_file() {
+	copy_base || return
+	flip_middle "$img/$(img_name core-PID.img)"
+	nestor_run show "$img/$(img_name core-PID.img)"
+	refused "core-$bpid\\.img"
+}
+
+t_show_dir() {
+	copy_base || return
+	flip_middle "$img/$(img_name mm-PID.img)"
+	nestor_run show "$img"
+	refused "mm-$bpid\\.img"
+}
+
+t_show_foreign() {
+	copy_base || return
+	cp /bin/true "$img/inventory.img"
+	nestor_run show "$img/inventory.img"
+	refused "inventory\\.img"
+}
+
+run "dump: no such pid" t_no_such_pid
+run "dump: pid 1" t_foreign 1 "init|\\b1\\b"
+run "dump: a kernel thread (kthreadd)" t_kthread
+run "dump: nestor itself" t_itself
+run "dump: a zombie" t_zombie
+run "dump: a thread id, not a process" t_thread_id
+run "dump: a task with a child" t_child
+run "dump: a task with 2 threads" dump_refused threads -- "\\bPID\\b" "thread"
+run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
+run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
+run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
+run "dump: a stopped task" t_stopped
+run "dump: a traced task" t_traced
+run "dump: a task with a seccomp filter" dump_refused seccomp -- "\\bPID\\b" "seccomp"
+run "dump: a task holding a pipe" dump_refused pipe -- "\\bPID\\b" "fd [78]\\b" "pipe"
+run "dump: a task holding a socket" dump_refused socket -- "\\bPID\\b" "fd (9|10)\\b" "socket"
+run "dump: a task holding an eventfd" dump_refused eventfd -- "\\bPID\\b" "fd 5\\b" "eventfd"
+run "dump: not a session leader, no -j" t_not_leader
+run "dump: no -t" t_no_pid_opt
+run "dump: no -D" t_no_dir_opt
+run "dump: -t not a number" t_bad_pid_word
+run "dump: -D is a file" t_dir_is_file
+run "dump: -D is an unwritable dir" t_dir_unwritable
+run "dump: -D cannot be created" t_dir_uncreatable
+
+run "restore: images dir missing" t_restore_no_dir
+run "restore: images dir empty" t_restore_empty_dir
+run "restore: -D is a file" t_restore_dir_is_file
+for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img pages-PID.img; do
+	run "restore: no $f" t_restore_missing "$f"
+done
+for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
+	run "restore: $f cut in the middle" t_restore_truncated "$f"
+done
+run "restore: pages-PID.img one page short" t_restore_pages_short
+for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
+	run "restore: $f with a byte flipped" t_restore_flipped "$f"
+done
+for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
+	run "restore: $f with a bad magic" t_restore_magic "$f"
+done
+for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
+	run "restore: $f of format version 2" t_restore_version "$f"
+done
+run "restore: core-PID.img empty" t_restore_empty_file core-PID.img
+run "restore: mm-PID.img only a header" t_restore_header_only mm-PID.img
+run "restore: core-PID.img with a trailing byte" t_restore_trailing_byte core-PID.img
+run "restore: a foreign file as inventory.img" t_restore_foreign
+run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
+run "restore: mapped file changed since the dump" t_restore_file_changed
+run "restore: intact images (control)" t_restore_intact
+
+run "show: core-PID.img with a byte flipped" t_show_file
+run "show: images dir with a corrupted mm-PID.img" t_show_dir
+run "show: a foreign file as inventory.img" t_show_foreign
+
+if [ $skipped -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ $failed -eq 0 ]

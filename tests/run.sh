@@ -1,0 +1,269 @@
+#!/bin/bash
+# Checkpoint/restore test runner: starts each test program of tests/zdtm,
+# checkpoints and restores it with nestor as the flavour says, then lets it
+# verify its own state. Usage:
+#   tests/run.sh [--flavour all|restore|twice|leave-running|none] [TEST...]
+# Env: NESTOR (binary, default build/nestor), ZDTM_BUILD (default build),
+# ZDTM_TIMEOUT (seconds per wait, default 10), ZDTM_NESTOR_TIMEOUT (per nestor
+# run, default 60), ZDTM_KEEP=1 keeps the work dirs of failed tests.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${ZDTM_BUILD:-$root/build}
+nestor=${NESTOR:-$root/build/nestor}
+subreaper=$build/tests/subreaper
+timeout_s=${ZDTM_TIMEOUT:-10}
+nestor_timeout=${ZDTM_NESTOR_TIMEOUT:-60}
+
+# Orphans (restored tasks above all) must be reaped by us: pid 1 may not.
+if [ -z "${NESTOR_SUBREAPED:-}" ]; then
+	if [ ! -x "$subreaper" ]; then
+		echo "run.sh: $subreaper is missing: make tests-bin" >&2
+		exit 2
+	fi
+	export NESTOR_SUBREAPED=1
+	exec "$subreaper" "$BASH" "$0" "$@"
+fi
+
+flavour=all
+tests=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--flavour) flavour=${2:-}; shift 2 || break ;;
+	--flavour=*) flavour=${1#*=}; shift ;;
+	-h|--help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	*) tests+=("$1"); shift ;;
+	esac
+done
+case $flavour in
+all) flavours=(none restore twice leave-running) ;;
+restore|twice|leave-running|none) flavours=("$flavour") ;;
+*) echo "run.sh: unknown flavour '$flavour'" >&2; exit 2 ;;
+esac
+if [ ${#tests[@]} -eq 0 ]; then
+	mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$root/tests/zdtm.list")
+fi
+if [ "$flavour" != none ] && [ ! -x "$nestor" ]; then
+	echo "run.sh: no nestor binary at $nestor (set NESTOR, or use --flavour none)" >&2
+	exit 2
+fi
+
+workdirs=()
+pid=
+wd=
+
+cleanup() {
+	kill_test
+	[ ${#workdirs[@]} -gt 0 ] && rm -rf "${workdirs[@]}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Task state letter, or nothing when the pid is gone.
+state() {
+	local line
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+	line=${line##*) }
+	echo "${line%% *}"
+}
+
+alive() {
+	local s
+	s=$(state "$1")
+	[ -n "$s" ] && [ "$s" != Z ]
+}
+
+# The pid still runs our test program (its argv names our work dir).
+ours() {
+	alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF " $wd"
+}
+
+# Ours, or at least a child of our subreaper (a restore gone wrong).
+mine() {
+	local line
+	ours "$1" && return 0
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	[ "$(echo "${line##*) }" | cut -d' ' -f2)" = "$PPID" ]
+}
+
+# wait_until SECONDS CMD...: polls CMD, fails after SECONDS.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
+gone() { ! alive "$1"; }
+ready_or_exited() { [ -e "$wd/ready" ] || gone "$pid"; }
+finished() { [ -s "$wd/result" ] && gone "$pid"; }
+
+kill_test() {
+	if [ -n "$pid" ] && alive "$pid" && mine "$pid"; then
+		kill -KILL "$pid"
+		wait_until 5 gone "$pid"
+	fi
+	return 0
+}
+
+# dump IMGDIR [ARGS...]
+dump() {
+	local img=$1 rc
+	shift
+	mkdir -p "$img"
+	timeout -k 5 "$nestor_timeout" "$nestor" dump -t "$pid" -D "$img" -v4 -o dump.log "$@" \
+		</dev/null 2>"$img.err"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		reason="dump into ${img##*/} failed (exit $rc): $(head -n 1 "$img.err")"
+		return 1
+	fi
+	case " $* " in *" -R "*) return 0 ;; esac
+	if ! wait_until "$timeout_s" gone "$pid"; then
+		reason="task $pid still alive after dump"
+		return 1
+	fi
+	# The subreaper reaps it; restore needs the pid free, not a zombie.
+	if ! wait_until "$timeout_s" test ! -e "/proc/$pid"; then
+		reason="task $pid still a zombie after dump"
+		return 1
+	fi
+}
+
+restore() {
+	local img=$1 got rc
+	rm -f "$wd/pid"
+	timeout -k 5 "$nestor_timeout" "$nestor" restore -D "$img" -d --pidfile "$wd/pid" -v4 \
+		-o restore.log </dev/null 2>"$img.rst.err"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		reason="restore from ${img##*/} failed (exit $rc): $(head -n 1 "$img.rst.err")"
+		return 1
+	fi
+	got=$(cat "$wd/pid" 2>/dev/null)
+	if [ "$got" != "$pid" ]; then
+		reason="pidfile says '$got', expected $pid"
+		return 1
+	fi
+	if ! ours "$pid"; then
+		reason="restored task $pid is not running (state '$(state "$pid")')"
+		return 1
+	fi
+}
+
+checkpoint() {
+	case $1 in
+	none) ;;
+	restore) dump "$wd/img" && restore "$wd/img" ;;
+	twice) dump "$wd/img" && restore "$wd/img" && dump "$wd/img2" && restore "$wd/img2" ;;
+	leave-running)
+		dump "$wd/img" -R || return 1
+		if ! ours "$pid"; then
+			reason="task $pid did not survive dump -R"
+			return 1
+		fi ;;
+	esac
+}
+
+# Runs in a subshell: the test gets only fds 0-2, nothing leaked from whoever
+# started the runner (a stray pipe is one more thing for nestor to dump).
+exec_test() {
+	local fd
+	cd "$wd" || exit 1
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	exec setsid "$1" "$wd" </dev/null >"$wd/out.log" 2>&1
+}
+
+# run_one NAME FLAVOUR: sets verdict to PASS, SKIP or FAIL and reason.
+run_one() {
+	local bin=$build/tests/zdtm/$1 res sid line
+	verdict=FAIL
+	reason=
+	if [ ! -x "$bin" ]; then
+		reason="no binary $bin"
+		return
+	fi
+	# Double fork: the test is the subreaper's child from the start, like a
+	# restored task, and the subreaper reaps it the moment it dies.
+	pid=$(exec_test "$bin" & echo $!)
+	if ! wait_until "$timeout_s" ready_or_exited; then
+		reason="not ready after ${timeout_s}s"
+		return
+	fi
+	if [ ! -e "$wd/ready" ]; then
+		res=$(head -n 1 "$wd/result" 2>/dev/null)
+		case $res in
+		SKIP*) verdict=SKIP; reason=${res#SKIP: } ;;
+		*) reason="exited before ready: ${res:-no result}" ;;
+		esac
+		return
+	fi
+	read -r line 2>/dev/null <"/proc/$pid/stat"
+	sid=$(echo "${line##*) }" | cut -d' ' -f4)
+	if [ "$sid" != "$pid" ]; then
+		reason="test is not a session leader (sid $sid), setsid must not fork"
+		return
+	fi
+	checkpoint "$2" || return
+	kill -TERM "$pid" 2>/dev/null
+	if ! wait_until "$timeout_s" finished; then
+		reason="no result ${timeout_s}s after SIGTERM (task state '$(state "$pid")')"
+		return
+	fi
+	res=$(head -n 1 "$wd/result")
+	case $res in
+	PASS) verdict=PASS ;;
+	SKIP*) verdict=SKIP; reason=${res#SKIP: } ;;
+	*) reason=${res#FAIL: } ;;
+	esac
+}
+
+diagnose() {
+	local f
+	for f in "$wd/out.log" "$wd"/img*.err "$wd"/img*/dump.log \
+		"$wd"/img*/restore.log; do
+		[ -s "$f" ] || continue
+		echo "  --- ${f#$wd/} (tail)"
+		tail -n 15 "$f" | sed 's/^/  | /'
+	done
+}
+
+passed=0 failed=0 skipped=0
+for t in "${tests[@]}"; do
+	for fl in "${flavours[@]}"; do
+		wd=$(mktemp -d /tmp/zdtm.XXXXXX)
+		workdirs+=("$wd")
+		# Tests that drop their uid must still be able to write their result.
+		chmod 0777 "$wd"
+		pid=
+		run_one "$t" "$fl"
+		case $verdict in
+		PASS) echo "PASS $t ($fl)"; passed=$((passed + 1)) ;;
+		SKIP) echo "SKIP $t ($fl): $reason"; skipped=$((skipped + 1)) ;;
+		*)
+			echo "FAIL $t ($fl): $reason"
+			failed=$((failed + 1))
+			diagnose
+			[ -n "${ZDTM_KEEP:-}" ] && echo "  work dir kept: $wd" ;;
+		esac
+		kill_test
+		if [ "$verdict" != FAIL ] || [ -z "${ZDTM_KEEP:-}" ]; then
+			rm -rf "$wd"
+		fi
+		unset 'workdirs[-1]'
+		pid=
+	done
+done
+
+if [ $skipped -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ $failed -eq 0 ]
