@@ -10,13 +10,13 @@
 #include "kerndat.h"
 #include "log.h"
 #include "mem.h"
+#include "pages.h"
 #include "sys.h"
 #include "util.h"
 #include "vdso.h"
 
 #define TASK_SIZE     0x7ffffffff000ULL
 #define PM_BATCH      65536 /* pagemap entries read at once */
-#define PAGE_IO_BATCH (16 << 20)
 
 /* Flags of areas nestor cannot rebuild: refused at dump with their name. */
 static const struct {
@@ -149,79 +149,6 @@ static int scan_pagemap(int pmfd, const VmaEntry *v, struct run_list *rl)
 	return 0;
 }
 
-/*
- * process_vm_readv() honours protections, so pages of PROT_NONE (or
- * write-only) areas are read through /proc/PID/mem, which may force reads.
- */
-static int read_batch(pid_t pid, const struct iovec *remote, size_t nr, uint8_t *buf, size_t len)
-{
-	struct iovec local = { buf, len };
-	_cleanup_close_ int memfd = -1;
-	char path[64];
-
-	if (process_vm_readv(pid, &local, 1, remote, nr, 0) == (ssize_t)len)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	memfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (memfd < 0)
-		return log_error_errno(-errno, "cannot open %s", path);
-	for (size_t i = 0; i < nr; i++) {
-		int r = pread_all(memfd, buf, remote[i].iov_len, (off_t)remote[i].iov_base);
-
-		if (r < 0)
-			return log_error_errno(r, "cannot read memory of task %d at %p", pid,
-					       remote[i].iov_base);
-		buf += remote[i].iov_len;
-	}
-	return 0;
-}
-
-/* Copies the saved pages out of the task into pages-PID.img, run by run. */
-static int write_pages(struct dump_ctx *ctx, struct dump_task *t, struct run_list *rl)
-{
-	char name[64];
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ uint8_t *buf = NULL;
-	struct iovec remote[UIO_MAXIOV];
-
-	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
-	fd = openat(ctx->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return log_error_errno(-errno, "cannot create %s", name);
-	buf = malloc(PAGE_IO_BATCH);
-	if (!buf)
-		return -ENOMEM;
-	for (size_t i = 0, skip = 0; i < rl->nr;) {
-		size_t nr = 0, len = 0;
-
-		/* Gather runs, or a slice of a long one, into one batch. */
-		while (i < rl->nr && nr < UIO_MAXIOV && len < PAGE_IO_BATCH) {
-			PageRunEntry *run = rl->runs[i];
-			size_t rlen = run->nr_pages * PAGE_SIZE - skip;
-			size_t take = MIN(rlen, PAGE_IO_BATCH - len);
-
-			remote[nr].iov_base = (void *)(run->vaddr + skip);
-			remote[nr++].iov_len = take;
-			len += take;
-			if (take < rlen) {
-				skip += take;
-				break;
-			}
-			skip = 0;
-			i++;
-		}
-		int r = read_batch(t->pid, remote, nr, buf, len);
-		if (r < 0)
-			return r;
-		r = write_all(fd, buf, len);
-		if (r < 0)
-			return log_error_errno(r, "cannot write %s", name);
-	}
-	if (fsync(fd))
-		return log_error_errno(-errno, "cannot sync %s", name);
-	return 0;
-}
-
 static int fill_mm_fields(struct dump_task *t, MmEntry *mm)
 {
 	char path[64];
@@ -318,7 +245,7 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 	r = files_dump_exe(ctx, t->pid, &mm->exe_file_id);
 	if (r < 0)
 		return r;
-	r = write_pages(ctx, t, &rl);
+	r = pages_dump(ctx, t, mm);
 	if (r < 0)
 		return r;
 	t->mm = mm;
