@@ -4,6 +4,8 @@
  * the saved one, sets the mm fields, thread attributes and credentials, then
  * traps so that nestor (its tracer) sets the registers and lets it go.
  */
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
 #include "rsys.h"
 #include "restorer-abi.h"
 #include "proc.h"
@@ -14,6 +16,8 @@
 #define MAP_PRIVATE    0x02
 #define MAP_FIXED      0x10
 #define MAP_ANONYMOUS  0x20
+#define MAP_POPULATE   0x8000
+#define O_CLOEXEC      02000000
 #define MREMAP_MAYMOVE 1
 #define MREMAP_FIXED   2
 #define TASK_SIZE      0x7ffffffff000UL
@@ -114,10 +118,6 @@ static void read_pages(struct rst_args *a, struct rst_run *r)
 {
 	uint64_t done = 0, len = r->nr_pages * PAGE;
 
-	/* Allocating the run's pages in one go spares a fault per page in pread. */
-	if (r->nr_pages > 1)
-		rsys(NR_madvise, r->vaddr, len, MADV_POPULATE_WRITE);
-
 	while (done < len) {
 		long n = rsys6(NR_pread64, a->pages_fd, r->vaddr + done, len - done, r->off + done,
 			       0, 0);
@@ -126,6 +126,54 @@ static void read_pages(struct rst_args *a, struct rst_run *r)
 		CHECK(n, RST_STEP_PAGES, r->vaddr + done);
 		done += n;
 	}
+}
+
+/*
+ * UFFDIO_COPY fills fresh anonymous pages straight from the image's page
+ * cache: it allocates without zeroing, where a fault (or populate) zeroes
+ * each page and pread then copies over it. Returns 0, or <0 to fall back.
+ */
+static long copy_pages_uffd(struct rst_args *a, int uffd, struct rst_run *r)
+{
+	uint64_t len = r->nr_pages * PAGE, done = 0;
+	struct uffdio_register reg = { .range = { r->vaddr, len },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	long src, ret = 0;
+
+	if (rsys(NR_ioctl, uffd, UFFDIO_REGISTER, &reg) < 0)
+		return -1;
+	src = rsys6(NR_mmap, 0, len, PROT_READ, MAP_SHARED | MAP_POPULATE, a->pages_fd, r->off);
+	if (src < 0 && src > -4096) {
+		ret = src;
+		goto out;
+	}
+	while (done < len) {
+		struct uffdio_copy c = { .dst = r->vaddr + done, .src = src + done,
+					 .len = len - done };
+
+		ret = rsys(NR_ioctl, uffd, UFFDIO_COPY, &c);
+		if (c.copy <= 0)
+			break;
+		done += c.copy;
+	}
+	rsys(NR_munmap, src, len, 0);
+	ret = done == len ? 0 : (ret < 0 ? ret : -5);
+out:
+	rsys(NR_ioctl, uffd, UFFDIO_UNREGISTER, &reg.range);
+	return ret;
+}
+
+static void fill_run(struct rst_args *a, int uffd, uint32_t kind, struct rst_run *r)
+{
+	long ret;
+
+	if (uffd >= 0 && (kind == VMA_ANON || kind == VMA_SHARED_ANON)) {
+		ret = copy_pages_uffd(a, uffd, r);
+		if (ret == 0)
+			return;
+		/* Pages it copied before failing are in place; pread overwrites them. */
+	}
+	read_pages(a, r);
 }
 
 static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
@@ -150,10 +198,25 @@ static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
 		CHECK(rsys(NR_mlock, v->start, len, 0), RST_STEP_MADVISE, v->start);
 }
 
+static int open_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	long fd = rsys(NR_userfaultfd, O_CLOEXEC, 0, 0);
+
+	if (fd < 0)
+		return -1;
+	if (rsys(NR_ioctl, fd, UFFDIO_API, &api) < 0) {
+		rsys(NR_close, fd, 0, 0);
+		return -1;
+	}
+	return fd;
+}
+
 static void map_areas(struct rst_args *a)
 {
 	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
 	struct rst_run *runs = (struct rst_run *)a->runs;
+	int uffd = a->nr_runs ? open_uffd() : -1;
 	uint32_t ri = 0;
 
 	for (uint32_t i = 0; i < a->nr_vmas; i++) {
@@ -172,11 +235,13 @@ static void map_areas(struct rst_args *a)
 				  v->pgoff);
 		CHECK(r, RST_STEP_MMAP, v->start);
 		for (; ri < a->nr_runs && runs[ri].vaddr < v->end; ri++)
-			read_pages(a, &runs[ri]);
+			fill_run(a, uffd, v->kind, &runs[ri]);
 		if (prot != v->prot)
 			CHECK(rsys(NR_mprotect, v->start, len, v->prot), RST_STEP_PROTECT, v->start);
 		apply_vmflags(a, v);
 	}
+	if (uffd >= 0)
+		rsys(NR_close, uffd, 0, 0);
 }
 
 static void restore_creds(struct rst_args *a)

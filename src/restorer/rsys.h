@@ -48,6 +48,8 @@ enum {
 	NR_mlock2 = 325,
 	NR_rseq = 334,
 	NR_close_range = 436,
+	NR_ioctl = 16,
+	NR_userfaultfd = 323,
 };
 
 #endif
