@@ -2,6 +2,7 @@
 #define LOG_PREFIX "mem: "
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -126,7 +127,8 @@ static int add_page(struct run_list *rl, uint64_t addr, uint64_t vma_start)
 	return 0;
 }
 
-static int scan_pagemap(int pmfd, const VmaEntry *v, struct run_list *rl)
+/* The slow way: one pagemap entry per page, filtered here. */
+static int scan_pagemap_read(int pmfd, const VmaEntry *v, struct run_list *rl)
 {
 	static uint64_t buf[PM_BATCH];
 	uint64_t addr = v->start;
@@ -145,6 +147,60 @@ static int scan_pagemap(int pmfd, const VmaEntry *v, struct run_list *rl)
 			if (r < 0)
 				return r;
 		}
+	}
+	return 0;
+}
+
+static int add_range(struct run_list *rl, uint64_t start, uint64_t end, uint64_t vma_start)
+{
+	PageRunEntry *last;
+	uint64_t n = (end - start) / PAGE_SIZE;
+	int r;
+
+	/* The first page makes or extends a run; the rest extend it. */
+	r = add_page(rl, start, vma_start);
+	if (r < 0)
+		return r;
+	last = rl->runs[rl->nr - 1];
+	last->nr_pages += n - 1;
+	rl->pages += n - 1;
+	return 0;
+}
+
+/*
+ * PAGEMAP_SCAN lets the kernel filter and merge: ranges of present or
+ * swapped pages that are not the zero page (and, in private file mappings,
+ * not the file's own pages). No per-page entries cross to user space.
+ */
+static int scan_pagemap(int pmfd, const VmaEntry *v, struct run_list *rl)
+{
+	static struct pm_page_region regs[1024];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg), .start = v->start, .end = v->end,
+		.vec = (uint64_t)regs, .vec_len = ARRAY_SIZE(regs),
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.category_inverted = PAGE_IS_PFNZERO |
+				     (v->kind == VMA_FILE_PRIVATE ? PAGE_IS_FILE : 0),
+		.category_mask = PAGE_IS_PFNZERO | (v->kind == VMA_FILE_PRIVATE ? PAGE_IS_FILE : 0),
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+
+	while (arg.start < arg.end) {
+		long n = ioctl(pmfd, PAGEMAP_SCAN, &arg);
+
+		if (n < 0 && (errno == ENOTTY || errno == EINVAL))
+			return scan_pagemap_read(pmfd, v, rl); /* an older kernel */
+		if (n < 0)
+			return log_error_errno(-errno, "cannot scan pagemap at %llx",
+					       (unsigned long long)arg.start);
+		for (long i = 0; i < n; i++) {
+			int r = add_range(rl, regs[i].start, regs[i].end, v->start);
+			if (r < 0)
+				return r;
+		}
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
 	}
 	return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef NESTOR_SYS_H
 #define NESTOR_SYS_H
 
+#include <linux/ioctl.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,9 +25,23 @@ struct ptrace_rseq_configuration_k {
 #define KCMP_FILE 0
 #endif
 
-#ifndef PAGEMAP_SCAN
-#define PAGEMAP_SCAN 0xc0606610 /* _IOWR('f', 16, struct pm_scan_arg) */
-#endif
+/* PAGEMAP_SCAN (6.7), missing from Debian's 6.1 headers. */
+struct pm_page_region {
+	uint64_t start, end, categories;
+};
+
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+
+#define PAGEMAP_SCAN     _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_WPALLOW  (1 << 0)
+#define PAGE_IS_WRITTEN  (1 << 1)
+#define PAGE_IS_FILE     (1 << 2)
+#define PAGE_IS_PRESENT  (1 << 3)
+#define PAGE_IS_SWAPPED  (1 << 4)
+#define PAGE_IS_PFNZERO  (1 << 5)
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAP    (1ULL << 62)
