@@ -188,18 +188,22 @@ int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr)
 	return 0;
 }
 
+/*
+ * Single-stepping over the syscall instruction costs one stop (the trap
+ * after it), where PTRACE_SYSCALL costs two (entry and exit).
+ */
 static int syscall_step(pid_t pid)
 {
 	int status, r;
 
-	if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
+	if (ptrace(PTRACE_SINGLESTEP, pid, 0, 0))
 		return log_error_errno(-errno, "cannot resume task %d", pid);
 	r = wait_stopped(pid, &status);
 	if (r < 0)
 		return log_error_errno(r, "cannot wait for task %d", pid);
 	if (!WIFSTOPPED(status))
 		return log_error_ret(-ESRCH, "task %d died in a remote syscall", pid);
-	if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+	if (WSTOPSIG(status) != SIGTRAP)
 		return log_error_ret(-EIO, "task %d stopped with signal %d in a remote syscall",
 				     pid, WSTOPSIG(status));
 	return 0;
@@ -225,9 +229,7 @@ int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	rt->ran_syscall = true;
-	r = syscall_step(rt->pid); /* entry */
-	if (r == 0)
-		r = syscall_step(rt->pid); /* exit */
+	r = syscall_step(rt->pid);
 	if (r < 0)
 		return r;
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
