@@ -5,6 +5,7 @@
 #include <linux/prctl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -122,6 +123,48 @@ static int probe_kcmp(void)
 	return sys_kcmp(getpid(), getpid(), KCMP_FILE, 0, 0) < 0 && errno == ENOSYS ? -ENOSYS : 0;
 }
 
+static int probe_pagemap_scan(void)
+{
+	struct pm_scan_arg arg = { .size = sizeof(arg), .return_mask = PAGE_IS_PRESENT };
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, PAGEMAP_SCAN, &arg) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int probe_uffd(void)
+{
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Features with a slower fallback: reported, not required. */
+static void check_optional(void)
+{
+	static const struct {
+		const char *what, *without;
+		int (*probe)(void);
+	} probes[] = {
+		{ "PAGEMAP_SCAN", "pagemap is read page by page", probe_pagemap_scan },
+		{ "userfaultfd", "restore fills memory with pread", probe_uffd },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(probes); i++) {
+		int r = probes[i].probe();
+		if (r < 0)
+			printf("optional: %s missing (%s): %s\n", probes[i].what, strerror(-r),
+			       probes[i].without);
+	}
+}
+
 int kerndat_check(void)
 {
 	static const struct {
@@ -147,6 +190,7 @@ int kerndat_check(void)
 			bad++;
 		}
 	}
+	check_optional();
 	if (bad)
 		return -EOPNOTSUPP;
 	printf("Looks good.\n");

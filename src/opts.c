@@ -40,6 +40,31 @@ static int parse_command(const char *s)
 	return -EINVAL;
 }
 
+/* What each command needs, once every option is in. */
+static int check_command(int cmd, struct opts *o, const char **ret_show_path)
+{
+	switch (cmd) {
+	case CMD_NONE:
+		fprintf(stderr, "nestor: no command given (try --help)\n");
+		return -EINVAL;
+	case CMD_DUMP:
+		if (!o->pid || !o->dir)
+			return fprintf(stderr, "nestor: dump needs -t PID and -D DIR\n"), -EINVAL;
+		break;
+	case CMD_RESTORE:
+		if (!o->dir)
+			return fprintf(stderr, "nestor: restore needs -D DIR\n"), -EINVAL;
+		break;
+	case CMD_SHOW:
+		if (!*ret_show_path && !o->dir)
+			return fprintf(stderr, "nestor: show needs a DIR or FILE\n"), -EINVAL;
+		if (!*ret_show_path)
+			*ret_show_path = o->dir;
+		break;
+	}
+	return cmd;
+}
+
 int opts_parse(int argc, char **argv, struct opts *o, const char **ret_show_path)
 {
 	static const struct option longopts[] = {
@@ -107,26 +132,7 @@ int opts_parse(int argc, char **argv, struct opts *o, const char **ret_show_path
 			return -EINVAL;
 		}
 	}
-	switch (cmd) {
-	case CMD_NONE:
-		fprintf(stderr, "nestor: no command given (try --help)\n");
-		return -EINVAL;
-	case CMD_DUMP:
-		if (!o->pid || !o->dir)
-			return fprintf(stderr, "nestor: dump needs -t PID and -D DIR\n"), -EINVAL;
-		break;
-	case CMD_RESTORE:
-		if (!o->dir)
-			return fprintf(stderr, "nestor: restore needs -D DIR\n"), -EINVAL;
-		break;
-	case CMD_SHOW:
-		if (!*ret_show_path && !o->dir)
-			return fprintf(stderr, "nestor: show needs a DIR or FILE\n"), -EINVAL;
-		if (!*ret_show_path)
-			*ret_show_path = o->dir;
-		break;
-	}
-	return cmd;
+	return check_command(cmd, o, ret_show_path);
 bad_word:
 	fprintf(stderr, "nestor: unexpected argument '%s' (try --help)\n", argv[optind]);
 	return -EINVAL;
