@@ -526,9 +526,10 @@ int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t)
 
 	if (!root || !cwd || root->type != FILE_TYPE__DIR || cwd->type != FILE_TYPE__DIR)
 		return log_error_ret(-EINVAL, "image core-%d.img is corrupted: bad cwd or root", t->pid);
-	if (strcmp(root->path, "/") && (chroot(root->path) || chdir("/")))
-		return log_error_errno(-errno, "cannot change root to %s", root->path);
+	/* Both paths are as nestor sees them, so cwd first: chroot leaves it be. */
 	if (chdir(cwd->path))
 		return log_error_errno(-errno, "cannot change directory to %s", cwd->path);
+	if (strcmp(root->path, "/") && chroot(root->path))
+		return log_error_errno(-errno, "cannot change root to %s", root->path);
 	return 0;
 }

@@ -16,13 +16,15 @@ helper=$build/tests/bad/badtask
 limit=${BAD_TIMEOUT:-20}
 
 # Orphans (refused targets, tasks a failed restore left behind) must be
-# reaped by us: pid 1 may not. Our parent is then the subreaper.
-if [ -z "${NESTOR_SUBREAPED:-}" ]; then
+# reaped by us: pid 1 may not. Our parent is then the subreaper, and the
+# stray check looks at its children: so it must be our own subreaper, not
+# one of a runner above us (exec keeps the pid: $$ is the subreaper's).
+if [ "${NESTOR_SUBREAPED:-}" != "$PPID" ]; then
 	if [ ! -x "$subreaper" ]; then
 		echo "bad_input.sh: $subreaper is missing: make tests-bin" >&2
 		exit 2
 	fi
-	export NESTOR_SUBREAPED=1
+	export NESTOR_SUBREAPED=$$
 	exec "$subreaper" "$BASH" "$0" "$@"
 fi
 if [ ! -x "$nestor" ]; then
@@ -155,7 +157,7 @@ launch() {
 	local fd wd=$1 how=$2
 	shift 2
 	cd "$wd" || exit 1
-	for fd in /proc/$BASHPID/fd/*; do
+	for fd in "/proc/$BASHPID/fd/"*; do
 		fd=${fd##*/}
 		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
 	done
@@ -261,7 +263,7 @@ task_passes() {
 		bad "task $tpid: no result 5s after SIGTERM (state '$(stat_of "$tpid" && echo "${st[0]}")')" ||
 		return
 	res=$(head -n 1 "$twd/result")
-	[ "$res" = PASS ] || bad "task $tpid after the refused dump: $res"
+	[ "$res" = PASS ] || bad "task $tpid says: $res"
 }
 
 no_inventory() {
@@ -275,20 +277,21 @@ run() {
 	shift
 	[ -n "$filter" ] && [[ $name != *"$filter"* ]] && return 0
 	ncase=$((ncase + 1))
-	why= skip= tpid= twd= err=
+	why='' skip='' tpid='' twd='' err=''
 	"$@"
 	kill_procs
+	# Strays are killed whatever the verdict, so none is blamed on the next case.
+	if find_strays; then
+		bad "stray processes left:$stray"
+		procs=("${stray_pids[@]}")
+		kill_procs_any
+	fi
 	if [ -n "$skip" ] && [ -z "$why" ]; then
 		echo "SKIP $name: $skip"
 		skipped=$((skipped + 1))
 	elif [ -n "$why" ]; then
 		echo "FAIL $name: $why"
 		failed=$((failed + 1))
-	elif find_strays; then
-		echo "FAIL $name: stray processes left:$stray"
-		failed=$((failed + 1))
-		procs=("${stray_pids[@]}")
-		kill_procs_any
 	else
 		echo "PASS $name"
 		passed=$((passed + 1))
@@ -301,13 +304,12 @@ run() {
 
 # dump_refused MODE [nosid] -- ERE...: the task of MODE is refused, unharmed.
 dump_refused() {
-	local mode=$1 how=setsid
+	local mode=$1 how=setsid re=() r
 	shift
 	[ "$1" = nosid ] && how=nosid && shift
 	[ "$1" = -- ] && shift
 	start_task "$mode" "$how" || return
 	nestor_run dump -t "$tpid" -D "$twd/img"
-	local re=()
 	for r in "$@"; do
 		re+=("${r//PID/$tpid}")
 	done
@@ -325,9 +327,9 @@ t_no_such_pid() {
 
 # A task we must not touch at all: pid 1, a kernel thread.
 t_foreign() {
-	local p=$1 re=$2
+	local p=$1 word=$2
 	nestor_run dump -t "$p" -D "$tmp/img.$ncase"
-	refused "\\b$p\\b" "$re" || return
+	refused "\\b$p\\b" "$word" || return
 	tpid=$p
 	alive "$p" || bad "task $p is gone" || return
 	case ${st[0]} in T | t) bad "task $p left stopped" ;; esac
@@ -342,6 +344,7 @@ t_kthread() {
 }
 
 # bash -c execs nestor in place: $$ there is nestor's own pid.
+# shellcheck disable=SC2016
 t_itself() {
 	{ timeout -k 5 "$limit" bash -c 'exec "$0" dump -t $$ -D "$1"' "$nestor" \
 		"$tmp/img.$ncase" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"; } 2>/dev/null
@@ -452,6 +455,12 @@ t_dir_uncreatable() {
 	refused "ro/img" && task_intact && task_passes
 }
 
+t_dump_log_unwritable() {
+	start_task plain || return
+	nestor_run dump -t "$tpid" -D "$twd/img" -o "$twd/no/such/dir/dump.log"
+	refused "dump\\.log|no/such" && no_inventory "$twd/img" && task_intact && task_passes
+}
+
 t_bad_pid_word() {
 	nestor_run dump -t 12abc -D "$tmp/img.$ncase"
 	refused "12abc"
@@ -459,7 +468,7 @@ t_bad_pid_word() {
 
 # ---- restore: broken image dirs ----
 
-bpid= bwd= base_err=
+bpid='' bwd='' base_err=''
 
 # The dump all corrupted copies come from: a task that maps a file in its
 # work dir (for the changed-file case). It is killed by the dump.
@@ -486,7 +495,7 @@ need_base() {
 		return
 	fi
 	bpid=$tpid bwd=$twd
-	why=$why0 tpid= twd=
+	why=$why0 tpid='' twd=''
 	procs=()
 }
 
@@ -501,16 +510,18 @@ copy_base() {
 nothing_restored() {
 	[ ! -e "$img.pid" ] || bad "the failed restore wrote its pidfile ($(cat "$img.pid"))" ||
 		return
-	if alive "$bpid" && mine "$bpid"; then
+	# A task killed on the way out may take a moment to be reaped.
+	if ! wait_until 3 base_pid_free; then
 		procs+=("$bpid")
 		bad "task $bpid half-restored (state ${st[0]})"
 	fi
 }
+base_pid_free() { ! { alive "$bpid" && mine "$bpid"; }; }
 
 # restore_refused ERE...: restore from $img fails naming the cause.
 restore_refused() {
+	local re=() r
 	nestor_run restore -D "$img" -d --pidfile "$img.pid"
-	local re=()
 	for r in "$@"; do
 		re+=("${r//PID/$bpid}")
 	done
@@ -543,7 +554,7 @@ cut_middle() {
 
 put_u32() { # FILE OFFSET VALUE, little endian
 	local v=$3
-	printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((v & 255)) $((v >> 8 & 255)) \
+	printf '%b' "$(printf '\\0%03o\\0%03o\\0%03o\\0%03o' $((v & 255)) $((v >> 8 & 255)) \
 		$((v >> 16 & 255)) $((v >> 24 & 255)))" |
 		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
@@ -552,7 +563,7 @@ flip_middle() {
 	local f=$1 off b
 	off=$(($(stat -c %s "$f") / 2))
 	b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
-	printf "$(printf '\\%03o' $((b ^ 0xff)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+	printf '%b' "$(printf '\\0%03o' $((b ^ 0xff)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 
 img_name() { echo "${1/PID/$bpid}"; }
@@ -631,10 +642,39 @@ t_restore_trailing_byte() {
 	restore_refused "${1//./\\.}"
 }
 
+# Not a regular file where an image should be: a FIFO has no writer, so
+# opening it without care waits forever.
+t_restore_not_regular() {
+	local f
+	copy_base || return
+	f=$img/$(img_name "$1")
+	rm "$f"
+	case $2 in
+	fifo) mkfifo "$f" ;;
+	dir) mkdir "$f" ;;
+	esac
+	restore_refused "${1//./\\.}"
+}
+
 t_restore_foreign() {
 	copy_base || return
 	cp /bin/true "$img/inventory.img"
 	restore_refused "inventory\\.img"
+}
+
+t_restore_log_unwritable() {
+	copy_base || return
+	nestor_run restore -D "$img" -d --pidfile "$img.pid" -o "$img/no/such/dir/restore.log"
+	refused "restore\\.log|no/such"
+	nothing_restored
+}
+
+# The pidfile is written once the task runs: it must not be left running.
+t_restore_pidfile_unwritable() {
+	copy_base || return
+	nestor_run restore -D "$img" -d --pidfile "$img/no/such/dir/pid"
+	refused "no/such/dir/pid"
+	nothing_restored
 }
 
 t_restore_pid_taken() {
@@ -726,6 +766,7 @@ run "dump: not a session leader, no -j" t_not_leader
 run "dump: no -t" t_no_pid_opt
 run "dump: no -D" t_no_dir_opt
 run "dump: -t not a number" t_bad_pid_word
+run "dump: -o log file in a missing dir" t_dump_log_unwritable
 run "dump: -D is a file" t_dir_is_file
 run "dump: -D is an unwritable dir" t_dir_unwritable
 run "dump: -D cannot be created" t_dir_uncreatable
@@ -753,6 +794,10 @@ run "restore: core-PID.img empty" t_restore_empty_file core-PID.img
 run "restore: mm-PID.img only a header" t_restore_header_only mm-PID.img
 run "restore: core-PID.img with a trailing byte" t_restore_trailing_byte core-PID.img
 run "restore: a foreign file as inventory.img" t_restore_foreign
+run "restore: core-PID.img is a directory" t_restore_not_regular core-PID.img dir
+run "restore: core-PID.img is a FIFO" t_restore_not_regular core-PID.img fifo
+run "restore: -o log file in a missing dir" t_restore_log_unwritable
+run "restore: --pidfile in a missing dir" t_restore_pidfile_unwritable
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
 run "restore: mapped file changed since the dump" t_restore_file_changed
 run "restore: intact images (control)" t_restore_intact
