@@ -90,13 +90,22 @@ bench: deps
 	$(MAKE) all
 	./bench/run.sh
 
-fuzz: all
+fuzz: deps
 	$(MAKE) $(BUILD)/fuzz/image-fuzz
 
-$(BUILD)/fuzz/image-fuzz: fuzz/image-fuzz.c $(LIB_OBJS)
+# The image reader built with clang's sanitizers, so libFuzzer sees its coverage.
+FUZZ_CFLAGS = $(filter-out -O2 -Werror,$(ALL_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address
+FUZZ_OBJS := $(addprefix $(BUILD)/fuzz/obj/src/,image.o util.o log.o) \
+	$(patsubst $(BUILD)/proto/%,$(BUILD)/fuzz/obj/proto/%,$(PB_O))
+$(BUILD)/fuzz/obj/src/%.o: src/%.c $(PB_C)
 	@mkdir -p $(dir $@)
-	clang $(filter-out -O2,$(ALL_CFLAGS)) -O1 -fsanitize=fuzzer,address -o $@ fuzz/image-fuzz.c \
-		$(filter-out $(BUILD)/src/restorer-blob.o,$(LIB_OBJS)) $(BUILD)/src/restorer-blob.o $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(BUILD)/fuzz/obj/proto/%.o: $(BUILD)/proto/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(BUILD)/fuzz/image-fuzz: fuzz/image-fuzz.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 install: all
 	install -D -m 0755 $(BUILD)/nestor $(DESTDIR)$(PREFIX)/sbin/nestor

@@ -46,8 +46,15 @@ static int write_images(struct dump_ctx *ctx, struct dump_task *t)
 	struct img img;
 	int r;
 
-	r = img_write_one(ctx->dirfd, IMG_CORE, t->pid, t->core);
-	if (r < 0)
+	/*
+	 * Every collector has run, so every refusal has been made: only now is
+	 * an earlier dump in this dir overwritten.
+	 */
+	ctx->overwriting = true;
+	unlinkat(ctx->dirfd, "inventory.img", 0);
+	if ((r = img_write_one(ctx->dirfd, IMG_CORE, t->pid, t->core)) < 0 ||
+	    (r = img_write_one(ctx->dirfd, IMG_FDINFO, t->pid, t->fdinfo)) < 0 ||
+	    (r = mem_write(ctx, t)) < 0)
 		return r;
 	r = img_create(ctx->dirfd, IMG_FILES, 0, &img);
 	if (r < 0)
@@ -100,7 +107,7 @@ static int collect(struct dump_ctx *ctx, struct dump_task *t)
 	pr_debug("task %d: core and signals collected", t->pid);
 	if ((r = files_dump_fds(ctx, t)) < 0 || (r = mem_dump(ctx, t)) < 0)
 		return r;
-	pr_debug("task %d: files and memory written", t->pid);
+	pr_debug("task %d: files and memory collected", t->pid);
 	return write_images(ctx, t);
 }
 
@@ -126,9 +133,10 @@ int cr_dump(const struct opts *o)
 	if (r < 0)
 		return r;
 	r = log_init(o->verbosity, ctx.dirfd, o->log_file);
-	if (r < 0)
+	if (r < 0) {
+		log_error_errno(r, "cannot open log file %s", o->log_file);
 		goto out;
-	unlinkat(ctx.dirfd, "inventory.img", 0);
+	}
 	r = kerndat_init();
 	if (r < 0)
 		goto out;
@@ -146,7 +154,7 @@ int cr_dump(const struct opts *o)
 		int rr = remote_release(&t.rt);
 		if (r == 0)
 			r = rr;
-		if (r < 0)
+		if (r < 0 && ctx.overwriting)
 			unlinkat(ctx.dirfd, "inventory.img", 0);
 		goto out;
 	}

@@ -49,10 +49,10 @@ static int read_images(struct restore_ctx *ctx)
 	InventoryEntry *inv;
 	int r;
 
-	r = img_read_one(ctx->dirfd, IMG_INVENTORY, 0, (void **)&ctx->inv);
-	if (r == -ENOENT)
+	if (faccessat(ctx->dirfd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW))
 		return log_error_ret(-ENOENT, "can't restore: %s holds no complete dump "
 					      "(no inventory.img)", ctx->opts->dir);
+	r = img_read_one(ctx->dirfd, IMG_INVENTORY, 0, (void **)&ctx->inv);
 	if (r < 0)
 		return r;
 	inv = ctx->inv;
@@ -373,8 +373,12 @@ int cr_restore(const struct opts *o)
 		r = log_error_errno(-errno, "can't restore: cannot open images dir %s", o->dir);
 		goto out;
 	}
-	if ((r = log_init(o->verbosity, ctx.dirfd, o->log_file)) < 0 ||
-	    (r = kerndat_init()) < 0 || (r = read_images(&ctx)) < 0 || (r = validate(&ctx)) < 0)
+	r = log_init(o->verbosity, ctx.dirfd, o->log_file);
+	if (r < 0) {
+		log_error_errno(r, "cannot open log file %s", o->log_file);
+		goto out;
+	}
+	if ((r = kerndat_init()) < 0 || (r = read_images(&ctx)) < 0 || (r = validate(&ctx)) < 0)
 		goto out;
 	r = pid = run_restore(&ctx);
 	if (r < 0)

@@ -338,7 +338,7 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t)
 		fi->fds[fi->n_fds++] = e;
 	}
 	qsort(fi->fds, fi->n_fds, sizeof(*fi->fds), fd_compare);
-	return img_write_one(ctx->dirfd, IMG_FDINFO, t->pid, fi);
+	return 0;
 }
 
 /* ---- restore ---- */

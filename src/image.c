@@ -2,6 +2,7 @@
 #define LOG_PREFIX "image: "
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include "image.h"
 #include "log.h"
@@ -48,15 +49,31 @@ int img_create(int dirfd, enum img_type type, int pid, struct img *ret)
 	return 0;
 }
 
+int img_open_file(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO in place of an image must not hang us. */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open image %s", name);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return log_error_ret(-EINVAL, "image %s is not a regular file", name);
+	}
+	return fd;
+}
+
 int img_open(int dirfd, enum img_type type, int pid, struct img *ret)
 {
 	struct img_head h;
 	int fd, r;
 
 	img_name(type, pid, ret->name, sizeof(ret->name));
-	fd = openat(dirfd, ret->name, O_RDONLY | O_CLOEXEC);
+	fd = img_open_file(dirfd, ret->name);
 	if (fd < 0)
-		return log_error_errno(-errno, "cannot open image %s", ret->name);
+		return fd;
 	r = read_all(fd, &h, sizeof(h));
 	if (r < 0) {
 		close(fd);

@@ -43,6 +43,8 @@ struct img {
 int img_create(int dirfd, enum img_type type, int pid, struct img *ret);
 int img_open(int dirfd, enum img_type type, int pid, struct img *ret);
 void img_close(struct img *img);
+/* Opens a file of the images dir for reading, refusing anything but a regular file. */
+int img_open_file(int dirfd, const char *name);
 int img_write(struct img *img, const void *msg);
 /* Reads the next entry: 1 and *ret on success, 0 at a clean end, -errno else. */
 int img_read(struct img *img, void **ret);

@@ -21,10 +21,11 @@ int log_init(int level, int dirfd, const char *file)
 	if (!start_ns)
 		start_ns = now_ns(CLOCK_MONOTONIC);
 	if (file) {
-		log_fd = openat(dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-				0644);
+		log_fd = openat(dirfd, file,
+				O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
 		if (log_fd < 0)
 			return -errno;
+		fcntl(log_fd, F_SETFL, O_APPEND); /* O_NONBLOCK only kept a FIFO from hanging us */
 	}
 	return 0;
 }

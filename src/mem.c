@@ -301,13 +301,17 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 	r = files_dump_exe(ctx, t->pid, &mm->exe_file_id);
 	if (r < 0)
 		return r;
-	r = pages_dump(ctx, t, mm);
-	if (r < 0)
-		return r;
 	t->mm = mm;
 	pr_info("task %d: %zu areas, %llu pages in %zu runs", t->pid, mm->n_vmas,
 		(unsigned long long)rl.pages, rl.nr);
-	return img_write_one(ctx->dirfd, IMG_MM, t->pid, mm);
+	return 0;
+}
+
+int mem_write(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r = pages_dump(ctx, t, t->mm);
+
+	return r < 0 ? r : img_write_one(ctx->dirfd, IMG_MM, t->pid, t->mm);
 }
 
 /* ---- restore ---- */
@@ -395,8 +399,10 @@ int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 	if (!restore_file(ctx, mm->exe_file_id))
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad exe file", t->pid);
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
-	if (fstatat(ctx->dirfd, name, &st, 0))
+	if (fstatat(ctx->dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
 		return log_error_errno(-errno, "cannot open image %s", name);
+	if (!S_ISREG(st.st_mode))
+		return log_error_ret(-EINVAL, "image %s is not a regular file", name);
 	if ((uint64_t)st.st_size != mm->nr_pages * PAGE_SIZE)
 		return log_error_ret(-EINVAL, "image %s is truncated or corrupted: %lld bytes, %llu pages expected",
 				     name, (long long)st.st_size, (unsigned long long)mm->nr_pages);
@@ -525,9 +531,9 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		off += run->nr_pages * PAGE_SIZE;
 	}
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
-	a->pages_fd = fd_above(openat(ctx->dirfd, name, O_RDONLY | O_CLOEXEC), min_fd);
+	a->pages_fd = fd_above(img_open_file(ctx->dirfd, name), min_fd);
 	if (a->pages_fd < 0)
-		return log_error_errno(a->pages_fd, "cannot open %s", name);
+		return a->pages_fd;
 
 	a->mm = (struct rst_mm_map){
 		.start_code = mm->start_code, .end_code = mm->end_code,

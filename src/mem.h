@@ -6,7 +6,10 @@
 #include "model.h"
 #include "restorer-abi.h"
 
+/* Collects areas and the runs of pages to save; writes nothing. */
 int mem_dump(struct dump_ctx *ctx, struct dump_task *t);
+/* Writes the pages and the mm image, once every collector has succeeded. */
+int mem_write(struct dump_ctx *ctx, struct dump_task *t);
 
 /* Checks the mm image against itself, the pages file and this machine. */
 int mem_validate(struct restore_ctx *ctx, struct restore_task *t);

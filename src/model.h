@@ -46,6 +46,7 @@ struct dump_ctx {
 	struct file_table files;
 	InventoryEntry *inv;
 	struct dump_task *task;
+	bool overwriting; /* images are being written: a failure leaves no inventory */
 };
 
 /* Everything read back for one task, validated. */

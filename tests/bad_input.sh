@@ -563,7 +563,8 @@ flip_middle() {
 	local f=$1 off b
 	off=$(($(stat -c %s "$f") / 2))
 	b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
-	printf '%b' "$(printf '\\0%03o' $((b ^ 0xff)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+	printf '%b' "$(printf '\\0%03o' $((b ^ 0xff)))" |
+		dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 
 img_name() { echo "${1/PID/$bpid}"; }
@@ -677,6 +678,19 @@ t_restore_pidfile_unwritable() {
 	nothing_restored
 }
 
+# A refused dump must not spoil a complete dump already in its -D.
+t_dump_keeps_old() {
+	local p
+	copy_base || return
+	read -r p </proc/sys/kernel/pid_max
+	p=$((p - 1))
+	while [ -e "/proc/$p" ]; do p=$((p - 1)); done
+	nestor_run dump -t "$p" -D "$img"
+	refused "\\b$p\\b" || return
+	diff -r "$tmp/base" "$img" >/dev/null ||
+		bad "the earlier dump in -D changed: $(diff -rq "$tmp/base" "$img" | head -n 1)"
+}
+
 t_restore_pid_taken() {
 	start_task plain || return
 	img=$twd/img
@@ -767,6 +781,7 @@ run "dump: no -t" t_no_pid_opt
 run "dump: no -D" t_no_dir_opt
 run "dump: -t not a number" t_bad_pid_word
 run "dump: -o log file in a missing dir" t_dump_log_unwritable
+run "dump: refused, into a dir holding an earlier dump" t_dump_keeps_old
 run "dump: -D is a file" t_dir_is_file
 run "dump: -D is an unwritable dir" t_dir_unwritable
 run "dump: -D cannot be created" t_dir_uncreatable

@@ -75,7 +75,7 @@ static void put_file(const char *name, const char *fmt, ...)
 }
 
 __attribute__((noreturn, format(printf, 2, 3))) static void result(const char *what,
-								    const char *fmt, ...)
+								   const char *fmt, ...)
 {
 	char buf[400];
 	va_list ap;
