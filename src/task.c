@@ -30,6 +30,11 @@ struct sched_attr_k {
 	uint32_t util_min, util_max;
 };
 
+static const char *const rlimit_names[] = {
+	"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
+	"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME",
+};
+
 static const char *const ns_names[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
 
 static int check_namespaces(pid_t pid)
@@ -169,10 +174,6 @@ static int dump_creds(struct dump_task *t, CredsEntry **ret)
 
 static int dump_rlimits(struct dump_task *t, TaskCoreEntry *core)
 {
-	static const char *const names[] = {
-		"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
-		"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME",
-	};
 	uint64_t cur[16], max[16];
 	_cleanup_free_ char *buf = NULL;
 	char path[64];
@@ -200,7 +201,7 @@ static int dump_rlimits(struct dump_task *t, TaskCoreEntry *core)
 			return log_error_ret(-EOPNOTSUPP,
 					     "can't dump: task %d has a hard RLIMIT_%s above nestor's own; "
 					     "restoring it needs CAP_SYS_RESOURCE, which this machine lacks",
-					     t->pid, names[i]);
+					     t->pid, rlimit_names[i]);
 	}
 	return 0;
 }
@@ -401,8 +402,8 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 		struct rlimit own;
 
 		if (getrlimit(i, &own) == 0 && c->rlimits[i]->max > own.rlim_max)
-			return log_error_ret(-EPERM, "can't restore: task %d's hard limit %zu is above "
-						     "nestor's own", t->pid, i);
+			return log_error_ret(-EPERM, "can't restore: task %d's hard RLIMIT_%s is above "
+						     "nestor's own", t->pid, rlimit_names[i]);
 	}
 	if (c->oom_score_adj < 0 || c->oom_score_adj > 1000)
 		return log_error_ret(-EPERM, "can't restore: task %d's oom_score_adj %d needs "

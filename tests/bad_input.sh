@@ -300,6 +300,29 @@ run() {
 	return 0
 }
 
+# A hard limit above nestor's own cannot be set again without CAP_SYS_RESOURCE,
+# which root lacks here: nestor, run with a lower hard limit, must refuse.
+t_rlimit_above() {
+	start_task plain || return
+	{ timeout -k 5 "$limit" prlimit --nofile=512:512 -- "$nestor" dump -t "$tpid" \
+		-D "$twd/img" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"; } 2>/dev/null
+	rc=$?
+	refused "\\b$tpid\\b" "RLIMIT_NOFILE" && no_inventory "$twd/img" && task_intact &&
+		task_passes
+}
+
+t_restore_rlimit_above() {
+	start_task plain || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 gone "$tpid" || bad "task $tpid still there after the dump" || return
+	{ timeout -k 5 "$limit" prlimit --nofile=512:512 -- "$nestor" restore -d \
+		-D "$twd/img" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"; } 2>/dev/null
+	rc=$?
+	refused "\\b$tpid\\b" "limit" && gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"
+}
+
 # ---- dump: tasks nestor must refuse, and must leave as they were ----
 
 # dump_refused MODE [nosid] -- ERE...: the task of MODE is refused, unharmed.
@@ -773,6 +796,8 @@ run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b"
 run "dump: a stopped task" t_stopped
 run "dump: a traced task" t_traced
 run "dump: a task with a seccomp filter" dump_refused seccomp -- "\\bPID\\b" "seccomp"
+run "dump: a hard rlimit above nestor's own" t_rlimit_above
+run "restore: a hard rlimit above nestor's own" t_restore_rlimit_above
 run "dump: a task holding a pipe" dump_refused pipe -- "\\bPID\\b" "fd [78]\\b" "pipe"
 run "dump: a task holding a socket" dump_refused socket -- "\\bPID\\b" "fd (9|10)\\b" "socket"
 run "dump: a task holding an eventfd" dump_refused eventfd -- "\\bPID\\b" "fd 5\\b" "eventfd"
