@@ -319,7 +319,7 @@ t_restore_rlimit_above() {
 	{ timeout -k 5 "$limit" prlimit --nofile=512:512 -- "$nestor" restore -d \
 		-D "$twd/img" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"; } 2>/dev/null
 	rc=$?
-	refused "\\b$tpid\\b" "limit" && gone "$tpid" ||
+	refused "\\b$tpid\\b" "RLIMIT_NOFILE" && gone "$tpid" ||
 		bad "a task with pid $tpid exists after the refused restore"
 }
 
