@@ -98,17 +98,12 @@ static void report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
 	(void)!write(fd, &st, sizeof(st));
 }
 
-/* Moves fd to the first free number at or above min_fd. */
 static int move_fd(int *fd, int min_fd)
 {
-	int n;
+	int n = fd_move_above(*fd, min_fd);
 
-	if (*fd < 0)
-		return 0;
-	n = fcntl(*fd, F_DUPFD_CLOEXEC, min_fd);
-	if (n < 0)
-		return -errno;
-	close(*fd);
+	if (n < 0 && *fd >= 0)
+		return n;
 	*fd = n;
 	return 0;
 }

@@ -78,27 +78,21 @@ out:
 	errno = saved;
 }
 
-static int move_one(int *fd, int min_fd, bool keep_old)
-{
-	int n;
-
-	if (*fd < 0)
-		return 0;
-	n = fcntl(*fd, F_DUPFD_CLOEXEC, min_fd);
-	if (n < 0)
-		return -errno;
-	if (!keep_old)
-		close(*fd);
-	*fd = n;
-	return 0;
-}
-
 int log_move_fd(int min_fd)
 {
-	int r = move_one(&log_fd, min_fd, false);
+	int n = fd_move_above(log_fd, min_fd);
 
-	/* stderr itself is about to become the task's fd 2: keep our own copy. */
-	return r < 0 ? r : move_one(&err_fd, min_fd, err_fd == STDERR_FILENO);
+	if (n < 0 && log_fd >= 0)
+		return n;
+	log_fd = n;
+	/* stderr itself is about to become the task's fd 2: keep a copy of our own. */
+	if (err_fd == STDERR_FILENO) {
+		n = fcntl(err_fd, F_DUPFD_CLOEXEC, min_fd);
+		if (n < 0)
+			return -errno;
+		err_fd = n;
+	}
+	return 0;
 }
 
 void log_final(bool ok, const char *what)

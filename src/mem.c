@@ -411,17 +411,6 @@ int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 
 extern const uint8_t _binary_restorer_bin_start[], _binary_restorer_bin_end[];
 
-static int fd_above(int fd, int min_fd)
-{
-	int nfd;
-
-	if (fd < 0)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
-	close(fd);
-	return nfd < 0 ? -errno : nfd;
-}
-
 /* Tries a few places in each gap of the saved layout until one is free here too. */
 static void *map_region(const MmEntry *mm, size_t len)
 {
@@ -470,7 +459,7 @@ static int open_vma_files(struct restore_ctx *ctx, struct restore_task *t, int m
 			     (mm->vmas[k]->prot & PROT_WRITE) ? O_RDWR : O_RDONLY) == mode)
 				fd = out[k].fd;
 		if (fd < 0) {
-			fd = fd_above(files_open_mapped(ctx, v->file_id, mode), min_fd);
+			fd = fd_move_above(files_open_mapped(ctx, v->file_id, mode), min_fd);
 			if (fd < 0)
 				return fd;
 		}
@@ -531,7 +520,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		off += run->nr_pages * PAGE_SIZE;
 	}
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
-	a->pages_fd = fd_above(img_open_file(ctx->dirfd, name), min_fd);
+	a->pages_fd = fd_move_above(img_open_file(ctx->dirfd, name), min_fd);
 	if (a->pages_fd < 0)
 		return a->pages_fd;
 
@@ -544,7 +533,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		.auxv = (uint64_t)a->auxv, .auxv_size = mm->n_auxv * 8,
 	};
 	memcpy(a->auxv, mm->auxv, mm->n_auxv * 8);
-	r = fd_above(files_open_mapped(ctx, mm->exe_file_id, O_RDONLY), min_fd);
+	r = fd_move_above(files_open_mapped(ctx, mm->exe_file_id, O_RDONLY), min_fd);
 	if (r < 0)
 		return r;
 	a->mm.exe_fd = r;

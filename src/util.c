@@ -160,3 +160,16 @@ int parse_int(const char *s, int *ret)
 	*ret = v;
 	return 0;
 }
+
+int fd_move_above(int fd, int min_fd)
+{
+	int nfd;
+
+	if (fd < 0)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+	if (nfd < 0)
+		return -errno;
+	close(fd);
+	return nfd;
+}

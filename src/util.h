@@ -81,5 +81,7 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 uint64_t now_ns(int clock);
 int parse_u64(const char *s, uint64_t *ret);
 int parse_int(const char *s, int *ret);
+/* Moves fd (closing it) to the first free number >= min_fd; a negative fd passes through. */
+int fd_move_above(int fd, int min_fd);
 
 #endif
