@@ -24,7 +24,8 @@ run tests/run.sh
 job_dir=$(mktemp -d /tmp/nestor-shell-job.XXXXXX)
 run build/tests/subreaper build/tests/pty/shell_job "$PWD/build/nestor" "$PWD/build/tests/pty/job" "$job_dir"
 rm -rf "$job_dir"
-[ -x tests/bad_input.sh ] && run tests/bad_input.sh
+run tests/cli.sh
+run tests/bad_input.sh
 
 passed=$(grep -c '^PASS' "$out")
 failed=$(grep -c '^FAIL' "$out")
