@@ -1,4 +1,5 @@
-/* The dump orchestrator: check, seize, collect, write, then kill or release. */
+/* The dump orchestrator: check, seize the tree, collect, write, then kill
+ * or release. */
 #define LOG_PREFIX "dump: "
 #include <fcntl.h>
 #include <signal.h>
@@ -13,13 +14,14 @@
 #include "kerndat.h"
 #include "log.h"
 #include "mem.h"
+#include "pstree.h"
 #include "signals.h"
 #include "task.h"
 #include "util.h"
 #include "vdso.h"
 
 /* The task may have changed between the first look and the seize. */
-static int recheck_seized(struct dump_ctx *ctx, struct dump_task *t)
+static int recheck_seized(struct dump_task *t)
 {
 	struct proc_status st;
 	int r = proc_read_status(t->pid, &st);
@@ -41,7 +43,20 @@ static int find_gadget(struct dump_task *t)
 	return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has no vdso", t->pid);
 }
 
-static int write_images(struct dump_ctx *ctx, struct dump_task *t)
+static int write_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r;
+
+	if (t->zombie)
+		return 0;
+	if ((r = img_write_one(ctx->dirfd, IMG_CORE, t->pid, t->core)) < 0 ||
+	    (r = img_write_one(ctx->dirfd, IMG_FDINFO, t->pid, t->fdinfo)) < 0 ||
+	    (r = mem_write(ctx, t)) < 0)
+		return r;
+	return 0;
+}
+
+static int write_images(struct dump_ctx *ctx)
 {
 	struct img img;
 	int r;
@@ -52,17 +67,16 @@ static int write_images(struct dump_ctx *ctx, struct dump_task *t)
 	 */
 	ctx->overwriting = true;
 	unlinkat(ctx->dirfd, "inventory.img", 0);
-	if ((r = img_write_one(ctx->dirfd, IMG_CORE, t->pid, t->core)) < 0 ||
-	    (r = img_write_one(ctx->dirfd, IMG_FDINFO, t->pid, t->fdinfo)) < 0 ||
-	    (r = mem_write(ctx, t)) < 0)
-		return r;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if ((r = write_task(ctx, &ctx->tasks[i])) < 0)
+			return r;
 	r = img_create(ctx->dirfd, IMG_FILES, 0, &img);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ctx->files.nr && r == 0; i++)
 		r = img_write(&img, ctx->files.files[i]);
 	img_close(&img);
-	if (r < 0)
+	if (r < 0 || (r = pstree_write(ctx)) < 0)
 		return r;
 	/* The inventory goes last: an image dir without one is an unfinished dump. */
 	r = img_write_one(ctx->dirfd, IMG_INVENTORY, 0, ctx->inv);
@@ -73,33 +87,39 @@ static int write_images(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
-static int fill_inventory(struct dump_ctx *ctx, struct dump_task *t)
+static int fill_inventory(struct dump_ctx *ctx)
 {
 	InventoryEntry *inv = ANEW(InventoryEntry);
+	struct dump_task *root = &ctx->tasks[0];
 	struct utsname u;
 
 	if (!inv)
 		return -ENOMEM;
 	inventory_entry__init(inv);
 	uname(&u);
-	inv->root_pid = t->pid;
-	inv->n_pids = 1;
-	inv->pids = arena_memdup(&t->pid, sizeof(uint32_t));
+	inv->root_pid = root->pid;
+	inv->n_pids = ctx->nr_tasks;
+	inv->pids = ANEW_ARRAY(uint32_t, ctx->nr_tasks);
+	if (!inv->pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		inv->pids[i] = ctx->tasks[i].pid;
 	inv->shell_job = ctx->opts->shell_job;
 	inv->kernel = arena_strdup(u.release);
 	inv->dump_time_ns = now_ns(CLOCK_REALTIME);
 	inv->page_size = PAGE_SIZE;
 	ctx->inv = inv;
-	return vdso_dump(t->pid, t->vmas, t->nr_vmas, inv);
+	return vdso_dump(root->pid, root->vmas, root->nr_vmas, inv);
 }
 
-static int collect(struct dump_ctx *ctx, struct dump_task *t)
+static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 {
 	int r;
 
-	if ((r = recheck_seized(ctx, t)) < 0 ||
-	    (r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0 ||
-	    (r = fill_inventory(ctx, t)) < 0)
+	if (t->zombie)
+		return 0;
+	if ((r = recheck_seized(t)) < 0 ||
+	    (r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0)
 		return r;
 	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
 	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0)
@@ -108,7 +128,23 @@ static int collect(struct dump_ctx *ctx, struct dump_task *t)
 	if ((r = files_dump_fds(ctx, t)) < 0 || (r = mem_dump(ctx, t)) < 0)
 		return r;
 	pr_debug("task %d: files and memory collected", t->pid);
-	return write_images(ctx, t);
+	return 0;
+}
+
+static int collect(struct dump_ctx *ctx)
+{
+	int r;
+
+	if ((r = pstree_check_layout(ctx)) < 0)
+		return r;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		r = collect_task(ctx, &ctx->tasks[i]);
+		if (r < 0)
+			return r;
+		if (i == 0 && (r = fill_inventory(ctx)) < 0)
+			return r;
+	}
+	return write_images(ctx);
 }
 
 static int open_dir(const char *dir, bool create)
@@ -123,11 +159,20 @@ static int open_dir(const char *dir, bool create)
 	return fd;
 }
 
+static void free_ctx(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		free(ctx->tasks[i].vmas);
+	free(ctx->tasks);
+	arena_free_all();
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
+}
+
 int cr_dump(const struct opts *o)
 {
 	struct dump_ctx ctx = { .opts = o, .dirfd = -1 };
-	struct dump_task t = { .pid = o->pid };
-	int r;
+	int r, rr;
 
 	ctx.dirfd = r = open_dir(o->dir, true);
 	if (r < 0)
@@ -140,34 +185,21 @@ int cr_dump(const struct opts *o)
 	r = kerndat_init();
 	if (r < 0)
 		goto out;
-	pr_debug("dumping task %d into %s", o->pid, o->dir);
-	r = task_check_dumpable(&ctx, o->pid, &t);
-	if (r < 0)
-		goto out;
-	r = remote_seize(o->pid, &t.rt);
-	if (r < 0)
-		goto out;
-	t.seized = true;
-	r = collect(&ctx, &t);
+	pr_debug("dumping the tree of task %d into %s", o->pid, o->dir);
+	r = pstree_collect(&ctx, o->pid);
+	if (r == 0)
+		r = collect(&ctx);
 	if (r < 0 || o->leave_running) {
 		/* Nothing is killed unless every image is written and synced. */
-		int rr = remote_release(&t.rt);
-		if (r == 0)
-			r = rr;
+		rr = pstree_release(&ctx, false);
+		r = r ? r : rr;
 		if (r < 0 && ctx.overwriting)
 			unlinkat(ctx.dirfd, "inventory.img", 0);
 		goto out;
 	}
-	pr_debug("images written and synced; killing task %d", o->pid);
-	kill(o->pid, SIGKILL);
-	{
-		int status;
-		wait_stopped(o->pid, &status);
-	}
+	pr_debug("images written and synced; killing the tree of task %d", o->pid);
+	pstree_release(&ctx, true);
 out:
-	free(t.vmas);
-	arena_free_all();
-	if (ctx.dirfd >= 0)
-		close(ctx.dirfd);
+	free_ctx(&ctx);
 	return r;
 }

@@ -1,24 +1,43 @@
-/* The restore orchestrator: read and validate everything, then create the
- * task with its pid, let it rebuild itself, and finish it through ptrace. */
+/*
+ * The restore orchestrator. Everything is read and validated first. Then
+ * nestor opens every file description once, creates the root with its pid,
+ * and traces the whole tree (PTRACE_O_TRACEFORK): each task forks its own
+ * children with their pids, sets its session and group, waits at a barrier
+ * until every task exists, rebuilds itself and enters the restorer blob,
+ * which ends in a trap. Once all tasks have trapped, nestor unmaps each
+ * blob, sets the registers and lets the tree go at once.
+ */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
-#include <sys/stat.h>
+#include <sys/signalfd.h>
+#include <time.h>
 #include <sys/wait.h>
 #include "cr.h"
 #include "files.h"
 #include "kerndat.h"
 #include "log.h"
 #include "mem.h"
+#include "pstree.h"
 #include "signals.h"
 #include "sys.h"
 #include "task.h"
 #include "util.h"
 #include "vdso.h"
+
+#define RESTORE_TIMEOUT_NS (60ULL * 1000000000)
+
+/* The pipes every task inherits. */
+struct channels {
+	int status_rd, status_wr; /* tasks -> nestor: struct rst_status */
+	int barrier_rd, barrier_wr; /* nestor -> tasks: one byte each once all exist */
+	int go_rd, go_wr;           /* nestor -> root: traced, go on */
+};
 
 static int read_files(struct restore_ctx *ctx)
 {
@@ -43,9 +62,21 @@ static int read_files(struct restore_ctx *ctx)
 	return r;
 }
 
+static int read_task_images(struct restore_ctx *ctx, struct restore_task *t)
+{
+	int r;
+
+	if (t->zombie)
+		return 0;
+	if ((r = img_read_one(ctx->dirfd, IMG_CORE, t->pid, (void **)&t->core)) < 0 ||
+	    (r = img_read_one(ctx->dirfd, IMG_MM, t->pid, (void **)&t->mm)) < 0 ||
+	    (r = img_read_one(ctx->dirfd, IMG_FDINFO, t->pid, (void **)&t->fdinfo)) < 0)
+		return r;
+	return 0;
+}
+
 static int read_images(struct restore_ctx *ctx)
 {
-	struct restore_task *t = &ctx->task;
 	InventoryEntry *inv;
 	int r;
 
@@ -56,27 +87,20 @@ static int read_images(struct restore_ctx *ctx)
 	if (r < 0)
 		return r;
 	inv = ctx->inv;
-	if (inv->n_pids != 1 || inv->pids[0] != inv->root_pid || inv->page_size != PAGE_SIZE ||
-	    inv->root_pid == 0)
+	if (inv->page_size != PAGE_SIZE || inv->root_pid == 0)
 		return log_error_ret(-EINVAL, "image inventory.img is corrupted or from another machine");
-	t->pid = inv->root_pid;
-	if ((r = read_files(ctx)) < 0 ||
-	    (r = img_read_one(ctx->dirfd, IMG_CORE, t->pid, (void **)&t->core)) < 0 ||
-	    (r = img_read_one(ctx->dirfd, IMG_MM, t->pid, (void **)&t->mm)) < 0 ||
-	    (r = img_read_one(ctx->dirfd, IMG_FDINFO, t->pid, (void **)&t->fdinfo)) < 0)
+	if ((r = pstree_read(ctx)) < 0 || (r = read_files(ctx)) < 0)
 		return r;
+	if (inv->n_pids != ctx->nr_tasks || ctx->tasks[0].pid != (pid_t)inv->root_pid)
+		return log_error_ret(-EINVAL, "images inventory.img and pstree.img disagree");
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if ((r = read_task_images(ctx, &ctx->tasks[i])) < 0)
+			return r;
 	return 0;
 }
 
-static int validate(struct restore_ctx *ctx)
+static int validate_fds(struct restore_ctx *ctx, struct restore_task *t)
 {
-	struct restore_task *t = &ctx->task;
-	int r;
-
-	if ((r = files_validate(ctx)) < 0 || (r = task_validate(ctx, t)) < 0 ||
-	    (r = signals_validate(t)) < 0 || (r = mem_validate(ctx, t)) < 0 ||
-	    (r = vdso_validate(ctx->inv)) < 0)
-		return r;
 	for (size_t i = 0; i < t->fdinfo->n_fds; i++) {
 		const FdEntry *e = t->fdinfo->fds[i];
 		const FileEntry *f = restore_file(ctx, e->file_id);
@@ -91,21 +115,36 @@ static int validate(struct restore_ctx *ctx)
 	return 0;
 }
 
-static void report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
+static int validate(struct restore_ctx *ctx)
 {
-	struct rst_status st = { err, step, addr, len };
+	int r;
 
-	(void)!write(fd, &st, sizeof(st));
+	if ((r = files_validate(ctx)) < 0 || (r = vdso_validate(ctx->inv)) < 0)
+		return r;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+		char p[32];
+
+		snprintf(p, sizeof(p), "/proc/%d", t->pid);
+		if (!access(p, F_OK))
+			return log_error_ret(-EEXIST, "can't restore: pid %d is taken by a running "
+						      "process", t->pid);
+		if (t->zombie)
+			continue;
+		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
+		    (r = mem_validate(ctx, t)) < 0 || (r = validate_fds(ctx, t)) < 0)
+			return r;
+		ctx->fd_base = MAX(ctx->fd_base, files_max_fd(t) + 1);
+	}
+	ctx->fd_base = MAX(ctx->fd_base, 3);
+	return 0;
 }
 
-static int move_fd(int *fd, int min_fd)
+static void report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
 {
-	int n = fd_move_above(*fd, min_fd);
+	struct rst_status st = { err, step, addr, len, getpid(), 0 };
 
-	if (n < 0 && *fd >= 0)
-		return n;
-	*fd = n;
-	return 0;
+	(void)!write(fd, &st, sizeof(st));
 }
 
 static int find_terminal(void)
@@ -114,33 +153,6 @@ static int find_terminal(void)
 		if (isatty(fd))
 			return fd;
 	return -1;
-}
-
-/* In the child: becomes the task, up to the jump into the blob. */
-static int child_prepare(struct restore_ctx *ctx, int *status_fd, struct rst_region *reg)
-{
-	struct restore_task *t = &ctx->task;
-	int term_fd = ctx->opts->shell_job ? find_terminal() : -1;
-	int min_fd = MAX(files_max_fd(t) + 1, 3), r;
-	struct rlimit nofile;
-
-	/* Room for the task's fds and ours above them. */
-	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
-		nofile.rlim_cur = nofile.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &nofile);
-	}
-	if ((r = move_fd(status_fd, min_fd)) < 0 || (r = move_fd(&ctx->dirfd, min_fd + 1)) < 0 ||
-	    (r = move_fd(&term_fd, min_fd + 1)) < 0 || (r = log_move_fd(min_fd + 1)) < 0)
-		return log_error_errno(r, "cannot move nestor's descriptors above %d", min_fd);
-	close_range(0, min_fd - 1, 0);
-	if ((r = files_restore_fds(ctx, t, term_fd)) < 0 || (r = task_restore_early(ctx, t, term_fd)) < 0 ||
-	    (r = signals_restore(t)) < 0 || (r = mem_prepare(ctx, t, min_fd + 1, reg)) < 0)
-		return r;
-	task_fill_args(t, reg->args);
-	signals_fill_args(t, reg->args);
-	reg->args->status_fd = *status_fd;
-	reg->args->close_from = min_fd + 1;
-	return files_restore_dirs(ctx, t);
 }
 
 /*
@@ -161,31 +173,144 @@ static int unregister_rseq(void)
 	return log_error_errno(-errno, "cannot unregister nestor's own rseq area");
 }
 
-__attribute__((noreturn)) static void child_main(struct restore_ctx *ctx, int status_fd,
-						 int go_fd)
+/* ---- in the tasks ---- */
+
+__attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx,
+						 struct channels *ch);
+
+static pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
-	struct rst_region reg;
+	struct restore_task *t = &ctx->tasks[idx];
+	pid_t want = t->pid;
+	struct clone_args ca = { .exit_signal = t->core ? t->core->exit_signal : SIGCHLD,
+				 .set_tid = (uint64_t)&want, .set_tid_size = 1 };
+	pid_t pid = sys_clone3(&ca, sizeof(ca));
+
+	if (pid < 0)
+		return errno == EEXIST ? log_error_ret(-EEXIST, "can't restore: pid %d is taken", want)
+				       : log_error_errno(-errno, "cannot create task %d", want);
+	if (pid == 0)
+		task_main(ctx, idx, ch);
+	return pid;
+}
+
+/* Session and own group first, then the children: they inherit both. */
+static int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
+{
+	struct restore_task *t = &ctx->tasks[idx];
+	PstreeEntry *e = t->pe;
+
+	if (e->sid == e->pid && setsid() < 0)
+		return log_error_errno(-errno, "cannot make task %d a session leader", t->pid);
+	if (e->sid != e->pid && e->pgid == e->pid && setpgid(0, 0))
+		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
+	for (size_t k = idx + 1; k < ctx->nr_tasks; k++) {
+		if (ctx->tasks[k].parent != idx)
+			continue;
+		int r = fork_task(ctx, k, ch);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* After the barrier every group leader exists: members join their groups. */
+static int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
+{
+	PstreeEntry *e = ctx->tasks[idx].pe;
+	char c;
+
+	report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);
+	if (read(ch->barrier_rd, &c, 1) != 1)
+		return log_error_ret(-EPIPE, "task %d: nestor went away", e->pid);
+	if (getpgid(0) != (pid_t)e->pgid && setpgid(0, e->pgid))
+		return log_error_errno(-errno, "cannot put task %d in group %u", e->pid, e->pgid);
+	return 0;
+}
+
+/* A zombie ends as it ended: its parent reaps it after the restore. */
+__attribute__((noreturn)) static void become_zombie(uint32_t status)
+{
+	struct rlimit none = { 0, 0 };
 	sigset_t all;
+
+	if (WIFSIGNALED(status)) {
+		setrlimit(RLIMIT_CORE, &none);
+		signal(WTERMSIG(status), SIG_DFL);
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		kill(getpid(), WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+/*
+ * Zombie children exit while we restore; the SIGCHLD they raise is not one
+ * the task had pending, so it is consumed here (the task's own pending
+ * signals are queued afterwards).
+ */
+static int settle_zombies(struct restore_ctx *ctx, int idx)
+{
+	bool any = false;
+
+	for (size_t k = idx + 1; k < ctx->nr_tasks; k++) {
+		siginfo_t si;
+
+		if (ctx->tasks[k].parent != idx || !ctx->tasks[k].zombie)
+			continue;
+		if (waitid(P_PID, ctx->tasks[k].pid, &si, WEXITED | WNOWAIT))
+			return log_error_errno(-errno, "cannot wait for zombie %d", ctx->tasks[k].pid);
+		any = true;
+	}
+	if (any) {
+		sigset_t chld;
+		struct timespec zero = { 0, 0 };
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		while (sigtimedwait(&chld, NULL, &zero) > 0)
+			;
+	}
+	return 0;
+}
+
+/* Becomes the task, up to the jump into the blob. */
+static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct channels *ch,
+			struct rst_region *reg)
+{
+	int base = ctx->fd_base, r;
+
+	close_range(0, base - 1, 0);
+	if ((r = files_restore_fds(ctx, t)) < 0 || (r = task_restore_early(ctx, t)) < 0 ||
+	    (r = signals_restore(t)) < 0 || (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
+		return r;
+	task_fill_args(t, reg->args);
+	signals_fill_args(t, reg->args);
+	reg->args->status_fd = ch->status_wr;
+	reg->args->close_from = base + 1;
+	reg->args->pid = t->pid;
+	return files_restore_dirs(ctx, t);
+}
+
+__attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx,
+						 struct channels *ch)
+{
+	struct restore_task *t = &ctx->tasks[idx];
+	struct rst_region reg;
 	char c;
 	int r;
 
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	/* Wait until the parent traces us: the blob ends in a trap for it. */
-	if (read(go_fd, &c, 1) != 1)
+	/* The root waits until nestor traces it; the others are traced from birth. */
+	if (idx == 0 && read(ch->go_rd, &c, 1) != 1)
 		_exit(1);
-	close(go_fd);
-	r = child_prepare(ctx, &status_fd, &reg);
-	if (r < 0) {
-		report(status_fd, r, RST_STEP_CHILD, 0, 0);
-		_exit(1);
-	}
-	r = unregister_rseq();
-	if (r < 0) {
-		report(status_fd, r, RST_STEP_CHILD, 0, 0);
-		_exit(1);
-	}
-	report(status_fd, 0, RST_STEP_READY, (uint64_t)reg.start, reg.len);
+	if ((r = make_family(ctx, idx, ch)) < 0 || (r = join_group(ctx, idx, ch)) < 0)
+		goto fail;
+	if (t->zombie)
+		become_zombie(t->pe->exit_status);
+	if ((r = settle_zombies(ctx, idx)) < 0 || (r = task_prepare(ctx, t, ch, &reg)) < 0 ||
+	    (r = unregister_rseq()) < 0)
+		goto fail;
+	report(ch->status_wr, 0, RST_STEP_READY, (uint64_t)reg.start, reg.len);
 	log_close();
 	asm volatile("mov %0, %%rsp\n\t"
 		     "jmp *%1\n\t"
@@ -193,7 +318,12 @@ __attribute__((noreturn)) static void child_main(struct restore_ctx *ctx, int st
 		     : "r"(reg.stack_top), "r"(reg.start), "D"(reg.args)
 		     : "memory");
 	__builtin_unreachable();
+fail:
+	report(ch->status_wr, r, RST_STEP_CHILD, 0, 0);
+	_exit(1);
 }
+
+/* ---- in nestor ---- */
 
 static const char *step_name(uint32_t step)
 {
@@ -209,52 +339,155 @@ static const char *step_name(uint32_t step)
 	return step < ARRAY_SIZE(names) && names[step] ? names[step] : "an unknown step";
 }
 
-/* Reads the child's first word: ready (with its region) or failed. */
-static int wait_ready(pid_t pid, int status_fd, struct rst_status *st)
-{
-	ssize_t n = read(status_fd, st, sizeof(*st));
+struct progress {
+	size_t created, trapped, zombies_gone, live, zombies;
+	bool released;
+};
 
-	if (n != sizeof(*st))
-		return log_error_ret(-ECHILD, "task %d died while being restored", pid);
-	if (st->step == RST_STEP_CHILD)
-		return st->err < 0 ? st->err : -EIO; /* the child logged why */
-	if (st->step != RST_STEP_READY)
-		return log_error_ret(-EIO, "task %d sent a bad status", pid);
+/* Reads what the tasks said; an error a task reported ends the restore. */
+static int drain_status(struct restore_ctx *ctx, struct channels *ch, struct progress *pg)
+{
+	struct rst_status st;
+
+	while (read(ch->status_rd, &st, sizeof(st)) == sizeof(st)) {
+		int idx = pstree_index(ctx, st.pid);
+
+		if (idx < 0)
+			return log_error_ret(-EIO, "an unknown task %d spoke", st.pid);
+		switch (st.step) {
+		case RST_STEP_CREATED:
+			pg->created++;
+			break;
+		case RST_STEP_READY:
+			ctx->tasks[idx].region = st.addr;
+			ctx->tasks[idx].region_len = st.len;
+			break;
+		case RST_STEP_CHILD:
+			return st.err < 0 ? st.err : -EIO; /* the task logged why */
+		default:
+			return log_error_errno(st.err < 0 ? st.err : -EIO,
+					       "can't restore task %d: failed at %s (%#llx)", st.pid,
+					       step_name(st.step), (unsigned long long)st.addr);
+		}
+	}
+	if (pg->created == ctx->nr_tasks && !pg->released) {
+		/* Every task exists and leads its own group if it should: let them go on. */
+		for (size_t i = 0; i < ctx->nr_tasks; i++)
+			if (write(ch->barrier_wr, "b", 1) != 1)
+				return log_error_errno(-errno, "cannot release the tasks");
+		pg->released = true;
+	}
 	return 0;
 }
 
-/* The blob either traps (done) or exits after writing why it failed. */
-static int wait_blob(pid_t pid, int status_fd, const struct rst_status *ready)
+static int on_trap(struct restore_ctx *ctx, struct channels *ch, pid_t pid, struct progress *pg)
 {
+	int idx = pstree_index(ctx, pid);
 	struct user_regs_struct regs = { 0 };
-	struct rst_status st;
+	struct restore_task *t;
+	siginfo_t si = { 0 };
+
+	if (idx < 0)
+		return log_error_ret(-EIO, "an unknown task %d stopped", pid);
+	t = &ctx->tasks[idx];
+	ptrace(PTRACE_GETREGS, pid, 0, &regs);
+	/* The task said where its blob is before it jumped there. */
+	if (!t->region && drain_status(ctx, ch, pg) < 0)
+		return -EIO;
+	if (!t->region || regs.rip < t->region || regs.rip >= t->region + t->region_len) {
+		ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+		return log_error_ret(-EIO, "task %d stopped in the restorer (ip %#llx, blob at "
+					   "%#llx, signal %d code %d, fault address %p)", pid,
+				     (unsigned long long)regs.rip, (unsigned long long)t->region,
+				     si.si_signo, si.si_code, si.si_addr);
+	}
+	t->trapped = true;
+	pg->trapped++;
+	return 0;
+}
+
+static int on_stop(struct restore_ctx *ctx, struct channels *ch, pid_t pid, int status,
+		   struct progress *pg)
+{
+	int event = status >> 16;
+
+	if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
+	    event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_STOP) {
+		/* A task forked, or was born traced: on with it. */
+		if (ptrace(PTRACE_CONT, pid, 0, 0))
+			return log_error_errno(-errno, "cannot resume task %d", pid);
+		return 0;
+	}
+	if (WSTOPSIG(status) == SIGTRAP)
+		return on_trap(ctx, ch, pid, pg);
+	return log_error_ret(-EIO, "task %d stopped with signal %d while being restored", pid,
+			     WSTOPSIG(status));
+}
+
+static int on_exit_event(struct restore_ctx *ctx, struct channels *ch, pid_t pid, int status,
+			 struct progress *pg)
+{
+	int idx = pstree_index(ctx, pid), r;
+
+	if (idx >= 0 && ctx->tasks[idx].zombie) {
+		pg->zombies_gone++;
+		return 0;
+	}
+	r = drain_status(ctx, ch, pg);
+	if (r < 0)
+		return r;
+	return log_error_ret(-ECHILD, "task %d died while being restored (status %#x)", pid,
+			     status);
+}
+
+/* Drives the tree through ptrace until every live task sits in its final trap. */
+static int run_tree(struct restore_ctx *ctx, struct channels *ch)
+{
+	struct progress pg = { 0 };
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + RESTORE_TIMEOUT_NS;
+	_cleanup_close_ int sfd = -1;
+	sigset_t chld;
 	int status, r;
 
-	r = wait_stopped(pid, &status);
-	if (r < 0)
-		return log_error_errno(r, "cannot wait for task %d", pid);
-	if (!WIFSTOPPED(status)) {
-		if (read(status_fd, &st, sizeof(st)) == sizeof(st) && st.err < 0)
-			return log_error_errno(st.err, "can't restore task %d: failed at %s (%#llx)",
-					       pid, step_name(st.step), (unsigned long long)st.addr);
-		return log_error_ret(-ECHILD, "task %d died in the restorer (status %#x)", pid,
-				     status);
-	}
-	ptrace(PTRACE_GETREGS, pid, 0, &regs);
-	if (WSTOPSIG(status) != SIGTRAP || regs.rip < ready->addr || regs.rip >= ready->addr + ready->len) {
-		siginfo_t si = { 0 };
+	/* Woken by a task's word or by a stop (SIGCHLD), whichever comes first. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return log_error_errno(-errno, "cannot watch the tasks");
 
-		ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
-		return log_error_ret(-EIO, "task %d stopped with signal %d in the restorer "
-					   "(ip %#llx, blob at %#llx, fault address %p)", pid,
-				     WSTOPSIG(status), (unsigned long long)regs.rip,
-				     (unsigned long long)ready->addr, si.si_addr);
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		ctx->tasks[i].zombie ? pg.zombies++ : pg.live++;
+	while (pg.trapped < pg.live || pg.zombies_gone < pg.zombies) {
+		pid_t pid;
+
+		if ((r = drain_status(ctx, ch, &pg)) < 0)
+			return r;
+		pid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (pid < 0)
+			return log_error_errno(-errno, "cannot wait for the tasks");
+		if (pid == 0) {
+			struct pollfd p[2] = { { ch->status_rd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+			struct signalfd_siginfo si;
+
+			if (now_ns(CLOCK_MONOTONIC) > deadline)
+				return log_error_ret(-ETIMEDOUT, "the tasks took too long to restore");
+			poll(p, 2, 100);
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			continue;
+		}
+		r = WIFSTOPPED(status) ? on_stop(ctx, ch, pid, status, &pg)
+				       : on_exit_event(ctx, ch, pid, status, &pg);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
-/* Unmaps the blob from inside the task, then gives it its registers and lets go. */
-static int finish_task(struct restore_task *t, const struct rst_status *ready)
+/* Unmaps the blob from inside the task, then gives it its registers. */
+static int finish_task(struct restore_task *t)
 {
 	struct remote rt = { .pid = t->pid };
 	long ret;
@@ -262,35 +495,105 @@ static int finish_task(struct restore_task *t, const struct rst_status *ready)
 
 	if (ptrace(PTRACE_GETREGS, t->pid, 0, &rt.regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", t->pid);
-	rt.gadget = ready->addr + RST_GADGET_OFF;
-	r = remote_syscall(&rt, __NR_munmap, &ret, ready->addr, ready->len, 0, 0, 0, 0);
+	rt.gadget = t->region + RST_GADGET_OFF;
+	r = remote_syscall(&rt, __NR_munmap, &ret, t->region, t->region_len, 0, 0, 0, 0);
 	if (r < 0 || ret < 0)
 		return log_error_ret(r < 0 ? r : (int)ret, "cannot unmap the restorer of task %d",
 				     t->pid);
-	r = thread_restore_regs(t->pid, t->core->thread);
-	if (r < 0)
-		return r;
-	if (ptrace(PTRACE_DETACH, t->pid, 0, 0))
-		return log_error_errno(-errno, "cannot detach from task %d", t->pid);
+	return thread_restore_regs(t->pid, t->core->thread);
+}
+
+static int finish_tree(struct restore_ctx *ctx)
+{
+	int r;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (!ctx->tasks[i].zombie && (r = finish_task(&ctx->tasks[i])) < 0)
+			return r;
+	/* All at once, so that no task runs before the whole tree is back. */
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (!ctx->tasks[i].zombie && ptrace(PTRACE_DETACH, ctx->tasks[i].pid, 0, 0))
+			return log_error_errno(-errno, "cannot detach from task %d",
+					       ctx->tasks[i].pid);
 	return 0;
 }
 
-static pid_t create_task(struct restore_ctx *ctx, int status_pipe[2], int go_pipe[2])
+static void kill_tree(struct restore_ctx *ctx)
 {
-	pid_t want = ctx->task.pid;
-	struct clone_args ca = { .exit_signal = SIGCHLD, .set_tid = (uint64_t)&want,
-				 .set_tid_size = 1 };
-	pid_t pid = sys_clone3(&ca, sizeof(ca));
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		kill(ctx->tasks[i].pid, SIGKILL);
+	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+		;
+}
 
-	if (pid < 0)
-		return errno == EEXIST ? log_error_ret(-EEXIST, "can't restore: pid %d is taken", want)
-				       : log_error_errno(-errno, "cannot create task %d", want);
-	if (pid == 0) {
-		close(status_pipe[0]);
-		close(go_pipe[1]);
-		child_main(ctx, status_pipe[1], go_pipe[0]);
+/* The pipes, and nestor's own fds, at fd_base and above: below is the tasks'. */
+static int open_channels(struct restore_ctx *ctx, struct channels *ch)
+{
+	int p[3][2], base = ctx->fd_base, r;
+
+	for (int i = 0; i < 3; i++) {
+		if (pipe2(p[i], O_CLOEXEC))
+			return log_error_errno(-errno, "cannot create pipes");
+		p[i][0] = fd_move_above(p[i][0], base + 1);
+		p[i][1] = fd_move_above(p[i][1], base + 1);
 	}
-	return pid;
+	ch->status_rd = p[0][0];
+	ch->barrier_rd = p[1][0];
+	ch->barrier_wr = p[1][1];
+	ch->go_rd = p[2][0];
+	ch->go_wr = p[2][1];
+	if ((r = log_move_fd(base + 1)) < 0 || (ctx->dirfd = fd_move_above(ctx->dirfd, base + 1)) < 0)
+		return log_error_errno(r < 0 ? r : ctx->dirfd, "cannot move nestor's fds");
+	/* The status pipe sits exactly at fd_base: the blob closes all above it. */
+	ch->status_wr = fcntl(p[0][1], F_DUPFD_CLOEXEC, base);
+	close(p[0][1]);
+	if (ch->status_rd < 0 || ch->barrier_rd < 0 || ch->barrier_wr < 0 || ch->go_rd < 0 ||
+	    ch->go_wr < 0 || ch->status_wr != base)
+		return log_error_ret(-EBADF, "cannot place nestor's pipes at fd %d", base);
+	fcntl(ch->status_rd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static int run_restore(struct restore_ctx *ctx)
+{
+	struct channels ch = { -1, -1, -1, -1, -1, -1 };
+	int term_fd = ctx->opts->shell_job ? find_terminal() : -1, r;
+	struct rlimit nofile;
+	sigset_t all, old;
+	pid_t root;
+
+	/* Room for the tasks' fds and ours above them. */
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0)
+		return r;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old); /* the tasks start with everything blocked */
+	root = fork_task(ctx, 0, &ch);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (root < 0)
+		return root;
+	/* EXITKILL: if nestor dies half way, the half-made tree dies with it. */
+	if (ptrace(PTRACE_SEIZE, root, 0,
+		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
+			   PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE)) {
+		r = log_error_errno(-errno, "cannot trace task %d", root);
+		goto kill;
+	}
+	if (write(ch.go_wr, "g", 1) != 1) {
+		r = log_error_errno(-errno, "cannot start task %d", root);
+		goto kill;
+	}
+	if ((r = run_tree(ctx, &ch)) < 0 || (r = finish_tree(ctx)) < 0)
+		goto kill;
+	files_close_table(ctx);
+	return root;
+kill:
+	kill_tree(ctx);
+	files_close_table(ctx);
+	return r;
 }
 
 static int write_pidfile(const char *path, pid_t pid)
@@ -304,55 +607,19 @@ static int write_pidfile(const char *path, pid_t pid)
 	return write_all(fd, buf, strlen(buf));
 }
 
-static int run_restore(struct restore_ctx *ctx)
-{
-	int status_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
-	struct rst_status ready;
-	pid_t pid;
-	int r;
-
-	if (pipe2(status_pipe, O_CLOEXEC) || pipe2(go_pipe, O_CLOEXEC))
-		return log_error_errno(-errno, "cannot create pipes");
-	pid = create_task(ctx, status_pipe, go_pipe);
-	close(status_pipe[1]);
-	close(go_pipe[0]);
-	if (pid < 0) {
-		r = pid;
-		goto out;
-	}
-	/* EXITKILL: if nestor dies half way, the half-made task dies with it. */
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
-		r = log_error_errno(-errno, "cannot trace task %d", pid);
-		goto kill;
-	}
-	if (write(go_pipe[1], "g", 1) != 1) {
-		r = log_error_errno(-errno, "cannot start task %d", pid);
-		goto kill;
-	}
-	if ((r = wait_ready(pid, status_pipe[0], &ready)) < 0 ||
-	    (r = wait_blob(pid, status_pipe[0], &ready)) < 0 ||
-	    (r = finish_task(&ctx->task, &ready)) < 0)
-		goto kill;
-	r = pid;
-	goto out;
-kill:
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, __WALL);
-out:
-	close(status_pipe[0]);
-	close(go_pipe[1]);
-	return r;
-}
-
 static void free_ctx(struct restore_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_files; i++)
 		img_free(IMG_FILES, ctx->files[i]);
 	free(ctx->files);
 	img_free(IMG_INVENTORY, ctx->inv);
-	img_free(IMG_CORE, ctx->task.core);
-	img_free(IMG_MM, ctx->task.mm);
-	img_free(IMG_FDINFO, ctx->task.fdinfo);
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		img_free(IMG_PSTREE, ctx->tasks[i].pe);
+		img_free(IMG_CORE, ctx->tasks[i].core);
+		img_free(IMG_MM, ctx->tasks[i].mm);
+		img_free(IMG_FDINFO, ctx->tasks[i].fdinfo);
+	}
+	free(ctx->tasks);
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);
 }
@@ -378,9 +645,9 @@ int cr_restore(const struct opts *o)
 	r = pid = run_restore(&ctx);
 	if (r < 0)
 		goto out;
-	pr_info("task %d restored", pid);
+	pr_info("tree of task %d restored (%zu tasks)", pid, ctx.nr_tasks);
 	if (o->pidfile && (r = write_pidfile(o->pidfile, pid)) < 0) {
-		kill(pid, SIGKILL);
+		kill_tree(&ctx);
 		goto out;
 	}
 	if (o->detach) {

@@ -269,20 +269,32 @@ static int fd_compare(const void *a, const void *b)
 	return (*(FdEntry *const *)a)->fd - (*(FdEntry *const *)b)->fd;
 }
 
-/* Finds an already dumped description of this task that fd shares (dup, fork). */
-static FileEntry *shared_description(struct dump_ctx *ctx, struct dump_task *t, int fd,
-				     FileEntry *f, size_t first)
+static FileEntry *shared_in(struct dump_ctx *ctx, struct dump_task *o, struct dump_task *t, int fd,
+			    FileEntry *f)
 {
-	FdinfoEntry *fi = t->fdinfo;
+	FdinfoEntry *fi = o->fdinfo;
 
-	for (size_t i = 0; i < fi->n_fds; i++) {
-		FileEntry *o = ctx->files.files[fi->fds[i]->file_id - 1];
+	for (size_t i = 0; fi && i < fi->n_fds; i++) {
+		FileEntry *of = ctx->files.files[fi->fds[i]->file_id - 1];
 
-		if (fi->fds[i]->file_id <= first || o->type != f->type || o->rdev != f->rdev ||
-		    o->mode != f->mode || strcmp(o->path, f->path))
+		if (of->type != f->type || of->rdev != f->rdev || of->mode != f->mode ||
+		    strcmp(of->path, f->path))
 			continue;
-		if (sys_kcmp(t->pid, t->pid, KCMP_FILE, fi->fds[i]->fd, fd) == 0)
-			return o;
+		if (sys_kcmp(o->pid, t->pid, KCMP_FILE, fi->fds[i]->fd, fd) == 0)
+			return of;
+	}
+	return NULL;
+}
+
+/* Finds an already dumped description that fd shares (dup'ed, or inherited over fork). */
+static FileEntry *shared_description(struct dump_ctx *ctx, struct dump_task *t, int fd,
+				     FileEntry *f)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		FileEntry *same = shared_in(ctx, &ctx->tasks[i], t, fd, f);
+
+		if (same)
+			return same;
 	}
 	return NULL;
 }
@@ -292,7 +304,7 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t)
 	char path[64];
 	_cleanup_closedir_ DIR *d = NULL;
 	FdinfoEntry *fi = ANEW(FdinfoEntry);
-	size_t cap = 64, first = ctx->files.nr;
+	size_t cap = 64;
 	struct dirent *de;
 
 	if (!fi)
@@ -326,7 +338,7 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t)
 		r = dump_one_fd(ctx, t, fd, e, &f);
 		if (r < 0)
 			return r;
-		same = shared_description(ctx, t, fd, f, first);
+		same = shared_description(ctx, t, fd, f);
 		if (!same) {
 			FileEntry *slot = file_table_add(&ctx->files);
 			if (!slot)
@@ -485,36 +497,57 @@ static int open_description(const FileEntry *f, int term_fd)
 	return fd;
 }
 
-int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t, int term_fd)
+/*
+ * Every description is opened once, by nestor, before the tree is made:
+ * the tasks inherit them all (at fd_base and above) and each dups its own
+ * into place. Descriptions shared between tasks (inherited over fork) and
+ * dup'ed in one task come back shared for free.
+ */
+int files_open_table(struct restore_ctx *ctx, int term_fd)
+{
+	ctx->file_fds = malloc((ctx->nr_files + 1) * sizeof(int));
+	if (!ctx->file_fds)
+		return -ENOMEM;
+	for (size_t i = 0; i <= ctx->nr_files; i++)
+		ctx->file_fds[i] = -1;
+	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+		const FdinfoEntry *fi = ctx->tasks[k].fdinfo;
+
+		for (size_t i = 0; fi && i < fi->n_fds; i++) {
+			uint32_t id = fi->fds[i]->file_id;
+			int fd;
+
+			if (ctx->file_fds[id] >= 0)
+				continue;
+			fd = fd_move_above(open_description(ctx->files[id - 1], term_fd),
+					   ctx->fd_base + 1);
+			if (fd < 0)
+				return fd;
+			ctx->file_fds[id] = fd;
+		}
+	}
+	return 0;
+}
+
+void files_close_table(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; ctx->file_fds && i <= ctx->nr_files; i++)
+		if (ctx->file_fds[i] >= 0)
+			close(ctx->file_fds[i]);
+	free(ctx->file_fds);
+	ctx->file_fds = NULL;
+}
+
+int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t)
 {
 	FdinfoEntry *fi = t->fdinfo;
 
 	for (size_t i = 0; i < fi->n_fds; i++) {
 		const FdEntry *e = fi->fds[i];
-		const FileEntry *f = restore_file(ctx, e->file_id);
-		int fd = -1;
 
-		if (!f || f->flags == (uint32_t)-1)
-			return log_error_ret(-EINVAL, "image fdinfo-%d.img is corrupted", t->pid);
-		/* A description already opened for an earlier fd is shared, not reopened. */
-		for (size_t k = 0; k < i; k++)
-			if (fi->fds[k]->file_id == e->file_id)
-				fd = fi->fds[k]->fd;
-		if (fd < 0) {
-			fd = open_description(f, term_fd);
-			if (fd < 0)
-				return fd;
-			if (fd != (int)e->fd) {
-				int r = dup3(fd, e->fd, O_CLOEXEC);
-				close(fd);
-				if (r < 0)
-					return log_error_errno(-errno, "cannot install fd %u", e->fd);
-			}
-		} else if (dup3(fd, e->fd, O_CLOEXEC) < 0) {
-			return log_error_errno(-errno, "cannot install fd %u", e->fd);
-		}
-		if (!e->cloexec && fcntl(e->fd, F_SETFD, 0))
-			return log_error_errno(-errno, "cannot set flags of fd %u", e->fd);
+		if (dup3(ctx->file_fds[e->file_id], e->fd, e->cloexec ? O_CLOEXEC : 0) < 0)
+			return log_error_errno(-errno, "cannot install fd %u of task %d", e->fd,
+					       t->pid);
 	}
 	return 0;
 }

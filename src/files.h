@@ -17,9 +17,12 @@ int files_validate(struct restore_ctx *ctx);
 int files_open_mapped(struct restore_ctx *ctx, uint32_t id, int mode);
 /* The highest fd number the task had, or -1. */
 int files_max_fd(const struct restore_task *t);
-/* In the restoring child: installs the task's descriptors; term_fd is the
- * caller's terminal for --shell-job (or -1). */
-int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t, int term_fd);
+/* In nestor: opens every description the tasks hold, above ctx->fd_base;
+ * term_fd is the caller's terminal for --shell-job (or -1). */
+int files_open_table(struct restore_ctx *ctx, int term_fd);
+void files_close_table(struct restore_ctx *ctx);
+/* In a restoring task: dups its descriptors into place from the table. */
+int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t);
 int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t);
 
 #endif

@@ -14,6 +14,7 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_MM] = { "mm", 0x4e455303, &mm_entry__descriptor, true },
 	[IMG_FDINFO] = { "fdinfo", 0x4e455304, &fdinfo_entry__descriptor, true },
 	[IMG_FILES] = { "files", 0x4e455305, &file_entry__descriptor, false },
+	[IMG_PSTREE] = { "pstree", 0x4e455306, &pstree_entry__descriptor, false },
 };
 
 struct img_head {

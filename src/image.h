@@ -10,6 +10,7 @@
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
+#include "pstree.pb-c.h"
 
 #define IMG_VERSION 1
 #define IMG_MAX_ENTRY (512u << 20)
@@ -20,6 +21,7 @@ enum img_type {
 	IMG_MM,
 	IMG_FDINFO,
 	IMG_FILES,
+	IMG_PSTREE,
 	IMG_NR_TYPES,
 };
 

@@ -29,6 +29,9 @@ struct file_table {
 
 struct dump_task {
 	pid_t pid;
+	int parent;     /* index in the tree, -1 for the root */
+	bool zombie;
+	uint32_t exit_status; /* a zombie's raw wait status */
 	struct proc_status status;
 	struct proc_stat stat;
 	struct remote rt;
@@ -45,16 +48,23 @@ struct dump_ctx {
 	int dirfd;
 	struct file_table files;
 	InventoryEntry *inv;
-	struct dump_task *task;
+	struct dump_task *tasks; /* parents before children; [0] is the root */
+	size_t nr_tasks, cap_tasks;
 	bool overwriting; /* images are being written: a failure leaves no inventory */
 };
 
 /* Everything read back for one task, validated. */
 struct restore_task {
 	pid_t pid;
+	int parent; /* index, -1 for the root */
+	PstreeEntry *pe;
+	bool zombie;
 	TaskCoreEntry *core;
 	MmEntry *mm;
 	FdinfoEntry *fdinfo;
+	/* Filled while restoring. */
+	bool trapped;
+	uint64_t region, region_len;
 };
 
 struct restore_ctx {
@@ -63,7 +73,10 @@ struct restore_ctx {
 	InventoryEntry *inv;
 	FileEntry **files;
 	size_t nr_files;
-	struct restore_task task;
+	int *file_fds; /* by file id: the description, opened once by nestor */
+	struct restore_task *tasks;
+	size_t nr_tasks;
+	int fd_base; /* the task's fds are below; nestor's service fds at and above */
 };
 
 FileEntry *file_table_add(struct file_table *ft);

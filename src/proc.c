@@ -149,6 +149,7 @@ int proc_parse_stat(const char *text, struct proc_stat *s)
 	s->arg_end = F(49);
 	s->env_start = F(50);
 	s->env_end = F(51);
+	s->exit_code = F(52);
 #undef F
 	return 0;
 }

@@ -36,6 +36,7 @@ struct proc_stat {
 	unsigned long start_code, end_code, start_stack;
 	unsigned long start_data, end_data, start_brk, arg_start, arg_end, env_start, env_end;
 	int exit_signal;
+	unsigned exit_code; /* raw wait status, for zombies */
 };
 
 /* A line of /proc/PID/maps, with the VmFlags of smaps when wanted. */

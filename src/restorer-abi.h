@@ -58,6 +58,7 @@ struct rst_args {
 	uint32_t nr_vdso;
 	uint64_t vdso_tmp; /* space in the region to park the vdso while moving it */
 	int32_t pages_fd, status_fd;
+	int32_t pid;
 	uint32_t nr_vmas, nr_runs;
 	uint64_t vmas, runs; /* addresses of the arrays, inside the region */
 	struct rst_mm_map mm;
@@ -83,6 +84,8 @@ struct rst_status {
 	uint32_t step; /* RST_STEP_* */
 	uint64_t addr; /* the area concerned, if any */
 	uint64_t len;
+	int32_t pid;   /* who says it */
+	uint32_t pad;
 };
 
 enum {
@@ -99,6 +102,7 @@ enum {
 	RST_STEP_ITIMERS,
 	RST_STEP_READY = 100, /* the child is about to enter the blob at region addr/len */
 	RST_STEP_CHILD,       /* the child failed before the blob, and said why */
+	RST_STEP_CREATED,     /* the task set its session and group and forked its children */
 };
 
 #endif

@@ -57,19 +57,6 @@ static int check_namespaces(pid_t pid)
 	return 0;
 }
 
-static int count_children(pid_t pid)
-{
-	char p[64];
-	_cleanup_free_ char *buf = NULL;
-	int r;
-
-	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", pid, pid);
-	r = read_file_at(AT_FDCWD, p, &buf, 1 << 20);
-	if (r < 0)
-		return log_error_errno(r, "cannot read %s", p);
-	return strspn(buf, " \n") != (size_t)r;
-}
-
 static int check_posix_timers(pid_t pid)
 {
 	char p[64];
@@ -86,8 +73,11 @@ static int check_posix_timers(pid_t pid)
 	return 0;
 }
 
-/* What can be told from /proc, before nestor touches the task at all. */
-int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t)
+/*
+ * What can be told from /proc, before nestor touches the task at all. A
+ * zombie is fine inside a tree (is_child) and is reported with 1.
+ */
+int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bool is_child)
 {
 	int r;
 
@@ -109,8 +99,11 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t)
 	if (t->status.kthread || (t->stat.flags & PF_KTHREAD))
 		return log_error_ret(-EINVAL, "can't dump: task %d (%s) is a kernel thread", pid,
 				     t->stat.comm);
-	if (t->status.state == 'Z' || t->status.state == 'X')
+	if (t->status.state == 'Z' || t->status.state == 'X') {
+		if (is_child)
+			return 1;
 		return log_error_ret(-EINVAL, "can't dump: task %d is a zombie", pid);
+	}
 	if (t->status.tracer)
 		return log_error_ret(-EBUSY, "can't dump: task %d is traced by %d", pid,
 				     t->status.tracer);
@@ -122,18 +115,14 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t)
 	if (t->status.threads > 1)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has %d threads (not supported yet)",
 				     pid, t->status.threads);
-	r = count_children(pid);
-	if (r < 0)
-		return r;
-	if (r)
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has children (not supported yet)",
-				     pid);
 	r = check_namespaces(pid);
 	if (r < 0)
 		return r;
 	r = check_posix_timers(pid);
 	if (r < 0)
 		return r;
+	if (is_child)
+		return 0;
 	if (!ctx->opts->shell_job && t->stat.sid != pid)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is not a session leader; its "
 						  "session %d is outside the dump (use --shell-job)",
@@ -408,18 +397,10 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 	if (c->oom_score_adj < 0 || c->oom_score_adj > 1000)
 		return log_error_ret(-EPERM, "can't restore: task %d's oom_score_adj %d needs "
 					     "CAP_SYS_RESOURCE", t->pid, c->oom_score_adj);
-	if (!access("/proc/self", F_OK)) {
-		char p[32];
-
-		snprintf(p, sizeof(p), "/proc/%d", t->pid);
-		if (!access(p, F_OK))
-			return log_error_ret(-EEXIST, "can't restore: pid %d is taken by a running "
-						      "process", t->pid);
-	}
 	return 0;
 }
 
-int task_restore_early(struct restore_ctx *ctx, struct restore_task *t, int term_fd)
+int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
 	struct sched_attr_k attr = { .size = sizeof(attr), .sched_policy = c->sched_policy,
@@ -427,13 +408,18 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t, int term
 				     .sched_priority = c->sched_prio };
 	char buf[32];
 
-	if (c->sid == c->pid && setsid() < 0)
-		return log_error_errno(-errno, "cannot make task %d a session leader", t->pid);
-	if (c->sid != c->pid && c->pgid == c->pid && setpgid(0, 0))
-		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
-	/* A shell job that was in the foreground is again (SIGTTOU is blocked here). */
-	if (c->tty_foreground && term_fd >= 0 && c->sid != c->pid && tcsetpgrp(term_fd, getpgrp()))
-		return log_error_errno(-errno, "cannot put task %d in the foreground", t->pid);
+	/*
+	 * A shell job that was in the foreground is again (SIGTTOU is blocked
+	 * here); its terminal is its fd 0, 1 or 2 by now.
+	 */
+	if (c->tty_foreground && c->sid != c->pid && ctx->opts->shell_job) {
+		int fd = 0;
+
+		while (fd < 3 && !isatty(fd))
+			fd++;
+		if (fd < 3 && tcsetpgrp(fd, getpgrp()))
+			return log_error_errno(-errno, "cannot put task %d in the foreground", t->pid);
+	}
 	if (prctl(PR_SET_NAME, c->comm, 0, 0, 0))
 		return log_error_errno(-errno, "cannot set comm of task %d", t->pid);
 	umask(c->umask);

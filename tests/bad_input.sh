@@ -395,11 +395,13 @@ t_thread_id() {
 	refused "\\b$t\\b" "thread" && no_inventory "$twd/img" && task_intact && task_passes
 }
 
-t_child() {
-	start_task child || return
-	procs+=("$(cat "$twd/aux")")
+t_clone_files() {
+	local kid
+	start_task clone_files || return
+	kid=$(cat "$twd/aux")
+	procs+=("$kid")
 	nestor_run dump -t "$tpid" -D "$twd/img"
-	refused "\\b$tpid\\b" "child" && no_inventory "$twd/img" && task_intact && task_passes
+	refused "\\b$kid\\b" "CLONE_FILES" && no_inventory "$twd/img" && task_intact && task_passes
 }
 
 t_stopped() {
@@ -788,7 +790,7 @@ run "dump: a kernel thread (kthreadd)" t_kthread
 run "dump: nestor itself" t_itself
 run "dump: a zombie" t_zombie
 run "dump: a thread id, not a process" t_thread_id
-run "dump: a task with a child" t_child
+run "dump: a child sharing its descriptor table (CLONE_FILES)" t_clone_files
 run "dump: a task with 2 threads" dump_refused threads -- "\\bPID\\b" "thread"
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"

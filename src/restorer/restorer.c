@@ -43,7 +43,8 @@
 __attribute__((noreturn)) static void fail(struct rst_args *a, long err, uint32_t step,
 					   uint64_t addr)
 {
-	struct rst_status st = { .err = (int32_t)err, .step = step, .addr = addr };
+	struct rst_status st = { .err = (int32_t)err, .step = step, .addr = addr,
+				 .pid = a->pid };
 
 	rsys(NR_write, a->status_fd, &st, sizeof(st));
 	rsys(NR_exit_group, 1, 0, 0);

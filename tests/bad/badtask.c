@@ -172,8 +172,11 @@ static void setup(void)
 
 	if (!strcmp(mode, "plain")) {
 		return;
-	} else if (!strcmp(mode, "child") || !strcmp(mode, "zombie")) {
-		child = fork();
+	} else if (!strcmp(mode, "child") || !strcmp(mode, "zombie") ||
+		   !strcmp(mode, "clone_files")) {
+		/* clone_files: a child sharing our descriptor table (CLONE_FILES). */
+		child = !strcmp(mode, "clone_files") ? syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0)
+						     : fork();
 		if (child < 0)
 			fail("fork: %m");
 		if (child == 0) {
@@ -250,7 +253,7 @@ static void check(void)
 	unsigned long before;
 	siginfo_t si;
 
-	if (!strcmp(mode, "child")) {
+	if (!strcmp(mode, "child") || !strcmp(mode, "clone_files")) {
 		if (kill(child, 0) || waitpid(child, NULL, WNOHANG) != 0)
 			fail("child %d is gone", child);
 		kill(child, SIGKILL);

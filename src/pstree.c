@@ -1,0 +1,298 @@
+/*
+ * The process tree. Dump: the root and its descendants are seized parents
+ * first, so none can fork behind our back; zombies are recorded with their
+ * wait status. Restore: the tree image is read and checked; the tasks are
+ * created by their own parents (see cr-restore.c).
+ */
+#define LOG_PREFIX "pstree: "
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "arena.h"
+#include "log.h"
+#include "pstree.h"
+#include "sys.h"
+#include "task.h"
+#include "util.h"
+
+#define MAX_TASKS 4096
+
+static struct dump_task *add_task(struct dump_ctx *ctx, pid_t pid, int parent)
+{
+	struct dump_task *t;
+
+	if (ctx->nr_tasks == MAX_TASKS)
+		return NULL;
+	if (ctx->nr_tasks == ctx->cap_tasks) {
+		size_t ncap = ctx->cap_tasks ? ctx->cap_tasks * 2 : 16;
+		struct dump_task *n = realloc(ctx->tasks, ncap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		ctx->tasks = n;
+		ctx->cap_tasks = ncap;
+	}
+	t = &ctx->tasks[ctx->nr_tasks++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->parent = parent;
+	return t;
+}
+
+/* Children of every thread of task idx, as the kernel lists them. */
+static int read_children(struct dump_ctx *ctx, int idx, int **ret, int *ret_n)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	int *v = NULL, n = 0, r;
+	char *p, *end;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", ctx->tasks[idx].pid,
+		 ctx->tasks[idx].pid);
+	r = read_file_at(AT_FDCWD, path, &buf, 1 << 20);
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s", path);
+	for (p = buf;; p = end) {
+		long c = strtol(p, &end, 10);
+		int *nv;
+
+		if (end == p)
+			break;
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[n++] = c;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
+{
+	struct dump_task *t = add_task(ctx, pid, parent);
+	int r;
+
+	if (!t)
+		return log_error_ret(-E2BIG, "can't dump: more than %d tasks", MAX_TASKS);
+	r = task_check_dumpable(ctx, pid, t, true);
+	if (r < 0)
+		return r;
+	if (r == 1) {
+		t->zombie = true;
+		t->exit_status = t->stat.exit_code;
+		return 0;
+	}
+	r = remote_seize(pid, &t->rt);
+	if (r < 0)
+		return r;
+	t->seized = true;
+	return 0;
+}
+
+int pstree_collect(struct dump_ctx *ctx, pid_t root)
+{
+	struct dump_task *t = add_task(ctx, root, -1);
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	r = task_check_dumpable(ctx, root, t, false);
+	if (r < 0)
+		return r;
+	r = remote_seize(root, &t->rt);
+	if (r < 0)
+		return r;
+	t->seized = true;
+	/* A seized task cannot fork: its children list is final once read. */
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		_cleanup_free_ int *kids = NULL;
+		int n;
+
+		if (ctx->tasks[i].zombie)
+			continue;
+		r = read_children(ctx, i, &kids, &n);
+		for (int k = 0; r == 0 && k < n; k++)
+			r = add_child(ctx, i, kids[k]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int find_task(struct dump_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* Kernel objects a child may share with its parent that nestor cannot share again yet. */
+static int check_sharing(struct dump_task *t, struct dump_task *p)
+{
+	static const struct {
+		int type;
+		const char *what;
+	} kinds[] = {
+		{ 1 /* KCMP_VM */, "its memory (CLONE_VM)" },
+		{ 2 /* KCMP_FILES */, "its descriptor table (CLONE_FILES)" },
+		{ 3 /* KCMP_FS */, "its fs info (CLONE_FS)" },
+		{ 4 /* KCMP_SIGHAND */, "its signal handlers (CLONE_SIGHAND)" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (sys_kcmp(p->pid, t->pid, kinds[i].type, 0, 0) == 0)
+			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d shares %s with task %d "
+							  "(not supported yet)",
+					     t->pid, kinds[i].what, p->pid);
+	return 0;
+}
+
+/*
+ * A session is inherited, so a task's session must be its own or its
+ * parent's; a group must be led by a task of the tree in the same session.
+ * Dead leaders need helper tasks, which nestor does not make yet.
+ */
+int pstree_check_layout(struct dump_ctx *ctx)
+{
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i], *p = &ctx->tasks[t->parent];
+		int leader = find_task(ctx, t->stat.pgid);
+		int r;
+
+		if (t->stat.sid != t->pid && t->stat.sid != p->stat.sid)
+			return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: task %d is in session %d, which is neither its "
+					     "own nor its parent's (dead session leader; not supported yet)",
+					     t->pid, t->stat.sid);
+		/* A shell job's group is outside the tree and inherited as it is. */
+		bool shell_group = ctx->opts->shell_job && t->stat.pgid == ctx->tasks[0].stat.pgid;
+
+		if (!shell_group && (leader < 0 || ctx->tasks[leader].stat.pgid != t->stat.pgid ||
+				     ctx->tasks[leader].stat.sid != t->stat.sid))
+			return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: task %d is in process group %d, whose leader is "
+					     "not in the tree (not supported yet)", t->pid, t->stat.pgid);
+		if (!t->zombie && !p->zombie && (r = check_sharing(t, p)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int pstree_write(struct dump_ctx *ctx)
+{
+	struct img img;
+	int r = img_create(ctx->dirfd, IMG_PSTREE, 0, &img);
+
+	for (size_t i = 0; r == 0 && i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+
+		e.pid = t->pid;
+		e.ppid = t->parent < 0 ? 0 : ctx->tasks[t->parent].pid;
+		e.pgid = t->stat.pgid;
+		e.sid = t->stat.sid;
+		e.has_exit_status = t->zombie;
+		e.exit_status = t->exit_status;
+		r = img_write(&img, &e);
+	}
+	if (r == 0 || img.fd >= 0)
+		img_close(&img);
+	return r;
+}
+
+int pstree_release(struct dump_ctx *ctx, bool kill_them)
+{
+	int r = 0;
+
+	/* Children first: a released parent must not see a child still held. */
+	for (size_t i = ctx->nr_tasks; i-- > 0;) {
+		struct dump_task *t = &ctx->tasks[i];
+		int status;
+
+		if (!t->seized)
+			continue;
+		t->seized = false;
+		if (!kill_them) {
+			int rr = remote_release(&t->rt);
+			r = r ? r : rr;
+			continue;
+		}
+		kill(t->pid, SIGKILL);
+		wait_stopped(t->pid, &status);
+	}
+	return r;
+}
+
+/* ---- restore ---- */
+
+int pstree_index(const struct restore_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return i;
+	return -1;
+}
+
+static int validate_entry(struct restore_ctx *ctx, size_t i)
+{
+	PstreeEntry *e = ctx->tasks[i].pe;
+	int parent = e->ppid ? pstree_index(ctx, e->ppid) : -1;
+
+	if (!e->pid || e->pid > 4194304 || (size_t)pstree_index(ctx, e->pid) != i)
+		return -EINVAL;
+	if (i == 0 ? e->ppid != 0 || e->has_exit_status : parent < 0 || (size_t)parent >= i)
+		return -EINVAL;
+	if (parent >= 0 && ctx->tasks[parent].zombie)
+		return -EINVAL;
+	if (e->n_threads)
+		return -EINVAL;
+	ctx->tasks[i].parent = parent;
+	return 0;
+}
+
+int pstree_read(struct restore_ctx *ctx)
+{
+	struct img img;
+	void *m;
+	int r;
+
+	r = img_open(ctx->dirfd, IMG_PSTREE, 0, &img);
+	if (r < 0)
+		return r;
+	while ((r = img_read(&img, &m)) > 0) {
+		struct restore_task *n;
+
+		if (ctx->nr_tasks == MAX_TASKS) {
+			img_free(IMG_PSTREE, m);
+			r = log_error_ret(-EINVAL, "image pstree.img has too many tasks");
+			break;
+		}
+		n = realloc(ctx->tasks, (ctx->nr_tasks + 1) * sizeof(*n));
+		if (!n) {
+			img_free(IMG_PSTREE, m);
+			r = -ENOMEM;
+			break;
+		}
+		ctx->tasks = n;
+		memset(&n[ctx->nr_tasks], 0, sizeof(*n));
+		n[ctx->nr_tasks].pe = m;
+		n[ctx->nr_tasks].pid = ((PstreeEntry *)m)->pid;
+		n[ctx->nr_tasks].zombie = ((PstreeEntry *)m)->has_exit_status;
+		ctx->nr_tasks++;
+	}
+	img_close(&img);
+	if (r < 0)
+		return r;
+	if (!ctx->nr_tasks)
+		return log_error_ret(-EINVAL, "image pstree.img is empty");
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (validate_entry(ctx, i) < 0)
+			return log_error_ret(-EINVAL, "image pstree.img is corrupted: bad entry %zu", i);
+	return 0;
+}

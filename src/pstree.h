@@ -1,0 +1,18 @@
+/* The process tree: who is whose child, sessions and groups, zombies. */
+#ifndef NESTOR_PSTREE_H
+#define NESTOR_PSTREE_H
+
+#include "model.h"
+
+/* Seizes the root and every descendant, parents first; zombies are noted. */
+int pstree_collect(struct dump_ctx *ctx, pid_t root);
+/* Refuses layouts the restore cannot rebuild, naming the task. */
+int pstree_check_layout(struct dump_ctx *ctx);
+int pstree_write(struct dump_ctx *ctx);
+/* Releases (or kills) every seized task. */
+int pstree_release(struct dump_ctx *ctx, bool kill_them);
+
+int pstree_read(struct restore_ctx *ctx);
+int pstree_index(const struct restore_ctx *ctx, pid_t pid);
+
+#endif
