@@ -17,6 +17,7 @@
 #include "pstree.h"
 #include "signals.h"
 #include "task.h"
+#include "thread.h"
 #include "util.h"
 #include "vdso.h"
 
@@ -28,11 +29,8 @@ static int recheck_seized(struct dump_task *t)
 
 	if (r < 0)
 		return log_error_errno(r, "cannot read the status of task %d", t->pid);
-	if (st.threads > 1)
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has %d threads (not supported yet)",
-				     t->pid, st.threads);
 	t->status = st;
-	return 0;
+	return threads_seize(t);
 }
 
 static int find_gadget(struct dump_task *t)
@@ -122,7 +120,8 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	    (r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0)
 		return r;
 	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
-	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0)
+	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0 ||
+	    (r = threads_dump(t)) < 0)
 		return r;
 	pr_debug("task %d: core and signals collected", t->pid);
 	if ((r = files_dump_fds(ctx, t)) < 0 || (r = mem_dump(ctx, t)) < 0)
@@ -161,8 +160,10 @@ static int open_dir(const char *dir, bool create)
 
 static void free_ctx(struct dump_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		free(ctx->tasks[i].vmas);
+		free(ctx->tasks[i].threads);
+	}
 	free(ctx->tasks);
 	arena_free_all();
 	if (ctx->dirfd >= 0)

@@ -27,6 +27,7 @@
 #include "signals.h"
 #include "sys.h"
 #include "task.h"
+#include "thread.h"
 #include "util.h"
 #include "vdso.h"
 
@@ -380,9 +381,21 @@ static int drain_status(struct restore_ctx *ctx, struct channels *ch, struct pro
 	return 0;
 }
 
+/* The task a thread belongs to, by tid; -1 if none. */
+static int owner_of(const struct restore_ctx *ctx, pid_t tid)
+{
+	int idx = pstree_index(ctx, tid);
+
+	for (size_t i = 0; idx < 0 && i < ctx->nr_tasks; i++)
+		for (size_t k = 0; k < ctx->tasks[i].pe->n_threads; k++)
+			if (ctx->tasks[i].pe->threads[k] == (uint32_t)tid)
+				idx = i;
+	return idx;
+}
+
 static int on_trap(struct restore_ctx *ctx, struct channels *ch, pid_t pid, struct progress *pg)
 {
-	int idx = pstree_index(ctx, pid);
+	int idx = owner_of(ctx, pid);
 	struct user_regs_struct regs = { 0 };
 	struct restore_task *t;
 	siginfo_t si = { 0 };
@@ -401,7 +414,7 @@ static int on_trap(struct restore_ctx *ctx, struct channels *ch, pid_t pid, stru
 				     (unsigned long long)regs.rip, (unsigned long long)t->region,
 				     si.si_signo, si.si_code, si.si_addr);
 	}
-	t->trapped = true;
+	t->trapped++;
 	pg->trapped++;
 	return 0;
 }
@@ -457,8 +470,12 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch)
 	if (sfd < 0)
 		return log_error_errno(-errno, "cannot watch the tasks");
 
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		ctx->tasks[i].zombie ? pg.zombies++ : pg.live++;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		if (ctx->tasks[i].zombie)
+			pg.zombies++;
+		else
+			pg.live += 1 + ctx->tasks[i].pe->n_threads;
+	}
 	while (pg.trapped < pg.live || pg.zombies_gone < pg.zombies) {
 		pid_t pid;
 
@@ -486,13 +503,16 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch)
 	return 0;
 }
 
-/* Unmaps the blob from inside the task, then gives it its registers. */
+/* Sets every thread's registers, then unmaps the blob from inside the task. */
 static int finish_task(struct restore_task *t)
 {
 	struct remote rt = { .pid = t->pid };
 	long ret;
 	int r;
 
+	for (size_t k = 0; k < t->core->n_threads; k++)
+		if ((r = thread_restore_regs(t->core->threads[k]->tid, t->core->threads[k])) < 0)
+			return r;
 	if (ptrace(PTRACE_GETREGS, t->pid, 0, &rt.regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", t->pid);
 	rt.gadget = t->region + RST_GADGET_OFF;
@@ -501,6 +521,17 @@ static int finish_task(struct restore_task *t)
 		return log_error_ret(r < 0 ? r : (int)ret, "cannot unmap the restorer of task %d",
 				     t->pid);
 	return thread_restore_regs(t->pid, t->core->thread);
+}
+
+static int detach_task(struct restore_task *t)
+{
+	for (size_t k = 0; k < t->core->n_threads; k++)
+		if (ptrace(PTRACE_DETACH, t->core->threads[k]->tid, 0, 0))
+			return log_error_errno(-errno, "cannot detach from thread %u",
+					       t->core->threads[k]->tid);
+	if (ptrace(PTRACE_DETACH, t->pid, 0, 0))
+		return log_error_errno(-errno, "cannot detach from task %d", t->pid);
+	return 0;
 }
 
 static int finish_tree(struct restore_ctx *ctx)
@@ -512,9 +543,8 @@ static int finish_tree(struct restore_ctx *ctx)
 			return r;
 	/* All at once, so that no task runs before the whole tree is back. */
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (!ctx->tasks[i].zombie && ptrace(PTRACE_DETACH, ctx->tasks[i].pid, 0, 0))
-			return log_error_errno(-errno, "cannot detach from task %d",
-					       ctx->tasks[i].pid);
+		if (!ctx->tasks[i].zombie && (r = detach_task(&ctx->tasks[i])) < 0)
+			return r;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "pages.h"
 #include "sys.h"
 #include "util.h"
+#include "thread.h"
 #include "vdso.h"
 
 #define TASK_SIZE     0x7ffffffff000ULL
@@ -476,6 +477,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	size_t code = PAGE_ALIGN(blob_len);
 	size_t data = PAGE_ALIGN(sizeof(struct rst_args) + mm->n_vmas * sizeof(struct rst_vma) +
 				 mm->n_runs * sizeof(struct rst_run));
+	size_t threads = PAGE_ALIGN(threads_args_size(t->core));
 	struct vdso_area self[VDSO_MAX_AREAS];
 	size_t park = 0, len;
 	uint64_t hash;
@@ -489,7 +491,8 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		return r;
 	for (int i = 0; i < n; i++)
 		park += self[i].end - self[i].start;
-	len = code + data + park + RST_STACK_SIZE;
+	/* code | args, areas, runs | threads, their stacks | vdso parking | main stack */
+	len = code + data + threads + park + RST_STACK_SIZE;
 	region = map_region(mm, len);
 	if (!region)
 		return log_error_ret(-ENOMEM, "no room for the restorer in task %d's layout", t->pid);
@@ -503,7 +506,10 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	a->runs = a->vmas + mm->n_vmas * sizeof(struct rst_vma);
 	a->nr_vmas = mm->n_vmas;
 	a->nr_runs = mm->n_runs;
-	a->vdso_tmp = (uint64_t)region + code + data;
+	a->vdso_tmp = (uint64_t)region + code + data + threads;
+	/* Thread stacks end where the threads' part of the region ends. */
+	threads_fill_args(t->core, a, region + code + data,
+			  region + code + data + threads - t->core->n_threads * RST_THREAD_STACK);
 
 	r = vdso_plan(ctx->inv, self, n, a);
 	if (r < 0)

@@ -34,8 +34,10 @@ struct dump_task {
 	uint32_t exit_status; /* a zombie's raw wait status */
 	struct proc_status status;
 	struct proc_stat stat;
-	struct remote rt;
+	struct remote rt;     /* the main thread */
 	bool seized;
+	struct remote *threads; /* the others, seized too */
+	size_t nr_threads;
 	struct proc_vma *vmas;
 	int nr_vmas;
 	TaskCoreEntry *core;
@@ -63,7 +65,7 @@ struct restore_task {
 	MmEntry *mm;
 	FdinfoEntry *fdinfo;
 	/* Filled while restoring. */
-	bool trapped;
+	size_t trapped; /* threads, the main one included, in their final trap */
 	uint64_t region, region_len;
 };
 

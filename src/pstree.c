@@ -199,6 +199,12 @@ int pstree_write(struct dump_ctx *ctx)
 		e.sid = t->stat.sid;
 		e.has_exit_status = t->zombie;
 		e.exit_status = t->exit_status;
+		e.n_threads = t->nr_threads;
+		e.threads = ANEW_ARRAY(uint32_t, t->nr_threads + 1);
+		if (!e.threads)
+			return -ENOMEM;
+		for (size_t k = 0; k < t->nr_threads; k++)
+			e.threads[k] = t->threads[k].pid;
 		r = img_write(&img, &e);
 	}
 	if (r == 0 || img.fd >= 0)
@@ -219,11 +225,18 @@ int pstree_release(struct dump_ctx *ctx, bool kill_them)
 			continue;
 		t->seized = false;
 		if (!kill_them) {
+			for (size_t k = 0; k < t->nr_threads; k++) {
+				int rr = remote_release(&t->threads[k]);
+				r = r ? r : rr;
+			}
 			int rr = remote_release(&t->rt);
 			r = r ? r : rr;
 			continue;
 		}
 		kill(t->pid, SIGKILL);
+		/* Traced threads report their deaths to us: collect every one. */
+		for (size_t k = 0; k < t->nr_threads; k++)
+			wait_stopped(t->threads[k].pid, &status);
 		wait_stopped(t->pid, &status);
 	}
 	return r;
@@ -250,7 +263,7 @@ static int validate_entry(struct restore_ctx *ctx, size_t i)
 		return -EINVAL;
 	if (parent >= 0 && ctx->tasks[parent].zombie)
 		return -EINVAL;
-	if (e->n_threads)
+	if (e->n_threads > 4096 || (e->has_exit_status && e->n_threads))
 		return -EINVAL;
 	ctx->tasks[i].parent = parent;
 	return 0;

@@ -104,7 +104,7 @@ detach:
 	return r;
 }
 
-void regs_fixup_restart(struct user_regs_struct *r)
+void regs_fixup_restart(struct user_regs_struct *r, bool new_task)
 {
 	if ((long)r->orig_rax < 0)
 		return;
@@ -116,7 +116,14 @@ void regs_fixup_restart(struct user_regs_struct *r)
 		r->rip -= 2;
 		break;
 	case -ERESTART_RESTARTBLOCK:
-		r->rax = SYS_restart_syscall;
+		/*
+		 * The same task resumes its sleep from the kernel's restart
+		 * block; a restored one has none (restart_syscall would say
+		 * EINTR), so it issues the interrupted call again with its
+		 * arguments, which are all still in the registers: an absolute
+		 * sleep ends when it would have, a relative one starts over.
+		 */
+		r->rax = new_task ? r->orig_rax : SYS_restart_syscall;
 		r->rip -= 2;
 		break;
 	}
@@ -139,7 +146,7 @@ int remote_release(struct remote *rt)
 	 * kernel will not restart the syscall we interrupted: do it as it would.
 	 */
 	if (rt->ran_syscall)
-		regs_fixup_restart(&regs);
+		regs_fixup_restart(&regs, false);
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask))

@@ -33,8 +33,10 @@ int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr);
 int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 int remote_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
 
-/* Applies what the kernel does when an interrupted syscall returns without a signal. */
-void regs_fixup_restart(struct user_regs_struct *r);
+/* Applies what the kernel does when an interrupted syscall returns without a
+ * signal; new_task: the registers go to a restored task, without the
+ * kernel's restart block. */
+void regs_fixup_restart(struct user_regs_struct *r, bool new_task);
 int ptrace_get_xsave(pid_t pid, void *buf, size_t *len);
 int ptrace_set_xsave(pid_t pid, const void *buf, size_t len);
 /* Waits for pid to stop or exit; returns the status. */

@@ -28,6 +28,26 @@ struct rst_vma {
 	int32_t fd;
 };
 
+/* What each thread restores itself: the main thread runs it too. */
+struct rst_thread {
+	int32_t tid;
+	uint32_t nr_pending;
+	uint64_t pending; /* address of nr_pending 128-byte siginfos */
+	uint64_t clear_tid, robust_list, robust_len;
+	uint64_t rseq_ptr;
+	uint32_t rseq_len, rseq_sig;
+	uint32_t has_rseq, has_sched;
+	uint64_t ss_sp, ss_size;
+	int32_t ss_flags;
+	uint32_t sched_policy, sched_prio;
+	int32_t sched_nice;
+	uint64_t sched_flags;
+	uint64_t stack_top; /* threads other than the main one start here */
+	uint64_t args;      /* back to struct rst_args */
+};
+
+#define RST_THREAD_STACK (16 << 10)
+
 struct rst_run {
 	uint64_t vaddr, nr_pages, off;
 };
@@ -63,12 +83,8 @@ struct rst_args {
 	uint64_t vmas, runs; /* addresses of the arrays, inside the region */
 	struct rst_mm_map mm;
 	uint64_t auxv[128];
-	uint64_t rseq_ptr;
-	uint32_t rseq_len, rseq_sig;
-	uint32_t has_rseq;
-	uint64_t clear_tid, robust_list, robust_len;
-	uint64_t ss_sp, ss_size;
-	int32_t ss_flags;
+	uint32_t nr_threads; /* [0] is the main thread */
+	uint64_t threads;    /* address of struct rst_thread[nr_threads] */
 	uint32_t has_itimers;
 	uint64_t itimers[3][4]; /* struct itimerval: interval sec/usec, value sec/usec */
 	uint32_t nr_rlimits;

@@ -60,7 +60,7 @@ static int dump_sigactions(struct dump_task *t)
 	return 0;
 }
 
-static int dump_pending(pid_t pid, bool shared, SiginfoEntry ***ret, size_t *ret_n)
+int signals_dump_pending(pid_t pid, bool shared, SiginfoEntry ***ret, size_t *ret_n)
 {
 	siginfo_t si[32];
 	struct peek_args pa = { 0, shared ? 1 /* PTRACE_PEEKSIGINFO_SHARED */ : 0, 32 };
@@ -96,21 +96,14 @@ static int dump_pending(pid_t pid, bool shared, SiginfoEntry ***ret, size_t *ret
 	return 0;
 }
 
-static int dump_altstack_itimers(struct dump_task *t)
+static int dump_itimers(struct dump_task *t)
 {
-	ThreadEntry *th = t->core->thread;
 	uint64_t addr, buf[4];
 	long v;
 	int r;
 
 	if ((r = remote_scratch(&t->rt, sizeof(buf), &addr)) < 0)
 		return r;
-	r = remote_syscall(&t->rt, __NR_sigaltstack, &v, 0, addr, 0, 0, 0, 0);
-	if (r < 0 || v < 0 || remote_read(t->pid, addr, buf, 24))
-		return log_error_ret(r < 0 ? r : -EIO, "cannot read the altstack of task %d", t->pid);
-	th->altstack_sp = buf[0];
-	th->altstack_flags = (uint32_t)buf[1];
-	th->altstack_size = buf[2];
 	t->core->itimers = ANEW_ARRAY(ItimerEntry *, 3);
 	if (!t->core->itimers)
 		return -ENOMEM;
@@ -133,19 +126,18 @@ static int dump_altstack_itimers(struct dump_task *t)
 
 int signals_dump(struct dump_task *t)
 {
-	ThreadEntry *th = t->core->thread;
 	int r;
 
 	if ((r = dump_sigactions(t)) < 0 ||
-	    (r = dump_pending(t->pid, false, &th->pending, &th->n_pending)) < 0 ||
-	    (r = dump_pending(t->pid, true, &t->core->shared_pending, &t->core->n_shared_pending)) < 0)
+	    (r = signals_dump_pending(t->pid, true, &t->core->shared_pending,
+				      &t->core->n_shared_pending)) < 0)
 		return r;
-	return dump_altstack_itimers(t);
+	return dump_itimers(t);
 }
 
 /* ---- restore ---- */
 
-static bool siginfo_ok(const SiginfoEntry *e)
+bool siginfo_ok(const SiginfoEntry *e)
 {
 	const siginfo_t *si = (const siginfo_t *)e->raw.data;
 
@@ -161,9 +153,6 @@ int signals_validate(struct restore_task *t)
 		if (sig == 0 || sig > NSIG_K || sig == SIGKILL || sig == SIGSTOP)
 			goto bad;
 	}
-	for (size_t i = 0; i < c->thread->n_pending; i++)
-		if (!siginfo_ok(c->thread->pending[i]))
-			goto bad;
 	for (size_t i = 0; i < c->n_shared_pending; i++)
 		if (!siginfo_ok(c->shared_pending[i]))
 			goto bad;
@@ -172,15 +161,14 @@ bad:
 	return log_error_ret(-EINVAL, "image core-%d.img is corrupted: bad signal state", t->pid);
 }
 
-static int queue_pending(pid_t pid, SiginfoEntry **v, size_t n, bool shared)
+static int queue_pending(pid_t pid, SiginfoEntry **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		siginfo_t si;
 		int r;
 
 		memcpy(&si, v[i]->raw.data, sizeof(si));
-		r = shared ? sys_rt_sigqueueinfo(pid, si.si_signo, &si)
-			   : sys_rt_tgsigqueueinfo(pid, pid, si.si_signo, &si);
+		r = sys_rt_sigqueueinfo(pid, si.si_signo, &si);
 		if (r)
 			return log_error_errno(-errno, "cannot queue signal %d to task %d",
 					       si.si_signo, pid);
@@ -191,7 +179,6 @@ static int queue_pending(pid_t pid, SiginfoEntry **v, size_t n, bool shared)
 int signals_restore(struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
-	int r;
 
 	for (size_t i = 0; i < c->n_sigactions; i++) {
 		const SigactionEntry *e = c->sigactions[i];
@@ -201,21 +188,14 @@ int signals_restore(struct restore_task *t)
 		if (syscall(SYS_rt_sigaction, e->sig, &ka, NULL, 8))
 			return log_error_errno(-errno, "cannot set action of signal %u", e->sig);
 	}
-	r = queue_pending(t->pid, c->thread->pending, c->thread->n_pending, false);
-	if (r < 0)
-		return r;
-	return queue_pending(t->pid, c->shared_pending, c->n_shared_pending, true);
+	/* Each thread's own pending signals are queued by that thread, in the blob. */
+	return queue_pending(t->pid, c->shared_pending, c->n_shared_pending);
 }
 
 void signals_fill_args(struct restore_task *t, struct rst_args *a)
 {
 	const TaskCoreEntry *c = t->core;
-	const ThreadEntry *th = c->thread;
 
-	a->ss_sp = th->altstack_sp;
-	a->ss_size = th->altstack_size;
-	/* We are not on it now, whatever the task was doing when dumped. */
-	a->ss_flags = th->altstack_flags & ~SS_ONSTACK;
 	a->has_itimers = c->n_itimers == 3;
 	for (size_t i = 0; i < c->n_itimers; i++) {
 		a->itimers[i][0] = c->itimers[i]->interval_us / 1000000;

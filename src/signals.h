@@ -5,7 +5,11 @@
 #include "model.h"
 #include "restorer-abi.h"
 
+/* Actions, process-wide pending signals, itimers. */
 int signals_dump(struct dump_task *t);
+/* Pending signals of a thread (shared: of its process), with their siginfo. */
+int signals_dump_pending(pid_t tid, bool shared, SiginfoEntry ***ret, size_t *ret_n);
+bool siginfo_ok(const SiginfoEntry *e);
 int signals_validate(struct restore_task *t);
 /* In the restoring child, with every signal blocked. */
 int signals_restore(struct restore_task *t);

@@ -18,7 +18,6 @@
 #include "task.h"
 #include "util.h"
 
-#define XSAVE_MAX (64 << 10)
 #define PF_KTHREAD 0x00200000
 
 struct sched_attr_k {
@@ -112,9 +111,6 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 	if (t->status.seccomp)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has a seccomp filter "
 						  "(not supported yet)", pid);
-	if (t->status.threads > 1)
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has %d threads (not supported yet)",
-				     pid, t->status.threads);
 	r = check_namespaces(pid);
 	if (r < 0)
 		return r;
@@ -293,7 +289,7 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	core->tty_foreground = t->stat.tty_nr && t->stat.tpgid == t->stat.pgid;
 	if (!core->comm || !core->ns_pid)
 		return -ENOMEM;
-	if ((r = thread_dump(t, &core->thread)) < 0 || (r = dump_creds(t, &core->creds)) < 0 ||
+	if ((r = thread_dump(&t->rt, &core->thread)) < 0 || (r = dump_creds(t, &core->creds)) < 0 ||
 	    (r = dump_rlimits(t, core)) < 0 || (r = dump_sched(t, core)) < 0)
 		return r;
 	r = dump_prctl_flags(t, core);
@@ -315,65 +311,6 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
-int thread_dump(struct dump_task *t, ThreadEntry **ret)
-{
-	ThreadEntry *th = ANEW(ThreadEntry);
-	UserRegsEntry *re = ANEW(UserRegsEntry);
-	const struct user_regs_struct *g = &t->rt.regs;
-	struct ptrace_rseq_configuration_k rc;
-	size_t xlen = XSAVE_MAX;
-	uint8_t *xbuf = arena_alloc(XSAVE_MAX);
-	uint64_t addr, tid_addr = 0;
-	void *head;
-	size_t hlen;
-	long v;
-	int r;
-
-	if (!th || !re || !xbuf)
-		return -ENOMEM;
-	thread_entry__init(th);
-	user_regs_entry__init(re);
-	th->tid = t->pid;
-	th->regs = re;
-#define R(f, k) re->f = g->k
-	R(r15, r15); R(r14, r14); R(r13, r13); R(r12, r12); R(bp, rbp); R(bx, rbx);
-	R(r11, r11); R(r10, r10); R(r9, r9); R(r8, r8); R(ax, rax); R(cx, rcx);
-	R(dx, rdx); R(si, rsi); R(di, rdi); R(orig_ax, orig_rax); R(ip, rip); R(cs, cs);
-	R(flags, eflags); R(sp, rsp); R(ss, ss); R(fs_base, fs_base); R(gs_base, gs_base);
-	R(ds, ds); R(es, es); R(fs, fs); R(gs, gs);
-#undef R
-	r = ptrace_get_xsave(t->pid, xbuf, &xlen);
-	if (r < 0)
-		return r;
-	th->xsave.data = xbuf;
-	th->xsave.len = xlen;
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->pid, sizeof(rc), &rc) == sizeof(rc) &&
-	    rc.rseq_abi_pointer) {
-		th->rseq = ANEW(RseqEntry);
-		if (!th->rseq)
-			return -ENOMEM;
-		rseq_entry__init(th->rseq);
-		th->rseq->ptr = rc.rseq_abi_pointer;
-		th->rseq->len = rc.rseq_abi_size;
-		th->rseq->sig = rc.signature;
-		th->rseq->flags = rc.flags;
-	}
-	if ((r = remote_scratch(&t->rt, 8, &addr)) < 0)
-		return r;
-	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_TID_ADDRESS, addr, 0, 0, 0, 0);
-	if (r < 0 || v < 0 || remote_read(t->pid, addr, &tid_addr, 8))
-		return log_error_ret(r < 0 ? r : -EIO, "cannot read the clear-tid address of task %d",
-				     t->pid);
-	th->clear_tid_addr = tid_addr;
-	if (sys_get_robust_list(t->pid, &head, &hlen))
-		return log_error_errno(-errno, "cannot read the robust list of task %d", t->pid);
-	th->robust_list = (uint64_t)head;
-	th->robust_list_len = hlen;
-	th->sigmask = t->rt.sigmask;
-	*ret = th;
-	return 0;
-}
-
 /* ---- restore ---- */
 
 int task_validate(struct restore_ctx *ctx, struct restore_task *t)
@@ -382,11 +319,15 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 	const ThreadEntry *th = c->thread;
 
 	if (c->pid != (uint32_t)t->pid || c->pid == 0 || c->pid > 4194304 || !th ||
-	    th->xsave.len < 576 || th->xsave.len > XSAVE_MAX || c->creds->n_uids != 4 ||
+	    th->tid != c->pid || thread_validate(th) < 0 || c->creds->n_uids != 4 ||
 	    c->creds->n_gids != 4 || c->creds->n_groups > RST_MAX_GROUPS ||
 	    c->n_rlimits > RST_NLIMITS || c->n_itimers > 3 || strlen(c->comm) > 15 ||
-	    (th->rseq && th->rseq->len > 1024))
+	    c->n_threads != t->pe->n_threads)
 		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
+	for (size_t i = 0; i < c->n_threads; i++)
+		if (thread_validate(c->threads[i]) < 0 || c->threads[i]->tid != t->pe->threads[i])
+			return log_error_ret(-EINVAL, "image core-%d.img is corrupted: thread %zu",
+					     t->pid, i);
 	for (size_t i = 0; i < c->n_rlimits; i++) {
 		struct rlimit own;
 
@@ -444,7 +385,6 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 void task_fill_args(struct restore_task *t, struct rst_args *a)
 {
 	const TaskCoreEntry *c = t->core;
-	const ThreadEntry *th = c->thread;
 	const CredsEntry *cr = c->creds;
 
 	memcpy(a->creds.uids, cr->uids, sizeof(a->creds.uids));
@@ -466,37 +406,4 @@ void task_fill_args(struct restore_task *t, struct rst_args *a)
 		a->rlimits[i][1] = c->rlimits[i]->max;
 	}
 	a->xcomp_perm = c->xcomp_perm;
-	a->clear_tid = th->clear_tid_addr;
-	a->robust_list = th->robust_list;
-	a->robust_len = th->robust_list_len;
-	if (th->rseq) {
-		a->has_rseq = 1;
-		a->rseq_ptr = th->rseq->ptr;
-		a->rseq_len = th->rseq->len;
-		a->rseq_sig = th->rseq->sig;
-	}
-}
-
-int thread_restore_regs(pid_t pid, const ThreadEntry *th)
-{
-	const UserRegsEntry *re = th->regs;
-	struct user_regs_struct g;
-	uint64_t mask = th->sigmask;
-
-#define R(f, k) g.k = re->f
-	R(r15, r15); R(r14, r14); R(r13, r13); R(r12, r12); R(bp, rbp); R(bx, rbx);
-	R(r11, r11); R(r10, r10); R(r9, r9); R(r8, r8); R(ax, rax); R(cx, rcx);
-	R(dx, rdx); R(si, rsi); R(di, rdi); R(orig_ax, orig_rax); R(ip, rip); R(cs, cs);
-	R(flags, eflags); R(sp, rsp); R(ss, ss); R(fs_base, fs_base); R(gs_base, gs_base);
-	R(ds, ds); R(es, es); R(fs, fs); R(gs, gs);
-#undef R
-	/* The task was stopped inside a syscall: restart it as a signal would have. */
-	regs_fixup_restart(&g);
-	if (ptrace(PTRACE_SETREGS, pid, 0, &g))
-		return log_error_errno(-errno, "cannot set registers of task %d", pid);
-	if (ptrace_set_xsave(pid, th->xsave.data, th->xsave.len) < 0)
-		return -EINVAL;
-	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(mask), &mask))
-		return log_error_errno(-errno, "cannot set signal mask of task %d", pid);
-	return 0;
 }

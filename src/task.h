@@ -5,19 +5,17 @@
 
 #include "model.h"
 #include "restorer-abi.h"
+#include "thread.h"
 
 /* Checks that the task is one nestor can dump now, naming why not; 1 for a
  * zombie child. */
 int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bool is_child);
 int task_dump_core(struct dump_ctx *ctx, struct dump_task *t);
-int thread_dump(struct dump_task *t, ThreadEntry **ret);
 
 int task_validate(struct restore_ctx *ctx, struct restore_task *t);
 /* In the restoring child, before the blob: session, group, scheduling, misc. */
 int task_restore_early(struct restore_ctx *ctx, struct restore_task *t);
 /* Fills the blob's args with thread state, creds and limits. */
 void task_fill_args(struct restore_task *t, struct rst_args *a);
-/* In the parent, once the blob trapped: registers, xsave, signal mask. */
-int thread_restore_regs(pid_t pid, const ThreadEntry *th);
 
 #endif

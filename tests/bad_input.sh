@@ -791,7 +791,6 @@ run "dump: nestor itself" t_itself
 run "dump: a zombie" t_zombie
 run "dump: a thread id, not a process" t_thread_id
 run "dump: a child sharing its descriptor table (CLONE_FILES)" t_clone_files
-run "dump: a task with 2 threads" dump_refused threads -- "\\bPID\\b" "thread"
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"

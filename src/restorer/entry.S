@@ -13,4 +13,27 @@ rst_gadget:
 1:
 	call restorer_main
 	ud2
+
+/* long rst_clone3(args, size, fn, arg): the new thread runs fn(arg) on its own stack. */
+	.text
+	.globl rst_clone3
+	.hidden rst_clone3
+rst_clone3:
+	push %r12
+	push %r13
+	mov %rdx, %r12
+	mov %rcx, %r13
+	mov $435, %eax
+	syscall
+	test %rax, %rax
+	jz 2f
+	pop %r13
+	pop %r12
+	ret
+2:
+	/* The child: same registers, the new stack. */
+	mov %r13, %rdi
+	call *%r12
+	ud2
+
 	.section .note.GNU-stack, "", @progbits

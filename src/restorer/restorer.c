@@ -38,6 +38,12 @@
 #define MADV_MERGEABLE 12
 #define MADV_WIPEONFORK 18
 #define MLOCK_ONFAULT  1
+#define CLONE_VM       0x100
+#define CLONE_FS       0x200
+#define CLONE_FILES    0x400
+#define CLONE_SIGHAND  0x800
+#define CLONE_THREAD   0x10000
+#define CLONE_SYSVSEM  0x40000
 #define MADV_POPULATE_WRITE 23
 
 __attribute__((noreturn)) static void fail(struct rst_args *a, long err, uint32_t step,
@@ -283,6 +289,73 @@ static void restore_creds(struct rst_args *a)
 		CHECK(rsys6(NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0), RST_STEP_CREDS, 5);
 }
 
+struct sched_attr_k {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+/* What the kernel keeps per thread; each thread sets its own. */
+static void restore_thread(struct rst_args *a, struct rst_thread *th)
+{
+	uint64_t ss[3] = { th->ss_sp, (uint64_t)(uint32_t)th->ss_flags, th->ss_size };
+	uint8_t *si = (uint8_t *)th->pending;
+
+	rsys(NR_set_tid_address, th->clear_tid, 0, 0);
+	CHECK(rsys(NR_set_robust_list, th->robust_list, th->robust_len, 0), RST_STEP_THREAD, 0);
+	if (th->has_rseq)
+		CHECK(rsys6(NR_rseq, th->rseq_ptr, th->rseq_len, 0, th->rseq_sig, 0, 0),
+		      RST_STEP_THREAD, th->rseq_ptr);
+	CHECK(rsys(NR_sigaltstack, ss, 0, 0), RST_STEP_THREAD, th->ss_sp);
+	if (th->has_sched) {
+		struct sched_attr_k attr = { sizeof(attr), th->sched_policy, th->sched_flags,
+					     th->sched_nice, th->sched_prio, 0, 0, 0 };
+		CHECK(rsys(NR_sched_setattr, 0, &attr, 0), RST_STEP_THREAD, th->tid);
+	}
+	/* Signals are all blocked here: they wait, with their siginfo, for the saved mask. */
+	for (uint32_t i = 0; i < th->nr_pending; i++, si += 128)
+		CHECK(rsys6(NR_rt_tgsigqueueinfo, a->pid, th->tid, *(int32_t *)si, (long)si, 0, 0),
+		      RST_STEP_THREAD, th->tid);
+}
+
+__attribute__((noreturn)) static void thread_main(struct rst_thread *th)
+{
+	struct rst_args *a = (struct rst_args *)th->args;
+
+	restore_thread(a, th);
+	restore_creds(a);
+	asm volatile("int3" ::: "memory");
+	rsys(NR_exit_group, 3, 0, 0);
+	__builtin_unreachable();
+}
+
+long rst_clone3(void *args, uint64_t size, void (*fn)(struct rst_thread *), struct rst_thread *arg);
+
+/* The threads, with their tids (set_tid needs the capabilities we drop later). */
+static void create_threads(struct rst_args *a)
+{
+	struct rst_thread *th = (struct rst_thread *)a->threads;
+
+	for (uint32_t i = 1; i < a->nr_threads; i++) {
+		uint64_t tid = th[i].tid;
+		struct clone_args_k {
+			uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+				tls, set_tid, set_tid_size, cgroup;
+		} ca = {
+			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+				 CLONE_SYSVSEM,
+			.stack = th[i].stack_top - RST_THREAD_STACK + 64,
+			.stack_size = RST_THREAD_STACK - 64,
+			.set_tid = (uint64_t)&tid,
+			.set_tid_size = 1,
+		};
+
+		CHECK(rst_clone3(&ca, sizeof(ca), thread_main, &th[i]), RST_STEP_THREAD, tid);
+	}
+}
+
 void restorer_main(struct rst_args *a)
 {
 	if (a->magic != RST_MAGIC)
@@ -297,22 +370,14 @@ void restorer_main(struct rst_args *a)
 	CHECK(rsys6(NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      RST_STEP_MM_MAP, 0);
 	rsys(NR_close_range, a->close_from, ~0U, 0);
-
-	rsys(NR_set_tid_address, a->clear_tid, 0, 0);
-	CHECK(rsys(NR_set_robust_list, a->robust_list, a->robust_len, 0), RST_STEP_THREAD, 0);
-	if (a->has_rseq)
-		CHECK(rsys6(NR_rseq, a->rseq_ptr, a->rseq_len, 0, a->rseq_sig, 0, 0),
-		      RST_STEP_THREAD, a->rseq_ptr);
-	{
-		uint64_t ss[3] = { a->ss_sp, (uint64_t)(uint32_t)a->ss_flags, a->ss_size };
-		CHECK(rsys(NR_sigaltstack, ss, 0, 0), RST_STEP_THREAD, a->ss_sp);
-	}
 	for (uint32_t i = 0; i < a->nr_rlimits; i++)
 		CHECK(rsys(NR_setrlimit, i, a->rlimits[i], 0), RST_STEP_RLIMITS, i);
-	restore_creds(a);
 	if (a->has_itimers)
 		for (int i = 0; i < 3; i++)
 			CHECK(rsys(NR_setitimer, i, a->itimers[i], 0), RST_STEP_ITIMERS, i);
+	create_threads(a);
+	restore_thread(a, (struct rst_thread *)a->threads);
+	restore_creds(a);
 	rsys(NR_close, a->status_fd, 0, 0);
 	/* nestor, our tracer, takes it from here: registers, signal mask, the blob's unmap. */
 	asm volatile("int3" ::: "memory");

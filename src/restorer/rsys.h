@@ -49,6 +49,9 @@ enum {
 	NR_rseq = 334,
 	NR_close_range = 436,
 	NR_ioctl = 16,
+	NR_sched_setattr = 314,
+	NR_rt_tgsigqueueinfo = 297,
+	NR_clone3 = 435,
 	NR_userfaultfd = 323,
 };
 

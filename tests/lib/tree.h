@@ -39,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -187,24 +189,40 @@ static inline void tree_barrier_init(void)
 		tree_fail("pipe: %m");
 }
 
-/* In a child (or any task but the root): state is set up. */
-static inline void tree_ready(int tag)
+/* Sends this task's record; a task sharing the root's fd table stops here. */
+static inline void tree_ready_write(int tag)
 {
 	struct tree_rec rec = {.tag = tag};
 
 	tree_ids_get(&rec.ids);
 	if (write(tree_bar[1], &rec, sizeof(rec)) != sizeof(rec))
 		tree_fail("barrier write: %m");
+}
+
+/* In a child (or any task but the root): state is set up. */
+static inline void tree_ready(int tag)
+{
+	tree_ready_write(tag);
 	close(tree_bar[0]);
 	close(tree_bar[1]);
 	tree_bar[0] = tree_bar[1] = -1;
 }
 
 /*
- * Forks a child that reports through tree_fail()/tree_pass(). The child
- * keeps the barrier pipe; it gets PR_SET_PDEATHSIG(SIGKILL) unless
- * pdeath is false (orphans-to-be must survive their parent).
+ * First thing in a new child (fork, or clone without CLONE_VM): who it is
+ * for tree_fail(), and PR_SET_PDEATHSIG(SIGKILL) unless pdeath is false
+ * (orphans-to-be must survive their parent).
  */
+static inline void tree_enter_child(const char *name, pid_t parent, bool pdeath)
+{
+	tree_name = name;
+	tree_self = getpid();
+	tree_is_child = true;
+	if (pdeath && (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
+		_exit(1);
+}
+
+/* Forks a child that reports through tree_fail()/tree_pass(). */
 static inline pid_t tree_fork_opt(const char *name, bool pdeath)
 {
 	pid_t parent = getpid(), pid;
@@ -212,19 +230,36 @@ static inline pid_t tree_fork_opt(const char *name, bool pdeath)
 	pid = fork();
 	if (pid < 0)
 		tree_fail("fork %s: %m", name);
-	if (pid > 0)
-		return pid;
-	tree_name = name;
-	tree_self = getpid();
-	tree_is_child = true;
-	if (pdeath && (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
-		_exit(1);
-	return 0;
+	if (pid == 0)
+		tree_enter_child(name, parent, pdeath);
+	return pid;
 }
 
 static inline pid_t tree_fork(const char *name)
 {
 	return tree_fork_opt(name, true);
+}
+
+/* ", first failure: ..." from any child's verdict file, or "". */
+static inline const char *tree_any_verdict(void)
+{
+	static char msg[1700];
+	char path[4096], text[1600];
+	struct dirent *de;
+	DIR *d = opendir(test_dir);
+
+	msg[0] = '\0';
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, "verdict.", 8)) {
+			snprintf(path, sizeof(path), "%s/%s", test_dir, de->d_name);
+			if (read_file(path, text, sizeof(text)) > 0) {
+				snprintf(msg, sizeof(msg), ", first failure: %s", text);
+				break;
+			}
+		}
+	if (d)
+		closedir(d);
+	return msg;
 }
 
 /* Root: every task has called tree_ready(); n records into ret (or NULL). */
@@ -233,25 +268,46 @@ static inline void tree_barrier_wait(int n, struct tree_rec *ret)
 	long deadline = tree_now_ms() + TREE_TIMEOUT_MS;
 	struct tree_rec rec;
 
-	close(tree_bar[1]);
-	tree_bar[1] = -1;
 	for (int i = 0; i < n; i++) {
 		struct pollfd pfd = {.fd = tree_bar[0], .events = POLLIN};
 		long left = deadline - tree_now_ms();
 		ssize_t r;
 
 		if (left < 0 || poll(&pfd, 1, left) != 1)
-			tree_fail("set-up: %d of %d tasks ready after %d ms", i, n,
-				  TREE_TIMEOUT_MS);
+			tree_fail("set-up: %d of %d tasks ready after %d ms%s", i, n,
+				  TREE_TIMEOUT_MS, tree_any_verdict());
 		r = read(tree_bar[0], &rec, sizeof(rec));
 		if (r != sizeof(rec))
-			tree_fail("set-up: %d of %d tasks ready, then %s", i, n,
-				  r ? "a bad read" : "every task closed the barrier");
+			tree_fail("set-up: %d of %d tasks ready, then a short read", i, n);
 		if (ret)
 			ret[i] = rec;
 	}
+	/* Only now: a child sharing the fd table writes through these very fds. */
 	close(tree_bar[0]);
-	tree_bar[0] = -1;
+	close(tree_bar[1]);
+	tree_bar[0] = tree_bar[1] = -1;
+}
+
+/*
+ * clone(flags | SIGCHLD) onto a fresh 256 KiB stack. Without CLONE_VM, fn
+ * starts with tree_enter_child(). With CLONE_VM, the child shares the
+ * statics above (and glibc's thread data) with its parent: it must use
+ * none of these helpers, only plain syscalls, and report through memory.
+ */
+static inline pid_t tree_clone(int (*fn)(void *), int flags, void *arg)
+{
+	size_t size = 256 * 1024;
+	char *stack;
+	pid_t pid;
+
+	stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+		     -1, 0);
+	if (stack == MAP_FAILED)
+		tree_fail("mmap stack: %m");
+	pid = clone(fn, stack + size, flags | SIGCHLD, arg);
+	if (pid < 0)
+		tree_fail("clone(%#x): %m", flags);
+	return pid;
 }
 
 /* Waits for pid (with waitpid flags) at most timeout_ms: 0 or -errno. */
@@ -321,6 +377,37 @@ static inline void tree_collect(pid_t pid, const char *name)
 		  WEXITSTATUS(status));
 }
 
+/* Reads exactly len bytes from a stream (bounded wait). */
+static inline void tree_read_exact(int fd, void *buf, size_t len, const char *what)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	size_t n = 0;
+
+	while (n < len) {
+		ssize_t r;
+
+		if (poll(&pfd, 1, TREE_TIMEOUT_MS) != 1)
+			tree_fail("%s: %zu of %zu bytes, then nothing for %d ms", what, n, len,
+				  TREE_TIMEOUT_MS);
+		r = read(fd, (char *)buf + n, len - n);
+		if (r == 0)
+			tree_fail("%s: %zu of %zu bytes, then EOF", what, n, len);
+		if (r < 0 && errno != EAGAIN && errno != EINTR)
+			tree_fail("%s: %zu of %zu bytes, then %m", what, n, len);
+		if (r > 0)
+			n += r;
+	}
+}
+
+/* Nothing more to read now. */
+static inline void tree_expect_empty(int fd, const char *what)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	if (poll(&pfd, 1, 0) != 0)
+		tree_fail("%s: readable (revents %#x), expected nothing more", what, pfd.revents);
+}
+
 /* tree_stop() then tree_collect(). */
 static inline void tree_finish(pid_t pid, const char *name)
 {
@@ -358,6 +445,69 @@ static inline void tree_wait_syscall(pid_t pid, pid_t tid, long nr, const char *
 				  what, tid, nr, TREE_TIMEOUT_MS, tree_syscall_nr(pid, tid));
 		tree_sleep_ms(2);
 	}
+}
+
+/*
+ * Reporting for CLONE_VM children: they write into this shared struct and
+ * _exit(); the parent reads it after tree_vm_collect(). tree_vm_wait()
+ * polls go, so a child with a memory of its own (a broken restore) never
+ * sees it and times out in tree_vm_collect().
+ */
+static struct {
+	volatile int ready, go;
+	char msg[512];
+} tree_vm;
+
+static inline void __attribute__((noreturn, format(printf, 1, 2))) tree_vm_fail(const char *fmt,
+										 ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tree_vm.msg, sizeof(tree_vm.msg), fmt, ap);
+	va_end(ap);
+	_exit(1);
+}
+
+static inline void tree_vm_wait(void)
+{
+	struct timespec ts = {0, 1000000};
+
+	while (!tree_vm.go)
+		nanosleep(&ts, NULL);
+}
+
+/* Parent: waits (bounded) until the child has set ready. */
+static inline void tree_vm_ready(pid_t pid)
+{
+	long deadline = tree_now_ms() + TREE_TIMEOUT_MS;
+	int status;
+
+	while (!tree_vm.ready) {
+		if (tree_wait(pid, &status, 0, 0) == 0)
+			fail("child (pid %d) died in set-up, status %#x: %s", pid, status,
+			     tree_vm.msg);
+		if (tree_now_ms() > deadline)
+			fail("child (pid %d) not ready after %d ms", pid, TREE_TIMEOUT_MS);
+		tree_sleep_ms(2);
+	}
+}
+
+/* Parent: sets go, reaps the child, fails with its message. */
+static inline void tree_vm_collect(pid_t pid, const char *name)
+{
+	int status, r;
+
+	tree_vm.go = 1;
+	r = tree_wait(pid, &status, 0, TREE_TIMEOUT_MS);
+	if (r == -ETIMEDOUT)
+		fail("%s (pid %d) gave no verdict within %d ms (it does not see the root's "
+		     "memory?)",
+		     name, pid, TREE_TIMEOUT_MS);
+	if (r)
+		fail("waitpid %s (pid %d): %s", name, pid, strerror(-r));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail("%s (pid %d): status %#x: %s", name, pid, status, tree_vm.msg);
 }
 
 #endif
