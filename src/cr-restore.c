@@ -433,6 +433,13 @@ static int on_stop(struct restore_ctx *ctx, struct channels *ch, pid_t pid, int 
 	}
 	if (WSTOPSIG(status) == SIGTRAP)
 		return on_trap(ctx, ch, pid, pg);
+	/* A zombie-to-be dies of the signal it died of: let it through. */
+	int idx = pstree_index(ctx, pid);
+	if (idx >= 0 && ctx->tasks[idx].zombie) {
+		if (ptrace(PTRACE_CONT, pid, 0, WSTOPSIG(status)))
+			return log_error_errno(-errno, "cannot resume task %d", pid);
+		return 0;
+	}
 	return log_error_ret(-EIO, "task %d stopped with signal %d while being restored", pid,
 			     WSTOPSIG(status));
 }

@@ -273,9 +273,17 @@ static inline void tree_barrier_wait(int n, struct tree_rec *ret)
 		long left = deadline - tree_now_ms();
 		ssize_t r;
 
-		if (left < 0 || poll(&pfd, 1, left) != 1)
+		if (left < 0)
 			tree_fail("set-up: %d of %d tasks ready after %d ms%s", i, n,
 				  TREE_TIMEOUT_MS, tree_any_verdict());
+		/* A child that failed in set-up ends the wait at once. */
+		if (poll(&pfd, 1, left < 20 ? left : 20) != 1) {
+			if (*tree_any_verdict())
+				tree_fail("set-up: %d of %d tasks ready%s", i, n,
+					  tree_any_verdict());
+			i--;
+			continue;
+		}
 		r = read(tree_bar[0], &rec, sizeof(rec));
 		if (r != sizeof(rec))
 			tree_fail("set-up: %d of %d tasks ready, then a short read", i, n);

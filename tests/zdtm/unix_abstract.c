@@ -68,7 +68,7 @@ static int connect_name(void)
 static void __attribute__((noreturn)) child(void)
 {
 	struct pollfd pfd;
-	struct name self = {.len = sizeof(self.a)};
+	struct name self = {.a.sun_family = AF_UNIX, .len = sizeof(self.a)};
 	int pend, late, d;
 
 	pend = connect_name();
