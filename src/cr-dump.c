@@ -14,6 +14,7 @@
 #include "kerndat.h"
 #include "log.h"
 #include "mem.h"
+#include "pipes.h"
 #include "pstree.h"
 #include "signals.h"
 #include "task.h"
@@ -143,6 +144,8 @@ static int collect(struct dump_ctx *ctx)
 		if (i == 0 && (r = fill_inventory(ctx)) < 0)
 			return r;
 	}
+	if ((r = pipes_check_outside(ctx)) < 0)
+		return r;
 	return write_images(ctx);
 }
 

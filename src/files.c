@@ -9,6 +9,7 @@
 #include "arena.h"
 #include "files.h"
 #include "log.h"
+#include "pipes.h"
 #include "sys.h"
 #include "util.h"
 
@@ -253,8 +254,13 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 		f->type = FILE_TYPE__CHR;
 	} else if (S_ISDIR(st.st_mode)) {
 		f->type = FILE_TYPE__DIR;
+	} else if (S_ISFIFO(st.st_mode)) {
+		f->path = arena_strdup(path);
+		r = f->path ? pipes_dump(ctx, t->pid, fd, &st, f) : -ENOMEM;
+		if (r < 0)
+			return r;
 	} else {
-		const char *kind = S_ISFIFO(st.st_mode) ? "a pipe" : S_ISSOCK(st.st_mode) ? "a socket" :
+		const char *kind = S_ISSOCK(st.st_mode) ? "a socket" :
 				   !strncmp(path, "anon_inode:", 11) ? path + 11 : path;
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is %s (not supported yet)",
 				     t->pid, fd, kind);
@@ -379,10 +385,13 @@ int files_validate(struct restore_ctx *ctx)
 		const FileEntry *f = ctx->files[i];
 		struct stat st;
 
-		if (f->id != i + 1 || !f->path[0] || f->path[0] != '/' || f->type < FILE_TYPE__REG ||
-		    f->type > FILE_TYPE__TTY ||
+		if (f->id != i + 1 || !f->path[0] || f->type < FILE_TYPE__REG ||
+		    f->type > FILE_TYPE__FIFO || (f->path[0] != '/' && f->type != FILE_TYPE__PIPE) ||
 		    (f->unlinked && (!f->has_data || f->data.len != f->size || f->type != FILE_TYPE__REG)))
 			return log_error_ret(-EINVAL, "image files.img is corrupted: bad entry %zu", i);
+		if ((f->type == FILE_TYPE__PIPE || f->type == FILE_TYPE__FIFO) &&
+		    pipes_validate(ctx, f) < 0)
+			return -EINVAL;
 		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1)
 			continue;
 		if (stat(f->path, &st))
@@ -460,7 +469,7 @@ static int open_unlinked(const FileEntry *f, int flags)
 	return fd;
 }
 
-static int open_description(const FileEntry *f, int term_fd)
+static int open_description(struct restore_ctx *ctx, const FileEntry *f, int term_fd)
 {
 	int flags = (f->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
 	struct stat st;
@@ -480,6 +489,9 @@ static int open_description(const FileEntry *f, int term_fd)
 		else
 			fd = open(f->path, flags);
 		break;
+	case FILE_TYPE__PIPE:
+	case FILE_TYPE__FIFO:
+		return pipes_open(ctx, f);
 	default:
 		fd = open(f->path, flags);
 		break;
@@ -519,7 +531,7 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 
 			if (ctx->file_fds[id] >= 0)
 				continue;
-			fd = fd_move_above(open_description(ctx->files[id - 1], term_fd),
+			fd = fd_move_above(open_description(ctx, ctx->files[id - 1], term_fd),
 					   ctx->fd_base + 1);
 			if (fd < 0)
 				return fd;
@@ -531,6 +543,7 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 
 void files_close_table(struct restore_ctx *ctx)
 {
+	pipes_close(ctx);
 	for (size_t i = 0; ctx->file_fds && i <= ctx->nr_files; i++)
 		if (ctx->file_fds[i] >= 0)
 			close(ctx->file_fds[i]);

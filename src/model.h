@@ -79,6 +79,8 @@ struct restore_ctx {
 	struct restore_task *tasks;
 	size_t nr_tasks;
 	int fd_base; /* the task's fds are below; nestor's service fds at and above */
+	struct pipe_obj *pipes; /* pipes made so far, by inode */
+	size_t nr_pipes;
 };
 
 FileEntry *file_table_add(struct file_table *ft);

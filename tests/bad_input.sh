@@ -159,8 +159,12 @@ launch() {
 	cd "$wd" || exit 1
 	for fd in "/proc/$BASHPID/fd/"*; do
 		fd=${fd##*/}
-		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		[ "$fd" -gt 2 ] && [ "$fd" != "${keep_fd:-}" ] && eval "exec $fd>&-"
 	done
+	if [ "$how" = pipein ]; then
+		# stdin from a pipe that a process outside the tree holds too
+		exec setsid "$@" <&"$keep_fd" >"$wd/out.log" 2>&1 {keep_fd}<&-
+	fi
 	if [ "$how" = setsid ]; then
 		exec setsid "$@" </dev/null >"$wd/out.log" 2>&1
 	fi
@@ -192,7 +196,7 @@ start_task() {
 		return
 	fi
 	stat_of "$tpid" || bad "task $1 vanished" || return
-	if [ "${2:-setsid}" = setsid ] && [ "${st[3]}" != "$tpid" ]; then
+	if [ "${2:-setsid}" != nosid ] && [ "${st[3]}" != "$tpid" ]; then
 		bad "task $tpid is not a session leader (sid ${st[3]})"
 	fi
 }
@@ -321,6 +325,23 @@ t_restore_rlimit_above() {
 	rc=$?
 	refused "\\b$tpid\\b" "RLIMIT_NOFILE" && gone "$tpid" ||
 		bad "a task with pid $tpid exists after the refused restore"
+}
+
+# A pipe is restored whole; one whose other end is held outside the tree is
+# refused, naming the outside holder.
+t_pipe_outside() {
+	local pfd holder
+	exec {pfd}< <(exec sleep 600)
+	holder=$!
+	procs+=("$holder")
+	keep_fd=$pfd start_task plain pipein || { exec {pfd}<&-; return; }
+	exec {pfd}<&-
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	refused "\\b$holder\\b" "outside" "pipe" && no_inventory "$twd/img" && task_intact &&
+		task_passes
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	return 0
 }
 
 # ---- dump: tasks nestor must refuse, and must leave as they were ----
@@ -799,7 +820,7 @@ run "dump: a traced task" t_traced
 run "dump: a task with a seccomp filter" dump_refused seccomp -- "\\bPID\\b" "seccomp"
 run "dump: a hard rlimit above nestor's own" t_rlimit_above
 run "restore: a hard rlimit above nestor's own" t_restore_rlimit_above
-run "dump: a task holding a pipe" dump_refused pipe -- "\\bPID\\b" "fd [78]\\b" "pipe"
+run "dump: a pipe that a process outside the tree holds too" t_pipe_outside
 run "dump: a task holding a socket" dump_refused socket -- "\\bPID\\b" "fd (9|10)\\b" "socket"
 run "dump: a task holding an eventfd" dump_refused eventfd -- "\\bPID\\b" "fd 5\\b" "eventfd"
 run "dump: not a session leader, no -j" t_not_leader
