@@ -19,6 +19,7 @@
 #include "signals.h"
 #include "task.h"
 #include "thread.h"
+#include "timers.h"
 #include "util.h"
 #include "vdso.h"
 
@@ -122,7 +123,7 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 		return r;
 	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
 	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0 ||
-	    (r = threads_dump(t)) < 0)
+	    (r = threads_dump(t)) < 0 || (r = timers_dump(t)) < 0)
 		return r;
 	pr_debug("task %d: core and signals collected", t->pid);
 	if ((r = files_dump_fds(ctx, t)) < 0 || (r = mem_dump(ctx, t)) < 0)

@@ -28,6 +28,8 @@
 #include "sys.h"
 #include "task.h"
 #include "thread.h"
+#include "timers.h"
+#include "anonfd.h"
 #include "util.h"
 #include "vdso.h"
 
@@ -133,6 +135,7 @@ static int validate(struct restore_ctx *ctx)
 		if (t->zombie)
 			continue;
 		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
+		    (r = timers_validate(t)) < 0 ||
 		    (r = mem_validate(ctx, t)) < 0 || (r = validate_fds(ctx, t)) < 0)
 			return r;
 		ctx->fd_base = MAX(ctx->fd_base, files_max_fd(t) + 1);
@@ -282,8 +285,9 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 	int base = ctx->fd_base, r;
 
 	close_range(0, base - 1, 0);
-	if ((r = files_restore_fds(ctx, t)) < 0 || (r = task_restore_early(ctx, t)) < 0 ||
-	    (r = signals_restore(t)) < 0 || (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
+	if ((r = files_restore_fds(ctx, t)) < 0 || (r = anonfd_restore_task(ctx, t)) < 0 ||
+	    (r = task_restore_early(ctx, t)) < 0 || (r = signals_restore(t)) < 0 ||
+	    (r = timers_restore(t)) < 0 || (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
 		return r;
 	task_fill_args(t, reg->args);
 	signals_fill_args(t, reg->args);

@@ -9,7 +9,9 @@
 #include "arena.h"
 #include "files.h"
 #include "log.h"
+#include "anonfd.h"
 #include "pipes.h"
+#include "sockets.h"
 #include "sys.h"
 #include "util.h"
 
@@ -259,9 +261,18 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 		r = f->path ? pipes_dump(ctx, t->pid, fd, &st, f) : -ENOMEM;
 		if (r < 0)
 			return r;
+	} else if (!strncmp(path, "anon_inode:", 11)) {
+		f->path = arena_strdup(path);
+		r = f->path ? anonfd_dump(ctx, t, fd, path, f) : -ENOMEM;
+		if (r < 0)
+			return r;
+	} else if (S_ISSOCK(st.st_mode)) {
+		f->path = arena_strdup(path);
+		r = f->path ? sockets_dump(ctx, t, fd, &st, f) : -ENOMEM;
+		if (r < 0)
+			return r;
 	} else {
-		const char *kind = S_ISSOCK(st.st_mode) ? "a socket" :
-				   !strncmp(path, "anon_inode:", 11) ? path + 11 : path;
+		const char *kind = path;
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is %s (not supported yet)",
 				     t->pid, fd, kind);
 	}
@@ -386,11 +397,16 @@ int files_validate(struct restore_ctx *ctx)
 		struct stat st;
 
 		if (f->id != i + 1 || !f->path[0] || f->type < FILE_TYPE__REG ||
-		    f->type > FILE_TYPE__FIFO || (f->path[0] != '/' && f->type != FILE_TYPE__PIPE) ||
+		    f->type > FILE_TYPE__SOCKET ||
+		    (f->path[0] != '/' && f->type <= FILE_TYPE__TTY) ||
 		    (f->unlinked && (!f->has_data || f->data.len != f->size || f->type != FILE_TYPE__REG)))
 			return log_error_ret(-EINVAL, "image files.img is corrupted: bad entry %zu", i);
 		if ((f->type == FILE_TYPE__PIPE || f->type == FILE_TYPE__FIFO) &&
 		    pipes_validate(ctx, f) < 0)
+			return -EINVAL;
+		if (f->type == FILE_TYPE__ANON && anonfd_validate(ctx, f) < 0)
+			return -EINVAL;
+		if (f->type == FILE_TYPE__SOCKET && sockets_validate(ctx, f) < 0)
 			return -EINVAL;
 		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1)
 			continue;
@@ -492,6 +508,10 @@ static int open_description(struct restore_ctx *ctx, const FileEntry *f, int ter
 	case FILE_TYPE__PIPE:
 	case FILE_TYPE__FIFO:
 		return pipes_open(ctx, f);
+	case FILE_TYPE__ANON:
+		return anonfd_open(ctx, f);
+	case FILE_TYPE__SOCKET:
+		return sockets_open(ctx, f);
 	default:
 		fd = open(f->path, flags);
 		break;

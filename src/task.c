@@ -56,21 +56,6 @@ static int check_namespaces(pid_t pid)
 	return 0;
 }
 
-static int check_posix_timers(pid_t pid)
-{
-	char p[64];
-	_cleanup_free_ char *buf = NULL;
-	int r;
-
-	snprintf(p, sizeof(p), "/proc/%d/timers", pid);
-	r = read_file_at(AT_FDCWD, p, &buf, 1 << 20);
-	if (r < 0)
-		return log_error_errno(r, "cannot read %s", p);
-	if (r > 0)
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has POSIX timers (timer_create; "
-						  "not supported yet)", pid);
-	return 0;
-}
 
 /*
  * What can be told from /proc, before nestor touches the task at all. A
@@ -112,9 +97,6 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has a seccomp filter "
 						  "(not supported yet)", pid);
 	r = check_namespaces(pid);
-	if (r < 0)
-		return r;
-	r = check_posix_timers(pid);
 	if (r < 0)
 		return r;
 	if (is_child)
