@@ -11,6 +11,9 @@
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
 #include "pstree.pb-c.h"
+#include "anonfd.pb-c.h"
+#include "sockets.pb-c.h"
+#include "timers.pb-c.h"
 
 #define IMG_VERSION 1
 #define IMG_MAX_ENTRY (512u << 20)
