@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
@@ -291,6 +292,7 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 		return r;
 	task_fill_args(t, reg->args);
 	signals_fill_args(t, reg->args);
+	mem_fill_shms(ctx, t, reg->args);
 	reg->args->status_fd = ch->status_wr;
 	reg->args->close_from = base + 1;
 	reg->args->pid = t->pid;
@@ -608,7 +610,8 @@ static int run_restore(struct restore_ctx *ctx)
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0)
+	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
+	    (r = mem_open_shms(ctx)) < 0)
 		return r;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old); /* the tasks start with everything blocked */
@@ -661,6 +664,10 @@ static void free_ctx(struct restore_ctx *ctx)
 		img_free(IMG_FDINFO, ctx->tasks[i].fdinfo);
 	}
 	free(ctx->tasks);
+	for (size_t i = 0; i < ctx->nr_shms; i++)
+		if (ctx->shms[i].addr)
+			munmap((void *)ctx->shms[i].addr, ctx->shms[i].size);
+	free(ctx->shms);
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);
 }

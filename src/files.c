@@ -176,6 +176,10 @@ static int read_fdinfo(pid_t pid, int fd, uint64_t *ret_pos, uint32_t *ret_flags
 	if (!p)
 		return log_error_ret(-EINVAL, "no flags in %s", path);
 	*ret_flags = strtoul(p + 6, NULL, 8);
+	/* Locks would be lost in silence: refuse them until they are restored. */
+	if (strstr(buf, "\nlock:"))
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d holds a file lock "
+						  "(flock, POSIX or OFD; not supported yet)", pid, fd);
 	return 0;
 }
 

@@ -27,4 +27,9 @@ struct rst_region {
 int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		struct rst_region *ret);
 
+/* In nestor, before the tree: maps each shared anonymous object once. */
+int mem_open_shms(struct restore_ctx *ctx);
+/* Tells the blob where the task's shared objects are (after mem_prepare). */
+void mem_fill_shms(struct restore_ctx *ctx, struct restore_task *t, struct rst_args *a);
+
 #endif

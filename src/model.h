@@ -81,6 +81,12 @@ struct restore_ctx {
 	int fd_base; /* the task's fds are below; nestor's service fds at and above */
 	struct pipe_obj *pipes; /* pipes made so far, by inode */
 	size_t nr_pipes;
+	struct shm_obj *shms; /* shared anonymous objects, mapped by nestor, inherited */
+	size_t nr_shms;
+};
+
+struct shm_obj {
+	uint64_t id, size, addr;
 };
 
 FileEntry *file_table_add(struct file_table *ft);

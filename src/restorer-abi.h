@@ -11,6 +11,7 @@
 #define RST_MAX_GROUPS   128
 #define RST_STACK_SIZE   (64 << 10)
 #define RST_NLIMITS      16
+#define RST_MAX_SHMS     64
 
 /* Kinds of areas (also stored in the mm image). */
 enum {
@@ -23,6 +24,7 @@ enum {
 
 struct rst_vma {
 	uint64_t start, end, pgoff;
+	uint64_t src; /* shared anonymous: where nestor's mapping of the object is, or 0 */
 	uint64_t vmflags; /* VMF_* from proc.h */
 	uint32_t prot, flags, kind;
 	int32_t fd;
@@ -92,6 +94,9 @@ struct rst_args {
 	struct rst_creds creds;
 	uint64_t xcomp_perm;
 	int32_t close_from; /* nestor's service fds are all at or above this */
+	/* Shared anonymous objects nestor mapped before forking: start, length. */
+	uint32_t nr_shms;
+	uint64_t shms[RST_MAX_SHMS][2];
 };
 
 /* What the blob reports through status_fd when it fails. */

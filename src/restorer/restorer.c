@@ -76,7 +76,29 @@ static int in_keep(struct rst_args *a, uint64_t addr, uint64_t *ret_end)
 			return 1;
 		}
 	}
+	for (uint32_t i = 0; i < a->nr_shms; i++) {
+		if (addr >= a->shms[i][0] && addr < a->shms[i][0] + a->shms[i][1]) {
+			*ret_end = a->shms[i][0] + a->shms[i][1];
+			return 1;
+		}
+	}
 	return 0;
+}
+
+/* The lowest start of a kept area above addr, or TASK_SIZE. */
+static uint64_t next_kept(struct rst_args *a, uint64_t addr)
+{
+	uint64_t next = TASK_SIZE;
+
+	if (a->region_start > addr && a->region_start < next)
+		next = a->region_start;
+	for (uint32_t i = 0; i < a->nr_vdso; i++)
+		if (a->vdso_cur[i] > addr && a->vdso_cur[i] < next)
+			next = a->vdso_cur[i];
+	for (uint32_t i = 0; i < a->nr_shms; i++)
+		if (a->shms[i][0] > addr && a->shms[i][0] < next)
+			next = a->shms[i][0];
+	return next;
 }
 
 /* Unmaps everything but the blob's region and the current vDSO areas. */
@@ -85,18 +107,14 @@ static void unmap_old(struct rst_args *a)
 	uint64_t addr = 0;
 
 	while (addr < TASK_SIZE) {
-		uint64_t end, next = TASK_SIZE;
+		uint64_t end, next;
 
 		if (in_keep(a, addr, &end)) {
 			addr = end;
 			continue;
 		}
 		/* The next kept area above addr bounds this hole. */
-		if (a->region_start > addr && a->region_start < next)
-			next = a->region_start;
-		for (uint32_t i = 0; i < a->nr_vdso; i++)
-			if (a->vdso_cur[i] > addr && a->vdso_cur[i] < next)
-				next = a->vdso_cur[i];
+		next = next_kept(a, addr);
 		CHECK(rsys(NR_munmap, addr, next - addr, 0), RST_STEP_UNMAP, addr);
 		addr = next;
 	}
@@ -235,12 +253,17 @@ static void map_areas(struct rst_args *a)
 
 		if (v->kind == VMA_VDSO)
 			continue;
-		if (v->kind == VMA_ANON || v->kind == VMA_SHARED_ANON)
+		if (v->src)
+			/* The object nestor mapped before forking: a second mapping of it. */
+			r = rsys6(NR_mremap, v->src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
+		else if (v->kind == VMA_ANON || v->kind == VMA_SHARED_ANON)
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, -1, 0);
 		else
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, v->fd,
 				  v->pgoff);
 		CHECK(r, RST_STEP_MMAP, v->start);
+		if (v->src) /* it came read-write, as nestor mapped it */
+			CHECK(rsys(NR_mprotect, v->start, len, prot), RST_STEP_PROTECT, v->start);
 		for (; ri < a->nr_runs && runs[ri].vaddr < v->end; ri++)
 			fill_run(a, uffd, v->kind, &runs[ri]);
 		if (prot != v->prot)
@@ -249,6 +272,8 @@ static void map_areas(struct rst_args *a)
 	}
 	if (uffd >= 0)
 		rsys(NR_close, uffd, 0, 0);
+	for (uint32_t i = 0; i < a->nr_shms; i++)
+		CHECK(rsys(NR_munmap, a->shms[i][0], a->shms[i][1], 0), RST_STEP_UNMAP, a->shms[i][0]);
 }
 
 static void restore_creds(struct rst_args *a)

@@ -26,7 +26,12 @@
  *
  * Children must never call fail(), pass() or exit(): only tree_fail() and
  * tree_pass() (both _exit). Do not use these helpers in CLONE_VM children:
- * they share the statics below with their parent.
+ * they share the statics below with their parent; tree_vm_* at the end is
+ * their reporting path instead.
+ *
+ * Also here: bounded reads (tree_read_exact), a wait for a task to sleep
+ * in a given syscall before the checkpoint (tree_wait_syscall), and
+ * tree_clone() for children sharing parts of the root.
  */
 #ifndef ZDTM_TREE_H
 #define ZDTM_TREE_H
@@ -394,14 +399,20 @@ static inline void tree_read_exact(int fd, void *buf, size_t len, const char *wh
 	while (n < len) {
 		ssize_t r;
 
+		/* A peer that gave up explains why in its verdict: pass that on. */
 		if (poll(&pfd, 1, TREE_TIMEOUT_MS) != 1)
-			tree_fail("%s: %zu of %zu bytes, then nothing for %d ms", what, n, len,
-				  TREE_TIMEOUT_MS);
+			tree_fail("%s: %zu of %zu bytes, then nothing for %d ms%s", what, n, len,
+				  TREE_TIMEOUT_MS, tree_any_verdict());
 		r = read(fd, (char *)buf + n, len - n);
 		if (r == 0)
-			tree_fail("%s: %zu of %zu bytes, then EOF", what, n, len);
-		if (r < 0 && errno != EAGAIN && errno != EINTR)
-			tree_fail("%s: %zu of %zu bytes, then %m", what, n, len);
+			tree_fail("%s: %zu of %zu bytes, then EOF%s", what, n, len,
+				  tree_any_verdict());
+		if (r < 0 && errno != EAGAIN && errno != EINTR) {
+			const char *err = strerror(errno);
+
+			tree_fail("%s: %zu of %zu bytes, then %s%s", what, n, len, err,
+				  tree_any_verdict());
+		}
 		if (r > 0)
 			n += r;
 	}
@@ -466,8 +477,8 @@ static struct {
 	char msg[512];
 } tree_vm;
 
-static inline void __attribute__((noreturn, format(printf, 1, 2))) tree_vm_fail(const char *fmt,
-										 ...)
+static inline void __attribute__((noreturn, format(printf, 1, 2)))
+tree_vm_fail(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -38,12 +38,12 @@ static int try_lock(const char *path, int op)
 
 static void expect(const char *path, int op, int want, const char *when)
 {
+	static const char *const said[] = {"granted", "refused", "failed"};
 	int r = try_lock(path, op);
 
 	if (r != want)
-		fail("%s: %s lock on %s %s, expected it %s", when, op == LOCK_EX ? "exclusive" : "shared",
-		     path, r == 0 ? "granted" : r == 1 ? "refused" : "failed",
-		     want ? "refused" : "granted");
+		fail("%s: %s lock on %s %s, expected it %s", when,
+		     op == LOCK_EX ? "exclusive" : "shared", path, said[r > 2 ? 2 : r], said[want]);
 }
 
 int main(int argc, char **argv)

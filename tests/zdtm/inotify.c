@@ -22,22 +22,34 @@
 #define DIR_MASK  (IN_CREATE | IN_DELETE | IN_ONLYDIR)
 #define FILE_MASK (IN_MODIFY | IN_ATTRIB)
 
-/* The watch lines of the fd's fdinfo, "wd:1 ino:... mask:...", concatenated. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The watch lines of the fd's fdinfo ("inotify wd:1 ino:... mask:..."),
+ * sorted and joined: the kernel lists them newest first, and a restore
+ * may well add them in another order.
+ */
 static void watches(int fd, char *out, size_t len)
 {
-	char path[64], buf[4096], *p = buf;
+	char path[64], buf[4096], *lines[16], *p = buf;
+	int n = 0;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	if (read_file(path, buf, sizeof(buf)) <= 0)
 		fail("read %s: %m", path);
-	out[0] = '\0';
-	while ((p = strstr(p, "inotify "))) {
-		size_t n = strcspn(p, "\n");
-
-		strncat(out, p, n < len - strlen(out) - 2 ? n : len - strlen(out) - 2);
-		strcat(out, ";");
-		p += n;
+	while ((p = strstr(p, "inotify ")) && n < 16) {
+		lines[n++] = p;
+		p += strcspn(p, "\n");
+		if (*p)
+			*p++ = '\0';
 	}
+	qsort(lines, n, sizeof(lines[0]), cmp_str);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s;", lines[i]);
 }
 
 static void expect_event(int fd, int wd, uint32_t mask, const char *name)
@@ -47,8 +59,8 @@ static void expect_event(int fd, int wd, uint32_t mask, const char *name)
 	ssize_t r = read(fd, buf, sizeof(struct inotify_event) + 256);
 
 	if (r < (ssize_t)sizeof(*ev))
-		fail("no event for %s (%m), expected mask %#x on watch %d", name ? name : "the file",
-		     mask, wd);
+		fail("no event for %s (%m), expected mask %#x on watch %d",
+		     name ? name : "the file", mask, wd);
 	if (ev->wd != wd || ev->mask != mask || (name && strcmp(ev->name, name)) ||
 	    (!name && ev->len))
 		fail("event wd %d mask %#x name '%s', expected wd %d mask %#x name '%s'", ev->wd,

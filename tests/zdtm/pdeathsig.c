@@ -49,16 +49,20 @@ static void __attribute__((noreturn)) grandchild(void)
 	struct sigaction sa = {.sa_handler = usr2_handler};
 	pid_t parent = getppid();
 	char path[4096];
-	sigset_t none;
+	sigset_t wake, old;
 	int fd;
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR2, &sa, NULL) || prctl(PR_SET_PDEATHSIG, SIGUSR2))
 		tree_fail("set-up: %m");
 	tree_ready(GRAND);
-	sigemptyset(&none);
+	/* Blocked while the flags are checked, so a signal cannot slip in between. */
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGUSR2);
+	sigaddset(&wake, SIGTERM);
+	sigprocmask(SIG_BLOCK, &wake, &old);
 	while (!got_usr2 && !test_stop)
-		sigsuspend(&none);
+		sigsuspend(&old);
 	snprintf(path, sizeof(path), "%s/deathsig", test_dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (!got_usr2)

@@ -11,8 +11,8 @@
 
 enum { C1, G1, C2, G2, C3, G3, N };
 
-static const char *const names[N] = {"child1", "grandchild1", "child2",
-				     "grandchild2", "child3", "grandchild3"};
+static const char *const names[N] = {"child1",	    "grandchild1", "child2",
+				     "grandchild2", "child3",	   "grandchild3"};
 
 static void __attribute__((noreturn)) leaf(int tag)
 {
@@ -46,8 +46,7 @@ static pid_t branch(int tag, pid_t pgid_self, pid_t pgid_grand)
 			tree_fail("setpgid: %m");
 		leaf(tag + 1);
 	}
-	if (pgid_grand >= 0 && setpgid(grand, pgid_grand ? pgid_grand : grand) &&
-	    errno != EACCES)
+	if (pgid_grand >= 0 && setpgid(grand, pgid_grand ? pgid_grand : grand) && errno != EACCES)
 		tree_fail("setpgid(%s): %m", names[tag + 1]);
 	tree_ids_get(&ids);
 	tree_ready(tag);

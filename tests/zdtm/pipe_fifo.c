@@ -10,7 +10,7 @@
 
 #include "tree.h"
 
-#define PIPE_SZ (128 * 1024)
+#define PIPE_SZ	  (128 * 1024)
 #define ROOT_LEN  5000
 #define CHILD_LEN 1000
 
@@ -57,7 +57,8 @@ static void read_bytes(int fd, int from, int len, const char *what)
 		if (r > 0)
 			n += r;
 		else if (r == 0 || errno != EAGAIN || tree_now_ms() > deadline)
-			fail("%s: %d of %d bytes, then %s", what, n, len, r ? strerror(errno) : "EOF");
+			fail("%s: %d of %d bytes, then %s", what, n, len,
+			     r ? strerror(errno) : "EOF");
 		else
 			tree_sleep_ms(2);
 	}

@@ -111,8 +111,7 @@ int main(int argc, char **argv)
 	if (pipe2(up, O_CLOEXEC) || pipe2(down, O_CLOEXEC) || pipe2(wake, O_CLOEXEC) ||
 	    fcntl(up[0], F_SETPIPE_SZ, UP_SZ) != UP_SZ ||
 	    fcntl(down[0], F_SETPIPE_SZ, DOWN_SZ) != DOWN_SZ ||
-	    fcntl(wake[0], F_SETPIPE_SZ, WAKE_SZ) != WAKE_SZ ||
-	    fcntl(up[0], F_SETFL, O_NONBLOCK))
+	    fcntl(wake[0], F_SETPIPE_SZ, WAKE_SZ) != WAKE_SZ || fcntl(up[0], F_SETFL, O_NONBLOCK))
 		fail("pipe set-up: %m");
 	tree_barrier_init();
 	pid = tree_fork("child");

@@ -17,11 +17,11 @@ struct probe {
 	pid_t pid;
 };
 
-/* What F_GETLK says about a write lock on [start, start+len), seen from a new process. */
+/* What F_GETLK says about a lock of type want on [start, start+len), from a new process. */
 static struct probe probe(off_t start, off_t len, short want)
 {
-	struct probe *res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct probe *res =
+	    mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct probe out;
 	pid_t pid;
 	int status;
@@ -32,8 +32,8 @@ static struct probe probe(off_t start, off_t len, short want)
 	if (pid < 0)
 		fail("fork: %m");
 	if (pid == 0) {
-		struct flock fl = {.l_type = want, .l_whence = SEEK_SET, .l_start = start,
-				   .l_len = len};
+		struct flock fl = {
+		    .l_type = want, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
 		int fd = open(path, O_RDWR | O_CLOEXEC);
 
 		if (fd < 0 || fcntl(fd, F_GETLK, &fl))
@@ -50,15 +50,18 @@ static struct probe probe(off_t start, off_t len, short want)
 
 static const char *type_name(short type)
 {
-	return type == F_RDLCK ? "read" : type == F_WRLCK ? "write" : type == F_UNLCK ? "none" : "?";
+	return type == F_RDLCK	 ? "read"
+	       : type == F_WRLCK ? "write"
+	       : type == F_UNLCK ? "none"
+				 : "?";
 }
 
 static void expect(off_t start, off_t len, short want, short type, pid_t owner, const char *when)
 {
 	struct probe p = probe(start, len, want);
 
-	if (p.type != type || (type != F_UNLCK && (p.pid != owner || p.start != start ||
-						    p.len != len)))
+	if (p.type != type ||
+	    (type != F_UNLCK && (p.pid != owner || p.start != start || p.len != len)))
 		fail("%s: F_GETLK %s on %ld+%ld: %s lock of pid %d at %ld+%ld, expected %s lock "
 		     "of pid %d",
 		     when, type_name(want), (long)start, (long)len, type_name(p.type), p.pid,

@@ -80,9 +80,10 @@ int main(int argc, char **argv)
 		fail("the dead leader's pid %d is in use after restore", leader);
 	for (int i = 0; i < 2; i++)
 		if (getsid(pid[i]) != leader || getpgid(pid[i]) != (i ? pid[i] : leader))
-			fail("member %d (pid %d): session %d group %d, expected session %d group %d",
-			     i, pid[i], getsid(pid[i]), getpgid(pid[i]), leader,
-			     i ? pid[i] : leader);
+			fail(
+			    "member %d (pid %d): session %d group %d, expected session %d group %d",
+			    i, pid[i], getsid(pid[i]), getpgid(pid[i]), leader,
+			    i ? pid[i] : leader);
 	if (prctl(PR_GET_CHILD_SUBREAPER, &r) || r != 1)
 		fail("the root is no longer a child subreaper");
 	tree_finish(pid[0], "member");

@@ -42,8 +42,8 @@ static void check_area(void)
 		tree_fail("no mapping at %p", (void *)map);
 	if (strcmp(vma.perms, "rw-s") || vma.start != (unsigned long)map ||
 	    vma.end != vma.start + NPAGES * PAGE_SIZE)
-		tree_fail("mapping %lx-%lx %s, expected %p-%p rw-s", vma.start, vma.end,
-			  vma.perms, (void *)map, (void *)(map + NPAGES * PAGE_SIZE));
+		tree_fail("mapping %lx-%lx %s, expected %p-%p rw-s", vma.start, vma.end, vma.perms,
+			  (void *)map, (void *)(map + NPAGES * PAGE_SIZE));
 }
 
 int main(int argc, char **argv)
@@ -53,8 +53,8 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	tree_init();
-	map = mmap(NULL, NPAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		   -1, 0);
+	map = mmap(NULL, NPAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		   0);
 	if (map == MAP_FAILED)
 		fail("mmap: %m");
 	from_root = (volatile uint64_t *)(map + 2 * PAGE_SIZE);

@@ -39,8 +39,7 @@ static void expect(int fd, int sig, int code, int value)
 	if ((int)si.ssi_signo != sig || si.ssi_code != code || (int)si.ssi_pid != getpid() ||
 	    (code == SI_QUEUE && si.ssi_int != value))
 		fail("signalfd gave signal %u code %d pid %u value %d, expected %d %d %d %d",
-		     si.ssi_signo, si.ssi_code, si.ssi_pid, si.ssi_int, sig, code, getpid(),
-		     value);
+		     si.ssi_signo, si.ssi_code, si.ssi_pid, si.ssi_int, sig, code, getpid(), value);
 }
 
 /* The "sigmask:" line of the fd's fdinfo: the signals it reads. */

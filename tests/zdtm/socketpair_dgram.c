@@ -34,8 +34,7 @@ static void send_msgs(int fd, const size_t *sizes, size_t n, int seed)
 }
 
 /* With last, the peer may have closed: the EOF after the messages is no extra one. */
-static void recv_msgs(int fd, const size_t *sizes, size_t n, int seed, const char *what,
-		      bool last)
+static void recv_msgs(int fd, const size_t *sizes, size_t n, int seed, const char *what, bool last)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	char buf[4096];

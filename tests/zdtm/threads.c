@@ -13,8 +13,8 @@
 
 #include "tree.h"
 
-#define NTHREADS 4
-#define MAGIC	 0x3c3c3c3c3c3c3c3cUL
+#define NTHREADS   4
+#define MAGIC	   0x3c3c3c3c3c3c3c3cUL
 #define LONG_SLEEP 3600
 
 enum { BUSY, COND, SLEEP, TICK };
@@ -76,8 +76,7 @@ static void check_self(int i, unsigned long local, unsigned long at_ready)
 	own_mask(i, &set);
 	if (gettid() != th[i].tid)
 		snprintf(msg, len, "tid %d, expected %d", gettid(), th[i].tid);
-	else if (&tls_val != th[i].tls_addr || tls_val != (MAGIC ^ i) ||
-		 strcmp(tls_name, names[i]))
+	else if (&tls_val != th[i].tls_addr || tls_val != (MAGIC ^ i) || strcmp(tls_name, names[i]))
 		snprintf(msg, len, "thread-local data at %p = %#lx '%s', expected at %p %#lx '%s'",
 			 (void *)&tls_val, tls_val, tls_name, (void *)th[i].tls_addr, MAGIC ^ i,
 			 names[i]);
@@ -121,7 +120,8 @@ static void *thread_fn(void *arg)
 		pthread_mutex_unlock(&lock);
 		th[i].cnt = ++local ^ MAGIC;
 		if (r)
-			snprintf(th[i].msg, sizeof(th[i].msg), "pthread_cond_wait: %s", strerror(r));
+			snprintf(th[i].msg, sizeof(th[i].msg), "pthread_cond_wait: %s",
+				 strerror(r));
 		break;
 	case SLEEP:
 		r = nanosleep(&ts, &ts);
@@ -131,10 +131,11 @@ static void *thread_fn(void *arg)
 				 "the one-hour nanosleep ended before SIGUSR1 (returned %d, %s)", r,
 				 r ? strerror(errno) : "slept through");
 		else if (r != -1 || errno != EINTR || ts.tv_sec < LONG_SLEEP - 600)
-			snprintf(th[i].msg, sizeof(th[i].msg),
-				 "nanosleep returned %d (%s), %ld s left; expected EINTR with nearly "
-				 "an hour left",
-				 r, strerror(errno), (long)ts.tv_sec);
+			snprintf(
+			    th[i].msg, sizeof(th[i].msg),
+			    "nanosleep returned %d (%s), %ld s left; expected EINTR with nearly "
+			    "an hour left",
+			    r, strerror(errno), (long)ts.tv_sec);
 		break;
 	case TICK:
 		while (!stop) {

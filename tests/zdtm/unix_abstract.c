@@ -35,8 +35,8 @@ static void make_name(struct name *n, const char *what)
 	n->a.sun_family = AF_UNIX;
 	/* sun_path[0] stays NUL: abstract. Unique per run: the root's pid. */
 	n->len = offsetof(struct sockaddr_un, sun_path) + 1 +
-		 snprintf(n->a.sun_path + 1, sizeof(n->a.sun_path) - 1, "nestor-zdtm-%s-%d",
-			  what, getpid());
+		 snprintf(n->a.sun_path + 1, sizeof(n->a.sun_path) - 1, "nestor-zdtm-%s-%d", what,
+			  getpid());
 }
 
 static bool same_name(const struct name *x, const struct sockaddr_un *a, socklen_t len)
