@@ -66,11 +66,17 @@ static int read_files(struct restore_ctx *ctx)
 	return r;
 }
 
+/* A task that runs again, as opposed to a zombie or a helper. */
+static bool is_live(const struct restore_task *t)
+{
+	return !t->zombie && !t->helper;
+}
+
 static int read_task_images(struct restore_ctx *ctx, struct restore_task *t)
 {
 	int r;
 
-	if (t->zombie)
+	if (!is_live(t))
 		return 0;
 	if ((r = img_read_one(ctx->dirfd, IMG_CORE, t->pid, (void **)&t->core)) < 0 ||
 	    (r = img_read_one(ctx->dirfd, IMG_MM, t->pid, (void **)&t->mm)) < 0 ||
@@ -95,7 +101,10 @@ static int read_images(struct restore_ctx *ctx)
 		return log_error_ret(-EINVAL, "image inventory.img is corrupted or from another machine");
 	if ((r = pstree_read(ctx)) < 0 || (r = read_files(ctx)) < 0)
 		return r;
-	if (inv->n_pids != ctx->nr_tasks || ctx->tasks[0].pid != (pid_t)inv->root_pid)
+	size_t helpers = 0;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		helpers += ctx->tasks[i].helper;
+	if (inv->n_pids != ctx->nr_tasks - helpers || ctx->tasks[0].pid != (pid_t)inv->root_pid)
 		return log_error_ret(-EINVAL, "images inventory.img and pstree.img disagree");
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = read_task_images(ctx, &ctx->tasks[i])) < 0)
@@ -133,7 +142,7 @@ static int validate(struct restore_ctx *ctx)
 		if (!access(p, F_OK))
 			return log_error_ret(-EEXIST, "can't restore: pid %d is taken by a running "
 						      "process", t->pid);
-		if (t->zombie)
+		if (!is_live(t))
 			continue;
 		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
 		    (r = timers_validate(t)) < 0 ||
@@ -189,6 +198,12 @@ static pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 	pid_t want = t->pid;
 	struct clone_args ca = { .exit_signal = t->core ? t->core->exit_signal : SIGCHLD,
 				 .set_tid = (uint64_t)&want, .set_tid_size = 1 };
+
+	/* A helper's members are its parent's children. */
+	if (t->creator >= 0 && ctx->tasks[t->creator].helper) {
+		ca.flags = CLONE_PARENT;
+		ca.exit_signal = 0;
+	}
 	pid_t pid = sys_clone3(&ca, sizeof(ca));
 
 	if (pid < 0)
@@ -210,7 +225,7 @@ static int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 	if (e->sid != e->pid && e->pgid == e->pid && setpgid(0, 0))
 		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
 	for (size_t k = idx + 1; k < ctx->nr_tasks; k++) {
-		if (ctx->tasks[k].parent != idx)
+		if (ctx->tasks[k].creator != idx)
 			continue;
 		int r = fork_task(ctx, k, ch);
 		if (r < 0)
@@ -259,12 +274,19 @@ static int settle_zombies(struct restore_ctx *ctx, int idx)
 	bool any = false;
 
 	for (size_t k = idx + 1; k < ctx->nr_tasks; k++) {
+		struct restore_task *c = &ctx->tasks[k];
 		siginfo_t si;
 
-		if (ctx->tasks[k].parent != idx || !ctx->tasks[k].zombie)
+		/* Helpers never existed: reap them. Zombies stay for the task to reap. */
+		if (c->helper && c->creator == idx) {
+			if (waitpid(c->pid, NULL, 0) < 0)
+				return log_error_errno(-errno, "cannot reap helper %d", c->pid);
+			any = true;
+		}
+		if (c->parent != idx || !c->zombie)
 			continue;
-		if (waitid(P_PID, ctx->tasks[k].pid, &si, WEXITED | WNOWAIT))
-			return log_error_errno(-errno, "cannot wait for zombie %d", ctx->tasks[k].pid);
+		if (waitid(P_PID, c->pid, &si, WEXITED | WNOWAIT))
+			return log_error_errno(-errno, "cannot wait for zombie %d", c->pid);
 		any = true;
 	}
 	if (any) {
@@ -310,7 +332,13 @@ __attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx
 	/* The root waits until nestor traces it; the others are traced from birth. */
 	if (idx == 0 && read(ch->go_rd, &c, 1) != 1)
 		_exit(1);
-	if ((r = make_family(ctx, idx, ch)) < 0 || (r = join_group(ctx, idx, ch)) < 0)
+	if ((r = make_family(ctx, idx, ch)) < 0)
+		goto fail;
+	if (t->helper) { /* its members exist: the leader dies again */
+		report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);
+		_exit(0);
+	}
+	if ((r = join_group(ctx, idx, ch)) < 0)
 		goto fail;
 	if (t->zombie)
 		become_zombie(t->pe->exit_status);
@@ -380,7 +408,7 @@ static int drain_status(struct restore_ctx *ctx, struct channels *ch, struct pro
 	if (pg->created == ctx->nr_tasks && !pg->released) {
 		/* Every task exists and leads its own group if it should: let them go on. */
 		for (size_t i = 0; i < ctx->nr_tasks; i++)
-			if (write(ch->barrier_wr, "b", 1) != 1)
+			if (!ctx->tasks[i].helper && write(ch->barrier_wr, "b", 1) != 1)
 				return log_error_errno(-errno, "cannot release the tasks");
 		pg->released = true;
 	}
@@ -455,7 +483,7 @@ static int on_exit_event(struct restore_ctx *ctx, struct channels *ch, pid_t pid
 {
 	int idx = pstree_index(ctx, pid), r;
 
-	if (idx >= 0 && ctx->tasks[idx].zombie) {
+	if (idx >= 0 && !is_live(&ctx->tasks[idx])) {
 		pg->zombies_gone++;
 		return 0;
 	}
@@ -484,7 +512,7 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch)
 		return log_error_errno(-errno, "cannot watch the tasks");
 
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		if (ctx->tasks[i].zombie)
+		if (!is_live(&ctx->tasks[i]))
 			pg.zombies++;
 		else
 			pg.live += 1 + ctx->tasks[i].pe->n_threads;
@@ -552,11 +580,11 @@ static int finish_tree(struct restore_ctx *ctx)
 	int r;
 
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (!ctx->tasks[i].zombie && (r = finish_task(&ctx->tasks[i])) < 0)
+		if (is_live(&ctx->tasks[i]) && (r = finish_task(&ctx->tasks[i])) < 0)
 			return r;
 	/* All at once, so that no task runs before the whole tree is back. */
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (!ctx->tasks[i].zombie && (r = detach_task(&ctx->tasks[i])) < 0)
+		if (is_live(&ctx->tasks[i]) && (r = detach_task(&ctx->tasks[i])) < 0)
 			return r;
 	return 0;
 }

@@ -32,6 +32,7 @@ struct dump_task {
 	int parent;     /* index in the tree, -1 for the root */
 	bool zombie;
 	uint32_t exit_status; /* a zombie's raw wait status */
+	pid_t helper;         /* stands in for its dead session or group leader, or 0 */
 	struct proc_status status;
 	struct proc_stat stat;
 	struct remote rt;     /* the main thread */
@@ -52,15 +53,27 @@ struct dump_ctx {
 	InventoryEntry *inv;
 	struct dump_task *tasks; /* parents before children; [0] is the root */
 	size_t nr_tasks, cap_tasks;
+	struct dump_helper *helpers;
+	size_t nr_helpers;
 	bool overwriting; /* images are being written: a failure leaves no inventory */
+};
+
+/* A stand-in for a dead session or group leader, made at restore. */
+struct dump_helper {
+	pid_t pid;
+	int parent; /* the members' parent, which forks the helper */
+	bool session;
+	pid_t sid;
 };
 
 /* Everything read back for one task, validated. */
 struct restore_task {
 	pid_t pid;
-	int parent; /* index, -1 for the root */
+	int parent;  /* index, -1 for the root */
+	int creator; /* the task that forks it: its parent, or a helper */
 	PstreeEntry *pe;
 	bool zombie;
+	bool helper; /* exits once it has made its members */
 	TaskCoreEntry *core;
 	MmEntry *mm;
 	FdinfoEntry *fdinfo;

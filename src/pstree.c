@@ -153,35 +153,109 @@ static int check_sharing(struct dump_task *t, struct dump_task *p)
 	return 0;
 }
 
+/* The helper standing in for dead leader pid, made on first use. */
+static int use_helper(struct dump_ctx *ctx, struct dump_task *t, pid_t pid, bool session)
+{
+	struct dump_helper *h;
+
+	if (find_task(ctx, pid) >= 0)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d's %s %d has a leader that "
+						  "is not its leader", t->pid,
+				     session ? "session" : "group", pid);
+	for (size_t i = 0; i < ctx->nr_helpers; i++) {
+		h = &ctx->helpers[i];
+		if (h->pid != pid)
+			continue;
+		/*
+		 * A group, once made, lives on in its first member: the others
+		 * join it at restore like any group. A session cannot be joined.
+		 */
+		if (!session && !h->session && h->parent != t->parent)
+			return 0;
+		if (h->parent != t->parent || h->session != session)
+			return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: the members of dead leader %d's %s have "
+					     "different parents (not supported yet)", pid,
+					     session ? "session" : "group");
+		t->helper = pid;
+		return 0;
+	}
+	h = realloc(ctx->helpers, (ctx->nr_helpers + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	ctx->helpers = h;
+	h[ctx->nr_helpers++] = (struct dump_helper){ pid, t->parent, session,
+						     session ? pid : ctx->tasks[t->parent].stat.sid };
+	t->helper = pid;
+	return 0;
+}
+
+static bool group_alive(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int leader = find_task(ctx, t->stat.pgid);
+
+	/* A shell job's group is outside the tree and inherited as it is. */
+	if (ctx->opts->shell_job && t->stat.pgid == ctx->tasks[0].stat.pgid)
+		return true;
+	return leader >= 0 && ctx->tasks[leader].stat.pgid == t->stat.pgid &&
+	       ctx->tasks[leader].stat.sid == t->stat.sid;
+}
+
 /*
- * A session is inherited, so a task's session must be its own or its
- * parent's; a group must be led by a task of the tree in the same session.
- * Dead leaders need helper tasks, which nestor does not make yet.
+ * A session is inherited, so a task's session is its own or its parent's;
+ * a group must be led by a task of the tree in the same session. Where the
+ * leader is dead, a helper with its pid is made at restore: it becomes the
+ * session (or group) leader, forks the members with CLONE_PARENT, and exits.
  */
+static int check_task_layout(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct dump_task *p = &ctx->tasks[t->parent];
+	bool dead_session = t->stat.sid != t->pid && t->stat.sid != p->stat.sid;
+
+	if (!dead_session && group_alive(ctx, t))
+		return 0;
+	if (!dead_session)
+		return use_helper(ctx, t, t->stat.pgid, false);
+	if (t->stat.pgid != t->stat.sid && t->stat.pgid != t->pid && !group_alive(ctx, t))
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is in group %d of the session "
+						  "of dead leader %d (not supported yet)", t->pid,
+				     t->stat.pgid, t->stat.sid);
+	return use_helper(ctx, t, t->stat.sid, true);
+}
+
 int pstree_check_layout(struct dump_ctx *ctx)
 {
 	for (size_t i = 1; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i], *p = &ctx->tasks[t->parent];
-		int leader = find_task(ctx, t->stat.pgid);
-		int r;
+		int r = check_task_layout(ctx, t);
 
-		if (t->stat.sid != t->pid && t->stat.sid != p->stat.sid)
-			return log_error_ret(-EOPNOTSUPP,
-					     "can't dump: task %d is in session %d, which is neither its "
-					     "own nor its parent's (dead session leader; not supported yet)",
-					     t->pid, t->stat.sid);
-		/* A shell job's group is outside the tree and inherited as it is. */
-		bool shell_group = ctx->opts->shell_job && t->stat.pgid == ctx->tasks[0].stat.pgid;
-
-		if (!shell_group && (leader < 0 || ctx->tasks[leader].stat.pgid != t->stat.pgid ||
-				     ctx->tasks[leader].stat.sid != t->stat.sid))
-			return log_error_ret(-EOPNOTSUPP,
-					     "can't dump: task %d is in process group %d, whose leader is "
-					     "not in the tree (not supported yet)", t->pid, t->stat.pgid);
+		if (r < 0)
+			return r;
 		if (!t->zombie && !p->zombie && (r = check_sharing(t, p)) < 0)
 			return r;
 	}
 	return 0;
+}
+
+static int write_helper(struct dump_ctx *ctx, struct img *img, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_helpers; i++) {
+		struct dump_helper *h = &ctx->helpers[i];
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+
+		if (h->pid != pid)
+			continue;
+		if (h->parent < 0) /* written already */
+			return 0;
+		e.pid = h->pid;
+		e.ppid = ctx->tasks[h->parent].pid;
+		e.pgid = h->pid;
+		e.sid = h->sid;
+		e.has_helper = e.helper = true;
+		h->parent = -1;
+		return img_write(img, &e);
+	}
+	return -ENOENT;
 }
 
 int pstree_write(struct dump_ctx *ctx)
@@ -193,16 +267,23 @@ int pstree_write(struct dump_ctx *ctx)
 		struct dump_task *t = &ctx->tasks[i];
 		PstreeEntry e = PSTREE_ENTRY__INIT;
 
+		/* A helper comes just before the first task it makes. */
+		if (t->helper && (r = write_helper(ctx, &img, t->helper)) < 0)
+			break;
 		e.pid = t->pid;
 		e.ppid = t->parent < 0 ? 0 : ctx->tasks[t->parent].pid;
+		e.has_creator = t->helper != 0;
+		e.creator = t->helper;
 		e.pgid = t->stat.pgid;
 		e.sid = t->stat.sid;
 		e.has_exit_status = t->zombie;
 		e.exit_status = t->exit_status;
 		e.n_threads = t->nr_threads;
 		e.threads = ANEW_ARRAY(uint32_t, t->nr_threads + 1);
-		if (!e.threads)
-			return -ENOMEM;
+		if (!e.threads) {
+			r = -ENOMEM;
+			break;
+		}
 		for (size_t k = 0; k < t->nr_threads; k++)
 			e.threads[k] = t->threads[k].pid;
 		r = img_write(&img, &e);
@@ -256,16 +337,24 @@ static int validate_entry(struct restore_ctx *ctx, size_t i)
 {
 	PstreeEntry *e = ctx->tasks[i].pe;
 	int parent = e->ppid ? pstree_index(ctx, e->ppid) : -1;
+	int creator = e->has_creator ? pstree_index(ctx, e->creator) : parent;
 
 	if (!e->pid || e->pid > 4194304 || (size_t)pstree_index(ctx, e->pid) != i)
 		return -EINVAL;
-	if (i == 0 ? e->ppid != 0 || e->has_exit_status : parent < 0 || (size_t)parent >= i)
+	if (i == 0 ? e->ppid != 0 || e->has_exit_status || e->has_creator || e->helper
+		   : parent < 0 || (size_t)parent >= i || creator < 0 || (size_t)creator >= i)
 		return -EINVAL;
-	if (parent >= 0 && ctx->tasks[parent].zombie)
+	if (parent >= 0 && (ctx->tasks[parent].zombie || ctx->tasks[parent].helper))
 		return -EINVAL;
-	if (e->n_threads > 4096 || (e->has_exit_status && e->n_threads))
+	/* Only a helper makes tasks that are not its children, and it has no children. */
+	if (creator != parent && (!ctx->tasks[creator].helper ||
+				  ctx->tasks[creator].parent != parent))
+		return -EINVAL;
+	if (e->n_threads > 4096 || ((e->has_exit_status || e->helper) && e->n_threads) ||
+	    (e->helper && (e->has_exit_status || e->has_creator || e->pgid != e->pid)))
 		return -EINVAL;
 	ctx->tasks[i].parent = parent;
+	ctx->tasks[i].creator = creator;
 	return 0;
 }
 
@@ -297,6 +386,7 @@ int pstree_read(struct restore_ctx *ctx)
 		n[ctx->nr_tasks].pe = m;
 		n[ctx->nr_tasks].pid = ((PstreeEntry *)m)->pid;
 		n[ctx->nr_tasks].zombie = ((PstreeEntry *)m)->has_exit_status;
+		n[ctx->nr_tasks].helper = ((PstreeEntry *)m)->helper;
 		ctx->nr_tasks++;
 	}
 	img_close(&img);
