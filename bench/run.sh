@@ -42,7 +42,7 @@ die() {
 
 # The helpers are built here so that the top Makefile needs no bench rules.
 mkdir -p "$build/bench" || die "cannot create $build/bench"
-for prog in timeit memhog floor; do
+for prog in timeit memhog floor many; do
 	src=$root/bench/$prog.c bin=$build/bench/$prog
 	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
 		cc -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$bin" "$src" ||
@@ -237,6 +237,41 @@ for f in sdump srestore; do
 done
 echo
 
+# many KIND: a parent with 100 children, or a process with 100 threads,
+# all asleep; dump and restore -d, each restore checked (all came back).
+many() {
+	local kind=$1 i
+	: >"$top/${kind}_dump" && : >"$top/${kind}_restore"
+	for ((i = 1; i <= 3; i++)); do
+		spawn "$build/bench/many" "$kind" 100 "$wd"
+		wait_until "$wait_s" test -e "$wd/ready" || fail "many $kind $pid not ready"
+		dump_timed "$img/m" small
+		cat "$top/ns" >>"$top/${kind}_dump"
+		[ "$kind" = children ] && pkill -KILL -s "$pid" 2>/dev/null
+		wait_until "$wait_s" bash -c "! pgrep -s $pid >/dev/null" ||
+			fail "children of $pid still there after dump"
+		restore_timed "$img/m" small
+		cat "$top/ns" >>"$top/${kind}_restore"
+		kill -USR1 "$pid"
+		wait_until "$wait_s" test -e "$wd/result" || fail "restored $pid gives no result"
+		read -r verdict <"$wd/result"
+		[ "${verdict%% *}" = OK ] || fail "restored many $kind $pid: $verdict"
+		local sid=$pid
+		pkill -KILL -s "$sid" 2>/dev/null
+		kill_workload
+		wait_until "$wait_s" bash -c "! pgrep -s $sid >/dev/null"
+	done
+}
+echo "3. a parent with 100 sleeping children, and a process with 100 threads: 3 runs each"
+many children
+many threads
+for f in children_dump children_restore threads_dump threads_restore; do
+	printf '   %-16s ms:' "$f"
+	awk '{ printf " %.2f", $1 / 1e6 }' "$top/$f"
+	echo
+done
+echo
+
 read -r dump_med dump_min < <(stats "$top/dump")
 read -r rst_med rst_min < <(stats "$top/restore")
 read -r fd_med fd_min < <(stats "$top/fdump")
@@ -244,11 +279,17 @@ read -r fr_med fr_min < <(stats "$top/frestore")
 read -r size_med _ < <(stats "$top/size")
 read -r sd_med sd_min < <(stats "$top/sdump")
 read -r sr_med sr_min < <(stats "$top/srestore")
+read -r cd_med cd_min < <(stats "$top/children_dump")
+read -r cr_med cr_min < <(stats "$top/children_restore")
+read -r td_med td_min < <(stats "$top/threads_dump")
+read -r tr_med tr_min < <(stats "$top/threads_restore")
 
 awk -v mib="$mib" -v reps="$reps" -v sreps="$small_reps" \
 	-v dm="$dump_med" -v dn="$dump_min" -v rm="$rst_med" -v rn="$rst_min" \
 	-v fdm="$fd_med" -v fdn="$fd_min" -v frm="$fr_med" -v frn="$fr_min" \
-	-v sz="$size_med" -v sdm="$sd_med" -v sdn="$sd_min" -v srm="$sr_med" -v srn="$sr_min" '
+	-v sz="$size_med" -v sdm="$sd_med" -v sdn="$sd_min" -v srm="$sr_med" -v srn="$sr_min" \
+	-v cdm="$cd_med" -v cdn="$cd_min" -v crm="$cr_med" -v crn="$cr_min" \
+	-v tdm="$td_med" -v tdn="$td_min" -v trm="$tr_med" -v trn="$tr_min" '
 function gibs(ns) { return (mib / 1024) / (ns / 1e9) }
 function verdict(ok) { return ok ? "ok" : "MISSED" }
 BEGIN {
@@ -276,6 +317,16 @@ BEGIN {
 		sdn / 1e6, "", "", "", "", "<=10", verdict(sdm <= 10e6)
 	printf "%-30s %7.2f (%6.2f) %10s %16s %10s %6s %7s  %s\n", "restore -d, ms", srm / 1e6, \
 		srn / 1e6, "", "", "", "", "<=10", verdict(srm <= 10e6)
+	print line
+	printf "%-30s %16s %10s %16s %10s %6s %7s\n", "100 children (median of 3)", \
+		"time (min)", "", "", "", "", "target"
+	printf "%-30s %7.2f (%6.2f) %10s %16s %10s %6s %7s  %s\n", "dump, ms", cdm / 1e6, \
+		cdn / 1e6, "", "", "", "", "<=50", verdict(cdm <= 50e6)
+	printf "%-30s %7.2f (%6.2f) %10s %16s %10s %6s %7s  %s\n", "restore -d, ms", crm / 1e6, \
+		crn / 1e6, "", "", "", "", "<=50", verdict(crm <= 50e6)
+	printf "%-30s %16s\n", "100 threads (median of 3)", "time (min)"
+	printf "%-30s %7.2f (%6.2f)\n", "dump, ms", tdm / 1e6, tdn / 1e6
+	printf "%-30s %7.2f (%6.2f)\n", "restore -d, ms", trm / 1e6, trn / 1e6
 	print line
 	print "floors: dump = write() from a hot buffer into a fresh tmpfs file; restore = mmap"
 	print "fresh anonymous memory and fill it. ratio = floor time / nestor time."

@@ -14,6 +14,7 @@
 #include "kerndat.h"
 #include "log.h"
 #include "mem.h"
+#include "parasite.h"
 #include "pipes.h"
 #include "pstree.h"
 #include "signals.h"
@@ -121,6 +122,11 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	if ((r = recheck_seized(t)) < 0 ||
 	    (r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0)
 		return r;
+	t->pa = arena_alloc(sizeof(*t->pa));
+	if (!t->pa)
+		return -ENOMEM;
+	if ((r = parasite_run(t, t->pa)) < 0)
+		return r;
 	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
 	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0 ||
 	    (r = threads_dump(t)) < 0 || (r = timers_dump(t)) < 0)
@@ -169,6 +175,8 @@ static void free_ctx(struct dump_ctx *ctx)
 		free(ctx->tasks[i].threads);
 	}
 	free(ctx->tasks);
+	free(ctx->helpers);
+	free(ctx->mapped);
 	arena_free_all();
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);

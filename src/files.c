@@ -93,10 +93,29 @@ static int add_whole_file(struct dump_ctx *ctx, pid_t pid, const char *link, con
 int files_dump_mapped(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, uint32_t *ret_id)
 {
 	char link[96];
+	struct mapped_file *m;
+	int r;
 
+	/* A file is mapped many times (libc alone five): seen once, known by dev and inode. */
+	for (size_t i = 0; i < ctx->nr_mapped; i++) {
+		m = &ctx->mapped[i];
+		if (m->ino == v->ino && m->major == v->dev_major && m->minor == v->dev_minor) {
+			*ret_id = m->id;
+			return 0;
+		}
+	}
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)v->start, (unsigned long long)v->end);
-	return add_whole_file(ctx, pid, link, v->path, ret_id);
+	r = add_whole_file(ctx, pid, link, v->path, ret_id);
+	if (r < 0)
+		return r;
+	m = realloc(ctx->mapped, (ctx->nr_mapped + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	ctx->mapped = m;
+	ctx->mapped[ctx->nr_mapped++] = (struct mapped_file){ v->ino, v->dev_major, v->dev_minor,
+							      *ret_id };
+	return 0;
 }
 
 static int read_link(const char *link, char *buf, size_t len)

@@ -36,6 +36,7 @@ struct dump_task {
 	struct proc_status status;
 	struct proc_stat stat;
 	struct remote rt;     /* the main thread */
+	struct parasite_args *pa; /* what the task told the parasite */
 	bool seized;
 	struct remote *threads; /* the others, seized too */
 	size_t nr_threads;
@@ -55,7 +56,15 @@ struct dump_ctx {
 	size_t nr_tasks, cap_tasks;
 	struct dump_helper *helpers;
 	size_t nr_helpers;
+	struct mapped_file *mapped; /* files seen in mappings, by dev and inode */
+	size_t nr_mapped;
 	bool overwriting; /* images are being written: a failure leaves no inventory */
+};
+
+struct mapped_file {
+	uint64_t ino;
+	unsigned major, minor;
+	uint32_t id;
 };
 
 /* A stand-in for a dead session or group leader, made at restore. */

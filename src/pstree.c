@@ -300,22 +300,29 @@ int pstree_release(struct dump_ctx *ctx, bool kill_them)
 	/* Children first: a released parent must not see a child still held. */
 	for (size_t i = ctx->nr_tasks; i-- > 0;) {
 		struct dump_task *t = &ctx->tasks[i];
+
+		if (!t->seized)
+			continue;
+		if (kill_them) {
+			kill(t->pid, SIGKILL);
+			continue;
+		}
+		t->seized = false;
+		for (size_t k = 0; k < t->nr_threads; k++) {
+			int rr = remote_release(&t->threads[k]);
+			r = r ? r : rr;
+		}
+		int rr = remote_release(&t->rt);
+		r = r ? r : rr;
+	}
+	/* All die at once; traced threads report their deaths to us: collect each. */
+	for (size_t i = 0; kill_them && i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
 		int status;
 
 		if (!t->seized)
 			continue;
 		t->seized = false;
-		if (!kill_them) {
-			for (size_t k = 0; k < t->nr_threads; k++) {
-				int rr = remote_release(&t->threads[k]);
-				r = r ? r : rr;
-			}
-			int rr = remote_release(&t->rt);
-			r = r ? r : rr;
-			continue;
-		}
-		kill(t->pid, SIGKILL);
-		/* Traced threads report their deaths to us: collect every one. */
 		for (size_t k = 0; k < t->nr_threads; k++)
 			wait_stopped(t->threads[k].pid, &status);
 		wait_stopped(t->pid, &status);

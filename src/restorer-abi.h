@@ -7,6 +7,7 @@
 
 #define RST_MAGIC        0x6e65737472737421ULL
 #define RST_GADGET_OFF   16 /* "syscall; int3" at this offset of the blob */
+#define RST_PARASITE_OFF 32 /* dump mode: parasite_main(%rdi = args), then int3 */
 #define RST_MAX_VDSO     4
 #define RST_MAX_GROUPS   128
 #define RST_STACK_SIZE   (64 << 10)
@@ -97,6 +98,26 @@ struct rst_args {
 	/* Shared anonymous objects nestor mapped before forking: start, length. */
 	uint32_t nr_shms;
 	uint64_t shms[RST_MAX_SHMS][2];
+};
+
+/*
+ * Dump mode: what a task tells about itself, asked by the blob run inside
+ * it once (a remote syscall per item costs a ptrace round trip each).
+ */
+#define PARASITE_MAGIC 0x6e65737470617261ULL
+
+struct parasite_args {
+	uint64_t magic;
+	uint64_t sigactions[64][4]; /* handler, flags, restorer, mask; [sig - 1] */
+	uint64_t itimers[3][4];     /* struct itimerval */
+	uint64_t altstack[3];       /* stack_t: sp, flags, size */
+	uint64_t tid_address;
+	uint64_t xcomp_perm;
+	int64_t securebits, dumpable, thp_disable;
+	uint32_t subreaper, pdeath_sig;
+	int64_t err;   /* the first failure, or 0 */
+	uint32_t step; /* which call failed */
+	uint32_t pad;
 };
 
 /* What the blob reports through status_fd when it fails. */

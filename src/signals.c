@@ -25,36 +25,25 @@ struct peek_args {
 static int dump_sigactions(struct dump_task *t)
 {
 	TaskCoreEntry *core = t->core;
-	uint64_t addr;
-	int r;
 
 	core->sigactions = ANEW_ARRAY(SigactionEntry *, NSIG_K);
 	if (!core->sigactions)
 		return -ENOMEM;
-	if ((r = remote_scratch(&t->rt, sizeof(struct ksigaction), &addr)) < 0)
-		return r;
 	for (int sig = 1; sig <= NSIG_K; sig++) {
-		struct ksigaction ka;
+		const uint64_t *ka = t->pa->sigactions[sig - 1];
 		SigactionEntry *e;
-		long v;
 
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		r = remote_syscall(&t->rt, __NR_rt_sigaction, &v, sig, 0, addr, 8, 0, 0);
-		if (r < 0 || v < 0 || remote_read(t->pid, addr, &ka, sizeof(ka)))
-			return log_error_ret(r < 0 ? r : -EIO, "cannot read action of signal %d of task %d",
-					     sig, t->pid);
-		if (!ka.handler && !ka.flags && !ka.mask)
+		if (sig == SIGKILL || sig == SIGSTOP || (!ka[0] && !ka[1] && !ka[3]))
 			continue;
 		e = ANEW(SigactionEntry);
 		if (!e)
 			return -ENOMEM;
 		sigaction_entry__init(e);
 		e->sig = sig;
-		e->handler = ka.handler;
-		e->flags = ka.flags;
-		e->restorer = ka.restorer;
-		e->mask = ka.mask;
+		e->handler = ka[0];
+		e->flags = ka[1];
+		e->restorer = ka[2];
+		e->mask = ka[3];
 		core->sigactions[core->n_sigactions++] = e;
 	}
 	return 0;
@@ -98,27 +87,18 @@ int signals_dump_pending(pid_t pid, bool shared, SiginfoEntry ***ret, size_t *re
 
 static int dump_itimers(struct dump_task *t)
 {
-	uint64_t addr, buf[4];
-	long v;
-	int r;
-
-	if ((r = remote_scratch(&t->rt, sizeof(buf), &addr)) < 0)
-		return r;
 	t->core->itimers = ANEW_ARRAY(ItimerEntry *, 3);
 	if (!t->core->itimers)
 		return -ENOMEM;
 	for (int which = 0; which < 3; which++) {
+		const uint64_t *v = t->pa->itimers[which];
 		ItimerEntry *e = ANEW(ItimerEntry);
 
-		r = remote_syscall(&t->rt, __NR_getitimer, &v, which, addr, 0, 0, 0, 0);
-		if (r < 0 || v < 0 || remote_read(t->pid, addr, buf, 32))
-			return log_error_ret(r < 0 ? r : -EIO, "cannot read itimer %d of task %d",
-					     which, t->pid);
 		if (!e)
 			return -ENOMEM;
 		itimer_entry__init(e);
-		e->interval_us = buf[0] * 1000000 + buf[1];
-		e->value_us = buf[2] * 1000000 + buf[3];
+		e->interval_us = v[0] * 1000000 + v[1];
+		e->value_us = v[2] * 1000000 + v[3];
 		t->core->itimers[t->core->n_itimers++] = e;
 	}
 	return 0;

@@ -36,19 +36,49 @@ static const char *const rlimit_names[] = {
 
 static const char *const ns_names[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
 
+/* nestor's own limits, read once: they bound what can be restored. */
+static bool own_hard_limit(int res, struct rlimit *ret)
+{
+	static struct rlimit own[RLIM_NLIMITS];
+	static bool read_them;
+
+	if (!read_them) {
+		for (int i = 0; i < RLIM_NLIMITS; i++)
+			if (getrlimit(i, &own[i]))
+				own[i].rlim_max = RLIM_INFINITY;
+		read_them = true;
+	}
+	if (res < 0 || res >= RLIM_NLIMITS)
+		return false;
+	*ret = own[res];
+	return true;
+}
+
 static int check_namespaces(pid_t pid)
 {
+	static struct stat own[ARRAY_SIZE(ns_names)];
+	static bool own_read;
+
+	if (!own_read) {
+		for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
+			char p[64];
+
+			snprintf(p, sizeof(p), "/proc/self/ns/%s", ns_names[i]);
+			if (stat(p, &own[i]))
+				own[i].st_ino = 0; /* a namespace kind this kernel lacks */
+		}
+		own_read = true;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
 		char p[64];
-		struct stat a, b;
+		struct stat a;
 
+		if (!own[i].st_ino)
+			continue;
 		snprintf(p, sizeof(p), "/proc/%d/ns/%s", pid, ns_names[i]);
 		if (stat(p, &a))
 			return log_error_errno(-errno, "cannot stat %s", p);
-		snprintf(p, sizeof(p), "/proc/self/ns/%s", ns_names[i]);
-		if (stat(p, &b))
-			continue;
-		if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+		if (a.st_ino != own[i].st_ino || a.st_dev != own[i].st_dev)
 			return log_error_ret(-EOPNOTSUPP,
 					     "can't dump: task %d is in another %s namespace than nestor "
 					     "(not supported yet)", pid, ns_names[i]);
@@ -114,8 +144,6 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 static int dump_creds(struct dump_task *t, CredsEntry **ret)
 {
 	CredsEntry *c = ANEW(CredsEntry);
-	long v;
-	int r;
 
 	if (!c)
 		return -ENOMEM;
@@ -131,10 +159,7 @@ static int dump_creds(struct dump_task *t, CredsEntry **ret)
 	c->cap_bnd = t->status.cap_bnd;
 	c->cap_amb = t->status.cap_amb;
 	c->no_new_privs = t->status.no_new_privs;
-	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
-	if (r < 0 || v < 0)
-		return log_error_ret(r < 0 ? r : (int)v, "cannot read securebits of task %d", t->pid);
-	c->securebits = v;
+	c->securebits = t->pa->securebits;
 	*ret = c;
 	return c->uids && c->gids && c->groups ? 0 : -ENOMEM;
 }
@@ -164,7 +189,7 @@ static int dump_rlimits(struct dump_task *t, TaskCoreEntry *core)
 		e->cur = cur[i];
 		e->max = max[i];
 		core->rlimits[core->n_rlimits++] = e;
-		if (getrlimit(i, &own) == 0 && max[i] > own.rlim_max)
+		if (own_hard_limit(i, &own) && max[i] > own.rlim_max)
 			return log_error_ret(-EOPNOTSUPP,
 					     "can't dump: task %d has a hard RLIMIT_%s above nestor's own; "
 					     "restoring it needs CAP_SYS_RESOURCE, which this machine lacks",
@@ -221,38 +246,18 @@ static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
 }
 
 /* Per-task flags only prctl() tells, asked inside the task. */
-static int dump_prctl_flags(struct dump_task *t, TaskCoreEntry *core)
+static void dump_prctl_flags(struct dump_task *t, TaskCoreEntry *core)
 {
-	uint64_t addr;
-	uint32_t val = 0;
-	long v;
-	int r;
-
-	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
-	if (r < 0 || v < 0)
-		return log_error_ret(r < 0 ? r : (int)v, "cannot read dumpable of task %d", t->pid);
-	core->dumpable = v;
-	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0);
-	if (r < 0 || v < 0)
-		return log_error_ret(r < 0 ? r : (int)v, "cannot read THP flag of task %d", t->pid);
-	core->thp_disable = v;
-	if ((r = remote_scratch(&t->rt, 8, &addr)) < 0)
-		return r;
-	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_CHILD_SUBREAPER, addr, 0, 0, 0, 0);
-	if (r < 0 || v < 0 || remote_read(t->pid, addr, &val, 4))
-		return log_error_ret(r < 0 ? r : -EIO, "cannot read subreaper flag of task %d", t->pid);
-	core->child_subreaper = val;
-	r = remote_syscall(&t->rt, __NR_prctl, &v, PR_GET_PDEATHSIG, addr, 0, 0, 0, 0);
-	if (r < 0 || v < 0 || remote_read(t->pid, addr, &val, 4))
-		return log_error_ret(r < 0 ? r : -EIO, "cannot read pdeath signal of task %d", t->pid);
-	core->pdeath_sig = val;
-	return 0;
+	core->dumpable = t->pa->dumpable;
+	core->thp_disable = t->pa->thp_disable;
+	core->child_subreaper = t->pa->subreaper;
+	core->pdeath_sig = t->pa->pdeath_sig;
+	core->xcomp_perm = t->pa->xcomp_perm;
 }
 
 int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 {
 	TaskCoreEntry *core = ANEW(TaskCoreEntry);
-	long v;
 	int r;
 
 	if (!core)
@@ -271,22 +276,10 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	core->tty_foreground = t->stat.tty_nr && t->stat.tpgid == t->stat.pgid;
 	if (!core->comm || !core->ns_pid)
 		return -ENOMEM;
-	if ((r = thread_dump(&t->rt, &core->thread)) < 0 || (r = dump_creds(t, &core->creds)) < 0 ||
+	if ((r = thread_dump(&t->rt, t->pa, &core->thread)) < 0 || (r = dump_creds(t, &core->creds)) < 0 ||
 	    (r = dump_rlimits(t, core)) < 0 || (r = dump_sched(t, core)) < 0)
 		return r;
-	r = dump_prctl_flags(t, core);
-	if (r < 0)
-		return r;
-	{
-		uint64_t addr, perm = 0;
-		if ((r = remote_scratch(&t->rt, 8, &addr)) < 0)
-			return r;
-		r = remote_syscall(&t->rt, __NR_arch_prctl, &v, 0x1022 /* ARCH_GET_XCOMP_PERM */,
-				   addr, 0, 0, 0, 0);
-		if (r == 0 && v == 0)
-			remote_read(t->pid, addr, &perm, 8);
-		core->xcomp_perm = perm;
-	}
+	dump_prctl_flags(t, core);
 	if ((r = files_dump_dir(ctx, t->pid, "cwd", &core->cwd_id)) < 0 ||
 	    (r = files_dump_dir(ctx, t->pid, "root", &core->root_id)) < 0)
 		return r;
@@ -313,7 +306,7 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 	for (size_t i = 0; i < c->n_rlimits; i++) {
 		struct rlimit own;
 
-		if (getrlimit(i, &own) == 0 && c->rlimits[i]->max > own.rlim_max)
+		if (own_hard_limit(i, &own) && c->rlimits[i]->max > own.rlim_max)
 			return log_error_ret(-EPERM, "can't restore: task %d's hard RLIMIT_%s is above "
 						     "nestor's own", t->pid, rlimit_names[i]);
 	}

@@ -131,8 +131,9 @@ static int dump_rseq(struct remote *rt, ThreadEntry *th)
 	return 0;
 }
 
-/* What only the thread itself can tell: asked with syscalls run in it. */
-static int dump_in_thread(struct remote *rt, ThreadEntry *th)
+/* What only the thread itself can tell: from the parasite (the main thread),
+ * or asked with syscalls run in it. */
+static int dump_in_thread(struct remote *rt, const struct parasite_args *pa, ThreadEntry *th)
 {
 	uint64_t addr, buf[3] = { 0 };
 	void *head;
@@ -140,6 +141,17 @@ static int dump_in_thread(struct remote *rt, ThreadEntry *th)
 	long v;
 	int r;
 
+	if (sys_get_robust_list(rt->pid, &head, &hlen))
+		return log_error_errno(-errno, "cannot read the robust list of thread %d", rt->pid);
+	th->robust_list = (uint64_t)head;
+	th->robust_list_len = hlen;
+	if (pa) {
+		th->clear_tid_addr = pa->tid_address;
+		th->altstack_sp = pa->altstack[0];
+		th->altstack_flags = (uint32_t)pa->altstack[1];
+		th->altstack_size = pa->altstack[2];
+		return 0;
+	}
 	if ((r = remote_scratch(rt, sizeof(buf), &addr)) < 0)
 		return r;
 	r = remote_syscall(rt, __NR_prctl, &v, PR_GET_TID_ADDRESS, addr, 0, 0, 0, 0);
@@ -153,10 +165,6 @@ static int dump_in_thread(struct remote *rt, ThreadEntry *th)
 	th->altstack_sp = buf[0];
 	th->altstack_flags = (uint32_t)buf[1];
 	th->altstack_size = buf[2];
-	if (sys_get_robust_list(rt->pid, &head, &hlen))
-		return log_error_errno(-errno, "cannot read the robust list of thread %d", rt->pid);
-	th->robust_list = (uint64_t)head;
-	th->robust_list_len = hlen;
 	return 0;
 }
 
@@ -176,7 +184,7 @@ static int dump_sched(pid_t tid, ThreadEntry *th)
 	return 0;
 }
 
-int thread_dump(struct remote *rt, ThreadEntry **ret)
+int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry **ret)
 {
 	ThreadEntry *th = ANEW(ThreadEntry);
 	int r;
@@ -186,7 +194,7 @@ int thread_dump(struct remote *rt, ThreadEntry **ret)
 	thread_entry__init(th);
 	th->tid = rt->pid;
 	if ((r = dump_regs(rt, th)) < 0 || (r = dump_rseq(rt, th)) < 0 ||
-	    (r = dump_in_thread(rt, th)) < 0 || (r = dump_sched(rt->pid, th)) < 0 ||
+	    (r = dump_in_thread(rt, pa, th)) < 0 || (r = dump_sched(rt->pid, th)) < 0 ||
 	    (r = signals_dump_pending(rt->pid, false, &th->pending, &th->n_pending)) < 0)
 		return r;
 	*ret = th;
@@ -203,7 +211,7 @@ int threads_dump(struct dump_task *t)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->nr_threads; i++) {
 		t->threads[i].gadget = t->rt.gadget; /* one address space */
-		r = thread_dump(&t->threads[i], &c->threads[c->n_threads]);
+		r = thread_dump(&t->threads[i], NULL, &c->threads[c->n_threads]);
 		if (r < 0)
 			return r;
 		c->n_threads++;

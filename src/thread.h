@@ -9,7 +9,8 @@
 
 /* Seizes the task's other threads, until no new one appears. */
 int threads_seize(struct dump_task *t);
-int thread_dump(struct remote *rt, ThreadEntry **ret);
+/* pa: the parasite's answers for the main thread, NULL for the others. */
+int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry **ret);
 /* The other threads' entries, into core->threads. */
 int threads_dump(struct dump_task *t);
 

@@ -56,10 +56,22 @@ int vdso_dump(pid_t pid, const struct proc_vma *vmas, int nr, InventoryEntry *in
 	return 0;
 }
 
+static struct vdso_area cached[VDSO_MAX_AREAS];
+static int cached_n = -1;
+static uint64_t cached_hash;
+
+/* Ours does not move until a blob moves it: read once, before any fork. */
 int vdso_self(struct vdso_area *areas, int *ret_n, uint64_t *ret_hash)
 {
 	_cleanup_free_ struct proc_vma *vmas = NULL;
 	int nr, n = 0, r;
+
+	if (cached_n >= 0) {
+		memcpy(areas, cached, sizeof(cached));
+		*ret_n = cached_n;
+		*ret_hash = cached_hash;
+		return 0;
+	}
 
 	r = proc_read_vmas(getpid(), &vmas, &nr);
 	if (r < 0)
@@ -77,6 +89,9 @@ int vdso_self(struct vdso_area *areas, int *ret_n, uint64_t *ret_hash)
 		n++;
 	}
 	*ret_n = n;
+	memcpy(cached, areas, n * sizeof(*areas));
+	cached_n = n;
+	cached_hash = *ret_hash;
 	return 0;
 }
 

@@ -408,3 +408,41 @@ void restorer_main(struct rst_args *a)
 	asm volatile("int3" ::: "memory");
 	rsys(NR_exit_group, 3, 0, 0);
 }
+
+/* ---- dump mode ---- */
+
+#define PR_GET_DUMPABLE        3
+#define PR_GET_SECUREBITS      27
+#define PR_GET_TID_ADDRESS     40
+#define PR_GET_THP_DISABLE     42
+#define PR_GET_CHILD_SUBREAPER 37
+#define PR_GET_PDEATHSIG       2
+
+static void note(struct parasite_args *p, long r, uint32_t step)
+{
+	if (r < 0 && r > -4096 && !p->err) {
+		p->err = r;
+		p->step = step;
+	}
+}
+
+/* Everything the task alone can tell, in one visit; nestor reads p after the trap. */
+void parasite_main(struct parasite_args *p)
+{
+	if (p->magic != PARASITE_MAGIC)
+		return;
+	for (int sig = 1; sig <= 64; sig++)
+		note(p, rsys6(NR_rt_sigaction, sig, 0, (long)p->sigactions[sig - 1], 8, 0, 0), sig);
+	for (int i = 0; i < 3; i++)
+		note(p, rsys(NR_getitimer, i, p->itimers[i], 0), 100 + i);
+	note(p, rsys(NR_sigaltstack, 0, p->altstack, 0), 110);
+	note(p, rsys(NR_prctl, PR_GET_TID_ADDRESS, &p->tid_address, 0), 111);
+	note(p, rsys(NR_prctl, PR_GET_CHILD_SUBREAPER, &p->subreaper, 0), 112);
+	note(p, rsys(NR_prctl, PR_GET_PDEATHSIG, &p->pdeath_sig, 0), 113);
+	note(p, p->securebits = rsys(NR_prctl, PR_GET_SECUREBITS, 0, 0), 114);
+	note(p, p->dumpable = rsys(NR_prctl, PR_GET_DUMPABLE, 0, 0), 115);
+	note(p, p->thp_disable = rsys(NR_prctl, PR_GET_THP_DISABLE, 0, 0), 116);
+	/* Without dynamic xsave features the kernel says EINVAL: none asked for. */
+	if (rsys(NR_arch_prctl, 0x1022 /* ARCH_GET_XCOMP_PERM */, &p->xcomp_perm, 0) < 0)
+		p->xcomp_perm = 0;
+}

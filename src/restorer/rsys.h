@@ -31,6 +31,8 @@ enum {
 	NR_mremap = 25,
 	NR_madvise = 28,
 	NR_setitimer = 38,
+	NR_getitimer = 36,
+	NR_rt_sigaction = 13,
 	NR_setresuid = 117,
 	NR_setresgid = 119,
 	NR_setfsuid = 122,

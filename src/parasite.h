@@ -1,0 +1,12 @@
+/* Dump mode of the restorer blob: run inside a seized task once, it answers
+ * what only the task can tell (signal actions, timers, prctl values...). */
+#ifndef NESTOR_PARASITE_H
+#define NESTOR_PARASITE_H
+
+#include "model.h"
+#include "restorer-abi.h"
+
+/* Maps the blob into the task, runs it, reads the answers, unmaps it. */
+int parasite_run(struct dump_task *t, struct parasite_args *ret);
+
+#endif
