@@ -17,6 +17,7 @@
 #include "parasite.h"
 #include "pipes.h"
 #include "pstree.h"
+#include "seccomp.h"
 #include "signals.h"
 #include "task.h"
 #include "thread.h"
@@ -129,7 +130,7 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 		return r;
 	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
 	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0 ||
-	    (r = threads_dump(t)) < 0 || (r = timers_dump(t)) < 0)
+	    (r = threads_dump(t)) < 0 || (r = timers_dump(t)) < 0 || (r = seccomp_dump(t)) < 0)
 		return r;
 	pr_debug("task %d: core and signals collected", t->pid);
 	if ((r = files_dump_fds(ctx, t)) < 0 || (r = mem_dump(ctx, t)) < 0)

@@ -650,7 +650,7 @@ static int run_restore(struct restore_ctx *ctx)
 	/* EXITKILL: if nestor dies half way, the half-made tree dies with it. */
 	if (ptrace(PTRACE_SEIZE, root, 0,
 		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
-			   PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE)) {
+			   PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP)) {
 		r = log_error_errno(-errno, "cannot trace task %d", root);
 		goto kill;
 	}

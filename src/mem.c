@@ -14,6 +14,7 @@
 #include "pages.h"
 #include "sys.h"
 #include "util.h"
+#include "seccomp.h"
 #include "thread.h"
 #include "vdso.h"
 
@@ -496,6 +497,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	size_t data = PAGE_ALIGN(sizeof(struct rst_args) + mm->n_vmas * sizeof(struct rst_vma) +
 				 mm->n_runs * sizeof(struct rst_run));
 	size_t threads = PAGE_ALIGN(threads_args_size(t->core));
+	size_t filters = PAGE_ALIGN(seccomp_args_size(t->core));
 	struct vdso_area self[VDSO_MAX_AREAS];
 	size_t park = 0, len;
 	uint64_t hash;
@@ -510,7 +512,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	for (int i = 0; i < n; i++)
 		park += self[i].end - self[i].start;
 	/* code | args, areas, runs | threads, their stacks | vdso parking | main stack */
-	len = code + data + threads + park + RST_STACK_SIZE;
+	len = code + data + threads + filters + park + RST_STACK_SIZE;
 	region = map_region(mm, len);
 	if (!region)
 		return log_error_ret(-ENOMEM, "no room for the restorer in task %d's layout", t->pid);
@@ -524,7 +526,8 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	a->runs = a->vmas + mm->n_vmas * sizeof(struct rst_vma);
 	a->nr_vmas = mm->n_vmas;
 	a->nr_runs = mm->n_runs;
-	a->vdso_tmp = (uint64_t)region + code + data + threads;
+	a->vdso_tmp = (uint64_t)region + code + data + threads + filters;
+	seccomp_fill_args(t->core, a, region + code + data + threads);
 	/* Thread stacks end where the threads' part of the region ends. */
 	threads_fill_args(t->core, a, region + code + data,
 			  region + code + data + threads - t->core->n_threads * RST_THREAD_STACK);

@@ -84,7 +84,8 @@ int remote_seize(pid_t pid, struct remote *rt)
 
 	memset(rt, 0, sizeof(*rt));
 	rt->pid = pid;
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD))
+	/* Suspended seccomp: our remote syscalls must not meet the task's filters. */
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP))
 		return log_error_errno(-errno, "cannot seize task %d", pid);
 	r = interrupt_task(pid);
 	if (r < 0)

@@ -51,6 +51,12 @@ struct rst_thread {
 
 #define RST_THREAD_STACK (16 << 10)
 
+struct rst_seccomp {
+	uint32_t len; /* instructions */
+	uint32_t flags;
+	uint64_t prog; /* address of the instructions, in the region */
+};
+
 struct rst_run {
 	uint64_t vaddr, nr_pages, off;
 };
@@ -95,6 +101,9 @@ struct rst_args {
 	struct rst_creds creds;
 	uint64_t xcomp_perm;
 	int32_t close_from; /* nestor's service fds are all at or above this */
+	/* Seccomp filters, oldest first: struct rst_seccomp[nr_seccomp]. */
+	uint32_t nr_seccomp;
+	uint64_t seccomp;
 	/* Shared anonymous objects nestor mapped before forking: start, length. */
 	uint32_t nr_shms;
 	uint64_t shms[RST_MAX_SHMS][2];

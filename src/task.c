@@ -15,6 +15,7 @@
 #include "kerndat.h"
 #include "log.h"
 #include "sys.h"
+#include "seccomp.h"
 #include "task.h"
 #include "util.h"
 
@@ -123,9 +124,6 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 				     t->status.tracer);
 	if (t->status.state == 'T' || t->status.state == 't')
 		return log_error_ret(-EBUSY, "can't dump: task %d is stopped", pid);
-	if (t->status.seccomp)
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has a seccomp filter "
-						  "(not supported yet)", pid);
 	r = check_namespaces(pid);
 	if (r < 0)
 		return r;
@@ -297,7 +295,7 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 	    th->tid != c->pid || thread_validate(th) < 0 || c->creds->n_uids != 4 ||
 	    c->creds->n_gids != 4 || c->creds->n_groups > RST_MAX_GROUPS ||
 	    c->n_rlimits > RST_NLIMITS || c->n_itimers > 3 || strlen(c->comm) > 15 ||
-	    c->n_threads != t->pe->n_threads)
+	    c->n_threads != t->pe->n_threads || seccomp_validate(c) < 0)
 		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
 	for (size_t i = 0; i < c->n_threads; i++)
 		if (thread_validate(c->threads[i]) < 0 || c->threads[i]->tid != t->pe->threads[i])

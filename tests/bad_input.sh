@@ -817,7 +817,6 @@ run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
 run "dump: a stopped task" t_stopped
 run "dump: a traced task" t_traced
-run "dump: a task with a seccomp filter" dump_refused seccomp -- "\\bPID\\b" "seccomp"
 run "dump: a hard rlimit above nestor's own" t_rlimit_above
 run "restore: a hard rlimit above nestor's own" t_restore_rlimit_above
 run "dump: a pipe that a process outside the tree holds too" t_pipe_outside

@@ -381,6 +381,26 @@ static void create_threads(struct rst_args *a)
 	}
 }
 
+/*
+ * The filters, oldest first, while we still may (CAP_SYS_ADMIN) and before
+ * the threads exist, so they inherit them. nestor traces us with
+ * PTRACE_O_SUSPEND_SECCOMP: they bite only once we are let go.
+ */
+static void install_seccomp(struct rst_args *a)
+{
+	struct rst_seccomp *v = (struct rst_seccomp *)a->seccomp;
+
+	for (uint32_t i = 0; i < a->nr_seccomp; i++) {
+		struct {
+			uint16_t len;
+			uint64_t filter;
+		} prog = { (uint16_t)v[i].len, v[i].prog };
+
+		CHECK(rsys(NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, v[i].flags, &prog),
+		      RST_STEP_THREAD, i);
+	}
+}
+
 void restorer_main(struct rst_args *a)
 {
 	if (a->magic != RST_MAGIC)
@@ -400,6 +420,7 @@ void restorer_main(struct rst_args *a)
 	if (a->has_itimers)
 		for (int i = 0; i < 3; i++)
 			CHECK(rsys(NR_setitimer, i, a->itimers[i], 0), RST_STEP_ITIMERS, i);
+	install_seccomp(a);
 	create_threads(a);
 	restore_thread(a, (struct rst_thread *)a->threads);
 	restore_creds(a);

@@ -54,6 +54,7 @@ enum {
 	NR_sched_setattr = 314,
 	NR_rt_tgsigqueueinfo = 297,
 	NR_clone3 = 435,
+	NR_seccomp = 317,
 	NR_userfaultfd = 323,
 };
 
