@@ -10,6 +10,7 @@
 #include "files.h"
 #include "log.h"
 #include "anonfd.h"
+#include "memfd.h"
 #include "pipes.h"
 #include "sockets.h"
 #include "sys.h"
@@ -54,6 +55,28 @@ static void fill_stat(FileEntry *f, const struct stat *st)
 	f->rdev = st->st_rdev;
 }
 
+/* A memfd a task maps or runs: one entry per memfd. */
+static int add_memfd(struct dump_ctx *ctx, pid_t pid, const char *link, const char *path,
+		     const struct stat *st, uint32_t *ret_id)
+{
+	FileEntry *f;
+
+	for (size_t i = 0; i < ctx->files.nr; i++) {
+		f = ctx->files.files[i];
+		if (f->type == FILE_TYPE__MEMFD && f->flags == (uint32_t)-1 && f->ino == st->st_ino) {
+			*ret_id = f->id;
+			return 0;
+		}
+	}
+	f = file_table_add(&ctx->files);
+	if (!f)
+		return -ENOMEM;
+	f->flags = (uint32_t)-1;
+	fill_stat(f, st);
+	*ret_id = f->id;
+	return memfd_dump(ctx, pid, link, path, st, f);
+}
+
 /* A file a task maps or runs: one entry per file, found by dev and inode. */
 static int add_whole_file(struct dump_ctx *ctx, pid_t pid, const char *link, const char *path,
 			  uint32_t *ret_id)
@@ -64,6 +87,8 @@ static int add_whole_file(struct dump_ctx *ctx, pid_t pid, const char *link, con
 
 	if (stat(link, &st))
 		return log_error_errno(-errno, "cannot stat %s", link);
+	if (memfd_path(path))
+		return add_memfd(ctx, pid, link, path, &st, ret_id);
 	if (plen > 10 && !strcmp(path + plen - 10, " (deleted)"))
 		return log_error_ret(-EOPNOTSUPP,
 				     "can't dump: task %d maps or runs %s, which is deleted", pid, path);
@@ -265,6 +290,12 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 					     "can't dump: task %d fd %d is the terminal %s (use --shell-job)",
 					     t->pid, fd, path);
 		f->type = FILE_TYPE__TTY;
+	} else if (S_ISREG(st.st_mode) && memfd_path(path)) {
+		r = memfd_dump(ctx, t->pid, link, path, &st, f);
+		if (r < 0)
+			return r;
+		*ret = f;
+		return 0;
 	} else if (S_ISREG(st.st_mode)) {
 		f->type = FILE_TYPE__REG;
 		if (st.st_nlink == 0) {
@@ -420,7 +451,7 @@ int files_validate(struct restore_ctx *ctx)
 		struct stat st;
 
 		if (f->id != i + 1 || !f->path[0] || f->type < FILE_TYPE__REG ||
-		    f->type > FILE_TYPE__SOCKET ||
+		    f->type > FILE_TYPE__MEMFD ||
 		    (f->path[0] != '/' && f->type <= FILE_TYPE__TTY) ||
 		    (f->unlinked && (!f->has_data || f->data.len != f->size || f->type != FILE_TYPE__REG)))
 			return log_error_ret(-EINVAL, "image files.img is corrupted: bad entry %zu", i);
@@ -428,6 +459,8 @@ int files_validate(struct restore_ctx *ctx)
 		    pipes_validate(ctx, f) < 0)
 			return -EINVAL;
 		if (f->type == FILE_TYPE__ANON && anonfd_validate(ctx, f) < 0)
+			return -EINVAL;
+		if (f->type == FILE_TYPE__MEMFD && memfd_validate(ctx, f) < 0)
 			return -EINVAL;
 		if (f->type == FILE_TYPE__SOCKET && sockets_validate(ctx, f) < 0)
 			return -EINVAL;
@@ -449,6 +482,8 @@ int files_open_mapped(struct restore_ctx *ctx, uint32_t id, int mode)
 
 	if (!f)
 		return log_error_ret(-EINVAL, "no file %u in the images", id);
+	if (f->type == FILE_TYPE__MEMFD)
+		return memfd_open(ctx, f, mode);
 	fd = open(f->path, mode | O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", f->path);
@@ -533,6 +568,13 @@ static int open_description(struct restore_ctx *ctx, const FileEntry *f, int ter
 		return pipes_open(ctx, f);
 	case FILE_TYPE__ANON:
 		return anonfd_open(ctx, f);
+	case FILE_TYPE__MEMFD:
+		fd = memfd_open(ctx, f, flags);
+		if (fd >= 0 && lseek(fd, f->pos, SEEK_SET) < 0) {
+			close(fd);
+			return log_error_errno(-errno, "cannot seek %s", f->path);
+		}
+		return fd;
 	case FILE_TYPE__SOCKET:
 		return sockets_open(ctx, f);
 	default:
@@ -565,6 +607,15 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 		return -ENOMEM;
 	for (size_t i = 0; i <= ctx->nr_files; i++)
 		ctx->file_fds[i] = -1;
+	/* Every memfd exists before the tree, so that the tasks' mappings share it. */
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		if (ctx->files[i]->type != FILE_TYPE__MEMFD || !ctx->files[i]->has_data)
+			continue;
+		int fd = memfd_open(ctx, ctx->files[i], O_RDONLY);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		const FdinfoEntry *fi = ctx->tasks[k].fdinfo;
 
@@ -587,6 +638,7 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 void files_close_table(struct restore_ctx *ctx)
 {
 	pipes_close(ctx);
+	memfd_close(ctx);
 	for (size_t i = 0; ctx->file_fds && i <= ctx->nr_files; i++)
 		if (ctx->file_fds[i] >= 0)
 			close(ctx->file_fds[i]);

@@ -348,7 +348,8 @@ static int validate_vma(const struct restore_ctx *ctx, const VmaEntry *v, uint64
 		return -EINVAL;
 	if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
 		return 0;
-	if (!v->has_file_id || !(f = restore_file(ctx, v->file_id)) || f->type != FILE_TYPE__REG)
+	if (!v->has_file_id || !(f = restore_file(ctx, v->file_id)) ||
+	    (f->type != FILE_TYPE__REG && f->type != FILE_TYPE__MEMFD))
 		return -EINVAL;
 	return 0;
 }

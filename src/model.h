@@ -105,6 +105,8 @@ struct restore_ctx {
 	size_t nr_pipes;
 	struct shm_obj *shms; /* shared anonymous objects, mapped by nestor, inherited */
 	size_t nr_shms;
+	struct memfd_obj *memfds; /* memfds made so far, by inode */
+	size_t nr_memfds;
 };
 
 struct shm_obj {
