@@ -22,6 +22,7 @@
 #include "cr.h"
 #include "files.h"
 #include "kerndat.h"
+#include "locks.h"
 #include "log.h"
 #include "mem.h"
 #include "pstree.h"
@@ -146,7 +147,8 @@ static int validate(struct restore_ctx *ctx)
 			continue;
 		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
 		    (r = timers_validate(t)) < 0 ||
-		    (r = mem_validate(ctx, t)) < 0 || (r = validate_fds(ctx, t)) < 0)
+		    (r = mem_validate(ctx, t)) < 0 || (r = validate_fds(ctx, t)) < 0 ||
+		    (r = locks_validate(t)) < 0)
 			return r;
 		ctx->fd_base = MAX(ctx->fd_base, files_max_fd(t) + 1);
 	}
@@ -315,6 +317,7 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 	task_fill_args(t, reg->args);
 	signals_fill_args(t, reg->args);
 	mem_fill_shms(ctx, t, reg->args);
+	locks_fill_args(t, reg->args);
 	reg->args->status_fd = ch->status_wr;
 	reg->args->close_from = base + 1;
 	reg->args->pid = t->pid;
@@ -639,7 +642,7 @@ static int run_restore(struct restore_ctx *ctx)
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
-	    (r = mem_open_shms(ctx)) < 0)
+	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0)
 		return r;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old); /* the tasks start with everything blocked */

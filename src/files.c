@@ -8,6 +8,7 @@
 #include <termios.h>
 #include "arena.h"
 #include "files.h"
+#include "locks.h"
 #include "log.h"
 #include "anonfd.h"
 #include "memfd.h"
@@ -201,8 +202,9 @@ static bool is_tty(const struct stat *st)
 	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
 }
 
-static int read_fdinfo(pid_t pid, int fd, uint64_t *ret_pos, uint32_t *ret_flags)
+static int read_fdinfo(struct dump_task *t, int fd, uint64_t *ret_pos, uint32_t *ret_flags)
 {
+	pid_t pid = t->pid;
 	char path[64];
 	_cleanup_free_ char *buf = NULL;
 	char *p;
@@ -220,11 +222,7 @@ static int read_fdinfo(pid_t pid, int fd, uint64_t *ret_pos, uint32_t *ret_flags
 	if (!p)
 		return log_error_ret(-EINVAL, "no flags in %s", path);
 	*ret_flags = strtoul(p + 6, NULL, 8);
-	/* Locks would be lost in silence: refuse them until they are restored. */
-	if (strstr(buf, "\nlock:"))
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d holds a file lock "
-						  "(flock, POSIX or OFD; not supported yet)", pid, fd);
-	return 0;
+	return locks_dump(t, fd, buf);
 }
 
 static int dump_unlinked_data(pid_t pid, int fd, FileEntry *f)
@@ -272,7 +270,7 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 		return r;
 	if (stat(link, &st))
 		return log_error_errno(-errno, "cannot stat %s", link);
-	r = read_fdinfo(t->pid, fd, &pos, &flags);
+	r = read_fdinfo(t, fd, &pos, &flags);
 	if (r < 0)
 		return r;
 	e->fd = fd;

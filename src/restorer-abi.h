@@ -13,6 +13,7 @@
 #define RST_STACK_SIZE   (64 << 10)
 #define RST_NLIMITS      16
 #define RST_MAX_SHMS     64
+#define RST_MAX_LOCKS    64
 
 /* Kinds of areas (also stored in the mm image). */
 enum {
@@ -101,6 +102,14 @@ struct rst_args {
 	struct rst_creds creds;
 	uint64_t xcomp_perm;
 	int32_t close_from; /* nestor's service fds are all at or above this */
+	/* POSIX locks, taken once nestor's fds are closed (a close drops them). */
+	uint32_t nr_locks;
+	struct {
+		int32_t fd;
+		int16_t type;
+		int16_t pad;
+		uint64_t start, len;
+	} locks[RST_MAX_LOCKS];
 	/* Seccomp filters, oldest first: struct rst_seccomp[nr_seccomp]. */
 	uint32_t nr_seccomp;
 	uint64_t seccomp;

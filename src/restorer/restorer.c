@@ -415,6 +415,17 @@ void restorer_main(struct rst_args *a)
 	CHECK(rsys6(NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      RST_STEP_MM_MAP, 0);
 	rsys(NR_close_range, a->close_from, ~0U, 0);
+	for (uint32_t i = 0; i < a->nr_locks; i++) {
+		struct {
+			int16_t type, whence;
+			int32_t pad;
+			int64_t start, len;
+			int32_t pid, pad2;
+		} fl = { a->locks[i].type, 0 /* SEEK_SET */, 0, (int64_t)a->locks[i].start,
+			 (int64_t)a->locks[i].len, 0, 0 };
+		CHECK(rsys(NR_fcntl, a->locks[i].fd, 6 /* F_SETLK */, &fl), RST_STEP_THREAD,
+		      a->locks[i].fd);
+	}
 	for (uint32_t i = 0; i < a->nr_rlimits; i++)
 		CHECK(rsys(NR_setrlimit, i, a->rlimits[i], 0), RST_STEP_RLIMITS, i);
 	if (a->has_itimers)

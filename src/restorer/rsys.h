@@ -55,6 +55,7 @@ enum {
 	NR_rt_tgsigqueueinfo = 297,
 	NR_clone3 = 435,
 	NR_seccomp = 317,
+	NR_fcntl = 72,
 	NR_userfaultfd = 323,
 };
 
