@@ -821,7 +821,7 @@ run "dump: a hard rlimit above nestor's own" t_rlimit_above
 run "restore: a hard rlimit above nestor's own" t_restore_rlimit_above
 run "dump: a pipe that a process outside the tree holds too" t_pipe_outside
 run "dump: a task holding a socket" dump_refused socket -- "\\bPID\\b" "fd (9|10)\\b" "socket"
-run "dump: a task holding an eventfd" dump_refused eventfd -- "\\bPID\\b" "fd 5\\b" "eventfd"
+run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
 run "dump: not a session leader, no -j" t_not_leader
 run "dump: no -t" t_no_pid_opt
 run "dump: no -D" t_no_dir_opt

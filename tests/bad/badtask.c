@@ -228,11 +228,11 @@ static void setup(void)
 		if (e < 0)
 			fail("eventfd: %m");
 		place_fd(e, 5);
-	} else if (!strcmp(mode, "flock")) {
-		e = open("lockfile", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (e < 0 || flock(e, LOCK_EX))
-			fail("flock: %m");
-		place_fd(e, 6);
+	} else if (!strcmp(mode, "pidfd")) {
+		e = syscall(SYS_pidfd_open, getpid(), 0);
+		if (e < 0)
+			fail("pidfd_open: %m");
+		place_fd(e, 5);
 	} else if (!strcmp(mode, "map")) {
 		setup_map();
 	} else {
@@ -289,12 +289,10 @@ static void check(void)
 	} else if (!strcmp(mode, "eventfd")) {
 		if (read(5, &v, sizeof(v)) != sizeof(v) || v != 42)
 			fail("eventfd counter %llu, expected 42", (unsigned long long)v);
-	} else if (!strcmp(mode, "flock")) {
-		/* Still ours: another description of the file cannot take it. */
-		int o = open("lockfile", O_RDWR | O_CLOEXEC);
-		if (o < 0 || flock(o, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
-			fail("the flock on fd 6 is gone");
-		close(o);
+	} else if (!strcmp(mode, "pidfd")) {
+		struct stat st;
+		if (fstat(5, &st))
+			fail("the pidfd on fd 5 is gone");
 	} else if (!strcmp(mode, "map")) {
 		for (int i = 0; i < MAP_SIZE; i++)
 			if (map[i] != 'a' + i % 26)
