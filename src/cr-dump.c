@@ -21,6 +21,7 @@
 #include "signals.h"
 #include "task.h"
 #include "thread.h"
+#include "tty.h"
 #include "timers.h"
 #include "util.h"
 #include "vdso.h"
@@ -152,7 +153,7 @@ static int collect(struct dump_ctx *ctx)
 		if (i == 0 && (r = fill_inventory(ctx)) < 0)
 			return r;
 	}
-	if ((r = pipes_check_outside(ctx)) < 0)
+	if ((r = pipes_check_outside(ctx)) < 0 || (r = tty_finish_dump(ctx)) < 0)
 		return r;
 	return write_images(ctx);
 }

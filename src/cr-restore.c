@@ -30,6 +30,7 @@
 #include "sys.h"
 #include "task.h"
 #include "thread.h"
+#include "tty.h"
 #include "timers.h"
 #include "anonfd.h"
 #include "util.h"
@@ -222,7 +223,7 @@ static int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 	struct restore_task *t = &ctx->tasks[idx];
 	PstreeEntry *e = t->pe;
 
-	if (e->sid == e->pid && setsid() < 0)
+	if (e->sid == e->pid && (setsid() < 0 || tty_set_ctty(t) < 0))
 		return log_error_errno(-errno, "cannot make task %d a session leader", t->pid);
 	if (e->sid != e->pid && e->pgid == e->pid && setpgid(0, 0))
 		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
@@ -247,7 +248,7 @@ static int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
 		return log_error_ret(-EPIPE, "task %d: nestor went away", e->pid);
 	if (getpgid(0) != (pid_t)e->pgid && setpgid(0, e->pgid))
 		return log_error_errno(-errno, "cannot put task %d in group %u", e->pid, e->pgid);
-	return 0;
+	return tty_set_foreground(&ctx->tasks[idx]);
 }
 
 /* A zombie ends as it ended: its parent reaps it after the restore. */

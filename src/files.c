@@ -14,6 +14,7 @@
 #include "memfd.h"
 #include "pipes.h"
 #include "sockets.h"
+#include "tty.h"
 #include "sys.h"
 #include "util.h"
 
@@ -282,7 +283,14 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 	fill_stat(f, &st);
 	f->flags = flags & ~O_CLOEXEC;
 	f->pos = pos;
-	if (is_tty(&st)) {
+	if (tty_is_pty(&st)) {
+		f->path = arena_strdup(path);
+		r = f->path ? tty_dump(ctx, t, fd, &st, f) : -ENOMEM;
+		if (r < 0)
+			return r;
+		*ret = f;
+		return 0;
+	} else if (is_tty(&st)) {
 		if (!ctx->opts->shell_job)
 			return log_error_ret(-EOPNOTSUPP,
 					     "can't dump: task %d fd %d is the terminal %s (use --shell-job)",
@@ -449,7 +457,7 @@ int files_validate(struct restore_ctx *ctx)
 		struct stat st;
 
 		if (f->id != i + 1 || !f->path[0] || f->type < FILE_TYPE__REG ||
-		    f->type > FILE_TYPE__MEMFD ||
+		    f->type > FILE_TYPE__PTY ||
 		    (f->path[0] != '/' && f->type <= FILE_TYPE__TTY) ||
 		    (f->unlinked && (!f->has_data || f->data.len != f->size || f->type != FILE_TYPE__REG)))
 			return log_error_ret(-EINVAL, "image files.img is corrupted: bad entry %zu", i);
@@ -459,6 +467,8 @@ int files_validate(struct restore_ctx *ctx)
 		if (f->type == FILE_TYPE__ANON && anonfd_validate(ctx, f) < 0)
 			return -EINVAL;
 		if (f->type == FILE_TYPE__MEMFD && memfd_validate(ctx, f) < 0)
+			return -EINVAL;
+		if (f->type == FILE_TYPE__PTY && tty_validate(ctx, f) < 0)
 			return -EINVAL;
 		if (f->type == FILE_TYPE__SOCKET && sockets_validate(ctx, f) < 0)
 			return -EINVAL;
@@ -566,6 +576,8 @@ static int open_description(struct restore_ctx *ctx, const FileEntry *f, int ter
 		return pipes_open(ctx, f);
 	case FILE_TYPE__ANON:
 		return anonfd_open(ctx, f);
+	case FILE_TYPE__PTY:
+		return tty_open(ctx, f, flags);
 	case FILE_TYPE__MEMFD:
 		fd = memfd_open(ctx, f, flags);
 		if (fd >= 0 && lseek(fd, f->pos, SEEK_SET) < 0) {
@@ -637,6 +649,7 @@ void files_close_table(struct restore_ctx *ctx)
 {
 	pipes_close(ctx);
 	memfd_close(ctx);
+	tty_close(ctx);
 	for (size_t i = 0; ctx->file_fds && i <= ctx->nr_files; i++)
 		if (ctx->file_fds[i] >= 0)
 			close(ctx->file_fds[i]);

@@ -107,6 +107,8 @@ struct restore_ctx {
 	size_t nr_shms;
 	struct memfd_obj *memfds; /* memfds made so far, by inode */
 	size_t nr_memfds;
+	struct pty_obj *ptys; /* ptys made so far, by index */
+	size_t nr_ptys;
 };
 
 struct shm_obj {
