@@ -207,6 +207,10 @@ static pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 		ca.flags = CLONE_PARENT;
 		ca.exit_signal = 0;
 	}
+	if (t->pe->clone_files)
+		ca.flags |= CLONE_FILES;
+	if (t->pe->clone_fs)
+		ca.flags |= CLONE_FS;
 	pid_t pid = sys_clone3(&ca, sizeof(ca));
 
 	if (pid < 0)
@@ -310,8 +314,7 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 {
 	int base = ctx->fd_base, r;
 
-	close_range(0, base - 1, 0);
-	if ((r = files_restore_fds(ctx, t)) < 0 || (r = anonfd_restore_task(ctx, t)) < 0 ||
+	if ((!t->pe->clone_files && (r = anonfd_restore_task(ctx, t)) < 0) ||
 	    (r = task_restore_early(ctx, t)) < 0 || (r = signals_restore(t)) < 0 ||
 	    (r = timers_restore(t)) < 0 || (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
 		return r;
@@ -320,7 +323,9 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 	mem_fill_shms(ctx, t, reg->args);
 	locks_fill_args(t, reg->args);
 	reg->args->status_fd = ch->status_wr;
-	reg->args->close_from = base + 1;
+	/* A shared table is not the blob's to close: another task may still need
+	 * its descriptors there. nestor closes them at the end. */
+	reg->args->close_from = t->shared_files ? -1 : base + 1;
 	reg->args->pid = t->pid;
 	return files_restore_dirs(ctx, t);
 }
@@ -336,6 +341,16 @@ __attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx
 	/* The root waits until nestor traces it; the others are traced from birth. */
 	if (idx == 0 && read(ch->go_rd, &c, 1) != 1)
 		_exit(1);
+	/*
+	 * Descriptors before children: a child sharing this table (CLONE_FILES)
+	 * must not open anything while its owner fills it; the others close
+	 * what they inherit and fill their own.
+	 */
+	if (is_live(t) && !t->pe->clone_files) {
+		close_range(0, ctx->fd_base - 1, 0);
+		if ((r = files_restore_fds(ctx, t)) < 0)
+			goto fail;
+	}
 	if ((r = make_family(ctx, idx, ch)) < 0)
 		goto fail;
 	if (t->helper) { /* its members exist: the leader dies again */
@@ -350,7 +365,13 @@ __attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx
 	    (r = unregister_rseq()) < 0)
 		goto fail;
 	report(ch->status_wr, 0, RST_STEP_READY, (uint64_t)reg.start, reg.len);
-	log_close();
+	/*
+	 * In a shared table our log fd is also the other task's: closed here, its
+	 * number could become one of the other's files while that one still
+	 * logs to it. nestor closes it with the rest at the end.
+	 */
+	if (!t->shared_files)
+		log_close();
 	asm volatile("mov %0, %%rsp\n\t"
 		     "jmp *%1\n\t"
 		     :
@@ -549,7 +570,7 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch)
 }
 
 /* Sets every thread's registers, then unmaps the blob from inside the task. */
-static int finish_task(struct restore_task *t)
+static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
 {
 	struct remote rt = { .pid = t->pid };
 	long ret;
@@ -561,6 +582,12 @@ static int finish_task(struct restore_task *t)
 	if (ptrace(PTRACE_GETREGS, t->pid, 0, &rt.regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", t->pid);
 	rt.gadget = t->region + RST_GADGET_OFF;
+	if (t->shared_files) {
+		r = remote_syscall(&rt, __NR_close_range, &ret, ctx->fd_base, ~0U, 0, 0, 0, 0);
+		if (r < 0 || ret < 0)
+			return log_error_ret(r < 0 ? r : (int)ret, "cannot close nestor's fds in "
+								  "task %d", t->pid);
+	}
 	r = remote_syscall(&rt, __NR_munmap, &ret, t->region, t->region_len, 0, 0, 0, 0);
 	if (r < 0 || ret < 0)
 		return log_error_ret(r < 0 ? r : (int)ret, "cannot unmap the restorer of task %d",
@@ -584,7 +611,7 @@ static int finish_tree(struct restore_ctx *ctx)
 	int r;
 
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (is_live(&ctx->tasks[i]) && (r = finish_task(&ctx->tasks[i])) < 0)
+		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
 	/* All at once, so that no task runs before the whole tree is back. */
 	for (size_t i = 0; i < ctx->nr_tasks; i++)

@@ -33,6 +33,7 @@ struct dump_task {
 	bool zombie;
 	uint32_t exit_status; /* a zombie's raw wait status */
 	pid_t helper;         /* stands in for its dead session or group leader, or 0 */
+	bool clone_files, clone_fs; /* shares its parent's fd table, fs info */
 	struct proc_status status;
 	struct proc_stat stat;
 	struct remote rt;     /* the main thread */
@@ -83,6 +84,7 @@ struct restore_task {
 	PstreeEntry *pe;
 	bool zombie;
 	bool helper; /* exits once it has made its members */
+	bool shared_files; /* its fd table is shared with another task of the tree */
 	TaskCoreEntry *core;
 	MmEntry *mm;
 	FdinfoEntry *fdinfo;

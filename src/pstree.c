@@ -133,23 +133,22 @@ static int find_task(struct dump_ctx *ctx, pid_t pid)
 }
 
 /* Kernel objects a child may share with its parent that nestor cannot share again yet. */
+/*
+ * What a child shares with its parent: an fd table (CLONE_FILES) or fs info
+ * (CLONE_FS) is made shared again; memory or signal handlers shared between
+ * processes (CLONE_VM without CLONE_THREAD) are not supported yet.
+ */
 static int check_sharing(struct dump_task *t, struct dump_task *p)
 {
-	static const struct {
-		int type;
-		const char *what;
-	} kinds[] = {
-		{ 1 /* KCMP_VM */, "its memory (CLONE_VM)" },
-		{ 2 /* KCMP_FILES */, "its descriptor table (CLONE_FILES)" },
-		{ 3 /* KCMP_FS */, "its fs info (CLONE_FS)" },
-		{ 4 /* KCMP_SIGHAND */, "its signal handlers (CLONE_SIGHAND)" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-		if (sys_kcmp(p->pid, t->pid, kinds[i].type, 0, 0) == 0)
-			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d shares %s with task %d "
-							  "(not supported yet)",
-					     t->pid, kinds[i].what, p->pid);
+	if (sys_kcmp(p->pid, t->pid, 1 /* KCMP_VM */, 0, 0) == 0)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d shares its memory (CLONE_VM) "
+						  "with task %d (not supported yet)", t->pid, p->pid);
+	if (sys_kcmp(p->pid, t->pid, 4 /* KCMP_SIGHAND */, 0, 0) == 0)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d shares its signal handlers "
+						  "(CLONE_SIGHAND) with task %d (not supported yet)",
+				     t->pid, p->pid);
+	t->clone_files = sys_kcmp(p->pid, t->pid, 2 /* KCMP_FILES */, 0, 0) == 0;
+	t->clone_fs = sys_kcmp(p->pid, t->pid, 3 /* KCMP_FS */, 0, 0) == 0;
 	return 0;
 }
 
@@ -274,6 +273,8 @@ int pstree_write(struct dump_ctx *ctx)
 		e.ppid = t->parent < 0 ? 0 : ctx->tasks[t->parent].pid;
 		e.has_creator = t->helper != 0;
 		e.creator = t->helper;
+		e.has_clone_files = e.clone_files = t->clone_files;
+		e.has_clone_fs = e.clone_fs = t->clone_fs;
 		e.pgid = t->stat.pgid;
 		e.sid = t->stat.sid;
 		e.has_exit_status = t->zombie;
@@ -357,6 +358,13 @@ static int validate_entry(struct restore_ctx *ctx, size_t i)
 	if (creator != parent && (!ctx->tasks[creator].helper ||
 				  ctx->tasks[creator].parent != parent))
 		return -EINVAL;
+	/* Sharing is made at creation: with the creator, which must be the parent. */
+	if ((e->clone_files || e->clone_fs) && (creator != parent || e->helper || e->has_exit_status))
+		return -EINVAL;
+	if (e->clone_files) {
+		ctx->tasks[i].shared_files = true;
+		ctx->tasks[parent].shared_files = true;
+	}
 	if (e->n_threads > 4096 || ((e->has_exit_status || e->helper) && e->n_threads) ||
 	    (e->helper && (e->has_exit_status || e->has_creator || e->pgid != e->pid)))
 		return -EINVAL;

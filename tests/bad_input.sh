@@ -416,13 +416,13 @@ t_thread_id() {
 	refused "\\b$t\\b" "thread" && no_inventory "$twd/img" && task_intact && task_passes
 }
 
-t_clone_files() {
+t_clone_vm() {
 	local kid
-	start_task clone_files || return
+	start_task clone_vm || return
 	kid=$(cat "$twd/aux")
 	procs+=("$kid")
 	nestor_run dump -t "$tpid" -D "$twd/img"
-	refused "\\b$kid\\b" "CLONE_FILES" && no_inventory "$twd/img" && task_intact && task_passes
+	refused "\\b$kid\\b" "CLONE_VM" && no_inventory "$twd/img" && task_intact && task_passes
 }
 
 t_stopped() {
@@ -811,7 +811,7 @@ run "dump: a kernel thread (kthreadd)" t_kthread
 run "dump: nestor itself" t_itself
 run "dump: a zombie" t_zombie
 run "dump: a thread id, not a process" t_thread_id
-run "dump: a child sharing its descriptor table (CLONE_FILES)" t_clone_files
+run "dump: a child sharing its memory (CLONE_VM)" t_clone_vm
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"

@@ -414,7 +414,8 @@ void restorer_main(struct rst_args *a)
 	map_areas(a);
 	CHECK(rsys6(NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      RST_STEP_MM_MAP, 0);
-	rsys(NR_close_range, a->close_from, ~0U, 0);
+	if (a->close_from >= 0)
+		rsys(NR_close_range, a->close_from, ~0U, 0);
 	for (uint32_t i = 0; i < a->nr_locks; i++) {
 		struct {
 			int16_t type, whence;
@@ -435,7 +436,8 @@ void restorer_main(struct rst_args *a)
 	create_threads(a);
 	restore_thread(a, (struct rst_thread *)a->threads);
 	restore_creds(a);
-	rsys(NR_close, a->status_fd, 0, 0);
+	if (a->close_from >= 0)
+		rsys(NR_close, a->status_fd, 0, 0);
 	/* nestor, our tracer, takes it from here: registers, signal mask, the blob's unmap. */
 	asm volatile("int3" ::: "memory");
 	rsys(NR_exit_group, 3, 0, 0);

@@ -167,17 +167,30 @@ static void setup_map(void)
 	close(fd);
 }
 
+static int vm_child(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;)
+		pause();
+	return 0;
+}
+
 static void setup(void)
 {
 	int p[2], e;
 
 	if (!strcmp(mode, "plain")) {
 		return;
-	} else if (!strcmp(mode, "child") || !strcmp(mode, "zombie") ||
-		   !strcmp(mode, "clone_files")) {
-		/* clone_files: a child sharing our descriptor table (CLONE_FILES). */
-		child = !strcmp(mode, "clone_files") ? syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0)
-						     : fork();
+	} else if (!strcmp(mode, "clone_vm")) {
+		/* A child sharing our memory (CLONE_VM without CLONE_THREAD). */
+		static char stack[64 << 10] __attribute__((aligned(16)));
+		child = clone(vm_child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
+		if (child < 0)
+			fail("clone: %m");
+		put_file("aux", "%d", child);
+	} else if (!strcmp(mode, "child") || !strcmp(mode, "zombie")) {
+		child = fork();
 		if (child < 0)
 			fail("fork: %m");
 		if (child == 0) {
@@ -259,7 +272,7 @@ static void check(void)
 	unsigned long before;
 	siginfo_t si;
 
-	if (!strcmp(mode, "child") || !strcmp(mode, "clone_files")) {
+	if (!strcmp(mode, "child") || !strcmp(mode, "clone_vm")) {
 		if (kill(child, 0) || waitpid(child, NULL, WNOHANG) != 0)
 			fail("child %d is gone", child);
 		kill(child, SIGKILL);
