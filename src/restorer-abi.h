@@ -15,6 +15,16 @@
 #define RST_MAX_SHMS     64
 #define RST_MAX_LOCKS    64
 
+/* The kernel's struct sched_attr (sched_getattr/sched_setattr). */
+struct sched_attr_k {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+	uint32_t util_min, util_max;
+};
+
 /* Kinds of areas (also stored in the mm image). */
 enum {
 	VMA_ANON = 1,        /* private anonymous */

@@ -21,14 +21,6 @@
 
 #define PF_KTHREAD 0x00200000
 
-struct sched_attr_k {
-	uint32_t size, sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime, sched_deadline, sched_period;
-	uint32_t util_min, util_max;
-};
 
 static const char *const rlimit_names[] = {
 	"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",

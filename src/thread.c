@@ -23,14 +23,6 @@
 #define MAX_THREADS 4096
 #define MAX_PENDING 4096
 
-struct sched_attr_k {
-	uint32_t size, sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime, sched_deadline, sched_period;
-	uint32_t util_min, util_max;
-};
 
 static bool seized_already(const struct dump_task *t, pid_t tid)
 {

@@ -314,13 +314,6 @@ static void restore_creds(struct rst_args *a)
 		CHECK(rsys6(NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0), RST_STEP_CREDS, 5);
 }
 
-struct sched_attr_k {
-	uint32_t size, sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime, sched_deadline, sched_period;
-};
 
 /* What the kernel keeps per thread; each thread sets its own. */
 static void restore_thread(struct rst_args *a, struct rst_thread *th)
@@ -336,7 +329,7 @@ static void restore_thread(struct rst_args *a, struct rst_thread *th)
 	CHECK(rsys(NR_sigaltstack, ss, 0, 0), RST_STEP_THREAD, th->ss_sp);
 	if (th->has_sched) {
 		struct sched_attr_k attr = { sizeof(attr), th->sched_policy, th->sched_flags,
-					     th->sched_nice, th->sched_prio, 0, 0, 0 };
+					     th->sched_nice, th->sched_prio, 0, 0, 0, 0, 0 };
 		CHECK(rsys(NR_sched_setattr, 0, &attr, 0), RST_STEP_THREAD, th->tid);
 	}
 	/* Signals are all blocked here: they wait, with their siginfo, for the saved mask. */
