@@ -305,6 +305,8 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 		}
 		if (kind == VMA_SHARED_ANON && (r = dump_shm_id(t->pid, v)) < 0)
 			return r;
+		if (kind == VMA_VDSO && !(v->name = arena_strdup(pv->path)))
+			return -ENOMEM;
 		mm->vmas[mm->n_vmas++] = v;
 		if (vma_has_pages(kind)) {
 			r = scan_pagemap(pmfd, v, &rl);
@@ -388,8 +390,14 @@ static int validate_vdso_areas(const InventoryEntry *inv, const MmEntry *mm)
 
 		if (v->kind != VMA_VDSO)
 			continue;
-		for (size_t k = 0; k < inv->n_vdso; k++)
-			found |= inv->vdso[k]->start == v->start && inv->vdso[k]->end == v->end;
+		/* Each task has the vDSO where it had it: same areas, same sizes. */
+		for (size_t k = 0; v->name && k < inv->n_vdso; k++)
+			found |= !strcmp(inv->vdso[k]->name, v->name) &&
+				 inv->vdso[k]->end - inv->vdso[k]->start == v->end - v->start;
+		for (size_t k = 0; k < i; k++)
+			if (mm->vmas[k]->kind == VMA_VDSO && v->name && mm->vmas[k]->name &&
+			    !strcmp(mm->vmas[k]->name, v->name))
+				found = false;
 		if (!found)
 			return -EINVAL;
 		n++;
@@ -533,7 +541,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	threads_fill_args(t->core, a, region + code + data,
 			  region + code + data + threads - t->core->n_threads * RST_THREAD_STACK);
 
-	r = vdso_plan(ctx->inv, self, n, a);
+	r = vdso_plan(t->mm, self, n, a);
 	if (r < 0)
 		return r;
 	r = open_vma_files(ctx, t, min_fd, (struct rst_vma *)a->vmas);

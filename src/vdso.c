@@ -130,20 +130,22 @@ differs:
 				      "(dumped on another kernel?)");
 }
 
-int vdso_plan(const InventoryEntry *inv, const struct vdso_area *self, int n, struct rst_args *a)
+int vdso_plan(const MmEntry *mm, const struct vdso_area *self, int n, struct rst_args *a)
 {
 	a->nr_vdso = 0;
 	for (int k = 0; k < n; k++) {
 		bool found = false;
 
-		for (size_t i = 0; i < inv->n_vdso && !found; i++) {
-			if (strcmp(self[k].name, inv->vdso[i]->name))
+		for (size_t i = 0; i < mm->n_vmas && !found; i++) {
+			const VmaEntry *v = mm->vmas[i];
+
+			if (v->kind != VMA_VDSO || !v->name || strcmp(self[k].name, v->name))
 				continue;
 			if (a->nr_vdso == RST_MAX_VDSO)
 				return log_error_ret(-EINVAL, "too many vdso areas");
 			a->vdso_cur[a->nr_vdso] = self[k].start;
 			a->vdso_len[a->nr_vdso] = self[k].end - self[k].start;
-			a->vdso_tgt[a->nr_vdso++] = inv->vdso[i]->start;
+			a->vdso_tgt[a->nr_vdso++] = v->start;
 			found = true;
 		}
 		/* The task had unmapped it: ours goes, as theirs did. */

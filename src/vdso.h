@@ -15,8 +15,8 @@ int vdso_dump(pid_t pid, const struct proc_vma *vmas, int nr, InventoryEntry *in
 /* This process's own vDSO areas, and the hash of its [vdso] contents. */
 int vdso_self(struct vdso_area *areas, int *ret_n, uint64_t *ret_hash);
 struct rst_args;
-/* Tells the blob which of our areas go where (matched by name). */
-int vdso_plan(const InventoryEntry *inv, const struct vdso_area *self, int n, struct rst_args *a);
+/* Tells the blob which of our areas go where in the task (matched by name). */
+int vdso_plan(const MmEntry *mm, const struct vdso_area *self, int n, struct rst_args *a);
 /* Refuses images whose vDSO does not match this kernel's. */
 int vdso_validate(const InventoryEntry *inv);
 
