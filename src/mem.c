@@ -169,36 +169,60 @@ static int add_range(struct run_list *rl, uint64_t start, uint64_t end, uint64_t
 	return 0;
 }
 
+/* The part of a scanned region that area v must save, given its categories. */
+static int add_region(struct run_list *rl, const VmaEntry *v, const struct pm_page_region *reg)
+{
+	uint64_t start = MAX(reg->start, v->start), end = MIN(reg->end, v->end);
+
+	if (start >= end || !vma_has_pages(v->kind) || reg->categories & PAGE_IS_PFNZERO)
+		return 0; /* the zero page: only ever read, comes back as zero anyway */
+	if (v->kind == VMA_FILE_PRIVATE && reg->categories & PAGE_IS_FILE &&
+	    !(reg->categories & PAGE_IS_SWAPPED))
+		return 0; /* still the file's page, not a private copy */
+	return add_range(rl, start, end, v->start);
+}
+
 /*
- * PAGEMAP_SCAN lets the kernel filter and merge: ranges of present or
- * swapped pages that are not the zero page (and, in private file mappings,
- * not the file's own pages). No per-page entries cross to user space.
+ * One PAGEMAP_SCAN over the whole address space: the kernel walks only the
+ * mapped areas and hands back ranges of present or swapped pages with their
+ * categories, which decide per area what to save. Reading pagemap entry by
+ * entry, area by area, is the fallback.
  */
-static int scan_pagemap(int pmfd, const VmaEntry *v, struct run_list *rl)
+static int scan_pages(int pmfd, const MmEntry *mm, struct run_list *rl)
 {
 	static struct pm_page_region regs[1024];
 	struct pm_scan_arg arg = {
-		.size = sizeof(arg), .start = v->start, .end = v->end,
-		.vec = (uint64_t)regs, .vec_len = ARRAY_SIZE(regs),
+		.size = sizeof(arg), .vec = (uint64_t)regs, .vec_len = ARRAY_SIZE(regs),
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.category_inverted = PAGE_IS_PFNZERO |
-				     (v->kind == VMA_FILE_PRIVATE ? PAGE_IS_FILE : 0),
-		.category_mask = PAGE_IS_PFNZERO | (v->kind == VMA_FILE_PRIVATE ? PAGE_IS_FILE : 0),
-		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE | PAGE_IS_PFNZERO,
 	};
+	size_t vi = 0;
 
+	if (!mm->n_vmas)
+		return 0;
+	arg.start = mm->vmas[0]->start;
+	arg.end = mm->vmas[mm->n_vmas - 1]->end;
 	while (arg.start < arg.end) {
 		long n = ioctl(pmfd, PAGEMAP_SCAN, &arg);
 
-		if (n < 0 && (errno == ENOTTY || errno == EINVAL))
-			return scan_pagemap_read(pmfd, v, rl); /* an older kernel */
+		if (n < 0 && (errno == ENOTTY || errno == EINVAL)) {
+			for (size_t i = 0; i < mm->n_vmas; i++) /* an older kernel */
+				if (vma_has_pages(mm->vmas[i]->kind) &&
+				    scan_pagemap_read(pmfd, mm->vmas[i], rl) < 0)
+					return -EIO;
+			return 0;
+		}
 		if (n < 0)
 			return log_error_errno(-errno, "cannot scan pagemap at %llx",
 					       (unsigned long long)arg.start);
 		for (long i = 0; i < n; i++) {
-			int r = add_range(rl, regs[i].start, regs[i].end, v->start);
-			if (r < 0)
-				return r;
+			while (vi < mm->n_vmas && mm->vmas[vi]->end <= regs[i].start)
+				vi++;
+			for (size_t k = vi; k < mm->n_vmas && mm->vmas[k]->start < regs[i].end; k++) {
+				int r = add_region(rl, mm->vmas[k], &regs[i]);
+				if (r < 0)
+					return r;
+			}
 		}
 		if (arg.walk_end <= arg.start)
 			break;
@@ -308,12 +332,10 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 		if (kind == VMA_VDSO && !(v->name = arena_strdup(pv->path)))
 			return -ENOMEM;
 		mm->vmas[mm->n_vmas++] = v;
-		if (vma_has_pages(kind)) {
-			r = scan_pagemap(pmfd, v, &rl);
-			if (r < 0)
-				return r;
-		}
 	}
+	r = scan_pages(pmfd, mm, &rl);
+	if (r < 0)
+		return r;
 	mm->runs = rl.runs;
 	mm->n_runs = rl.nr;
 	mm->nr_pages = rl.pages;
