@@ -3,6 +3,7 @@
 #define LOG_PREFIX "files: "
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -502,6 +503,53 @@ int files_open_mapped(struct restore_ctx *ctx, uint32_t id, int mode)
 	return fd;
 }
 
+int files_mapped_fd(struct restore_ctx *ctx, uint32_t id, int mode)
+{
+	int *slot, fd;
+
+	if (!ctx->mapped_fds || id == 0 || id > ctx->nr_files)
+		return log_error_ret(-EINVAL, "no file %u in the images", id);
+	slot = &ctx->mapped_fds[id][mode == O_RDWR];
+	if (*slot >= 0)
+		return *slot;
+	fd = fd_move_above(files_open_mapped(ctx, id, mode), ctx->fd_base + 1);
+	if (fd < 0)
+		return fd;
+	return *slot = fd;
+}
+
+/* Files the tasks map or run, opened (and checked) once, before the tree. */
+static int open_mapped_files(struct restore_ctx *ctx)
+{
+	ctx->mapped_fds = malloc((ctx->nr_files + 1) * sizeof(*ctx->mapped_fds));
+	if (!ctx->mapped_fds)
+		return -ENOMEM;
+	for (size_t i = 0; i <= ctx->nr_files; i++)
+		ctx->mapped_fds[i][0] = ctx->mapped_fds[i][1] = -1;
+	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+		const MmEntry *mm = ctx->tasks[k].mm;
+		int r;
+
+		for (size_t i = 0; mm && i < mm->n_vmas; i++) {
+			const VmaEntry *v = mm->vmas[i];
+
+			if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
+				continue;
+			r = files_mapped_fd(ctx, v->file_id, files_map_mode(v));
+			if (r < 0)
+				return r;
+		}
+		if (mm && (r = files_mapped_fd(ctx, mm->exe_file_id, O_RDONLY)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int files_map_mode(const VmaEntry *v)
+{
+	return v->kind == VMA_FILE_SHARED && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+}
+
 int files_max_fd(const struct restore_task *t)
 {
 	int max = -1;
@@ -617,6 +665,8 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 		return -ENOMEM;
 	for (size_t i = 0; i <= ctx->nr_files; i++)
 		ctx->file_fds[i] = -1;
+	if (open_mapped_files(ctx) < 0)
+		return -ESTALE;
 	/* Every memfd exists before the tree, so that the tasks' mappings share it. */
 	for (size_t i = 0; i < ctx->nr_files; i++) {
 		if (ctx->files[i]->type != FILE_TYPE__MEMFD || !ctx->files[i]->has_data)
@@ -647,6 +697,12 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 
 void files_close_table(struct restore_ctx *ctx)
 {
+	for (size_t i = 0; ctx->mapped_fds && i <= ctx->nr_files; i++)
+		for (int m = 0; m < 2; m++)
+			if (ctx->mapped_fds[i][m] >= 0)
+				close(ctx->mapped_fds[i][m]);
+	free(ctx->mapped_fds);
+	ctx->mapped_fds = NULL;
 	pipes_close(ctx);
 	memfd_close(ctx);
 	tty_close(ctx);

@@ -15,6 +15,10 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t);
 int files_validate(struct restore_ctx *ctx);
 /* Opens a file a task maps or runs, refusing it if it changed since the dump. */
 int files_open_mapped(struct restore_ctx *ctx, uint32_t id, int mode);
+/* A file tasks map or run, opened once (by nestor, before the tree) per mode. */
+int files_mapped_fd(struct restore_ctx *ctx, uint32_t id, int mode);
+/* The mode an area's file is opened with. */
+int files_map_mode(const VmaEntry *v);
 /* The highest fd number the task had, or -1. */
 int files_max_fd(const struct restore_task *t);
 /* In nestor: opens every description the tasks hold, above ctx->fd_base;

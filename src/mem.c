@@ -488,33 +488,22 @@ static void *map_region(const MmEntry *mm, size_t len)
 	return NULL;
 }
 
-static int open_vma_files(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
-			  struct rst_vma *out)
+static int open_vma_files(struct restore_ctx *ctx, struct restore_task *t, struct rst_vma *out)
 {
 	const MmEntry *mm = t->mm;
 
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const VmaEntry *v = mm->vmas[i];
-		int mode, fd = -1;
 
 		out[i] = (struct rst_vma){ .start = v->start, .end = v->end, .pgoff = v->pgoff,
 					   .vmflags = v->madv, .prot = v->prot,
 					   .flags = v->flags, .kind = v->kind, .fd = -1 };
 		if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
 			continue;
-		mode = v->kind == VMA_FILE_SHARED && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
-		/* Areas of one file share a descriptor. */
-		for (size_t k = 0; k < i; k++)
-			if (out[k].fd >= 0 && mm->vmas[k]->file_id == v->file_id &&
-			    (mm->vmas[k]->kind == VMA_FILE_SHARED &&
-			     (mm->vmas[k]->prot & PROT_WRITE) ? O_RDWR : O_RDONLY) == mode)
-				fd = out[k].fd;
-		if (fd < 0) {
-			fd = fd_move_above(files_open_mapped(ctx, v->file_id, mode), min_fd);
-			if (fd < 0)
-				return fd;
-		}
-		out[i].fd = fd;
+		/* nestor opened it before the tree: every task maps the same open file. */
+		out[i].fd = files_mapped_fd(ctx, v->file_id, files_map_mode(v));
+		if (out[i].fd < 0)
+			return out[i].fd;
 	}
 	return 0;
 }
@@ -566,7 +555,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	r = vdso_plan(t->mm, self, n, a);
 	if (r < 0)
 		return r;
-	r = open_vma_files(ctx, t, min_fd, (struct rst_vma *)a->vmas);
+	r = open_vma_files(ctx, t, (struct rst_vma *)a->vmas);
 	if (r < 0)
 		return r;
 	for (size_t i = 0, off = 0; i < mm->n_runs; i++) {
@@ -591,7 +580,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		.auxv = (uint64_t)a->auxv, .auxv_size = mm->n_auxv * 8,
 	};
 	memcpy(a->auxv, mm->auxv, mm->n_auxv * 8);
-	r = fd_move_above(files_open_mapped(ctx, mm->exe_file_id, O_RDONLY), min_fd);
+	r = files_mapped_fd(ctx, mm->exe_file_id, O_RDONLY);
 	if (r < 0)
 		return r;
 	a->mm.exe_fd = r;

@@ -100,6 +100,7 @@ struct restore_ctx {
 	FileEntry **files;
 	size_t nr_files;
 	int *file_fds; /* by file id: the description, opened once by nestor */
+	int (*mapped_fds)[2]; /* by file id: files tasks map or run, read-only and read-write */
 	struct restore_task *tasks;
 	size_t nr_tasks;
 	int fd_base; /* the task's fds are below; nestor's service fds at and above */
