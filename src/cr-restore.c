@@ -588,6 +588,9 @@ static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
 			return log_error_ret(r < 0 ? r : (int)ret, "cannot close nestor's fds in "
 								  "task %d", t->pid);
 	}
+	/* Timers tied to another thread: that thread exists only now. */
+	if ((r = timers_restore_late(t, &rt)) < 0)
+		return r;
 	r = remote_syscall(&rt, __NR_munmap, &ret, t->region, t->region_len, 0, 0, 0, 0);
 	if (r < 0 || ret < 0)
 		return log_error_ret(r < 0 ? r : (int)ret, "cannot unmap the restorer of task %d",

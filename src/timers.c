@@ -21,28 +21,21 @@
 #include "util.h"
 
 #ifndef PR_TIMER_CREATE_RESTORE_IDS
-#define PR_TIMER_CREATE_RESTORE_IDS     77
+#define PR_TIMER_CREATE_RESTORE_IDS	77
 #define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
-#define PR_TIMER_CREATE_RESTORE_IDS_ON  1
+#define PR_TIMER_CREATE_RESTORE_IDS_ON	1
 #define PR_TIMER_CREATE_RESTORE_IDS_GET 2
 #endif
 
-/*
- * Whether cr-restore.c calls timers_restore_late() before it unmaps the blob.
- * Until it does, timers tied to a thread other than the main one (signalling
- * it, or on its CPU clock) cannot be made: they are refused at dump.
- */
-#define TIMERS_LATE_WIRED 0
-
-#define NSEC       1000000000ULL
-#define NS_MAX     (9223372036ULL * NSEC) /* KTIME_SEC_MAX seconds: settime's limit */
-#define NSIG_K     64
-#define PROC_MAX   (16 << 20)
+#define NSEC	 1000000000ULL
+#define NS_MAX	 (9223372036ULL * NSEC) /* KTIME_SEC_MAX seconds: settime's limit */
+#define NSIG_K	 64
+#define PROC_MAX (16 << 20)
 
 /* CPU clocks: ~pid << 3 | per-thread bit | which (3: a clock device's fd). */
 #define CPUCLOCK_PERTHREAD 4
-#define CPUCLOCK_WHICH(c)  ((c) & 3)
-#define CLOCKFD            3
+#define CPUCLOCK_WHICH(c)  ((c)&3)
+#define CLOCKFD		   3
 
 /* The kernel's sigevent: 64 bytes, the thread id in the union. */
 struct ksigevent {
@@ -100,15 +93,19 @@ static int timer_problem(const PosixTimerEntry *e, const TaskCoreEntry *c, char 
 	if (e->clock < 0 && !(e->clock & CPUCLOCK_PERTHREAD) && cpid && (uint32_t)cpid != c->pid)
 		return PROBLEM("its clock is the CPU clock of process %d, not its own", cpid);
 	if (e->clock < 0 && (e->clock & CPUCLOCK_PERTHREAD) && cpid && !task_has_thread(c, cpid))
-		return PROBLEM("its clock is the CPU clock of thread %d, not one of the task's", cpid);
+		return PROBLEM("its clock is the CPU clock of thread %d, not one of the task's",
+			       cpid);
 	if (e->notify == (SIGEV_SIGNAL | SIGEV_THREAD_ID)) {
 		if (!e->has_notify_tid || !task_has_thread(c, e->notify_tid))
-			return PROBLEM("it signals thread %u, not one of the task's", e->notify_tid);
+			return PROBLEM("it signals thread %u, not one of the task's",
+				       e->notify_tid);
 	} else if ((e->notify & SIGEV_THREAD_ID) || base > SIGEV_THREAD || e->has_notify_tid) {
 		return PROBLEM("notification %u unknown", e->notify);
 	}
 	if (base != SIGEV_NONE && (e->signo <= 0 || e->signo > NSIG_K))
 		return PROBLEM("signal %d out of range", e->signo);
+	if (base == SIGEV_NONE && e->queued)
+		return PROBLEM("it has no signal to queue");
 	if (e->value_ns >= NS_MAX || e->interval_ns >= NS_MAX || e->overrun > INT32_MAX)
 		return PROBLEM("time or overrun out of range");
 	return 0;
@@ -131,8 +128,8 @@ static PosixTimerEntry *new_entry(int32_t id)
 /* One "notify: signal/pid.N" line into e; pid kinds must name the process. */
 static int parse_notify(const char *s, pid_t pid, PosixTimerEntry *e)
 {
-	static const char *const kinds[] = { [SIGEV_SIGNAL] = "signal", [SIGEV_NONE] = "none",
-					     [SIGEV_THREAD] = "thread" };
+	static const char *const kinds[] = {
+	    [SIGEV_SIGNAL] = "signal", [SIGEV_NONE] = "none", [SIGEV_THREAD] = "thread"};
 	char kind[16], who[4];
 	int n;
 
@@ -208,17 +205,60 @@ static int dump_times(struct dump_task *t, uint64_t addr, PosixTimerEntry *e)
 	int r;
 
 	r = remote_syscall(&t->rt, __NR_timer_gettime, &v, e->id, addr, 0, 0, 0, 0);
-	if (r < 0 || v < 0 || remote_read(t->pid, addr, &its, sizeof(its)))
-		return log_error_errno(r < 0 ? r : v < 0 ? (int)v : -EIO,
-				       "cannot read timer %d of task %d", e->id, t->pid);
+	if (r == 0 && v < 0)
+		r = v;
+	if (r == 0 && remote_read(t->pid, addr, &its, sizeof(its)))
+		r = -EIO;
+	if (r < 0)
+		return log_error_errno(r, "cannot read timer %d of task %d", e->id, t->pid);
 	e->value_ns = its.it_value.tv_sec * NSEC + its.it_value.tv_nsec;
 	e->interval_ns = its.it_interval.tv_sec * NSEC + its.it_interval.tv_nsec;
 	r = remote_syscall(&t->rt, __NR_timer_getoverrun, &v, e->id, 0, 0, 0, 0, 0);
-	if (r < 0 || v < 0)
-		return log_error_errno(r < 0 ? r : (int)v, "cannot read the overrun of timer %d of "
-				       "task %d", e->id, t->pid);
+	if (r == 0 && v < 0)
+		r = v;
+	if (r < 0)
+		return log_error_errno(r, "cannot read overrun of timer %d of task %d", e->id,
+				       t->pid);
 	e->overrun = v;
 	return 0;
+}
+
+/* Takes the timer's signal out of a list of pending ones, if it is there. */
+static bool take_queued(SiginfoEntry **v, size_t *n, const PosixTimerEntry *e)
+{
+	for (size_t i = 0; i < *n; i++) {
+		const siginfo_t *si = (const siginfo_t *)v[i]->raw.data;
+
+		if (v[i]->raw.len != sizeof(*si) || si->si_code != SI_TIMER ||
+		    si->si_timerid != e->id || si->si_signo != e->signo)
+			continue;
+		memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
+		(*n)--;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A timer's signal queued and not yet delivered is the timer's own: the kernel
+ * drops it when the timer is deleted or set again, and rearms a periodic
+ * timer only once it is delivered. Queued again as a plain signal it would be
+ * none of that, and the rearmed timer would queue a second one. So it leaves
+ * the pending signals (signals_dump and threads_dump ran before us) and the
+ * timer, marked, fires at once on restore.
+ */
+static void find_queued(TaskCoreEntry *c, PosixTimerEntry *e)
+{
+	ThreadEntry *th = c->thread;
+
+	if (!(e->notify & SIGEV_THREAD_ID)) {
+		e->queued = take_queued(c->shared_pending, &c->n_shared_pending, e);
+		return;
+	}
+	for (size_t i = 0; i < c->n_threads; i++)
+		if (c->threads[i]->tid == e->notify_tid)
+			th = c->threads[i];
+	e->queued = take_queued(th->pending, &th->n_pending, e);
 }
 
 int timers_dump(struct dump_task *t)
@@ -241,19 +281,13 @@ int timers_dump(struct dump_task *t)
 	if ((r = remote_scratch(&t->rt, sizeof(struct itimerspec), &addr)) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t tid;
 
 		if ((r = dump_times(t, addr, v[i])) < 0)
 			return r;
 		if (timer_problem(v[i], t->core, why, sizeof(why)) < 0)
 			return log_error_ret(-EOPNOTSUPP, "can't dump: timer %d of task %d: %s",
 					     v[i]->id, t->pid, why);
-		tid = timer_thread(v[i], t->core);
-		if (tid && !TIMERS_LATE_WIRED)
-			return log_error_ret(-EOPNOTSUPP, "can't dump: timer %d of task %d is tied to "
-					     "thread %u (its signal or CPU clock); timers of threads "
-					     "other than the main one are not supported yet",
-					     v[i]->id, t->pid, tid);
+		find_queued(t->core, v[i]);
 	}
 	t->core->timers = v;
 	t->core->n_timers = n;
@@ -263,15 +297,16 @@ int timers_dump(struct dump_task *t)
 
 /* ---- restore ---- */
 
-/* Whether timer_create takes the id it is given (Linux 6.15's prctl). */
+/* Whether timer_create can be told the id to use (a prctl since 2025). */
 static int probe_restore_ids(void)
 {
 	static int probed; /* 0: not yet; 1: there; -errno: missing */
 
-	if (!probed)
-		probed = prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET, 0, 0,
-			       0) < 0 ? -errno : 1;
-	return probed;
+	if (probed)
+		return probed;
+	if (prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET, 0, 0, 0) < 0)
+		return probed = -errno;
+	return probed = 1;
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -302,22 +337,23 @@ int timers_validate(struct restore_task *t)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_timers; i++) {
 		if (timer_problem(c->timers[i], c, why, sizeof(why)) < 0)
-			return log_error_ret(-EINVAL, "image core-%d.img is corrupted: timer %d: %s",
-					     t->pid, c->timers[i]->id, why);
+			return log_error_ret(-EINVAL,
+					     "image core-%d.img is corrupted: timer %d: %s", t->pid,
+					     c->timers[i]->id, why);
 		ids[i] = c->timers[i]->id;
 	}
 	qsort(ids, c->n_timers, sizeof(*ids), cmp_id);
 	for (size_t i = 1; i < c->n_timers; i++)
 		if (ids[i] == ids[i - 1])
-			return log_error_ret(-EINVAL, "image core-%d.img is corrupted: timer %d twice",
+			return log_error_ret(-EINVAL,
+					     "image core-%d.img is corrupted: timer %d twice",
 					     t->pid, ids[i]);
-	if (needs_late(c) && !TIMERS_LATE_WIRED)
-		return log_error_ret(-EOPNOTSUPP, "can't restore: task %d has timers of threads "
-				     "other than the main one (not supported yet)", t->pid);
 	if (probe_restore_ids() < 0)
-		return log_error_ret(-EOPNOTSUPP, "can't restore: task %d has POSIX timers and this "
-				     "kernel cannot create them with their ids (no prctl "
-				     "PR_TIMER_CREATE_RESTORE_IDS)", t->pid);
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't restore: task %d has POSIX timers, which "
+				     "this kernel cannot make with given ids (no "
+				     "PR_TIMER_CREATE_RESTORE_IDS)",
+				     t->pid);
 	return 0;
 }
 
@@ -376,20 +412,23 @@ static int maker_got_id(struct maker *m, int32_t *ret)
 
 static int make_timer(struct maker *m, const PosixTimerEntry *e)
 {
-	struct timer_buf b = { .sev = { .value = e->sigev_value, .signo = e->signo,
-					.notify = e->notify, .tid = e->notify_tid },
-			       .id = e->id };
+	struct timer_buf b = {.sev = {.value = e->sigev_value,
+				      .signo = e->signo,
+				      .notify = e->notify,
+				      .tid = e->notify_tid},
+			      .id = e->id};
 	uint64_t at;
 	int32_t got;
 	long v;
 	int r;
 
-	b.its.it_value.tv_sec = e->value_ns / NSEC;
-	b.its.it_value.tv_nsec = e->value_ns % NSEC;
+	b.its.it_value.tv_sec = e->queued ? 0 : e->value_ns / NSEC;
+	b.its.it_value.tv_nsec = e->queued ? 1 : e->value_ns % NSEC;
 	b.its.it_interval.tv_sec = e->interval_ns / NSEC;
 	b.its.it_interval.tv_nsec = e->interval_ns % NSEC;
 	if ((r = maker_put(m, &b, &at)) < 0 ||
-	    (r = maker_call(m, __NR_timer_create, &v, e->clock, at + offsetof(struct timer_buf, sev),
+	    (r = maker_call(m, __NR_timer_create, &v, e->clock,
+			    at + offsetof(struct timer_buf, sev),
 			    at + offsetof(struct timer_buf, id), 0, 0)) < 0)
 		return r;
 	if (v < 0)
@@ -398,13 +437,14 @@ static int make_timer(struct maker *m, const PosixTimerEntry *e)
 		return r;
 	if (got != e->id)
 		return log_error_ret(-EIO, "task %d: timer %d came back as %d", m->pid, e->id, got);
-	if (!e->value_ns)
+	if (!e->value_ns && !e->queued)
 		return 0;
 	r = maker_call(m, __NR_timer_settime, &v, e->id, 0, at + offsetof(struct timer_buf, its), 0,
 		       0);
-	if (r < 0 || v < 0)
-		return log_error_errno(r < 0 ? r : (int)v, "task %d: cannot arm timer %d", m->pid,
-				       e->id);
+	if (r == 0 && v < 0)
+		r = v;
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot arm timer %d", m->pid, e->id);
 	return 0;
 }
 
@@ -414,19 +454,22 @@ static int make_timers(struct maker *m, const TaskCoreEntry *c)
 	long v = 0;
 	int r, off;
 
-	r = maker_call(m, __NR_prctl, &v, PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_ON,
-		       0, 0, 0);
-	if (r < 0 || v < 0)
-		return log_error_errno(r < 0 ? r : (int)v, "task %d: cannot have timers made with "
-				       "their ids", m->pid);
+	r = maker_call(m, __NR_prctl, &v, PR_TIMER_CREATE_RESTORE_IDS,
+		       PR_TIMER_CREATE_RESTORE_IDS_ON, 0, 0, 0);
+	if (r == 0 && v < 0)
+		r = v;
+	if (r < 0)
+		return log_error_errno(r, "task %d: cannot switch timer_create to given ids",
+				       m->pid);
 	for (size_t i = c->n_timers; i-- > 0 && r == 0;)
 		r = make_timer(m, c->timers[i]);
 	/* Left on, the task's own timer_create would read ids from its argument. */
 	off = maker_call(m, __NR_prctl, &v, PR_TIMER_CREATE_RESTORE_IDS,
 			 PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0, 0);
-	if (r == 0 && (off < 0 || v < 0))
-		r = log_error_errno(off < 0 ? off : (int)v, "task %d: cannot have timer ids chosen "
-				    "again", m->pid);
+	if (off == 0 && v < 0)
+		off = v;
+	if (r == 0 && off < 0)
+		r = log_error_errno(off, "task %d: cannot switch timer_create back", m->pid);
 	if (r == 0)
 		pr_debug("task %d: %zu timers made", m->pid, c->n_timers);
 	return r;
@@ -434,7 +477,7 @@ static int make_timers(struct maker *m, const TaskCoreEntry *c)
 
 int timers_restore(struct restore_task *t)
 {
-	struct maker m = { .pid = t->pid };
+	struct maker m = {.pid = t->pid};
 
 	if (!t->core->n_timers || needs_late(t->core))
 		return 0;
@@ -443,7 +486,7 @@ int timers_restore(struct restore_task *t)
 
 int timers_restore_late(struct restore_task *t, struct remote *rt)
 {
-	struct maker m = { .rt = rt, .pid = t->pid };
+	struct maker m = {.rt = rt, .pid = t->pid};
 	int r;
 
 	if (!t->core->n_timers || !needs_late(t->core))
