@@ -281,7 +281,6 @@ int timers_dump(struct dump_task *t)
 	if ((r = remote_scratch(&t->rt, sizeof(struct itimerspec), &addr)) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-
 		if ((r = dump_times(t, addr, v[i])) < 0)
 			return r;
 		if (timer_problem(v[i], t->core, why, sizeof(why)) < 0)
