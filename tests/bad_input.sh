@@ -822,6 +822,7 @@ run "restore: a hard rlimit above nestor's own" t_restore_rlimit_above
 run "dump: a pipe that a process outside the tree holds too" t_pipe_outside
 run "dump: a task holding a socket" dump_refused socket -- "\\bPID\\b" "fd (9|10)\\b" "socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
+run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
 run "dump: not a session leader, no -j" t_not_leader
 run "dump: no -t" t_no_pid_opt
 run "dump: no -D" t_no_dir_opt

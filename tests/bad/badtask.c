@@ -246,6 +246,12 @@ static void setup(void)
 		if (e < 0)
 			fail("pidfd_open: %m");
 		place_fd(e, 5);
+	} else if (!strcmp(mode, "io_uring")) {
+		static char params[120]; /* struct io_uring_params, zeroed */
+		e = syscall(SYS_io_uring_setup, 4, params);
+		if (e < 0)
+			fail("io_uring_setup: %m");
+		place_fd(e, 5);
 	} else if (!strcmp(mode, "map")) {
 		setup_map();
 	} else {
@@ -302,10 +308,10 @@ static void check(void)
 	} else if (!strcmp(mode, "eventfd")) {
 		if (read(5, &v, sizeof(v)) != sizeof(v) || v != 42)
 			fail("eventfd counter %llu, expected 42", (unsigned long long)v);
-	} else if (!strcmp(mode, "pidfd")) {
+	} else if (!strcmp(mode, "pidfd") || !strcmp(mode, "io_uring")) {
 		struct stat st;
 		if (fstat(5, &st))
-			fail("the pidfd on fd 5 is gone");
+			fail("the %s on fd 5 is gone", mode);
 	} else if (!strcmp(mode, "map")) {
 		for (int i = 0; i < MAP_SIZE; i++)
 			if (map[i] != 'a' + i % 26)
