@@ -159,7 +159,9 @@ int proc_parse_maps_line(const char *line, struct proc_vma *v)
 	char perms[5];
 	int pos = 0;
 
-	memset(v, 0, sizeof(*v));
+	/* Not the whole struct: its path buffer is 4 KiB, most of it never written. */
+	v->path[0] = 0;
+	v->vmflags = 0;
 	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n", &v->start,
 		   &v->end, perms, &v->pgoff, &v->dev_major, &v->dev_minor, &v->ino, &pos) < 7)
 		return -EINVAL;

@@ -81,11 +81,11 @@ static int dump_regs(struct remote *rt, ThreadEntry *th)
 {
 	const struct user_regs_struct *g = &rt->regs;
 	UserRegsEntry *re = ANEW(UserRegsEntry);
+	static uint8_t xbuf[XSAVE_MAX];
 	size_t xlen = XSAVE_MAX;
-	uint8_t *xbuf = arena_alloc(XSAVE_MAX);
 	int r;
 
-	if (!re || !xbuf)
+	if (!re)
 		return -ENOMEM;
 	user_regs_entry__init(re);
 	th->regs = re;
@@ -99,8 +99,10 @@ static int dump_regs(struct remote *rt, ThreadEntry *th)
 	r = ptrace_get_xsave(rt->pid, xbuf, &xlen);
 	if (r < 0)
 		return r;
-	th->xsave.data = xbuf;
+	th->xsave.data = arena_memdup(xbuf, xlen); /* ~11 KiB here, of 64 KiB at most */
 	th->xsave.len = xlen;
+	if (!th->xsave.data)
+		return -ENOMEM;
 	th->sigmask = rt->sigmask;
 	return 0;
 }
