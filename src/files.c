@@ -256,6 +256,47 @@ static int dump_unlinked_data(pid_t pid, int fd, FileEntry *f)
 }
 
 /* Builds the description behind one fd, refusing kinds we cannot restore. */
+/* Fills f's kind and kind-specific state, or refuses it naming the task and fd. */
+static int dump_fd_kind(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link,
+			const struct stat *st, FileEntry *f)
+{
+	size_t l = strlen(f->path);
+
+	if (tty_is_pty(st))
+		return tty_dump(ctx, t, fd, st, f);
+	if (is_tty(st)) {
+		if (!ctx->opts->shell_job)
+			return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: task %d fd %d is the terminal %s (use --shell-job)",
+					     t->pid, fd, f->path);
+		f->type = FILE_TYPE__TTY;
+		return 0;
+	}
+	if (S_ISREG(st->st_mode) && memfd_path(f->path))
+		return memfd_dump(ctx, t->pid, link, f->path, st, f);
+	if (S_ISREG(st->st_mode)) {
+		f->type = FILE_TYPE__REG;
+		if (st->st_nlink)
+			return 0;
+		if (l > 10 && !strcmp(f->path + l - 10, " (deleted)"))
+			f->path[l - 10] = 0;
+		return dump_unlinked_data(t->pid, fd, f);
+	}
+	if (S_ISCHR(st->st_mode) || S_ISDIR(st->st_mode)) {
+		f->type = S_ISCHR(st->st_mode) ? FILE_TYPE__CHR : FILE_TYPE__DIR;
+		return 0;
+	}
+	if (S_ISFIFO(st->st_mode))
+		return pipes_dump(ctx, t->pid, fd, st, f);
+	if (!strncmp(f->path, "anon_inode:", 11))
+		return anonfd_dump(ctx, t, fd, f->path, f);
+	if (S_ISSOCK(st->st_mode))
+		return sockets_dump(ctx, t, fd, st, f);
+	return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is %s (not supported yet)",
+			     t->pid, fd, f->path);
+}
+
+/* Builds the description behind one fd. */
 static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntry *e,
 		       FileEntry **ret)
 {
@@ -284,62 +325,14 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 	fill_stat(f, &st);
 	f->flags = flags & ~O_CLOEXEC;
 	f->pos = pos;
-	if (tty_is_pty(&st)) {
-		f->path = arena_strdup(path);
-		r = f->path ? tty_dump(ctx, t, fd, &st, f) : -ENOMEM;
-		if (r < 0)
-			return r;
-		*ret = f;
-		return 0;
-	} else if (is_tty(&st)) {
-		if (!ctx->opts->shell_job)
-			return log_error_ret(-EOPNOTSUPP,
-					     "can't dump: task %d fd %d is the terminal %s (use --shell-job)",
-					     t->pid, fd, path);
-		f->type = FILE_TYPE__TTY;
-	} else if (S_ISREG(st.st_mode) && memfd_path(path)) {
-		r = memfd_dump(ctx, t->pid, link, path, &st, f);
-		if (r < 0)
-			return r;
-		*ret = f;
-		return 0;
-	} else if (S_ISREG(st.st_mode)) {
-		f->type = FILE_TYPE__REG;
-		if (st.st_nlink == 0) {
-			size_t l = strlen(path);
-			if (l > 10 && !strcmp(path + l - 10, " (deleted)"))
-				path[l - 10] = 0;
-			r = dump_unlinked_data(t->pid, fd, f);
-			if (r < 0)
-				return r;
-		}
-	} else if (S_ISCHR(st.st_mode)) {
-		f->type = FILE_TYPE__CHR;
-	} else if (S_ISDIR(st.st_mode)) {
-		f->type = FILE_TYPE__DIR;
-	} else if (S_ISFIFO(st.st_mode)) {
-		f->path = arena_strdup(path);
-		r = f->path ? pipes_dump(ctx, t->pid, fd, &st, f) : -ENOMEM;
-		if (r < 0)
-			return r;
-	} else if (!strncmp(path, "anon_inode:", 11)) {
-		f->path = arena_strdup(path);
-		r = f->path ? anonfd_dump(ctx, t, fd, path, f) : -ENOMEM;
-		if (r < 0)
-			return r;
-	} else if (S_ISSOCK(st.st_mode)) {
-		f->path = arena_strdup(path);
-		r = f->path ? sockets_dump(ctx, t, fd, &st, f) : -ENOMEM;
-		if (r < 0)
-			return r;
-	} else {
-		const char *kind = path;
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is %s (not supported yet)",
-				     t->pid, fd, kind);
-	}
 	f->path = arena_strdup(path);
+	if (!f->path)
+		return -ENOMEM;
+	r = dump_fd_kind(ctx, t, fd, link, &st, f);
+	if (r < 0)
+		return r;
 	*ret = f;
-	return f->path ? 0 : -ENOMEM;
+	return 0;
 }
 
 static int fd_compare(const void *a, const void *b)

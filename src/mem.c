@@ -508,6 +508,35 @@ static int open_vma_files(struct restore_ctx *ctx, struct restore_task *t, struc
 	return 0;
 }
 
+/* Where each run's pages sit in the pages file, and the mm fields with the exe. */
+static int fill_runs_and_mm(struct restore_ctx *ctx, const MmEntry *mm, struct rst_args *a)
+{
+	int r;
+
+	for (size_t i = 0, off = 0; i < mm->n_runs; i++) {
+		struct rst_run *run = (struct rst_run *)a->runs + i;
+
+		run->vaddr = mm->runs[i]->vaddr;
+		run->nr_pages = mm->runs[i]->nr_pages;
+		run->off = off;
+		off += run->nr_pages * PAGE_SIZE;
+	}
+	a->mm = (struct rst_mm_map){
+		.start_code = mm->start_code, .end_code = mm->end_code,
+		.start_data = mm->start_data, .end_data = mm->end_data,
+		.start_brk = mm->start_brk, .brk = mm->brk, .start_stack = mm->start_stack,
+		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
+		.env_start = mm->env_start, .env_end = mm->env_end,
+		.auxv = (uint64_t)a->auxv, .auxv_size = mm->n_auxv * 8,
+	};
+	memcpy(a->auxv, mm->auxv, mm->n_auxv * 8);
+	r = files_mapped_fd(ctx, mm->exe_file_id, O_RDONLY);
+	if (r < 0)
+		return r;
+	a->mm.exe_fd = r;
+	return 0;
+}
+
 int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		struct rst_region *ret)
 {
@@ -558,32 +587,13 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	r = open_vma_files(ctx, t, (struct rst_vma *)a->vmas);
 	if (r < 0)
 		return r;
-	for (size_t i = 0, off = 0; i < mm->n_runs; i++) {
-		struct rst_run *run = (struct rst_run *)a->runs + i;
-
-		run->vaddr = mm->runs[i]->vaddr;
-		run->nr_pages = mm->runs[i]->nr_pages;
-		run->off = off;
-		off += run->nr_pages * PAGE_SIZE;
-	}
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
 	a->pages_fd = fd_move_above(img_open_file(ctx->dirfd, name), min_fd);
 	if (a->pages_fd < 0)
 		return a->pages_fd;
-
-	a->mm = (struct rst_mm_map){
-		.start_code = mm->start_code, .end_code = mm->end_code,
-		.start_data = mm->start_data, .end_data = mm->end_data,
-		.start_brk = mm->start_brk, .brk = mm->brk, .start_stack = mm->start_stack,
-		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
-		.env_start = mm->env_start, .env_end = mm->env_end,
-		.auxv = (uint64_t)a->auxv, .auxv_size = mm->n_auxv * 8,
-	};
-	memcpy(a->auxv, mm->auxv, mm->n_auxv * 8);
-	r = files_mapped_fd(ctx, mm->exe_file_id, O_RDONLY);
+	r = fill_runs_and_mm(ctx, mm, a);
 	if (r < 0)
 		return r;
-	a->mm.exe_fd = r;
 	ret->start = region;
 	ret->len = len;
 	ret->args = a;
