@@ -19,6 +19,7 @@
 #include "pstree.h"
 #include "seccomp.h"
 #include "signals.h"
+#include "sockets.h"
 #include "task.h"
 #include "thread.h"
 #include "tty.h"
@@ -46,6 +47,35 @@ static int find_gadget(struct dump_task *t)
 	return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has no vdso", t->pid);
 }
 
+/*
+ * A Ctrl-C (or SIGTERM) while the tree is held must not leave it stopped
+ * with its signals blocked: it ends the dump at the next task, and the tree
+ * is released as it was.
+ */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
+static void catch_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static int check_interrupted(void)
+{
+	if (interrupted)
+		return log_error_ret(-EINTR, "dump interrupted by signal %d; the tree goes on as it was",
+				     (int)interrupted);
+	return 0;
+}
+
 static int write_task(struct dump_ctx *ctx, struct dump_task *t)
 {
 	int r;
@@ -71,7 +101,7 @@ static int write_images(struct dump_ctx *ctx)
 	ctx->overwriting = true;
 	unlinkat(ctx->dirfd, "inventory.img", 0);
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if ((r = write_task(ctx, &ctx->tasks[i])) < 0)
+		if ((r = check_interrupted()) < 0 || (r = write_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
 	r = img_create(ctx->dirfd, IMG_FILES, 0, &img);
 	if (r < 0)
@@ -82,6 +112,8 @@ static int write_images(struct dump_ctx *ctx)
 	if (r < 0 || (r = pstree_write(ctx)) < 0)
 		return r;
 	/* The inventory goes last: an image dir without one is an unfinished dump. */
+	if ((r = check_interrupted()) < 0)
+		return r;
 	r = img_write_one(ctx->dirfd, IMG_INVENTORY, 0, ctx->inv);
 	if (r < 0)
 		return r;
@@ -147,13 +179,13 @@ static int collect(struct dump_ctx *ctx)
 	if ((r = pstree_check_layout(ctx)) < 0)
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		r = collect_task(ctx, &ctx->tasks[i]);
-		if (r < 0)
+		if ((r = check_interrupted()) < 0 || (r = collect_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
 		if (i == 0 && (r = fill_inventory(ctx)) < 0)
 			return r;
 	}
-	if ((r = pipes_check_outside(ctx)) < 0 || (r = tty_finish_dump(ctx)) < 0)
+	if ((r = pipes_check_outside(ctx)) < 0 || (r = sockets_dump_finish(ctx)) < 0 ||
+	    (r = tty_finish_dump(ctx)) < 0)
 		return r;
 	return write_images(ctx);
 }
@@ -189,6 +221,7 @@ int cr_dump(const struct opts *o)
 	struct dump_ctx ctx = { .opts = o, .dirfd = -1 };
 	int r, rr;
 
+
 	ctx.dirfd = r = open_dir(o->dir, true);
 	if (r < 0)
 		return r;
@@ -201,6 +234,7 @@ int cr_dump(const struct opts *o)
 	if (r < 0)
 		goto out;
 	pr_debug("dumping the tree of task %d into %s", o->pid, o->dir);
+	catch_interrupts();
 	r = pstree_collect(&ctx, o->pid);
 	if (r == 0)
 		r = collect(&ctx);
