@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "log.h"
 #include "pipes.h"
+#include "pstree.h"
 #include "util.h"
 
 #define PIPE_MAX (1 << 20)
@@ -80,14 +81,6 @@ int pipes_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, F
 	return 0;
 }
 
-static bool in_tree(struct dump_ctx *ctx, pid_t pid)
-{
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pid == pid)
-			return true;
-	return false;
-}
-
 static bool is_dumped_pipe(struct dump_ctx *ctx, const char *link)
 {
 	unsigned long long ino;
@@ -100,7 +93,7 @@ static bool is_dumped_pipe(struct dump_ctx *ctx, const char *link)
 	return false;
 }
 
-static int scan_process(struct dump_ctx *ctx, pid_t pid)
+static int scan_process(struct dump_ctx *ctx, pid_t pid, void *arg)
 {
 	char path[64], link[300], target[256];
 	_cleanup_closedir_ DIR *d = NULL;
@@ -130,27 +123,11 @@ static int scan_process(struct dump_ctx *ctx, pid_t pid)
 
 int pipes_check_outside(struct dump_ctx *ctx)
 {
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
 	bool any = false;
 
 	for (size_t i = 0; i < ctx->files.nr; i++)
 		any |= ctx->files.files[i]->type == FILE_TYPE__PIPE;
-	if (!any)
-		return 0;
-	d = opendir("/proc");
-	if (!d)
-		return log_error_errno(-errno, "cannot open /proc");
-	while ((de = readdir(d))) {
-		int pid, r;
-
-		if (parse_int(de->d_name, &pid) < 0 || pid == getpid() || in_tree(ctx, pid))
-			continue;
-		r = scan_process(ctx, pid);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return any ? pstree_for_each_outside(ctx, scan_process, NULL) : 0;
 }
 
 /* ---- restore ---- */

@@ -124,6 +124,34 @@ int pstree_collect(struct dump_ctx *ctx, pid_t root)
 	return 0;
 }
 
+bool pstree_has(const struct dump_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return true;
+	return false;
+}
+
+int pstree_for_each_outside(struct dump_ctx *ctx, int (*fn)(struct dump_ctx *, pid_t, void *),
+			    void *arg)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return log_error_errno(-errno, "cannot open /proc");
+	while ((de = readdir(d))) {
+		int pid, r;
+
+		if (parse_int(de->d_name, &pid) < 0 || pid == getpid() || pstree_has(ctx, pid))
+			continue;
+		r = fn(ctx, pid, arg);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 static int find_task(struct dump_ctx *ctx, pid_t pid)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++)

@@ -36,6 +36,7 @@
 #include "arena.h"
 #include "log.h"
 #include "sockdiag.h"
+#include "pstree.h"
 #include "sockets.h"
 #include "sockets-priv.h"
 #include "sys.h"
@@ -94,14 +95,6 @@ static int fd_holding(pid_t pid, uint64_t ino)
 	return -1;
 }
 
-static bool is_tree_pid(const struct dump_ctx *ctx, pid_t pid)
-{
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pid == pid)
-			return true;
-	return false;
-}
-
 static bool held_in_tree(const struct dump_ctx *ctx, uint64_t ino)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
@@ -110,24 +103,29 @@ static bool held_in_tree(const struct dump_ctx *ctx, uint64_t ino)
 	return false;
 }
 
+struct holder_search {
+	uint64_t ino;
+	int fd;
+};
+
+static int holds_ino(struct dump_ctx *ctx, pid_t pid, void *arg)
+{
+	struct holder_search *h = arg;
+
+	h->fd = fd_holding(pid, h->ino);
+	return h->fd >= 0 ? pid : 0;
+}
+
 /* A process outside the tree that holds socket:[ino] (0: none), and its fd. */
 static pid_t holder_outside(const struct dump_ctx *ctx, uint64_t ino, int *ret_fd)
 {
-	_cleanup_closedir_ DIR *d = opendir("/proc");
-	struct dirent *de;
+	struct holder_search h = { ino, -1 };
+	int pid = pstree_for_each_outside((struct dump_ctx *)ctx, holds_ino, &h);
 
-	while (d && (de = readdir(d))) {
-		int pid, fd;
-
-		if (parse_int(de->d_name, &pid) < 0 || pid == getpid() || is_tree_pid(ctx, pid))
-			continue;
-		fd = fd_holding(pid, ino);
-		if (fd >= 0) {
-			*ret_fd = fd;
-			return pid;
-		}
-	}
-	return 0;
+	if (pid <= 0)
+		return 0;
+	*ret_fd = h.fd;
+	return pid;
 }
 
 /* Refuses a socket whose peer or listener is outside the tree, naming it. */
@@ -690,8 +688,15 @@ static bool has_ino(const uint64_t *v, size_t n, uint64_t ino)
 	return false;
 }
 
-static int scan_outside(struct dump_ctx *ctx, pid_t pid, const uint64_t *inos, size_t n)
+struct ino_set {
+	const uint64_t *inos;
+	size_t n;
+};
+
+static int scan_outside(struct dump_ctx *ctx, pid_t pid, void *arg)
 {
+	const uint64_t *inos = ((struct ino_set *)arg)->inos;
+	size_t n = ((struct ino_set *)arg)->n;
 	char dir[48], link[320], target[48];
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -719,8 +724,6 @@ static int scan_outside(struct dump_ctx *ctx, pid_t pid, const uint64_t *inos, s
 static int check_outside(struct dump_ctx *ctx)
 {
 	_cleanup_free_ uint64_t *inos = malloc((ctx->files.nr + 1) * sizeof(*inos));
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
 	size_t n = 0;
 
 	if (!inos)
@@ -730,19 +733,7 @@ static int check_outside(struct dump_ctx *ctx)
 			inos[n++] = ctx->files.files[i]->sock->ino;
 	if (!n)
 		return 0;
-	d = opendir("/proc");
-	if (!d)
-		return log_error_errno(-errno, "cannot open /proc");
-	while ((de = readdir(d))) {
-		int pid, r;
-
-		if (parse_int(de->d_name, &pid) < 0 || pid == getpid() || is_tree_pid(ctx, pid))
-			continue;
-		r = scan_outside(ctx, pid, inos, n);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return pstree_for_each_outside(ctx, scan_outside, &(struct ino_set){ inos, n });
 }
 
 /* A task's fd for description id: (pid, fd), or -ENOENT. */
