@@ -16,6 +16,10 @@
 #include "sys.h"
 #include "util.h"
 #include "vdso.h"
+#include "sockdiag.h"
+#include "timers.h"
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 struct kerndat kdat;
 
@@ -146,7 +150,44 @@ static int probe_uffd(void)
 	return 0;
 }
 
-/* Features with a slower fallback: reported, not required. */
+static int probe_timer_ids(void)
+{
+	int r = timers_probe_restore_ids();
+
+	return r < 0 ? r : 0;
+}
+
+static int probe_pidfd_getfd(void)
+{
+	int pidfd = syscall(SYS_pidfd_open, getpid(), 0), fd;
+
+	if (pidfd < 0)
+		return -errno;
+	fd = syscall(SYS_pidfd_getfd, pidfd, 0, 0);
+	close(pidfd);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static int probe_unix_diag(void)
+{
+	struct sockdiag_unix d;
+	int sk[2], r;
+	struct stat st;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
+		return -errno;
+	r = fstat(sk[0], &st) ? -errno : sockdiag_unix_one(st.st_ino, 0, &d);
+	if (r == 0)
+		sockdiag_unix_free(&d);
+	close(sk[0]);
+	close(sk[1]);
+	return r < 0 ? r : 0;
+}
+
+/* Features with a slower fallback, or that only some trees need: reported, not required. */
 static void check_optional(void)
 {
 	static const struct {
@@ -155,6 +196,9 @@ static void check_optional(void)
 	} probes[] = {
 		{ "PAGEMAP_SCAN", "pagemap is read page by page", probe_pagemap_scan },
 		{ "userfaultfd", "restore fills memory with pread", probe_uffd },
+		{ "PR_TIMER_CREATE_RESTORE_IDS", "POSIX timers cannot be restored", probe_timer_ids },
+		{ "pidfd_getfd", "ptys and sockets cannot be dumped", probe_pidfd_getfd },
+		{ "unix sock_diag", "unix sockets cannot be dumped", probe_unix_diag },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(probes); i++) {

@@ -297,7 +297,7 @@ int timers_dump(struct dump_task *t)
 /* ---- restore ---- */
 
 /* Whether timer_create can be told the id to use (a prctl since 2025). */
-static int probe_restore_ids(void)
+int timers_probe_restore_ids(void)
 {
 	static int probed; /* 0: not yet; 1: there; -errno: missing */
 
@@ -347,7 +347,7 @@ int timers_validate(struct restore_task *t)
 			return log_error_ret(-EINVAL,
 					     "image core-%d.img is corrupted: timer %d twice",
 					     t->pid, ids[i]);
-	if (probe_restore_ids() < 0)
+	if (timers_probe_restore_ids() < 0)
 		return log_error_ret(-EOPNOTSUPP,
 				     "can't restore: task %d has POSIX timers, which "
 				     "this kernel cannot make with given ids (no "

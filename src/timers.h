@@ -20,4 +20,7 @@ int timers_restore_late(struct restore_task *t, struct remote *rt);
 /* Parses /proc/PID/timers of process pid into arena-allocated entries. */
 int timers_parse_proc(const char *text, pid_t pid, PosixTimerEntry ***ret, size_t *ret_n);
 
+/* 1 if timer_create can be given ids (PR_TIMER_CREATE_RESTORE_IDS), -errno if not. */
+int timers_probe_restore_ids(void);
+
 #endif
