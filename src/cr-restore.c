@@ -185,7 +185,7 @@ static int unregister_rseq(void)
 	if (!__rseq_size)
 		return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
-		if (!syscall(SYS_rseq, area, sizes[i], 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG))
+		if (!sys_rseq(area, sizes[i], 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG))
 			return 0;
 	return log_error_errno(-errno, "cannot unregister nestor's own rseq area");
 }

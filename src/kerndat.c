@@ -142,7 +142,7 @@ static int probe_pagemap_scan(void)
 
 static int probe_uffd(void)
 {
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	int fd = sys_userfaultfd(O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -159,14 +159,10 @@ static int probe_timer_ids(void)
 
 static int probe_pidfd_getfd(void)
 {
-	int pidfd = syscall(SYS_pidfd_open, getpid(), 0), fd;
+	int fd = sys_dup_task_fd(getpid(), 0);
 
-	if (pidfd < 0)
-		return -errno;
-	fd = syscall(SYS_pidfd_getfd, pidfd, 0, 0);
-	close(pidfd);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	close(fd);
 	return 0;
 }

@@ -165,7 +165,7 @@ int signals_restore(struct restore_task *t)
 		struct ksigaction ka = { e->handler, e->flags, e->restorer, e->mask };
 
 		/* The raw syscall: libc would put its own restorer in. */
-		if (syscall(SYS_rt_sigaction, e->sig, &ka, NULL, 8))
+		if (sys_rt_sigaction(e->sig, &ka, NULL))
 			return log_error_errno(-errno, "cannot set action of signal %u", e->sig);
 	}
 	/* Each thread's own pending signals are queued by that thread, in the blob. */

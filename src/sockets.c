@@ -57,15 +57,9 @@ struct skd {
 
 static int task_fd(pid_t pid, int fd)
 {
-	_cleanup_close_ int pidfd = sys_pidfd_open(pid, 0);
-	int r;
+	int r = sys_dup_task_fd(pid, fd);
 
-	if (pidfd < 0)
-		return log_error_errno(-errno, "cannot open a pidfd of task %d", pid);
-	r = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	if (r < 0)
-		return log_error_errno(-errno, "cannot take fd %d of task %d", fd, pid);
-	return r;
+	return r < 0 ? log_error_errno(r, "cannot take fd %d of task %d", fd, pid) : r;
 }
 
 /* The fd of pid that holds socket:[ino], or -1. */

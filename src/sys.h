@@ -78,4 +78,42 @@ static inline long sys_get_robust_list(pid_t pid, void **head, size_t *len)
 	return syscall(SYS_get_robust_list, pid, head, len);
 }
 
+static inline int sys_rseq(void *area, uint32_t len, int flags, uint32_t sig)
+{
+	return syscall(SYS_rseq, area, len, flags, sig);
+}
+
+static inline int sys_userfaultfd(int flags)
+{
+	return syscall(SYS_userfaultfd, flags);
+}
+
+static inline int sys_rt_sigaction(int sig, const void *act, void *old)
+{
+	return syscall(SYS_rt_sigaction, sig, act, old, 8);
+}
+
+static inline int sys_sched_getattr(pid_t pid, void *attr, unsigned int size)
+{
+	return syscall(SYS_sched_getattr, pid, attr, size, 0);
+}
+
+static inline int sys_sched_setattr(pid_t pid, void *attr)
+{
+	return syscall(SYS_sched_setattr, pid, attr, 0);
+}
+
+/* A copy of fd of task pid (the same open description), or -errno. */
+static inline int sys_dup_task_fd(pid_t pid, int fd)
+{
+	int pidfd = sys_pidfd_open(pid, 0), r, e;
+
+	if (pidfd < 0)
+		return -errno;
+	r = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	e = errno;
+	close(pidfd);
+	return r < 0 ? -e : r;
+}
+
 #endif

@@ -208,7 +208,7 @@ static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
 	long long v;
 	int r;
 
-	if (syscall(SYS_sched_getattr, t->pid, &attr, sizeof(attr), 0))
+	if (sys_sched_getattr(t->pid, &attr, sizeof(attr)))
 		return log_error_errno(-errno, "cannot read scheduling of task %d", t->pid);
 	core->sched_policy = attr.sched_policy;
 	core->sched_prio = attr.sched_priority;
@@ -331,7 +331,7 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 	umask(c->umask);
 	if (personality(c->personality) < 0)
 		return log_error_errno(-errno, "cannot set personality %#x", c->personality);
-	if (syscall(SYS_sched_setattr, 0, &attr, 0))
+	if (sys_sched_setattr(0, &attr))
 		return log_error_errno(-errno, "cannot set scheduling of task %d", t->pid);
 	snprintf(buf, sizeof(buf), "%d", c->oom_score_adj);
 	if (write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf) < 0)

@@ -166,7 +166,7 @@ static int dump_sched(pid_t tid, ThreadEntry *th)
 {
 	struct sched_attr_k attr = { 0 };
 
-	if (syscall(SYS_sched_getattr, tid, &attr, sizeof(attr), 0))
+	if (sys_sched_getattr(tid, &attr, sizeof(attr)))
 		return log_error_errno(-errno, "cannot read scheduling of thread %d", tid);
 	if (attr.sched_policy == SCHED_DEADLINE)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: thread %d uses SCHED_DEADLINE", tid);

@@ -18,6 +18,7 @@
 #include <termios.h>
 #include "arena.h"
 #include "log.h"
+#include "sys.h"
 #include "tty.h"
 #include "util.h"
 
@@ -36,18 +37,6 @@ bool tty_is_pty(const struct stat *st)
 	return S_ISCHR(st->st_mode) && ((maj == 5 && min == 2) || (maj >= 136 && maj <= 143));
 }
 
-/* A copy of a task's fd (the same description), through pidfd_getfd. */
-static int dup_task_fd(pid_t pid, int fd)
-{
-	int pidfd = syscall(SYS_pidfd_open, pid, 0), r;
-
-	if (pidfd < 0)
-		return -errno;
-	r = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	close(pidfd);
-	return r < 0 ? -errno : r;
-}
-
 int tty_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct stat *st,
 	     FileEntry *f)
 {
@@ -60,7 +49,7 @@ int tty_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct sta
 	f->type = FILE_TYPE__PTY;
 	f->pty = p;
 	if (maj == 5) {
-		int m = dup_task_fd(t->pid, fd), idx = -1;
+		int m = sys_dup_task_fd(t->pid, fd), idx = -1;
 
 		if (m < 0 || ioctl(m, TIOCGPTN, &idx)) {
 			if (m >= 0)
@@ -157,7 +146,7 @@ static int save_state(struct dump_ctx *ctx, FileEntry *f)
 	if (!in || !out || !holder(ctx, f->id, &pid, &fd))
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/dev/pts/%u", p->index);
-	m = dup_task_fd(pid, fd);
+	m = sys_dup_task_fd(pid, fd);
 	s = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (m < 0 || s < 0 || tcgetattr(s, &tio) || ioctl(s, TIOCGWINSZ, &ws) ||
 	    ioctl(m, TIOCGPKT, &pkt))
