@@ -344,6 +344,23 @@ t_pipe_outside() {
 	return 0
 }
 
+# A unix socket whose peer is held outside the tree is refused, naming the holder.
+t_unix_outside() {
+	local holder
+	twd=$(mktemp -d "$tmp/t.XXXXXX")
+	chmod 0777 "$twd"
+	holder=$(launch "$twd" nosid "$helper" sockholder "$twd" & echo $!)
+	procs+=("$holder")
+	wait_until 5 test -e "$twd/ready" || bad "the task of sockholder is not ready" || return
+	tpid=$(cat "$twd/aux")
+	procs+=("$tpid")
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	refused "\\b$tpid\\b" "\\b$holder\\b" "outside" "unix socket" &&
+		no_inventory "$twd/img" && task_intact && task_passes
+	kill "$holder" 2>/dev/null
+	return 0
+}
+
 # ---- dump: tasks nestor must refuse, and must leave as they were ----
 
 # dump_refused MODE [nosid] -- ERE...: the task of MODE is refused, unharmed.
@@ -834,6 +851,7 @@ run "dump: a traced task" t_traced
 run "dump: a hard rlimit above nestor's own" t_rlimit_above
 run "restore: a hard rlimit above nestor's own" t_restore_rlimit_above
 run "dump: a pipe that a process outside the tree holds too" t_pipe_outside
+run "dump: a unix socket connected outside the tree" t_unix_outside
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"

@@ -360,6 +360,35 @@ static int tracer(pid_t pid)
 	return 0;
 }
 
+/*
+ * sockholder: holds one end of a unix socketpair, outside the tree, while a
+ * "plain" task (its child, a session leader) has the other end as stdin.
+ */
+static int sock_holder(const char *self)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return 1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(sv[1], 0);
+		close(sv[0]);
+		close(sv[1]);
+		setsid();
+		execl(self, self, "plain", workdir, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	put_file("aux", "%d", pid);
+	while (!stop)
+		pause();
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -378,6 +407,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (!strcmp(mode, "tracer"))
 		return argc > 3 ? tracer(atoi(argv[3])) : 2;
+	if (!strcmp(mode, "sockholder"))
+		return sock_holder(argv[0]);
 
 	/* A blocked signal: a seize that forgets to give back the mask shows. */
 	sigemptyset(&mask);
