@@ -8,6 +8,7 @@
  */
 #define LOG_PREFIX "thread: "
 #include <fcntl.h>
+#include <stddef.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -23,6 +24,19 @@
 #define MAX_THREADS 4096
 #define MAX_PENDING 4096
 
+
+/* Each register's place in the image and in the kernel's struct user_regs_struct. */
+static const struct {
+	size_t image, kernel;
+} reg_map[] = {
+#define R(f, k) { offsetof(UserRegsEntry, f), offsetof(struct user_regs_struct, k) }
+	R(r15, r15), R(r14, r14), R(r13, r13), R(r12, r12), R(bp, rbp), R(bx, rbx),
+	R(r11, r11), R(r10, r10), R(r9, r9), R(r8, r8), R(ax, rax), R(cx, rcx),
+	R(dx, rdx), R(si, rsi), R(di, rdi), R(orig_ax, orig_rax), R(ip, rip), R(cs, cs),
+	R(flags, eflags), R(sp, rsp), R(ss, ss), R(fs_base, fs_base), R(gs_base, gs_base),
+	R(ds, ds), R(es, es), R(fs, fs), R(gs, gs),
+#undef R
+};
 
 static bool seized_already(const struct dump_task *t, pid_t tid)
 {
@@ -89,13 +103,9 @@ static int dump_regs(struct remote *rt, ThreadEntry *th)
 		return -ENOMEM;
 	user_regs_entry__init(re);
 	th->regs = re;
-#define R(f, k) re->f = g->k
-	R(r15, r15); R(r14, r14); R(r13, r13); R(r12, r12); R(bp, rbp); R(bx, rbx);
-	R(r11, r11); R(r10, r10); R(r9, r9); R(r8, r8); R(ax, rax); R(cx, rcx);
-	R(dx, rdx); R(si, rsi); R(di, rdi); R(orig_ax, orig_rax); R(ip, rip); R(cs, cs);
-	R(flags, eflags); R(sp, rsp); R(ss, ss); R(fs_base, fs_base); R(gs_base, gs_base);
-	R(ds, ds); R(es, es); R(fs, fs); R(gs, gs);
-#undef R
+	for (size_t i = 0; i < ARRAY_SIZE(reg_map); i++)
+		*(uint64_t *)((char *)re + reg_map[i].image) =
+			*(const uint64_t *)((const char *)g + reg_map[i].kernel);
 	r = ptrace_get_xsave(rt->pid, xbuf, &xlen);
 	if (r < 0)
 		return r;
@@ -292,13 +302,9 @@ int thread_restore_regs(pid_t tid, const ThreadEntry *th)
 	struct user_regs_struct g;
 	uint64_t mask = th->sigmask;
 
-#define R(f, k) g.k = re->f
-	R(r15, r15); R(r14, r14); R(r13, r13); R(r12, r12); R(bp, rbp); R(bx, rbx);
-	R(r11, r11); R(r10, r10); R(r9, r9); R(r8, r8); R(ax, rax); R(cx, rcx);
-	R(dx, rdx); R(si, rsi); R(di, rdi); R(orig_ax, orig_rax); R(ip, rip); R(cs, cs);
-	R(flags, eflags); R(sp, rsp); R(ss, ss); R(fs_base, fs_base); R(gs_base, gs_base);
-	R(ds, ds); R(es, es); R(fs, fs); R(gs, gs);
-#undef R
+	for (size_t i = 0; i < ARRAY_SIZE(reg_map); i++)
+		*(uint64_t *)((char *)&g + reg_map[i].kernel) =
+			*(const uint64_t *)((const char *)re + reg_map[i].image);
 	/* The thread was stopped inside a syscall: restart it as a signal would have. */
 	regs_fixup_restart(&g, true);
 	if (ptrace(PTRACE_SETREGS, tid, 0, &g))
