@@ -354,7 +354,8 @@ void task_fill_args(struct restore_task *t, struct rst_args *a)
 
 	memcpy(a->creds.uids, cr->uids, sizeof(a->creds.uids));
 	memcpy(a->creds.gids, cr->gids, sizeof(a->creds.gids));
-	memcpy(a->creds.groups, cr->groups, cr->n_groups * sizeof(uint32_t));
+	if (cr->n_groups) /* no groups: no array at all */
+		memcpy(a->creds.groups, cr->groups, cr->n_groups * sizeof(uint32_t));
 	a->creds.nr_groups = cr->n_groups;
 	a->creds.securebits = cr->securebits;
 	a->creds.cap_inh = cr->cap_inh;
