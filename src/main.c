@@ -1,4 +1,5 @@
 /* nestor: checkpoint and restore of Linux process trees. */
+#include <signal.h>
 #include <string.h>
 #include "cr.h"
 #include "kerndat.h"
@@ -10,7 +11,14 @@ int main(int argc, char **argv)
 {
 	const char *show_path = NULL;
 	struct opts o;
-	int cmd = opts_parse(argc, argv, &o, &show_path), r;
+	int cmd, r;
+
+	/*
+	 * A closed stderr or log pipe must not kill nestor half way through a
+	 * dump, with the tree still held: write errors are checked instead.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	cmd = opts_parse(argc, argv, &o, &show_path);
 
 	switch (cmd) {
 	case CMD_HELP:

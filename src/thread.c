@@ -119,7 +119,7 @@ static int dump_regs(struct remote *rt, ThreadEntry *th)
 
 static int dump_rseq(struct remote *rt, ThreadEntry *th)
 {
-	struct ptrace_rseq_configuration_k rc;
+	struct ptrace_rseq_configuration_k rc = { 0 };
 
 	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, rt->pid, sizeof(rc), &rc) != sizeof(rc) ||
 	    !rc.rseq_abi_pointer)
