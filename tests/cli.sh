@@ -43,6 +43,11 @@ check "no command: exit 1" bash -c "'$N'; [ \$? -eq 1 ]"
 pid=$!
 disown "$pid"
 for _ in $(seq 100); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+# stderr a pipe nobody reads: nestor must neither die of SIGPIPE nor leave the task held.
+"$N" dump -t "$pid" -D "$dir/img-pipe" -R -v4 2>&1 | head -c 0
+check "a dump whose stderr pipe is closed completes" test -e "$dir/img-pipe/inventory.img"
+check "... and leaves the task running, not traced" bash -c \
+	"grep -q '^TracerPid:.0$' /proc/$pid/status && ! grep -q '^State:.[tT]' /proc/$pid/status"
 check "dump -v4 -o" "$N" dump -t "$pid" -D "$dir/img" -v4 -o dump.log
 check "log lines carry a timestamp and a level" \
 	grep -qE '^\([0-9]+\.[0-9]{6}\) (debug|info): ' "$dir/img/dump.log"
