@@ -98,6 +98,12 @@ static inline int sys_sched_getattr(pid_t pid, void *attr, unsigned int size)
 	return syscall(SYS_sched_getattr, pid, attr, size, 0);
 }
 
+/* The raw syscall returns the mask's size in bytes (glibc's wrapper hides it). */
+static inline long sys_sched_getaffinity(pid_t tid, size_t len, void *mask)
+{
+	return syscall(SYS_sched_getaffinity, tid, len, mask);
+}
+
 static inline int sys_sched_setattr(pid_t pid, void *attr)
 {
 	return syscall(SYS_sched_setattr, pid, attr, 0);

@@ -172,6 +172,19 @@ static int dump_in_thread(struct remote *rt, const struct parasite_args *pa, Thr
 	return 0;
 }
 
+static int dump_affinity(pid_t tid, ThreadEntry *th)
+{
+	uint8_t mask[128];
+	long n = sys_sched_getaffinity(tid, sizeof(mask), mask);
+
+	if (n < 0)
+		return log_error_errno(-errno, "cannot read the CPU affinity of thread %d", tid);
+	th->has_cpu_mask = true;
+	th->cpu_mask.len = n;
+	th->cpu_mask.data = arena_memdup(mask, n);
+	return th->cpu_mask.data ? 0 : -ENOMEM;
+}
+
 static int dump_sched(pid_t tid, ThreadEntry *th)
 {
 	struct sched_attr_k attr = { 0 };
@@ -185,7 +198,7 @@ static int dump_sched(pid_t tid, ThreadEntry *th)
 	th->sched_prio = attr.sched_priority;
 	th->sched_nice = attr.sched_nice;
 	th->sched_flags = attr.sched_flags;
-	return 0;
+	return dump_affinity(tid, th);
 }
 
 int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry **ret)
@@ -228,6 +241,7 @@ int threads_dump(struct dump_task *t)
 int thread_validate(const ThreadEntry *th)
 {
 	if (!th->regs || th->xsave.len < 576 || th->xsave.len > XSAVE_MAX ||
+	    (th->has_cpu_mask && (th->cpu_mask.len > 128 || th->cpu_mask.len % 8)) ||
 	    (th->rseq && th->rseq->len > 1024) || th->n_pending > MAX_PENDING || !th->tid ||
 	    th->tid > 4194304)
 		return -EINVAL;
@@ -270,6 +284,10 @@ static void fill_one(const ThreadEntry *th, struct rst_thread *rt, uint8_t **pen
 	/* We are not on it now, whatever the thread was doing when dumped. */
 	rt->ss_flags = th->altstack_flags & ~SS_ONSTACK;
 	rt->has_sched = th->has_sched_policy;
+	if (th->has_cpu_mask && th->cpu_mask.len <= sizeof(rt->cpu_mask)) {
+		rt->cpu_mask_len = th->cpu_mask.len;
+		memcpy(rt->cpu_mask, th->cpu_mask.data, th->cpu_mask.len);
+	}
 	rt->sched_policy = th->sched_policy;
 	rt->sched_prio = th->sched_prio;
 	rt->sched_nice = th->sched_nice;

@@ -327,6 +327,9 @@ static void restore_thread(struct rst_args *a, struct rst_thread *th)
 		CHECK(rsys6(NR_rseq, th->rseq_ptr, th->rseq_len, 0, th->rseq_sig, 0, 0),
 		      RST_STEP_THREAD, th->rseq_ptr);
 	CHECK(rsys(NR_sigaltstack, ss, 0, 0), RST_STEP_THREAD, th->ss_sp);
+	if (th->cpu_mask_len)
+		CHECK(rsys(NR_sched_setaffinity, 0, th->cpu_mask_len, th->cpu_mask), RST_STEP_THREAD,
+		      th->tid);
 	if (th->has_sched) {
 		struct sched_attr_k attr = { sizeof(attr), th->sched_policy, th->sched_flags,
 					     th->sched_nice, th->sched_prio, 0, 0, 0, 0, 0 };

@@ -56,6 +56,7 @@ enum {
 	NR_clone3 = 435,
 	NR_seccomp = 317,
 	NR_fcntl = 72,
+	NR_sched_setaffinity = 203,
 	NR_userfaultfd = 323,
 };
 
