@@ -10,6 +10,7 @@
 #include <time.h>
 #include "arena.h"
 #include "cr.h"
+#include "cgroup.h"
 #include "files.h"
 #include "kerndat.h"
 #include "log.h"
@@ -163,7 +164,8 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 		return r;
 	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
 	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0 ||
-	    (r = threads_dump(t)) < 0 || (r = timers_dump(t)) < 0 || (r = seccomp_dump(t)) < 0)
+	    (r = threads_dump(t)) < 0 || (r = timers_dump(t)) < 0 || (r = seccomp_dump(t)) < 0 ||
+	    (r = cgroup_dump(t)) < 0)
 		return r;
 	pr_debug("task %d: core and signals collected", t->pid);
 	if ((r = files_dump_fds(ctx, t)) < 0 || (r = mem_dump(ctx, t)) < 0)

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <sys/wait.h>
 #include "cr.h"
+#include "cgroup.h"
 #include "files.h"
 #include "kerndat.h"
 #include "locks.h"
@@ -147,7 +148,7 @@ static int validate(struct restore_ctx *ctx)
 		if (!is_live(t))
 			continue;
 		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
-		    (r = timers_validate(t)) < 0 ||
+		    (r = timers_validate(t)) < 0 || (r = cgroup_validate(t)) < 0 ||
 		    (r = mem_validate(ctx, t)) < 0 || (r = validate_fds(ctx, t)) < 0 ||
 		    (r = locks_validate(t)) < 0)
 			return r;
@@ -316,7 +317,8 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 
 	if ((!t->pe->clone_files && (r = anonfd_restore_task(ctx, t)) < 0) ||
 	    (r = task_restore_early(ctx, t)) < 0 || (r = signals_restore(t)) < 0 ||
-	    (r = timers_restore(t)) < 0 || (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
+	    (r = timers_restore(t)) < 0 || (r = cgroup_restore(t)) < 0 ||
+	    (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
 		return r;
 	task_fill_args(t, reg->args);
 	signals_fill_args(t, reg->args);
