@@ -793,6 +793,20 @@ t_dump_interrupted() {
 	refused "\\binterrupted\\b" && no_inventory "$twd/img" && task_intact && task_passes
 }
 
+# The task's cgroup is gone at restore: refused before anything is made.
+t_restore_no_cgroup() {
+	local cg
+	start_task cgroup || return
+	cg=$(cat "$twd/aux")
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || { rmdir "$cg"; bad "dump failed: $(head -c 300 "$tmp/stderr")"; return; }
+	wait_until 10 gone "$tpid" || bad "task $tpid still there after the dump" || return
+	rmdir "$cg" || bad "cannot remove $cg" || return
+	nestor_run restore -D "$twd/img" -d
+	refused "\\b$tpid\\b" "cgroup" "does not exist" && { gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"; }
+}
+
 t_restore_intact() {
 	copy_base || return
 	if alive "$bpid" && ! mine "$bpid"; then
@@ -895,6 +909,7 @@ run "restore: --pidfile in a missing dir" t_restore_pidfile_unwritable
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
 run "restore: mapped file changed since the dump" t_restore_file_changed
 run "dump: interrupted by SIGTERM" t_dump_interrupted
+run "restore: the task's cgroup does not exist" t_restore_no_cgroup
 run "restore: intact images (control)" t_restore_intact
 
 run "show: core-PID.img with a byte flipped" t_show_file

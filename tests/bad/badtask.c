@@ -253,6 +253,20 @@ static void setup(void)
 		if (e < 0)
 			fail("io_uring_setup: %m");
 		place_fd(e, 5);
+	} else if (!strcmp(mode, "cgroup")) {
+		/* A pids cgroup of its own, named in aux for the script to remove. */
+		char dir[128];
+		int fd;
+
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids/nestor-bad-%d", getpid());
+		if (mkdir(dir, 0755))
+			fail("mkdir %s: %m", dir);
+		put_file("aux", "%s", dir);
+		strcat(dir, "/cgroup.procs");
+		fd = open(dir, O_WRONLY);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			fail("cannot enter %s: %m", dir);
+		close(fd);
 	} else if (!strcmp(mode, "bigmem")) {
 		/* Enough memory that a dump takes a while: a signal can reach nestor mid-way. */
 		big = mmap(NULL, BIG_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
