@@ -56,14 +56,15 @@ static int read_files(struct restore_ctx *ctx)
 	if (r < 0)
 		return r;
 	while ((r = img_read(&img, &m)) > 0) {
-		FileEntry **n = realloc(ctx->files, (ctx->nr_files + 1) * sizeof(*n));
+		FileEntry **n = array_add(&ctx->files, ctx->nr_files, sizeof(*n));
+
 		if (!n) {
 			img_free(IMG_FILES, m);
 			r = -ENOMEM;
 			break;
 		}
-		ctx->files = n;
-		ctx->files[ctx->nr_files++] = m;
+		ctx->nr_files++;
+		*n = m;
 	}
 	img_close(&img);
 	return r;

@@ -137,12 +137,11 @@ int files_dump_mapped(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v,
 	r = add_whole_file(ctx, pid, link, v->path, ret_id);
 	if (r < 0)
 		return r;
-	m = realloc(ctx->mapped, (ctx->nr_mapped + 1) * sizeof(*m));
+	m = array_add(&ctx->mapped, ctx->nr_mapped, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	ctx->mapped = m;
-	ctx->mapped[ctx->nr_mapped++] = (struct mapped_file){ v->ino, v->dev_major, v->dev_minor,
-							      *ret_id };
+	ctx->nr_mapped++;
+	*m = (struct mapped_file){ v->ino, v->dev_major, v->dev_minor, *ret_id };
 	return 0;
 }
 
@@ -594,7 +593,7 @@ static int open_unlinked(const FileEntry *f, int flags)
 
 static int open_description(struct restore_ctx *ctx, const FileEntry *f, int term_fd)
 {
-	int flags = (f->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
+	int flags = OPEN_FLAGS_RESTORE(f->flags) | O_NOCTTY;
 	struct stat st;
 	int fd;
 

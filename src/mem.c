@@ -636,11 +636,11 @@ static int collect_shms(struct restore_ctx *ctx)
 			if (ctx->nr_shms == RST_MAX_SHMS)
 				return log_error_ret(-EOPNOTSUPP, "can't restore: more than %d shared "
 								  "anonymous objects", RST_MAX_SHMS);
-			o = realloc(ctx->shms, (ctx->nr_shms + 1) * sizeof(*o));
+			o = array_add(&ctx->shms, ctx->nr_shms, sizeof(*o));
 			if (!o)
 				return -ENOMEM;
-			ctx->shms = o;
-			ctx->shms[ctx->nr_shms++] = (struct shm_obj){ v->shmid, v->shm_size, 0 };
+			ctx->nr_shms++;
+			*o = (struct shm_obj){ v->shmid, v->shm_size, 0 };
 		}
 	}
 	return 0;

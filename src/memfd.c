@@ -130,29 +130,24 @@ static int make_memfd(struct restore_ctx *ctx, uint64_t ino)
 int memfd_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 {
 	struct memfd_obj *o = NULL;
-	char path[64];
 	int fd;
 
 	for (size_t i = 0; i < ctx->nr_memfds; i++)
 		if (ctx->memfds[i].ino == f->ino)
 			o = &ctx->memfds[i];
 	if (!o) {
-		struct memfd_obj *n = realloc(ctx->memfds, (ctx->nr_memfds + 1) * sizeof(*n));
-
-		if (!n)
+		o = array_add(&ctx->memfds, ctx->nr_memfds, sizeof(*o));
+		if (!o)
 			return -ENOMEM;
-		ctx->memfds = n;
-		o = &n[ctx->nr_memfds];
 		o->ino = f->ino;
 		o->fd = make_memfd(ctx, f->ino);
 		if (o->fd < 0)
 			return o->fd;
 		ctx->nr_memfds++;
 	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", o->fd);
-	fd = open(path, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	fd = fd_reopen(o->fd, flags);
 	if (fd < 0)
-		return log_error_errno(-errno, "cannot open memfd %s", f->path);
+		return log_error_errno(fd, "cannot open memfd %s", f->path);
 	return fd;
 }
 

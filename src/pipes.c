@@ -184,29 +184,25 @@ static int make_pipe(struct restore_ctx *ctx, const FileEntry *f, struct pipe_ob
 int pipes_open(struct restore_ctx *ctx, const FileEntry *f)
 {
 	struct pipe_obj *o = NULL;
-	char path[64];
 	int fd, r;
 
 	for (size_t i = 0; i < ctx->nr_pipes; i++)
 		if (ctx->pipes[i].ino == f->pipe_ino)
 			o = &ctx->pipes[i];
 	if (!o) {
-		struct pipe_obj *n = realloc(ctx->pipes, (ctx->nr_pipes + 1) * sizeof(*n));
-
-		if (!n)
+		o = array_add(&ctx->pipes, ctx->nr_pipes, sizeof(*o));
+		if (!o)
 			return -ENOMEM;
-		ctx->pipes = n;
-		o = &n[ctx->nr_pipes++];
+		ctx->nr_pipes++;
 		o->fd = o->wr = -1;
 		r = make_pipe(ctx, f, o);
 		if (r < 0)
 			return r;
 	}
 	/* A new description of the same pipe, with the saved flags. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", (f->flags & O_ACCMODE) == O_RDONLY ? o->fd : o->wr);
-	fd = open(path, (f->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NONBLOCK | O_CLOEXEC);
+	fd = fd_reopen((f->flags & O_ACCMODE) == O_RDONLY ? o->fd : o->wr, f->flags | O_NONBLOCK);
 	if (fd < 0)
-		return log_error_errno(-errno, "cannot open a pipe end");
+		return log_error_errno(fd, "cannot open a pipe end");
 	if (!(f->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, f->flags & ~O_NONBLOCK) < 0) {
 		close(fd);
 		return log_error_errno(-errno, "cannot set the flags of a pipe end");

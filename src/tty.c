@@ -301,11 +301,10 @@ static int find_pty(struct restore_ctx *ctx, uint32_t index)
 	for (size_t i = 0; i < ctx->nr_ptys; i++)
 		if (ctx->ptys[i].index == index)
 			return ctx->ptys[i].master;
-	o = realloc(ctx->ptys, (ctx->nr_ptys + 1) * sizeof(*o));
+	o = array_add(&ctx->ptys, ctx->nr_ptys, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	ctx->ptys = o;
-	r = make_pty(ctx, master_of(ctx->files, ctx->nr_files, index), &o[ctx->nr_ptys]);
+	r = make_pty(ctx, master_of(ctx->files, ctx->nr_files, index), o);
 	if (r < 0)
 		return r;
 	return ctx->ptys[ctx->nr_ptys++].master;
@@ -322,7 +321,7 @@ int tty_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 		fd = fcntl(m, F_DUPFD_CLOEXEC, 0);
 	else {
 		snprintf(path, sizeof(path), "/dev/pts/%u", f->pty->index);
-		fd = open(path, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC);
+		fd = open(path, OPEN_FLAGS_RESTORE(flags) | O_NOCTTY);
 	}
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open pty %u", f->pty->index);

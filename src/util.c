@@ -194,3 +194,25 @@ int fd_move_above(int fd, int min_fd)
 	close(fd);
 	return nfd;
 }
+
+int fd_reopen(int fd, int flags)
+{
+	char path[32];
+	int nfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, OPEN_FLAGS_RESTORE(flags));
+	return nfd < 0 ? -errno : nfd;
+}
+
+void *array_add(void *arr, size_t nr, size_t size)
+{
+	void **p = arr;
+	char *n = realloc(*p, (nr + 1) * size);
+
+	if (!n)
+		return NULL;
+	*p = n;
+	memset(n + nr * size, 0, size);
+	return n + nr * size;
+}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/user.h> /* PAGE_SIZE */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -83,5 +84,15 @@ int parse_u64(const char *s, uint64_t *ret);
 int parse_int(const char *s, int *ret);
 /* Moves fd (closing it) to the first free number >= min_fd; a negative fd passes through. */
 int fd_move_above(int fd, int min_fd);
+/* Saved open flags as they are given back: no creation flags, close-on-exec for nestor. */
+#define OPEN_FLAGS_RESTORE(flags) (((flags) & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC)
+/* A new open file description of what fd refers to, with flags; -errno on failure. */
+int fd_reopen(int fd, int flags);
+/*
+ * Makes room for one more element after the nr in the array *arr (arr is
+ * the address of the array pointer) and returns it zeroed; NULL when out of
+ * memory, *arr then unchanged. The caller counts the element in.
+ */
+void *array_add(void *arr, size_t nr, size_t size);
 
 #endif
