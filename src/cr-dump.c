@@ -28,16 +28,17 @@
 #include "util.h"
 #include "vdso.h"
 
-/* The task may have changed between the first look and the seize. */
-static int recheck_seized(struct dump_task *t)
+/*
+ * The first look at the status (task_check_dumpable) came before the seize;
+ * what is saved must come from after it.
+ */
+static int reread_status(struct dump_task *t)
 {
-	struct proc_status st;
-	int r = proc_read_status(t->pid, &st);
+	int r = proc_read_status(t->pid, &t->status);
 
 	if (r < 0)
 		return log_error_errno(r, "cannot read the status of task %d", t->pid);
-	t->status = st;
-	return threads_seize(t);
+	return 0;
 }
 
 static int find_gadget(struct dump_task *t)
@@ -154,7 +155,7 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 
 	if (t->zombie)
 		return 0;
-	if ((r = recheck_seized(t)) < 0 ||
+	if ((r = reread_status(t)) < 0 ||
 	    (r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0)
 		return r;
 	t->pa = arena_alloc(sizeof(*t->pa));

@@ -14,6 +14,7 @@
 #include "pstree.h"
 #include "sys.h"
 #include "task.h"
+#include "thread.h"
 #include "util.h"
 
 #define MAX_TASKS 4096
@@ -40,36 +41,54 @@ static struct dump_task *add_task(struct dump_ctx *ctx, pid_t pid, int parent)
 	return t;
 }
 
-/* Children of every thread of task idx, as the kernel lists them. */
-static int read_children(struct dump_ctx *ctx, int idx, int **ret, int *ret_n)
+/* Appends the children of thread tid, as the kernel lists them, to *v. */
+static int read_children(pid_t pid, pid_t tid, int **v, int *n)
 {
 	char path[64];
 	_cleanup_free_ char *buf = NULL;
-	int *v = NULL, n = 0, r;
 	char *p, *end;
+	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", ctx->tasks[idx].pid,
-		 ctx->tasks[idx].pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, tid);
 	r = read_file_at(AT_FDCWD, path, &buf, 1 << 20);
 	if (r < 0)
 		return log_error_errno(r, "cannot read %s", path);
 	for (p = buf;; p = end) {
 		long c = strtol(p, &end, 10);
-		int *nv;
+		int *slot;
 
 		if (end == p)
-			break;
-		nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv) {
-			free(v);
+			return 0;
+		slot = array_add(v, *n, sizeof(*slot));
+		if (!slot)
 			return -ENOMEM;
-		}
-		v = nv;
-		v[n++] = c;
+		*slot = c;
+		(*n)++;
 	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+}
+
+/*
+ * Every thread is a parent of its own: a child forked by a thread other
+ * than the leader is listed only under that thread.
+ */
+static int task_children(const struct dump_task *t, int **ret, int *ret_n)
+{
+	int r = read_children(t->pid, t->pid, ret, ret_n);
+
+	for (size_t i = 0; r == 0 && i < t->nr_threads; i++)
+		r = read_children(t->pid, t->threads[i].pid, ret, ret_n);
+	return r;
+}
+
+/* Stops the task and all its threads: none of them can fork from here on. */
+static int seize_task(struct dump_task *t)
+{
+	int r = remote_seize(t->pid, &t->rt);
+
+	if (r < 0)
+		return r;
+	t->seized = true;
+	return threads_seize(t);
 }
 
 static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
@@ -87,11 +106,7 @@ static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
 		t->exit_status = t->stat.exit_code;
 		return 0;
 	}
-	r = remote_seize(pid, &t->rt);
-	if (r < 0)
-		return r;
-	t->seized = true;
-	return 0;
+	return seize_task(t);
 }
 
 int pstree_collect(struct dump_ctx *ctx, pid_t root)
@@ -104,18 +119,17 @@ int pstree_collect(struct dump_ctx *ctx, pid_t root)
 	r = task_check_dumpable(ctx, root, t, false);
 	if (r < 0)
 		return r;
-	r = remote_seize(root, &t->rt);
+	r = seize_task(t);
 	if (r < 0)
 		return r;
-	t->seized = true;
 	/* A seized task cannot fork: its children list is final once read. */
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		_cleanup_free_ int *kids = NULL;
-		int n;
+		int n = 0;
 
 		if (ctx->tasks[i].zombie)
 			continue;
-		r = read_children(ctx, i, &kids, &n);
+		r = task_children(&ctx->tasks[i], &kids, &n);
 		for (int k = 0; r == 0 && k < n; k++)
 			r = add_child(ctx, i, kids[k]);
 		if (r < 0)
@@ -207,11 +221,11 @@ static int use_helper(struct dump_ctx *ctx, struct dump_task *t, pid_t pid, bool
 		t->helper = pid;
 		return 0;
 	}
-	h = realloc(ctx->helpers, (ctx->nr_helpers + 1) * sizeof(*h));
+	h = array_add(&ctx->helpers, ctx->nr_helpers, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	ctx->helpers = h;
-	h[ctx->nr_helpers++] = (struct dump_helper){ pid, t->parent, session,
+	ctx->nr_helpers++;
+	*h = (struct dump_helper){ pid, t->parent, session,
 						     session ? pid : ctx->tasks[t->parent].stat.sid };
 	t->helper = pid;
 	return 0;
@@ -418,19 +432,17 @@ int pstree_read(struct restore_ctx *ctx)
 			r = log_error_ret(-EINVAL, "image pstree.img has too many tasks");
 			break;
 		}
-		n = realloc(ctx->tasks, (ctx->nr_tasks + 1) * sizeof(*n));
+		n = array_add(&ctx->tasks, ctx->nr_tasks, sizeof(*n));
 		if (!n) {
 			img_free(IMG_PSTREE, m);
 			r = -ENOMEM;
 			break;
 		}
-		ctx->tasks = n;
-		memset(&n[ctx->nr_tasks], 0, sizeof(*n));
-		n[ctx->nr_tasks].pe = m;
-		n[ctx->nr_tasks].pid = ((PstreeEntry *)m)->pid;
-		n[ctx->nr_tasks].zombie = ((PstreeEntry *)m)->has_exit_status;
-		n[ctx->nr_tasks].helper = ((PstreeEntry *)m)->helper;
 		ctx->nr_tasks++;
+		n->pe = m;
+		n->pid = ((PstreeEntry *)m)->pid;
+		n->zombie = ((PstreeEntry *)m)->has_exit_status;
+		n->helper = ((PstreeEntry *)m)->helper;
 	}
 	img_close(&img);
 	if (r < 0)
