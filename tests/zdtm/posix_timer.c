@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ptimer.h"
 #include "zdtm.h"
 
 #define LONG_S 1000
@@ -31,21 +32,9 @@ static void tick(int sig, siginfo_t *si, void *uc)
 static int create(clockid_t clk, int notify, int sig, int value)
 {
 	struct sigevent sev = {.sigev_notify = notify, .sigev_signo = sig};
-	int id;
 
 	sev.sigev_value.sival_int = value;
-	if (syscall(SYS_timer_create, clk, &sev, &id))
-		fail("timer_create: %m");
-	return id;
-}
-
-static void arm(int id, time_t value_s, long interval_ns)
-{
-	struct itimerspec its = {.it_value = {value_s, interval_ns},
-				 .it_interval = {0, interval_ns}};
-
-	if (syscall(SYS_timer_settime, id, 0, &its, NULL))
-		fail("timer_settime: %m");
+	return ptimer_create(clk, &sev);
 }
 
 int main(int argc, char **argv)
@@ -62,8 +51,8 @@ int main(int argc, char **argv)
 	oneshot = create(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN + 2, 0x111);
 	periodic_id = create(CLOCK_REALTIME, SIGEV_SIGNAL, SIGUSR1, 0x222);
 	idle = create(CLOCK_BOOTTIME, SIGEV_NONE, 0, 0x333);
-	arm(oneshot, LONG_S, 0);
-	arm(periodic_id, 0, 100 * 1000 * 1000);
+	ptimer_arm(oneshot, LONG_S * 1000000000L, 0);
+	ptimer_arm(periodic_id, 100 * 1000 * 1000, 100 * 1000 * 1000);
 	have_proc = read_file("/proc/self/timers", want, sizeof(want)) >= 0;
 
 	test_daemon();

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ptimer.h"
 #include "zdtm.h"
 
 #define LONG_S	  1000
@@ -37,30 +38,11 @@ static void tick(int sig, siginfo_t *si, void *uc)
 static int create(clockid_t clk, int notify, int sig, unsigned long long value)
 {
 	struct sigevent sev = {.sigev_notify = notify, .sigev_signo = sig};
-	int id;
 
 	sev.sigev_value.sival_ptr = (void *)value;
 	if (notify & SIGEV_THREAD_ID)
 		sev._sigev_un._tid = gettid();
-	if (syscall(SYS_timer_create, clk, &sev, &id))
-		fail("timer_create(clock %d, notify %d): %m", clk, notify);
-	return id;
-}
-
-static void arm(int id, long value_ns, long interval_ns)
-{
-	struct itimerspec its = {
-	    .it_value = {value_ns / 1000000000, value_ns % 1000000000},
-	    .it_interval = {interval_ns / 1000000000, interval_ns % 1000000000}};
-
-	if (syscall(SYS_timer_settime, id, 0, &its, NULL))
-		fail("timer_settime(%d): %m", id);
-}
-
-static void get(int id, struct itimerspec *its)
-{
-	if (syscall(SYS_timer_gettime, id, its))
-		fail("timer %d is gone: %m", id);
+	return ptimer_create(clk, &sev);
 }
 
 static void wait_pending(int sig)
@@ -131,16 +113,15 @@ int main(int argc, char **argv)
 	if (clock_getcpuclockid(getpid(), &pid_clock))
 		fail("clock_getcpuclockid");
 
-	if (syscall(SYS_timer_create, CLOCK_REALTIME, NULL, &dflt))
-		fail("timer_create(NULL sigevent): %m");
-	arm(dflt, LONG_S * 1000 * MS, 0);
+	dflt = ptimer_create(CLOCK_REALTIME, NULL);
+	ptimer_arm(dflt, LONG_S * 1000 * MS, 0);
 	ticker_id =
 	    create(CLOCK_MONOTONIC, SIGEV_SIGNAL | SIGEV_THREAD_ID, SIGRTMIN + 3, VALUE_PTR);
-	arm(ticker_id, 50 * MS, 50 * MS);
+	ptimer_arm(ticker_id, 50 * MS, 50 * MS);
 	cpu_proc = create(CLOCK_PROCESS_CPUTIME_ID, SIGEV_SIGNAL, SIGRTMIN + 4, 4);
-	arm(cpu_proc, LONG_S * 1000 * MS, 0);
+	ptimer_arm(cpu_proc, LONG_S * 1000 * MS, 0);
 	cpu_thread = create(CLOCK_THREAD_CPUTIME_ID, SIGEV_NONE, 0, 5);
-	arm(cpu_thread, 500 * 1000 * MS, 7000 * MS);
+	ptimer_arm(cpu_thread, 500 * 1000 * MS, 7000 * MS);
 	by_pid = create(pid_clock, SIGEV_THREAD, SIGRTMIN + 5, 6);
 	create(CLOCK_BOOTTIME, SIGEV_NONE, 0, 7);
 	hole = create(CLOCK_BOOTTIME, SIGEV_NONE, 0, 8);
@@ -149,11 +130,11 @@ int main(int argc, char **argv)
 		fail("timer_delete: %m");
 	/* Blocked: a periodic one whose signal waits (and which waits to be rearmed)... */
 	periodic_q = create(CLOCK_TAI, SIGEV_SIGNAL, SIGRTMIN + 6, 10);
-	arm(periodic_q, 1 * MS, 200 * MS);
+	ptimer_arm(periodic_q, 1 * MS, 200 * MS);
 	wait_pending(SIGRTMIN + 6);
 	/* ...and a one-shot one that went off. */
 	oneshot_q = create(CLOCK_BOOTTIME, SIGEV_SIGNAL, SIGRTMIN + 7, 11);
-	arm(oneshot_q, 1 * MS, 0);
+	ptimer_arm(oneshot_q, 1 * MS, 0);
 	wait_pending(SIGRTMIN + 7);
 	if (read_file("/proc/self/timers", want, sizeof(want)) < 0)
 		fail("cannot read /proc/self/timers");
@@ -163,29 +144,29 @@ int main(int argc, char **argv)
 
 	if (read_file("/proc/self/timers", got, sizeof(got)) < 0 || strcmp(got, want))
 		fail("/proc/self/timers: '%s', expected '%s'", got, want);
-	get(dflt, &its);
+	ptimer_get(dflt, &its);
 	if (its.it_value.tv_sec >= LONG_S || (!its.it_value.tv_sec && !its.it_value.tv_nsec))
 		fail("default timer: %ld s left, expected in (0, %d)", its.it_value.tv_sec, LONG_S);
-	get(cpu_proc, &its);
+	ptimer_get(cpu_proc, &its);
 	if (its.it_value.tv_sec >= LONG_S || (!its.it_value.tv_sec && !its.it_value.tv_nsec))
 		fail("process CPU timer: %ld s left, expected in (0, %d)", its.it_value.tv_sec,
 		     LONG_S);
-	get(cpu_thread, &its);
+	ptimer_get(cpu_thread, &its);
 	if (its.it_interval.tv_sec != 7 || its.it_interval.tv_nsec || its.it_value.tv_sec >= 500 ||
 	    (!its.it_value.tv_sec && !its.it_value.tv_nsec))
 		fail("thread CPU timer: %ld s left, every %ld.%09ld s; expected (0, 500), 7 s",
 		     its.it_value.tv_sec, its.it_interval.tv_sec, its.it_interval.tv_nsec);
-	get(by_pid, &its);
+	ptimer_get(by_pid, &its);
 	if (its.it_value.tv_sec || its.it_value.tv_nsec)
 		fail("disarmed timer %d is armed", by_pid);
-	get(periodic_q, &its);
+	ptimer_get(periodic_q, &its);
 	if (its.it_interval.tv_sec || its.it_interval.tv_nsec != 200 * MS)
 		fail("periodic blocked timer: interval %ld.%09ld s, expected 0.2 s",
 		     its.it_interval.tv_sec, its.it_interval.tv_nsec);
 	sleep_ms(500); /* past two periods: no second signal may join the queued one */
 	take_one(SIGRTMIN + 6, periodic_q, "periodic blocked timer");
 	take_one(SIGRTMIN + 7, oneshot_q, "one-shot blocked timer");
-	get(oneshot_q, &its);
+	ptimer_get(oneshot_q, &its);
 	if (its.it_value.tv_sec || its.it_value.tv_nsec)
 		fail("one-shot timer %d is armed again", oneshot_q);
 

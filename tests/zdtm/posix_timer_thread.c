@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ptimer.h"
 #include "zdtm.h"
 
 #define MS    1000000L
@@ -38,23 +39,10 @@ static void tick(int sig, siginfo_t *si, void *uc)
 static int create(clockid_t clk, int notify, int sig, int value, pid_t tid)
 {
 	struct sigevent sev = {.sigev_notify = notify, .sigev_signo = sig};
-	int id;
 
 	sev.sigev_value.sival_int = value;
 	sev._sigev_un._tid = tid;
-	if (syscall(SYS_timer_create, clk, &sev, &id))
-		fail("timer_create(clock %d, notify %d): %m", clk, notify);
-	return id;
-}
-
-static void arm(int id, long value_ns, long interval_ns)
-{
-	struct itimerspec its = {
-	    .it_value = {value_ns / 1000000000, value_ns % 1000000000},
-	    .it_interval = {interval_ns / 1000000000, interval_ns % 1000000000}};
-
-	if (syscall(SYS_timer_settime, id, 0, &its, NULL))
-		fail("timer_settime(%d): %m", id);
+	return ptimer_create(clk, &sev);
 }
 
 /* After restore: the queued signal is in this thread's queue, once. */
@@ -121,12 +109,12 @@ int main(int argc, char **argv)
 
 	ticker_id =
 	    create(CLOCK_MONOTONIC, SIGEV_SIGNAL | SIGEV_THREAD_ID, SIG_T, 0x77, thread_tid);
-	arm(ticker_id, 50 * MS, 50 * MS);
+	ptimer_arm(ticker_id, 50 * MS, 50 * MS);
 	process_id = create(CLOCK_REALTIME, SIGEV_SIGNAL, SIGRTMIN + 10, 0x78, 0);
 	cpu_id = create(thread_clock, SIGEV_NONE, 0, 0x79, 0);
-	arm(cpu_id, 1000L * 1000 * MS, 0);
+	ptimer_arm(cpu_id, 1000L * 1000 * MS, 0);
 	queued_id = create(CLOCK_BOOTTIME, SIGEV_SIGNAL | SIGEV_THREAD_ID, SIG_Q, 0x7a, thread_tid);
-	arm(queued_id, 1 * MS, 0);
+	ptimer_arm(queued_id, 1 * MS, 0);
 	usleep(20 * 1000);
 	if (read_file("/proc/self/timers", want, sizeof(want)) < 0)
 		fail("cannot read /proc/self/timers");
