@@ -58,6 +58,7 @@ struct rst_thread {
 	uint64_t sched_flags;
 	uint32_t cpu_mask_len; /* bytes of cpu_mask in use; 0: leave it */
 	uint8_t cpu_mask[128];
+	char comm[16];      /* the thread's name; empty: leave it */
 	uint64_t stack_top; /* threads other than the main one start here */
 	uint64_t args;      /* back to struct rst_args */
 };

@@ -218,6 +218,22 @@ int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry *
 	return 0;
 }
 
+/* A thread's own name, which its comm in /proc/PID/task/TID says. */
+static int dump_comm(pid_t pid, pid_t tid, ThreadEntry *th)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	r = read_file_at(AT_FDCWD, path, &buf, 64);
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s", path);
+	buf[strcspn(buf, "\n")] = 0;
+	th->comm = arena_strdup(buf);
+	return th->comm ? 0 : -ENOMEM;
+}
+
 int threads_dump(struct dump_task *t)
 {
 	TaskCoreEntry *c = t->core;
@@ -229,6 +245,8 @@ int threads_dump(struct dump_task *t)
 	for (size_t i = 0; i < t->nr_threads; i++) {
 		t->threads[i].gadget = t->rt.gadget; /* one address space */
 		r = thread_dump(&t->threads[i], NULL, &c->threads[c->n_threads]);
+		if (r == 0)
+			r = dump_comm(t->pid, t->threads[i].pid, c->threads[c->n_threads]);
 		if (r < 0)
 			return r;
 		c->n_threads++;
@@ -242,7 +260,8 @@ int thread_validate(const ThreadEntry *th)
 {
 	if (!th->regs || th->xsave.len < 576 || th->xsave.len > XSAVE_MAX ||
 	    (th->has_cpu_mask && (th->cpu_mask.len > 128 || th->cpu_mask.len % 8)) ||
-	    (th->rseq && th->rseq->len > 1024) || th->n_pending > MAX_PENDING || !th->tid ||
+	    (th->rseq && th->rseq->len > 1024) || (th->comm && strlen(th->comm) > 15) ||
+	    th->n_pending > MAX_PENDING || !th->tid ||
 	    th->tid > 4194304)
 		return -EINVAL;
 	for (size_t i = 0; i < th->n_pending; i++)
@@ -288,6 +307,8 @@ static void fill_one(const ThreadEntry *th, struct rst_thread *rt, uint8_t **pen
 		rt->cpu_mask_len = th->cpu_mask.len;
 		memcpy(rt->cpu_mask, th->cpu_mask.data, th->cpu_mask.len);
 	}
+	if (th->comm)
+		memcpy(rt->comm, th->comm, strlen(th->comm) + 1); /* validated: at most 15 */
 	rt->sched_policy = th->sched_policy;
 	rt->sched_prio = th->sched_prio;
 	rt->sched_nice = th->sched_nice;

@@ -25,6 +25,7 @@
 #define PR_SET_MM          35
 #define PR_SET_MM_MAP      14
 #define PR_SET_DUMPABLE    4
+#define PR_SET_NAME        15
 #define PR_SET_KEEPCAPS    8
 #define PR_SET_SECUREBITS  28
 #define PR_CAPBSET_DROP    24
@@ -327,6 +328,8 @@ static void restore_thread(struct rst_args *a, struct rst_thread *th)
 		CHECK(rsys6(NR_rseq, th->rseq_ptr, th->rseq_len, 0, th->rseq_sig, 0, 0),
 		      RST_STEP_THREAD, th->rseq_ptr);
 	CHECK(rsys(NR_sigaltstack, ss, 0, 0), RST_STEP_THREAD, th->ss_sp);
+	if (th->comm[0])
+		CHECK(rsys(NR_prctl, PR_SET_NAME, th->comm, 0), RST_STEP_THREAD, th->tid);
 	if (th->cpu_mask_len)
 		CHECK(rsys(NR_sched_setaffinity, 0, th->cpu_mask_len, th->cpu_mask), RST_STEP_THREAD,
 		      th->tid);

@@ -71,9 +71,11 @@ static void check_self(int i, unsigned long local, unsigned long at_ready)
 {
 	char *msg = th[i].msg;
 	size_t len = sizeof(th[i].msg);
+	char comm[16] = "";
 	sigset_t set;
 
 	own_mask(i, &set);
+	prctl(PR_GET_NAME, comm);
 	if (gettid() != th[i].tid)
 		snprintf(msg, len, "tid %d, expected %d", gettid(), th[i].tid);
 	else if (&tls_val != th[i].tls_addr || tls_val != (MAGIC ^ i) || strcmp(tls_name, names[i]))
@@ -82,6 +84,8 @@ static void check_self(int i, unsigned long local, unsigned long at_ready)
 			 names[i]);
 	else if (check_mask(&set, msg, len))
 		;
+	else if (strcmp(comm, names[i]))
+		snprintf(msg, len, "thread name '%s', expected '%s'", comm, names[i]);
 	else if ((th[i].cnt ^ MAGIC) != local)
 		snprintf(msg, len, "counter %lu in memory, %lu on the stack", th[i].cnt ^ MAGIC,
 			 local);
@@ -100,6 +104,8 @@ static void *thread_fn(void *arg)
 	th[i].tls_addr = &tls_val;
 	tls_val = MAGIC ^ i;
 	snprintf(tls_name, sizeof(tls_name), "%s", names[i]);
+	if (prctl(PR_SET_NAME, names[i]))
+		snprintf(th[i].msg, sizeof(th[i].msg), "PR_SET_NAME: %m");
 	own_mask(i, &set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* Some counting first, so that values at the checkpoint are not zero. */
