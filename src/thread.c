@@ -234,6 +234,31 @@ static int dump_comm(pid_t pid, pid_t tid, ThreadEntry *th)
 	return th->comm ? 0 : -ENOMEM;
 }
 
+/*
+ * Credentials are per thread in the kernel; libc keeps them the same in
+ * every thread, and a restore gives all threads the task's. A thread with
+ * credentials of its own (changed by a raw syscall) is refused.
+ */
+static int check_creds(const struct dump_task *t, pid_t tid)
+{
+	const struct proc_status *m = &t->status;
+	struct proc_status s;
+	int r = proc_read_status(tid, &s);
+
+	if (r < 0)
+		return log_error_errno(r, "cannot read the status of thread %d", tid);
+	if (memcmp(s.uid, m->uid, sizeof(s.uid)) || memcmp(s.gid, m->gid, sizeof(s.gid)) ||
+	    s.nr_groups != m->nr_groups ||
+	    memcmp(s.groups, m->groups, s.nr_groups * sizeof(s.groups[0])) ||
+	    s.cap_inh != m->cap_inh || s.cap_prm != m->cap_prm || s.cap_eff != m->cap_eff ||
+	    s.cap_bnd != m->cap_bnd || s.cap_amb != m->cap_amb)
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't dump: thread %d of task %d has credentials of its own "
+				     "(ids, groups or capabilities differ from the main thread's)",
+				     tid, t->pid);
+	return 0;
+}
+
 int threads_dump(struct dump_task *t)
 {
 	TaskCoreEntry *c = t->core;
@@ -245,6 +270,8 @@ int threads_dump(struct dump_task *t)
 	for (size_t i = 0; i < t->nr_threads; i++) {
 		t->threads[i].gadget = t->rt.gadget; /* one address space */
 		r = thread_dump(&t->threads[i], NULL, &c->threads[c->n_threads]);
+		if (r == 0)
+			r = check_creds(t, t->threads[i].pid);
 		if (r == 0)
 			r = dump_comm(t->pid, t->threads[i].pid, c->threads[c->n_threads]);
 		if (r < 0)

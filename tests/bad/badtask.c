@@ -101,6 +101,15 @@ static void *spin_thread(void *arg)
 	return NULL;
 }
 
+/* A thread with an effective gid of its own (raw syscall: libc would change all). */
+static void *creds_thread(void *arg)
+{
+	(void)arg;
+	if (syscall(SYS_setresgid, -1, 4321, -1))
+		return NULL;
+	return spin_thread(NULL);
+}
+
 static void place_fd(int fd, int want)
 {
 	if (fd == want)
@@ -210,11 +219,16 @@ static void setup(void)
 			if (waitid(P_PID, child, &si, WEXITED | WNOWAIT))
 				fail("waitid: %m");
 		}
-	} else if (!strcmp(mode, "threads")) {
-		if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
+	} else if (!strcmp(mode, "threads") || !strcmp(mode, "thread_creds")) {
+		void *(*fn)(void *) = strcmp(mode, "threads") ? creds_thread : spin_thread;
+
+		if ((e = pthread_create(&thread, NULL, fn, NULL)))
 			fail("pthread_create: %s", strerror(e));
-		while (!thread_cnt)
-			sched_yield();
+		for (int i = 0; !thread_cnt; i++)
+			if (i > 1000000)
+				fail("the second thread never started counting");
+			else
+				sched_yield();
 	} else if (!strcmp(mode, "ns-user")) {
 		enter_ns(CLONE_NEWUSER, "user");
 		map_root();
@@ -309,7 +323,9 @@ static void check(void)
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, child, &si, WEXITED | WNOHANG) || si.si_pid != child)
 			fail("zombie child %d was reaped by someone else", child);
-	} else if (!strcmp(mode, "threads")) {
+	} else if (!strcmp(mode, "threads") || !strcmp(mode, "thread_creds")) {
+		if (getegid() != 0)
+			fail("main thread's egid is %d, expected 0", getegid());
 		before = thread_cnt;
 		usleep(20000);
 		if (thread_cnt == before)
