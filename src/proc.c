@@ -25,6 +25,21 @@ static int parse_vec(const char *s, int *v, int max)
 	return n;
 }
 
+/* The kernel prints a task's name escaped: a newline as "\n", a backslash as "\\". */
+static void parse_name(const char *v, const char *end, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; v < end && n + 1 < size; v++) {
+		char c = *v;
+
+		if (c == '\\' && v + 1 < end && (v[1] == 'n' || v[1] == '\\'))
+			c = *++v == 'n' ? '\n' : '\\';
+		out[n++] = c;
+	}
+	out[n] = 0;
+}
+
 int proc_parse_status(const char *text, struct proc_status *st)
 {
 	const char *line = text;
@@ -41,7 +56,9 @@ int proc_parse_status(const char *text, struct proc_status *st)
 		while (*v == ' ' || *v == '\t')
 			v++;
 #define KEY(k) (!strncmp(line, k ":", sizeof(k)))
-		if (KEY("State"))
+		if (KEY("Name") && line[5] == '\t') /* spaces may begin the name */
+			parse_name(line + 6, nl ? nl : line + strlen(line), st->name, sizeof(st->name));
+		else if (KEY("State"))
 			st->state = *v, seen |= 1;
 		else if (KEY("Tgid"))
 			st->tgid = atoi(v), seen |= 2;

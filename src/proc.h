@@ -23,6 +23,7 @@ struct proc_status {
 	int seccomp, no_new_privs;
 	unsigned umask;
 	int kthread;
+	char name[16]; /* comm, unescaped */
 };
 
 struct proc_stat {

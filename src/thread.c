@@ -218,28 +218,13 @@ int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry *
 	return 0;
 }
 
-/* A thread's own name, which its comm in /proc/PID/task/TID says. */
-static int dump_comm(pid_t pid, pid_t tid, ThreadEntry *th)
-{
-	char path[64];
-	_cleanup_free_ char *buf = NULL;
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
-	r = read_file_at(AT_FDCWD, path, &buf, 64);
-	if (r < 0)
-		return log_error_errno(r, "cannot read %s", path);
-	buf[strcspn(buf, "\n")] = 0;
-	th->comm = arena_strdup(buf);
-	return th->comm ? 0 : -ENOMEM;
-}
-
 /*
- * Credentials are per thread in the kernel; libc keeps them the same in
- * every thread, and a restore gives all threads the task's. A thread with
- * credentials of its own (changed by a raw syscall) is refused.
+ * What /proc says of a thread other than the main one: its name, and its
+ * credentials. These are per thread in the kernel; libc keeps them the
+ * same in every thread, and a restore gives all threads the task's, so a
+ * thread with credentials of its own (a raw setresuid in it) is refused.
  */
-static int check_creds(const struct dump_task *t, pid_t tid)
+static int dump_thread_status(const struct dump_task *t, pid_t tid, ThreadEntry *th)
 {
 	const struct proc_status *m = &t->status;
 	struct proc_status s;
@@ -256,7 +241,8 @@ static int check_creds(const struct dump_task *t, pid_t tid)
 				     "can't dump: thread %d of task %d has credentials of its own "
 				     "(ids, groups or capabilities differ from the main thread's)",
 				     tid, t->pid);
-	return 0;
+	th->comm = arena_strdup(s.name);
+	return th->comm ? 0 : -ENOMEM;
 }
 
 int threads_dump(struct dump_task *t)
@@ -271,9 +257,7 @@ int threads_dump(struct dump_task *t)
 		t->threads[i].gadget = t->rt.gadget; /* one address space */
 		r = thread_dump(&t->threads[i], NULL, &c->threads[c->n_threads]);
 		if (r == 0)
-			r = check_creds(t, t->threads[i].pid);
-		if (r == 0)
-			r = dump_comm(t->pid, t->threads[i].pid, c->threads[c->n_threads]);
+			r = dump_thread_status(t, t->threads[i].pid, c->threads[c->n_threads]);
 		if (r < 0)
 			return r;
 		c->n_threads++;

@@ -26,7 +26,10 @@ static void test_status(void)
 	CHECK("status caps", st.cap_prm == 0x1ffffffffffULL && st.cap_inh == 0);
 	CHECK("status signals", st.sig_pnd == 0x100 && st.shd_pnd == 0x200 && st.sig_blk == 0x10000);
 	CHECK("status seccomp/nnp/umask", st.seccomp == 2 && st.no_new_privs == 1 && st.umask == 022);
+	CHECK("status name", !strcmp(st.name, "cat"));
 	CHECK("status without required keys fails", proc_parse_status("Name:\tx\n", &st) < 0);
+	proc_parse_status("Name:\t a\\nb\\\\c\\t\nState:\tS\n", &st);
+	CHECK("status name: leading space, escapes undone", !strcmp(st.name, " a\nb\\c\\t"));
 }
 
 static void test_stat(void)
