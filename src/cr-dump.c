@@ -86,7 +86,7 @@ static int write_task(struct dump_ctx *ctx, struct dump_task *t)
 		return 0;
 	if ((r = img_write_one(ctx->dirfd, IMG_CORE, t->pid, t->core)) < 0 ||
 	    (r = img_write_one(ctx->dirfd, IMG_FDINFO, t->pid, t->fdinfo)) < 0 ||
-	    (r = mem_write(ctx, t)) < 0)
+	    (!t->clone_vm && (r = mem_write(ctx, t)) < 0))
 		return r;
 	return 0;
 }
@@ -169,7 +169,8 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	    (r = cgroup_dump(t)) < 0)
 		return r;
 	pr_debug("task %d: core and signals collected", t->pid);
-	if ((r = files_dump_fds(ctx, t)) < 0 || (r = mem_dump(ctx, t)) < 0)
+	/* A task sharing its parent's memory: the owner saves it. */
+	if ((r = files_dump_fds(ctx, t)) < 0 || (!t->clone_vm && (r = mem_dump(ctx, t)) < 0))
 		return r;
 	pr_debug("task %d: files and memory collected", t->pid);
 	return 0;

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "pstree.h"
+#include "vmshare.h"
 #include "signals.h"
 #include "sys.h"
 #include "task.h"
@@ -83,7 +84,7 @@ static int read_task_images(struct restore_ctx *ctx, struct restore_task *t)
 	if (!is_live(t))
 		return 0;
 	if ((r = img_read_one(ctx->dirfd, IMG_CORE, t->pid, (void **)&t->core)) < 0 ||
-	    (r = img_read_one(ctx->dirfd, IMG_MM, t->pid, (void **)&t->mm)) < 0 ||
+	    (t->vm_owner < 0 && (r = img_read_one(ctx->dirfd, IMG_MM, t->pid, (void **)&t->mm)) < 0) ||
 	    (r = img_read_one(ctx->dirfd, IMG_FDINFO, t->pid, (void **)&t->fdinfo)) < 0)
 		return r;
 	return 0;
@@ -150,7 +151,7 @@ static int validate(struct restore_ctx *ctx)
 			continue;
 		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
 		    (r = timers_validate(t)) < 0 || (r = cgroup_validate(t)) < 0 ||
-		    (r = mem_validate(ctx, t)) < 0 || (r = validate_fds(ctx, t)) < 0 ||
+		    (t->mm && (r = mem_validate(ctx, t)) < 0) || (r = validate_fds(ctx, t)) < 0 ||
 		    (r = locks_validate(t)) < 0)
 			return r;
 		ctx->fd_base = MAX(ctx->fd_base, files_max_fd(t) + 1);
@@ -197,6 +198,11 @@ static int unregister_rseq(void)
 __attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx,
 						 struct channels *ch);
 
+static void sharer_main(struct restore_ctx *ctx, int idx, void *ch)
+{
+	task_main(ctx, idx, ch);
+}
+
 static pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
 	struct restore_task *t = &ctx->tasks[idx];
@@ -213,6 +219,8 @@ static pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 		ca.flags |= CLONE_FILES;
 	if (t->pe->clone_fs)
 		ca.flags |= CLONE_FS;
+	if (t->pe->clone_vm)
+		return vmshare_clone(ctx, idx, &ca, sharer_main, ch);
 	pid_t pid = sys_clone3(&ca, sizeof(ca));
 
 	if (pid < 0)
@@ -250,8 +258,10 @@ static int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
 	char c;
 
 	report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);
+	vmshare_parked(&ctx->tasks[idx]);
 	if (read(ch->barrier_rd, &c, 1) != 1)
 		return log_error_ret(-EPIPE, "task %d: nestor went away", e->pid);
+	vmshare_wait_turn(ctx, &ctx->tasks[idx]);
 	if (getpgid(0) != (pid_t)e->pgid && setpgid(0, e->pgid))
 		return log_error_errno(-errno, "cannot put task %d in group %u", e->pid, e->pgid);
 	return tty_set_foreground(&ctx->tasks[idx]);
@@ -324,6 +334,7 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 	task_fill_args(t, reg->args);
 	signals_fill_args(t, reg->args);
 	mem_fill_shms(ctx, t, reg->args);
+	vmshare_fill_args(ctx, t, reg);
 	locks_fill_args(t, reg->args);
 	reg->args->status_fd = ch->status_wr;
 	/* A shared table is not the blob's to close: another task may still need
@@ -365,7 +376,7 @@ __attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx
 	if (t->zombie)
 		become_zombie(t->pe->exit_status);
 	if ((r = settle_zombies(ctx, idx)) < 0 || (r = task_prepare(ctx, t, ch, &reg)) < 0 ||
-	    (r = unregister_rseq()) < 0)
+	    (!t->no_rseq && (r = unregister_rseq()) < 0))
 		goto fail;
 	report(ch->status_wr, 0, RST_STEP_READY, (uint64_t)reg.start, reg.len);
 	/*
@@ -373,7 +384,7 @@ __attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx
 	 * number could become one of the other's files while that one still
 	 * logs to it. nestor closes it with the rest at the end.
 	 */
-	if (!t->shared_files)
+	if (!t->shared_files && t->vm_owner < 0 && !t->nr_sharers)
 		log_close();
 	asm volatile("mov %0, %%rsp\n\t"
 		     "jmp *%1\n\t"

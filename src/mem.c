@@ -537,32 +537,23 @@ static int fill_runs_and_mm(struct restore_ctx *ctx, const MmEntry *mm, struct r
 	return 0;
 }
 
-int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
-		struct rst_region *ret)
+/*
+ * Maps the blob region in a gap of the layout: code | args and extra |
+ * threads, their stacks | filters | park | main stack; fills what is not
+ * about memory.
+ */
+static int map_blob(const MmEntry *layout, struct restore_task *t, size_t extra, size_t park,
+		    struct rst_region *ret)
 {
-	const MmEntry *mm = t->mm;
 	size_t blob_len = _binary_restorer_bin_end - _binary_restorer_bin_start;
 	size_t code = PAGE_ALIGN(blob_len);
-	size_t data = PAGE_ALIGN(sizeof(struct rst_args) + mm->n_vmas * sizeof(struct rst_vma) +
-				 mm->n_runs * sizeof(struct rst_run));
+	size_t data = PAGE_ALIGN(sizeof(struct rst_args) + extra);
 	size_t threads = PAGE_ALIGN(threads_args_size(t->core));
 	size_t filters = PAGE_ALIGN(seccomp_args_size(t->core));
-	struct vdso_area self[VDSO_MAX_AREAS];
-	size_t park = 0, len;
-	uint64_t hash;
+	size_t len = code + data + threads + filters + park + RST_STACK_SIZE;
+	uint8_t *region = map_region(layout, len);
 	struct rst_args *a;
-	uint8_t *region;
-	char name[64];
-	int n, r;
 
-	r = vdso_self(self, &n, &hash);
-	if (r < 0)
-		return r;
-	for (int i = 0; i < n; i++)
-		park += self[i].end - self[i].start;
-	/* code | args, areas, runs | threads, their stacks | vdso parking | main stack */
-	len = code + data + threads + filters + park + RST_STACK_SIZE;
-	region = map_region(mm, len);
 	if (!region)
 		return log_error_ret(-ENOMEM, "no room for the restorer in task %d's layout", t->pid);
 	memcpy(region, _binary_restorer_bin_start, blob_len);
@@ -571,17 +562,48 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	a->magic = RST_MAGIC;
 	a->region_start = (uint64_t)region;
 	a->region_len = len;
-	a->vmas = (uint64_t)(a + 1);
-	a->runs = a->vmas + mm->n_vmas * sizeof(struct rst_vma);
-	a->nr_vmas = mm->n_vmas;
-	a->nr_runs = mm->n_runs;
+	a->pages_fd = -1;
 	a->vdso_tmp = (uint64_t)region + code + data + threads + filters;
 	seccomp_fill_args(t->core, a, region + code + data + threads);
 	/* Thread stacks end where the threads' part of the region ends. */
 	threads_fill_args(t->core, a, region + code + data,
 			  region + code + data + threads - t->core->n_threads * RST_THREAD_STACK);
+	ret->start = region;
+	ret->len = len;
+	ret->args = a;
+	ret->stack_top = region + len - 64;
+	return 0;
+}
 
-	r = vdso_plan(t->mm, self, n, a);
+int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
+		struct rst_region *ret)
+{
+	const MmEntry *mm = t->mm;
+	struct vdso_area self[VDSO_MAX_AREAS];
+	size_t park = 0;
+	uint64_t hash;
+	struct rst_args *a;
+	char name[64];
+	int n, r;
+
+	/* A task sharing its owner's memory: a region where the owner has none. */
+	if (!mm)
+		return map_blob(ctx->tasks[t->vm_owner].mm, t, 0, 0, ret);
+	r = vdso_self(self, &n, &hash);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < n; i++)
+		park += self[i].end - self[i].start;
+	r = map_blob(mm, t, mm->n_vmas * sizeof(struct rst_vma) + mm->n_runs * sizeof(struct rst_run),
+		     park, ret);
+	if (r < 0)
+		return r;
+	a = ret->args;
+	a->vmas = (uint64_t)(a + 1);
+	a->runs = a->vmas + mm->n_vmas * sizeof(struct rst_vma);
+	a->nr_vmas = mm->n_vmas;
+	a->nr_runs = mm->n_runs;
+	r = vdso_plan(mm, self, n, a);
 	if (r < 0)
 		return r;
 	r = open_vma_files(ctx, t, (struct rst_vma *)a->vmas);
@@ -591,14 +613,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	a->pages_fd = fd_move_above(img_open_file(ctx->dirfd, name), min_fd);
 	if (a->pages_fd < 0)
 		return a->pages_fd;
-	r = fill_runs_and_mm(ctx, mm, a);
-	if (r < 0)
-		return r;
-	ret->start = region;
-	ret->len = len;
-	ret->args = a;
-	ret->stack_top = region + len - 64;
-	return 0;
+	return fill_runs_and_mm(ctx, mm, a);
 }
 
 /* ---- shared anonymous memory ---- */
@@ -695,6 +710,8 @@ void mem_fill_shms(struct restore_ctx *ctx, struct restore_task *t, struct rst_a
 {
 	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
 
+	if (!t->mm) /* the owner's blob makes the shared memory */
+		return;
 	a->nr_shms = ctx->nr_shms;
 	for (size_t i = 0; i < ctx->nr_shms; i++) {
 		a->shms[i][0] = ctx->shms[i].addr;

@@ -34,6 +34,7 @@ struct dump_task {
 	uint32_t exit_status; /* a zombie's raw wait status */
 	pid_t helper;         /* stands in for its dead session or group leader, or 0 */
 	bool clone_files, clone_fs; /* shares its parent's fd table, fs info */
+	bool clone_vm, clone_sighand; /* its parent's memory, signal handlers */
 	struct proc_status status;
 	struct proc_stat stat;
 	struct remote rt;     /* the main thread */
@@ -86,8 +87,21 @@ struct restore_task {
 	bool helper; /* exits once it has made its members */
 	bool shared_files; /* its fd table is shared with another task of the tree */
 	TaskCoreEntry *core;
-	MmEntry *mm;
+	MmEntry *mm; /* NULL for a task sharing its owner's (vm_owner) */
 	FdinfoEntry *fdinfo;
+	/*
+	 * Memory shared between processes (CLONE_VM): the owner is the group's
+	 * topmost task and rebuilds the memory; each sharer (rank 1, 2, ... in
+	 * tree order) joins it. These words live in memory the group shares
+	 * while it runs nestor's code (see vm_share.c).
+	 */
+	int vm_owner;       /* index of the task whose memory this one shares, or -1 */
+	uint32_t vm_rank;   /* a sharer's place in its group, from 1 */
+	uint32_t nr_sharers; /* an owner's */
+	bool no_rseq;       /* made by a CLONE_VM clone, or forked from such a task */
+	uint32_t vm_born;   /* a sharer: 1 while it makes its family, 2 once done, 0 if it died */
+	uint32_t vm_ready;  /* an owner: its blob runs, vm_args is set */
+	struct rst_args *vm_args; /* an owner's blob arguments */
 	/* Filled while restoring. */
 	size_t trapped; /* threads, the main one included, in their final trap */
 	uint64_t region, region_len;

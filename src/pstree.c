@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "log.h"
 #include "pstree.h"
+#include "vmshare.h"
 #include "sys.h"
 #include "task.h"
 #include "thread.h"
@@ -174,24 +175,12 @@ static int find_task(struct dump_ctx *ctx, pid_t pid)
 	return -1;
 }
 
-/* Kernel objects a child may share with its parent that nestor cannot share again yet. */
-/*
- * What a child shares with its parent: an fd table (CLONE_FILES) or fs info
- * (CLONE_FS) is made shared again; memory or signal handlers shared between
- * processes (CLONE_VM without CLONE_THREAD) are not supported yet.
- */
-static int check_sharing(struct dump_task *t, struct dump_task *p)
+/* An fd table (CLONE_FILES) or fs info (CLONE_FS) a child shares with its
+ * parent is made shared again; memory and signal handlers: vmshare.c. */
+static void check_sharing(struct dump_task *t, struct dump_task *p)
 {
-	if (sys_kcmp(p->pid, t->pid, 1 /* KCMP_VM */, 0, 0) == 0)
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d shares its memory (CLONE_VM) "
-						  "with task %d (not supported yet)", t->pid, p->pid);
-	if (sys_kcmp(p->pid, t->pid, 4 /* KCMP_SIGHAND */, 0, 0) == 0)
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d shares its signal handlers "
-						  "(CLONE_SIGHAND) with task %d (not supported yet)",
-				     t->pid, p->pid);
 	t->clone_files = sys_kcmp(p->pid, t->pid, 2 /* KCMP_FILES */, 0, 0) == 0;
 	t->clone_fs = sys_kcmp(p->pid, t->pid, 3 /* KCMP_FS */, 0, 0) == 0;
-	return 0;
 }
 
 /* The helper standing in for dead leader pid, made on first use. */
@@ -272,10 +261,10 @@ int pstree_check_layout(struct dump_ctx *ctx)
 
 		if (r < 0)
 			return r;
-		if (!t->zombie && !p->zombie && (r = check_sharing(t, p)) < 0)
-			return r;
+		if (!t->zombie && !p->zombie)
+			check_sharing(t, p);
 	}
-	return 0;
+	return vmshare_check(ctx);
 }
 
 static int write_helper(struct dump_ctx *ctx, struct img *img, pid_t pid)
@@ -317,6 +306,8 @@ int pstree_write(struct dump_ctx *ctx)
 		e.creator = t->helper;
 		e.has_clone_files = e.clone_files = t->clone_files;
 		e.has_clone_fs = e.clone_fs = t->clone_fs;
+		e.has_clone_vm = e.clone_vm = t->clone_vm;
+		e.has_clone_sighand = e.clone_sighand = t->clone_sighand;
 		e.pgid = t->stat.pgid;
 		e.sid = t->stat.sid;
 		e.has_exit_status = t->zombie;
@@ -401,8 +392,20 @@ static int validate_entry(struct restore_ctx *ctx, size_t i)
 				  ctx->tasks[creator].parent != parent))
 		return -EINVAL;
 	/* Sharing is made at creation: with the creator, which must be the parent. */
-	if ((e->clone_files || e->clone_fs) && (creator != parent || e->helper || e->has_exit_status))
+	if ((e->clone_files || e->clone_fs || e->clone_vm) &&
+	    (creator != parent || e->helper || e->has_exit_status))
 		return -EINVAL;
+	if (e->clone_sighand && !e->clone_vm)
+		return -EINVAL;
+	ctx->tasks[i].vm_owner = -1;
+	if (e->clone_vm) {
+		int owner = ctx->tasks[parent].vm_owner >= 0 ? ctx->tasks[parent].vm_owner : parent;
+
+		ctx->tasks[i].vm_owner = owner;
+		ctx->tasks[i].vm_rank = ++ctx->tasks[owner].nr_sharers;
+		if (ctx->tasks[owner].nr_sharers > RST_MAX_SHARERS)
+			return -EINVAL;
+	}
 	if (e->clone_files) {
 		ctx->tasks[i].shared_files = true;
 		ctx->tasks[parent].shared_files = true;
@@ -412,6 +415,8 @@ static int validate_entry(struct restore_ctx *ctx, size_t i)
 		return -EINVAL;
 	ctx->tasks[i].parent = parent;
 	ctx->tasks[i].creator = creator;
+	/* The kernel drops rseq at a clone with CLONE_VM, and fork copies none. */
+	ctx->tasks[i].no_rseq = e->clone_vm || (creator >= 0 && ctx->tasks[creator].no_rseq);
 	return 0;
 }
 

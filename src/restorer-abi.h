@@ -14,6 +14,7 @@
 #define RST_NLIMITS      16
 #define RST_MAX_SHMS     64
 #define RST_MAX_LOCKS    64
+#define RST_MAX_SHARERS  64
 
 /* The kernel's struct sched_attr (sched_getattr/sched_setattr). */
 struct sched_attr_k {
@@ -129,6 +130,17 @@ struct rst_args {
 	/* Shared anonymous objects nestor mapped before forking: start, length. */
 	uint32_t nr_shms;
 	uint64_t shms[RST_MAX_SHMS][2];
+	/*
+	 * Memory shared between processes (see vmshare.c). An owner's blob says
+	 * it runs (*vm_ready_word = 1), waits for its sharers to come in, keeps
+	 * their blob regions, rebuilds the memory and sets mem_ready. A sharer's
+	 * blob (owner_args set) counts itself in, waits for mem_ready, and then
+	 * restores only what its process keeps apart from the memory.
+	 */
+	uint64_t owner_args;    /* a sharer: the owner's struct rst_args */
+	uint64_t vm_ready_word; /* an owner: nestor's word the sharers wait on */
+	uint32_t sharers, sharers_in, mem_ready;
+	uint64_t keep[RST_MAX_SHARERS][2]; /* the sharers' regions: start, length */
 };
 
 /*

@@ -433,13 +433,14 @@ t_thread_id() {
 	refused "\\b$t\\b" "thread" && no_inventory "$twd/img" && task_intact && task_passes
 }
 
-t_clone_vm() {
-	local kid
-	start_task clone_vm || return
-	kid=$(cat "$twd/aux")
-	procs+=("$kid")
+t_vm_orphans() {
+	local b c
+	start_task vm_orphans || return
+	read -r b c < "$twd/aux"
+	procs+=("$b" "$c")
 	nestor_run dump -t "$tpid" -D "$twd/img"
-	refused "\\b$kid\\b" "CLONE_VM" && no_inventory "$twd/img" && task_intact && task_passes
+	refused "\\b$b\\b" "\\b$c\\b" "CLONE_VM" && no_inventory "$twd/img" && task_intact &&
+		task_passes
 }
 
 t_stopped() {
@@ -856,7 +857,7 @@ run "dump: a kernel thread (kthreadd)" t_kthread
 run "dump: nestor itself" t_itself
 run "dump: a zombie" t_zombie
 run "dump: a thread id, not a process" t_thread_id
-run "dump: a child sharing its memory (CLONE_VM)" t_clone_vm
+run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"

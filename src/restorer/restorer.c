@@ -83,6 +83,12 @@ static int in_keep(struct rst_args *a, uint64_t addr, uint64_t *ret_end)
 			return 1;
 		}
 	}
+	for (uint32_t i = 0; i < a->sharers; i++) {
+		if (addr >= a->keep[i][0] && addr < a->keep[i][0] + a->keep[i][1]) {
+			*ret_end = a->keep[i][0] + a->keep[i][1];
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -99,10 +105,14 @@ static uint64_t next_kept(struct rst_args *a, uint64_t addr)
 	for (uint32_t i = 0; i < a->nr_shms; i++)
 		if (a->shms[i][0] > addr && a->shms[i][0] < next)
 			next = a->shms[i][0];
+	for (uint32_t i = 0; i < a->sharers; i++)
+		if (a->keep[i][0] > addr && a->keep[i][0] < next)
+			next = a->keep[i][0];
 	return next;
 }
 
-/* Unmaps everything but the blob's region and the current vDSO areas. */
+/* Unmaps everything but the blob regions, the current vDSO areas and the
+ * shared objects nestor mapped. */
 static void unmap_old(struct rst_args *a)
 {
 	uint64_t addr = 0;
@@ -400,6 +410,55 @@ static void install_seccomp(struct rst_args *a)
 	}
 }
 
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+
+static void wait_for(uint32_t *word, uint32_t val)
+{
+	uint32_t cur;
+
+	while ((cur = __atomic_load_n(word, __ATOMIC_ACQUIRE)) != val)
+		rsys6(NR_futex, (long)word, FUTEX_WAIT, cur, 0, 0, 0);
+}
+
+static void set_and_wake(uint32_t *word, uint32_t val)
+{
+	__atomic_store_n(word, val, __ATOMIC_RELEASE);
+	rsys6(NR_futex, (long)word, FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
+}
+
+/* Memory shared between processes (nestor's vmshare.c): only the owner's
+ * blob builds it, once every sharer has left nestor's code for its blob. */
+static void wait_for_sharers(struct rst_args *a)
+{
+	set_and_wake((uint32_t *)a->vm_ready_word, 1);
+	wait_for(&a->sharers_in, a->sharers);
+}
+
+static void join_owner(struct rst_args *a)
+{
+	struct rst_args *o = (struct rst_args *)a->owner_args;
+
+	/* The kernel would clear nestor's word, gone with the owner's rebuild, at our exit. */
+	rsys(NR_set_tid_address, 0, 0, 0);
+	__atomic_fetch_add(&o->sharers_in, 1, __ATOMIC_RELEASE);
+	rsys6(NR_futex, (long)&o->sharers_in, FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
+	wait_for(&o->mem_ready, 1);
+}
+
+static void build_memory(struct rst_args *a)
+{
+	if (a->sharers)
+		wait_for_sharers(a);
+	unmap_old(a);
+	move_vdso(a);
+	map_areas(a);
+	CHECK(rsys6(NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
+	      RST_STEP_MM_MAP, 0);
+	if (a->sharers)
+		set_and_wake(&a->mem_ready, 1);
+}
+
 void restorer_main(struct rst_args *a)
 {
 	if (a->magic != RST_MAGIC)
@@ -408,11 +467,10 @@ void restorer_main(struct rst_args *a)
 	if (a->xcomp_perm & (1ULL << 18)) /* XTILEDATA */
 		CHECK(rsys(NR_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18, 0),
 		      RST_STEP_THREAD, 18);
-	unmap_old(a);
-	move_vdso(a);
-	map_areas(a);
-	CHECK(rsys6(NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
-	      RST_STEP_MM_MAP, 0);
+	if (a->owner_args)
+		join_owner(a);
+	else
+		build_memory(a);
 	if (a->close_from >= 0)
 		rsys(NR_close_range, a->close_from, ~0U, 0);
 	for (uint32_t i = 0; i < a->nr_locks; i++) {

@@ -58,6 +58,7 @@ enum {
 	NR_fcntl = 72,
 	NR_sched_setaffinity = 203,
 	NR_userfaultfd = 323,
+	NR_futex = 202,
 };
 
 #endif

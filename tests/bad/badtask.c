@@ -187,19 +187,56 @@ static int vm_child(void *arg)
 	return 0;
 }
 
+static void vm_orphans(void)
+{
+	static char stacks[2][64 << 10] __attribute__((aligned(16)));
+	pid_t b, c;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	b = clone(vm_child, stacks[0] + sizeof(stacks[0]), CLONE_VM | SIGCHLD, NULL);
+	c = clone(vm_child, stacks[1] + sizeof(stacks[1]), CLONE_VM | SIGCHLD, NULL);
+	if (b < 0 || c < 0)
+		_exit(3);
+	put_file("aux", "%d %d", b, c);
+	execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+	_exit(127);
+}
+
+/* Waits until pid runs the program named comm (its exec is done). */
+static void wait_exec(pid_t pid, const char *comm)
+{
+	char path[64], buf[32] = "";
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	for (int i = 0; i < 5000; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f && fgets(buf, sizeof(buf), f))
+			buf[strcspn(buf, "\n")] = '\0';
+		if (f)
+			fclose(f);
+		if (!strcmp(buf, comm))
+			return;
+		usleep(1000);
+	}
+	fail("child %d did not exec %s", pid, comm);
+}
+
 static void setup(void)
 {
 	int p[2], e;
 
 	if (!strcmp(mode, "plain")) {
 		return;
-	} else if (!strcmp(mode, "clone_vm")) {
-		/* A child sharing our memory (CLONE_VM without CLONE_THREAD). */
-		static char stack[64 << 10] __attribute__((aligned(16)));
-		child = clone(vm_child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
+	} else if (!strcmp(mode, "vm_orphans")) {
+		/* Two grandchildren share one memory that their parent left by exec:
+		 * neither got it from the other, which no restore can make again. */
+		child = fork();
 		if (child < 0)
-			fail("clone: %m");
-		put_file("aux", "%d", child);
+			fail("fork: %m");
+		if (child == 0)
+			vm_orphans();
+		wait_exec(child, "sleep");
 	} else if (!strcmp(mode, "child") || !strcmp(mode, "zombie")) {
 		child = fork();
 		if (child < 0)
@@ -314,7 +351,7 @@ static void check(void)
 	unsigned long before;
 	siginfo_t si;
 
-	if (!strcmp(mode, "child") || !strcmp(mode, "clone_vm")) {
+	if (!strcmp(mode, "child") || !strcmp(mode, "vm_orphans")) {
 		if (kill(child, 0) || waitpid(child, NULL, WNOHANG) != 0)
 			fail("child %d is gone", child);
 		kill(child, SIGKILL);
