@@ -118,10 +118,73 @@ static int add_whole_file(struct dump_ctx *ctx, pid_t pid, const char *link, con
 	return f->path ? 0 : -ENOMEM;
 }
 
+/*
+ * The content of an unlinked regular file, read through link (an fd or a
+ * map_files link of task pid), what names it in refusals. Its dev and ino
+ * make its descriptions and mappings one file again at restore.
+ */
+static int dump_unlinked_data(pid_t pid, const char *link, const char *what,
+			      const struct stat *st, FileEntry *f)
+{
+	_cleanup_close_ int rfd = -1;
+	uint8_t *data;
+	int r;
+
+	if (f->size > MAX_UNLINKED_SIZE)
+		return log_error_ret(-EFBIG, "can't dump: task %d %s is an unlinked file of %llu bytes "
+					     "(at most %u supported)",
+				     pid, what, (unsigned long long)f->size, MAX_UNLINKED_SIZE);
+	rfd = open(link, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return log_error_errno(-errno, "cannot open %s", link);
+	data = arena_alloc(f->size ? f->size : 1);
+	if (!data)
+		return -ENOMEM;
+	r = pread_all(rfd, data, f->size, 0);
+	if (r < 0)
+		return log_error_errno(r, "cannot read unlinked file of task %d %s", pid, what);
+	f->has_data = true;
+	f->data.data = data;
+	f->data.len = f->size;
+	f->unlinked = true;
+	f->has_ino = f->has_dev = true;
+	f->ino = st->st_ino;
+	f->dev = st->st_dev;
+	return 0;
+}
+
+/* A regular file a task maps though its name is gone (a POSIX shm object after shm_unlink). */
+static int add_unlinked_mapped(struct dump_ctx *ctx, pid_t pid, const char *link,
+			       const char *path, uint32_t *ret_id)
+{
+	struct stat st;
+	FileEntry *f;
+
+	if (stat(link, &st))
+		return log_error_errno(-errno, "cannot stat %s", link);
+	if (!S_ISREG(st.st_mode))
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't dump: task %d maps %s, which is deleted and not a regular file",
+				     pid, path);
+	f = file_table_add(&ctx->files);
+	if (!f)
+		return -ENOMEM;
+	f->type = FILE_TYPE__REG;
+	f->path = arena_strdup(path);
+	if (!f->path)
+		return -ENOMEM;
+	f->path[strlen(path) - 10] = 0; /* without " (deleted)" */
+	f->flags = (uint32_t)-1; /* not an open description: a mapped file */
+	fill_stat(f, &st);
+	*ret_id = f->id;
+	return dump_unlinked_data(pid, link, path, &st, f);
+}
+
 int files_dump_mapped(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, uint32_t *ret_id)
 {
 	char link[96];
 	struct mapped_file *m;
+	size_t plen;
 	int r;
 
 	/* A file is mapped many times (libc alone five): seen once, known by dev and inode. */
@@ -134,7 +197,11 @@ int files_dump_mapped(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v,
 	}
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)v->start, (unsigned long long)v->end);
-	r = add_whole_file(ctx, pid, link, v->path, ret_id);
+	plen = strlen(v->path);
+	if (plen > 10 && !strcmp(v->path + plen - 10, " (deleted)") && !memfd_path(v->path))
+		r = add_unlinked_mapped(ctx, pid, link, v->path, ret_id);
+	else
+		r = add_whole_file(ctx, pid, link, v->path, ret_id);
 	if (r < 0)
 		return r;
 	m = array_add(&ctx->mapped, ctx->nr_mapped, sizeof(*m));
@@ -226,40 +293,13 @@ static int read_fdinfo(struct dump_task *t, int fd, uint64_t *ret_pos, uint32_t 
 	return locks_dump(t, fd, buf);
 }
 
-static int dump_unlinked_data(pid_t pid, int fd, FileEntry *f)
-{
-	char path[64];
-	_cleanup_close_ int rfd = -1;
-	uint8_t *data;
-	int r;
-
-	if (f->size > MAX_UNLINKED_SIZE)
-		return log_error_ret(-EFBIG, "can't dump: task %d fd %d is an unlinked file of %llu bytes "
-					     "(at most %u supported)",
-				     pid, fd, (unsigned long long)f->size, MAX_UNLINKED_SIZE);
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	rfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (rfd < 0)
-		return log_error_errno(-errno, "cannot open %s", path);
-	data = arena_alloc(f->size ? f->size : 1);
-	if (!data)
-		return -ENOMEM;
-	r = pread_all(rfd, data, f->size, 0);
-	if (r < 0)
-		return log_error_errno(r, "cannot read unlinked file of task %d fd %d", pid, fd);
-	f->has_data = true;
-	f->data.data = data;
-	f->data.len = f->size;
-	f->unlinked = true;
-	return 0;
-}
-
 /* Builds the description behind one fd, refusing kinds we cannot restore. */
 /* Fills f's kind and kind-specific state, or refuses it naming the task and fd. */
 static int dump_fd_kind(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link,
 			const struct stat *st, FileEntry *f)
 {
 	size_t l = strlen(f->path);
+	char what[32];
 
 	if (tty_is_pty(st))
 		return tty_dump(ctx, t, fd, st, f);
@@ -279,7 +319,8 @@ static int dump_fd_kind(struct dump_ctx *ctx, struct dump_task *t, int fd, const
 			return 0;
 		if (l > 10 && !strcmp(f->path + l - 10, " (deleted)"))
 			f->path[l - 10] = 0;
-		return dump_unlinked_data(t->pid, fd, f);
+		snprintf(what, sizeof(what), "fd %d", fd);
+		return dump_unlinked_data(t->pid, link, what, st, f);
 	}
 	if (S_ISCHR(st->st_mode) || S_ISDIR(st->st_mode)) {
 		f->type = S_ISCHR(st->st_mode) ? FILE_TYPE__CHR : FILE_TYPE__DIR;
@@ -465,7 +506,7 @@ int files_validate(struct restore_ctx *ctx)
 			return -EINVAL;
 		if (f->type == FILE_TYPE__SOCKET && sockets_validate(ctx, f) < 0)
 			return -EINVAL;
-		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1)
+		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked)
 			continue;
 		if (stat(f->path, &st))
 			return log_error_errno(-errno, "can't restore: cannot find %s", f->path);
@@ -473,6 +514,85 @@ int files_validate(struct restore_ctx *ctx)
 			return -ESTALE;
 	}
 	return 0;
+}
+
+/*
+ * Brings an unlinked file back under its old name, so /proc shows
+ * "path (deleted)" again: made beside it, swapped in with RENAME_EXCHANGE
+ * when another file took the name since, unlinked, and swapped back.
+ */
+static int open_unlinked(const FileEntry *f, int flags)
+{
+	char tmp[4200];
+	bool taken;
+	int fd, r;
+
+	snprintf(tmp, sizeof(tmp), "%s.nestor-%u-%d", f->path, f->id, getpid());
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot recreate unlinked file %s", f->path);
+	r = write_all(fd, f->data.data, f->data.len);
+	close(fd);
+	fd = r < 0 ? r : open(tmp, flags | O_CLOEXEC);
+	if (fd < 0) {
+		unlink(tmp);
+		return log_error_errno(fd == r ? r : -errno, "cannot recreate unlinked file %s", f->path);
+	}
+	taken = !access(f->path, F_OK);
+	if (taken ? renameat2(AT_FDCWD, tmp, AT_FDCWD, f->path, RENAME_EXCHANGE)
+		  : rename(tmp, f->path)) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return log_error_errno(r, "cannot put unlinked file %s back", f->path);
+	}
+	unlink(f->path);
+	if (taken && rename(tmp, f->path)) {
+		r = -errno;
+		close(fd);
+		return log_error_errno(r, "cannot put %s back after restoring an unlinked file",
+				       f->path);
+	}
+	return fd;
+}
+
+struct unlinked_obj {
+	uint64_t dev, ino;
+	int fd;
+};
+
+/*
+ * An unlinked file is made once (kept open read-write by nestor) and every
+ * description or mapping of it reopens that one, so all share its inode
+ * (its pages, for a POSIX shm object mapped by several tasks).
+ */
+static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
+{
+	struct unlinked_obj *o = NULL;
+	int fd;
+
+	if (!f->has_ino || !f->has_dev)
+		return open_unlinked(f, OPEN_FLAGS_RESTORE(flags)); /* an older image */
+	for (size_t i = 0; i < ctx->nr_unlinked; i++)
+		if (ctx->unlinked[i].dev == f->dev && ctx->unlinked[i].ino == f->ino)
+			o = &ctx->unlinked[i];
+	if (!o) {
+		fd = fd_move_above(open_unlinked(f, O_RDWR), ctx->fd_base + 1);
+		if (fd < 0)
+			return fd;
+		o = array_add(&ctx->unlinked, ctx->nr_unlinked, sizeof(*o));
+		if (!o) {
+			close(fd);
+			return -ENOMEM;
+		}
+		*o = (struct unlinked_obj){ f->dev, f->ino, fd };
+		ctx->nr_unlinked++;
+	}
+	/* shm_open's O_NOFOLLOW mattered only for the lookup: /proc's link must be followed. */
+	fd = fd_reopen(o->fd, flags & ~O_NOFOLLOW);
+	if (fd < 0)
+		return log_error_errno(fd, "cannot reopen unlinked file %s", f->path);
+	return fd;
 }
 
 int files_open_mapped(struct restore_ctx *ctx, uint32_t id, int mode)
@@ -485,6 +605,8 @@ int files_open_mapped(struct restore_ctx *ctx, uint32_t id, int mode)
 		return log_error_ret(-EINVAL, "no file %u in the images", id);
 	if (f->type == FILE_TYPE__MEMFD)
 		return memfd_open(ctx, f, mode);
+	if (f->unlinked)
+		return unlinked_open(ctx, f, mode);
 	fd = open(f->path, mode | O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", f->path);
@@ -551,46 +673,6 @@ int files_max_fd(const struct restore_task *t)
 	return max;
 }
 
-/*
- * Brings an unlinked file back under its old name, so /proc shows
- * "path (deleted)" again: made beside it, swapped in with RENAME_EXCHANGE
- * when another file took the name since, unlinked, and swapped back.
- */
-static int open_unlinked(const FileEntry *f, int flags)
-{
-	char tmp[4200];
-	bool taken;
-	int fd, r;
-
-	snprintf(tmp, sizeof(tmp), "%s.nestor-%u-%d", f->path, f->id, getpid());
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
-	if (fd < 0)
-		return log_error_errno(-errno, "cannot recreate unlinked file %s", f->path);
-	r = write_all(fd, f->data.data, f->data.len);
-	close(fd);
-	fd = r < 0 ? r : open(tmp, flags | O_CLOEXEC);
-	if (fd < 0) {
-		unlink(tmp);
-		return log_error_errno(fd == r ? r : -errno, "cannot recreate unlinked file %s", f->path);
-	}
-	taken = !access(f->path, F_OK);
-	if (taken ? renameat2(AT_FDCWD, tmp, AT_FDCWD, f->path, RENAME_EXCHANGE)
-		  : rename(tmp, f->path)) {
-		r = -errno;
-		close(fd);
-		unlink(tmp);
-		return log_error_errno(r, "cannot put unlinked file %s back", f->path);
-	}
-	unlink(f->path);
-	if (taken && rename(tmp, f->path)) {
-		r = -errno;
-		close(fd);
-		return log_error_errno(r, "cannot put %s back after restoring an unlinked file",
-				       f->path);
-	}
-	return fd;
-}
-
 static int open_description(struct restore_ctx *ctx, const FileEntry *f, int term_fd)
 {
 	int flags = OPEN_FLAGS_RESTORE(f->flags) | O_NOCTTY;
@@ -607,7 +689,7 @@ static int open_description(struct restore_ctx *ctx, const FileEntry *f, int ter
 		return fd < 0 ? log_error_errno(-errno, "cannot dup the terminal") : fd;
 	case FILE_TYPE__REG:
 		if (f->unlinked)
-			fd = open_unlinked(f, flags);
+			fd = unlinked_open(ctx, f, flags);
 		else
 			fd = open(f->path, flags);
 		break;
@@ -695,6 +777,11 @@ void files_close_table(struct restore_ctx *ctx)
 				close(ctx->mapped_fds[i][m]);
 	free(ctx->mapped_fds);
 	ctx->mapped_fds = NULL;
+	for (size_t i = 0; i < ctx->nr_unlinked; i++)
+		close(ctx->unlinked[i].fd);
+	free(ctx->unlinked);
+	ctx->unlinked = NULL;
+	ctx->nr_unlinked = 0;
 	pipes_close(ctx);
 	memfd_close(ctx);
 	tty_close(ctx);

@@ -60,10 +60,15 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 		*ret_kind = VMA_SHARED_ANON;
 		return 0;
 	}
+	/*
+	 * A segment belongs to its IPC namespace, not to the tree: tasks outside
+	 * may attach it, and its key and id may be taken by the restore. They
+	 * are to come back with an IPC namespace of the tree's own.
+	 */
 	if (!strncmp(p, "/SYSV", 5))
 		return log_error_ret(-EOPNOTSUPP,
 				     "can't dump: task %d mapping %llx-%llx is System V shared memory "
-				     "(not supported yet)",
+				     "in the host's IPC namespace (not supported)",
 				     pid, (unsigned long long)v->start, (unsigned long long)v->end);
 	if (p[0] == '/') {
 		*ret_kind = v->shared ? VMA_FILE_SHARED : VMA_FILE_PRIVATE;

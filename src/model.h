@@ -124,6 +124,8 @@ struct restore_ctx {
 	size_t nr_shms;
 	struct memfd_obj *memfds; /* memfds made so far, by inode */
 	size_t nr_memfds;
+	struct unlinked_obj *unlinked; /* unlinked files made so far, by dev and inode */
+	size_t nr_unlinked;
 	struct pty_obj *ptys; /* ptys made so far, by index */
 	size_t nr_ptys;
 };

@@ -364,6 +364,7 @@ t_unix_outside() {
 # ---- dump: tasks nestor must refuse, and must leave as they were ----
 
 # dump_refused MODE [nosid] -- ERE...: the task of MODE is refused, unharmed.
+# PID in an ERE stands for the task's pid, AUX for what it wrote to aux.
 dump_refused() {
 	local mode=$1 how=setsid re=() r
 	shift
@@ -372,7 +373,9 @@ dump_refused() {
 	start_task "$mode" "$how" || return
 	nestor_run dump -t "$tpid" -D "$twd/img"
 	for r in "$@"; do
-		re+=("${r//PID/$tpid}")
+		r=${r//PID/$tpid}
+		[[ $r == *AUX* ]] && r=${r//AUX/$(cat "$twd/aux")}
+		re+=("$r")
 	done
 	refused "${re[@]}" && no_inventory "$twd/img" && task_intact && task_passes
 }
@@ -871,6 +874,8 @@ run "dump: a thread with credentials of its own" dump_refused thread_creds -- "\
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
+run "dump: a task attached to a System V shm segment" dump_refused sysv_shm -- "\\bPID\\b" \
+	"mapping AUX\\b" "System V shared memory in the host's IPC namespace \\(not supported\\)"
 run "dump: not a session leader, no -j" t_not_leader
 run "dump: no -t" t_no_pid_opt
 run "dump: no -D" t_no_dir_opt

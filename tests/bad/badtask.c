@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,6 +52,8 @@ static pthread_t thread;
 static struct stat ns_before;
 static const char *ns_name;
 static unsigned char *map;
+#define SHM_SIZE (4 * 4096)
+static char *sysv;
 
 static void on_term(int sig)
 {
@@ -222,6 +225,27 @@ static void wait_exec(pid_t pid, const char *comm)
 	fail("child %d did not exec %s", pid, comm);
 }
 
+/*
+ * A System V shm segment attached in the host's IPC namespace; aux gets
+ * its address range as maps shows it. Marked for removal right after the
+ * attach: it vanishes when the task ends, however it ends.
+ */
+static void setup_sysv_shm(void)
+{
+	int id = shmget(IPC_PRIVATE, SHM_SIZE, IPC_CREAT | 0600);
+
+	if (id < 0)
+		fail("shmget: %m");
+	sysv = shmat(id, NULL, 0);
+	if (shmctl(id, IPC_RMID, NULL))
+		fail("shmctl IPC_RMID: %m");
+	if (sysv == (void *)-1)
+		fail("shmat: %m");
+	for (int i = 0; i < SHM_SIZE; i++)
+		sysv[i] = (char)(i * 13 + 5);
+	put_file("aux", "%lx-%lx", (unsigned long)sysv, (unsigned long)sysv + SHM_SIZE);
+}
+
 static void setup(void)
 {
 	int p[2], e;
@@ -327,6 +351,8 @@ static void setup(void)
 			big[off] = (char)(off >> 12);
 	} else if (!strcmp(mode, "map")) {
 		setup_map();
+	} else if (!strcmp(mode, "sysv_shm")) {
+		setup_sysv_shm();
 	} else {
 		fprintf(stderr, "badtask: unknown mode %s\n", mode);
 		exit(2);
@@ -397,6 +423,10 @@ static void check(void)
 		for (int i = 0; i < MAP_SIZE; i++)
 			if (map[i] != 'a' + i % 26)
 				fail("mapped byte %d is %#x", i, map[i]);
+	} else if (!strcmp(mode, "sysv_shm")) {
+		for (int i = 0; i < SHM_SIZE; i++)
+			if (sysv[i] != (char)(i * 13 + 5))
+				fail("System V shm byte %d is %#x", i, (unsigned char)sysv[i]);
 	}
 }
 
