@@ -32,7 +32,7 @@
 
 /* ---- dump ---- */
 
-/* Why the name of peer cannot be reached again by a restore, or NULL. */
+/* Why a restore could not reach peer again by its name, or NULL. */
 static const char *unreachable(const struct sockdiag_unix *peer, const char *path)
 {
 	struct stat st;
@@ -42,9 +42,9 @@ static const char *unreachable(const struct sockdiag_unix *peer, const char *pat
 	if (!is_path(peer->name, peer->name_len))
 		return NULL;
 	if (path[0] != '/')
-		return "is a relative name, which a restore cannot find";
+		return "has a relative name, which a restore cannot find";
 	if (lstat(path, &st) || !S_ISSOCK(st.st_mode) || !sockdiag_unix_is_file(peer, &st))
-		return "is no longer its socket file (removed, replaced, or in another root)";
+		return "is not at its path any more (removed, replaced, or in another root)";
 	return NULL;
 }
 
