@@ -62,8 +62,8 @@ int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, SocketEnt
 		return log_error_ret(
 		    -EOPNOTSUPP,
 		    "can't dump: task %d fd %d is a datagram unix socket connected "
-		    "to socket:[%u] %s, outside the tree, whose name %s: it could not "
-		    "be connected again",
+		    "to socket:[%u] %s, outside the tree, which %s: a restore could not "
+		    "connect to it again",
 		    pid, fd, peer->ino, name_str(peer->name, peer->name_len, nb), why);
 	e->has_peer_external = e->peer_external = true;
 	e->has_peer_name = true;
