@@ -48,7 +48,8 @@ static const char *unreachable(const struct sockdiag_unix *peer, const char *pat
 	return NULL;
 }
 
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, SocketEntry *e)
+int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
+		  SocketEntry *e)
 {
 	char path[NAME_LEN + 1] = "", nb[NAME_BUF];
 	const char *why;
@@ -62,9 +63,9 @@ int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, SocketEnt
 		return log_error_ret(
 		    -EOPNOTSUPP,
 		    "can't dump: task %d fd %d is a datagram unix socket connected "
-		    "to socket:[%u] %s, outside the tree, which %s: a restore could not "
-		    "connect to it again",
-		    pid, fd, peer->ino, name_str(peer->name, peer->name_len, nb), why);
+		    "to socket:[%u] %s, outside the tree, %s, which %s: a restore could "
+		    "not connect to it again",
+		    pid, fd, peer->ino, name_str(peer->name, peer->name_len, nb), who, why);
 	e->has_peer_external = e->peer_external = true;
 	e->has_peer_name = true;
 	e->peer_name.len = peer->name_len;

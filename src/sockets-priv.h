@@ -20,10 +20,11 @@ int fd_holding(pid_t pid, uint64_t ino);
 
 /*
  * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree. Fills e, or refuses, naming the
- * task and its fd.
+ * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
+ * refuses, naming the task, its fd and the peer.
  */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, SocketEntry *e);
+int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
+		  SocketEntry *e);
 /* At restore: connects sk (socket id of the image) to its peer outside, by name. */
 int ext_connect(int sk, const SocketEntry *e, uint32_t id);
 /*
@@ -40,10 +41,11 @@ int fd_holding(pid_t pid, uint64_t ino);
 
 /*
  * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree. Fills e, or refuses, naming the
- * task and its fd.
+ * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
+ * refuses, naming the task, its fd and the peer.
  */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, SocketEntry *e);
+int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
+		  SocketEntry *e);
 /* At restore: connects sk (socket id of the image) to its peer outside, by name. */
 int ext_connect(int sk, const SocketEntry *e, uint32_t id);
 /*
@@ -60,10 +62,11 @@ int fd_holding(pid_t pid, uint64_t ino);
 
 /*
  * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree. Fills e, or refuses, naming the
- * task and its fd.
+ * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
+ * refuses, naming the task, its fd and the peer.
  */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, SocketEntry *e);
+int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
+		  SocketEntry *e);
 /* At restore: connects sk (socket id of the image) to its peer outside, by name. */
 int ext_connect(int sk, const SocketEntry *e, uint32_t id);
 /*
@@ -80,10 +83,11 @@ int fd_holding(pid_t pid, uint64_t ino);
 
 /*
  * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree. Fills e, or refuses, naming the
- * task and its fd.
+ * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
+ * refuses, naming the task, its fd and the peer.
  */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, SocketEntry *e);
+int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
+		  SocketEntry *e);
 /* At restore: connects sk (socket id of the image) to its peer outside, by name. */
 int ext_connect(int sk, const SocketEntry *e, uint32_t id);
 /*
@@ -175,10 +179,11 @@ int fd_holding(pid_t pid, uint64_t ino);
 
 /*
  * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree. Fills e, or refuses, naming the
- * task and its fd.
+ * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
+ * refuses, naming the task, its fd and the peer.
  */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, SocketEntry *e);
+int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
+		  SocketEntry *e);
 /* At restore: connects sk (socket id of the image) to its peer outside, by name. */
 int ext_connect(int sk, const SocketEntry *e, uint32_t id);
 /*

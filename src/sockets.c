@@ -125,17 +125,24 @@ static pid_t holder_outside(const struct dump_ctx *ctx, uint64_t ino, int *ret_f
  * Refuses a socket whose peer or listener is outside the tree, naming it,
  * and saying whether --ext-unix-sk would allow it.
  */
-static int refuse_outside(struct skd *s, const char *how, uint64_t ino, const uint8_t *name,
-			  size_t len)
+static const char *held_by(struct skd *s, uint64_t ino, char who[64])
 {
-	char who[64];
 	int fd = -1;
 	pid_t p = holder_outside(s->ctx, ino, &fd);
 
 	if (p)
-		snprintf(who, sizeof(who), "held by process %d (fd %d)", p, fd);
+		snprintf(who, 64, "held by process %d (fd %d)", p, fd);
 	else
-		snprintf(who, sizeof(who), "held by no process (in flight, or closing)");
+		snprintf(who, 64, "held by no process (in flight, or closing)");
+	return who;
+}
+
+static int refuse_outside(struct skd *s, const char *how, uint64_t ino, const uint8_t *name,
+			  size_t len)
+{
+	char who[64];
+
+	held_by(s, ino, who);
 	return log_error_ret(
 	    -EOPNOTSUPP,
 	    "can't dump: task %d fd %d is a unix socket %s socket:[%llu] %s, outside the "
@@ -150,9 +157,11 @@ static int refuse_outside(struct skd *s, const char *how, uint64_t ino, const ui
 /* A peer no task of the tree holds: a datagram one is allowed by --ext-unix-sk. */
 static int dump_outside(struct skd *s, const struct sockdiag_unix *p)
 {
+	char who[64];
+
 	if (s->d.type != SOCK_DGRAM || !s->ctx->opts->ext_unix_sk)
 		return refuse_outside(s, "connected to", p->ino, p->name, p->name_len);
-	return ext_dump_peer(s->pid, s->fd, p, s->e);
+	return ext_dump_peer(s->pid, s->fd, p, held_by(s, p->ino, who), s->e);
 }
 
 static bool named_like_listener(const struct sockdiag_list *ls, int type, const uint8_t *n,

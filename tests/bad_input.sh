@@ -898,6 +898,8 @@ run "dump: a unix stream socket connected outside, --ext-unix-sk" t_unix_outside
 	--ext-unix-sk -- "stream" "not even with --ext-unix-sk"
 run "dump: a unix datagram socket connected outside, no --ext-unix-sk" t_unix_outside \
 	dgramholder -- "ext\\.sock" "--ext-unix-sk allows it"
+run "dump: a unix datagram socket connected to an unnamed one outside, --ext-unix-sk" \
+	t_unix_outside dgrampairholder --ext-unix-sk -- "datagram" "has no name"
 run "restore: --ext-unix-sk, the outside datagram peer's name is gone" t_unix_ext_gone
 run "dump: a thread with credentials of its own" dump_refused thread_creds -- "\\bPID\\b" "thread" "credentials"
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"

@@ -397,6 +397,7 @@ static int tracer(pid_t pid)
  * "plain" task (its child, a session leader) has the other end as stdin.
  * dgramholder: holds a datagram socket bound to WORKDIR/ext.sock, to which
  * the plain task's stdin (an unnamed datagram socket) is connected.
+ * dgrampairholder: as sockholder, with a datagram socketpair (no names).
  */
 static int dgram_pair(int sv[2])
 {
@@ -412,12 +413,14 @@ static int dgram_pair(int sv[2])
 	return 0;
 }
 
-static int sock_holder(const char *self, bool dgram)
+static int sock_holder(const char *self)
 {
+	bool named = !strcmp(mode, "dgramholder");
+	int type = strcmp(mode, "sockholder") ? SOCK_DGRAM : SOCK_STREAM;
 	int sv[2];
 	pid_t pid;
 
-	if (dgram ? dgram_pair(sv) : socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+	if (named ? dgram_pair(sv) : socketpair(AF_UNIX, type, 0, sv))
 		return 1;
 	pid = fork();
 	if (pid == 0) {
@@ -455,8 +458,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (!strcmp(mode, "tracer"))
 		return argc > 3 ? tracer(atoi(argv[3])) : 2;
-	if (!strcmp(mode, "sockholder") || !strcmp(mode, "dgramholder"))
-		return sock_holder(argv[0], mode[0] == 'd');
+	if (strstr(mode, "holder"))
+		return sock_holder(argv[0]);
 
 	/* A blocked signal: a seize that forgets to give back the mask shows. */
 	sigemptyset(&mask);
