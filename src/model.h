@@ -18,6 +18,7 @@ struct opts {
 	int verbosity;
 	bool leave_running;
 	bool shell_job;
+	bool ext_unix_sk; /* dump: datagram sockets connected outside the tree, by name */
 	bool detach;
 };
 

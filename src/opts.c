@@ -9,8 +9,10 @@
 void opts_usage(FILE *out)
 {
 	fputs("Usage:\n"
-	      "  nestor dump -t PID -D DIR [-R|--leave-running] [-j|--shell-job] [-v[N]] [-o FILE]\n"
-	      "  nestor restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-j] [-v[N]] [-o FILE]\n"
+	      "  nestor dump -t PID -D DIR [-R|--leave-running] [-j|--shell-job] [-x|--ext-unix-sk]\n"
+	      "              [-v[N]] [-o FILE]\n"
+	      "  nestor restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-j] [-x] [-v[N]]\n"
+	      "              [-o FILE]\n"
 	      "  nestor check\n"
 	      "  nestor show DIR|FILE\n"
 	      "  nestor --help | --version\n"
@@ -19,6 +21,10 @@ void opts_usage(FILE *out)
 	      "  -D, --images-dir DIR   where images are written or read\n"
 	      "  -R, --leave-running    let the process go on after the dump\n"
 	      "  -j, --shell-job        the process uses the caller's terminal and session\n"
+	      "  -x, --ext-unix-sk      dump: allow datagram unix sockets connected to a named\n"
+	      "                         socket outside the tree (reconnected by that name at\n"
+	      "                         restore); stream and seqpacket connections outside\n"
+	      "                         are still refused. restore: accepted, changes nothing\n"
 	      "  -d, --restore-detached return once the process runs again\n"
 	      "      --pidfile FILE     write the restored pid there\n"
 	      "  -o, --log-file FILE    log file, relative to the images dir\n"
@@ -72,6 +78,7 @@ int opts_parse(int argc, char **argv, struct opts *o, const char **ret_show_path
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "shell-job", no_argument, NULL, 'j' },
+		{ "ext-unix-sk", no_argument, NULL, 'x' },
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "log-file", required_argument, NULL, 'o' },
@@ -86,7 +93,7 @@ int opts_parse(int argc, char **argv, struct opts *o, const char **ret_show_path
 	o->verbosity = LOG_WARN;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+t:D:RjdP:o:v::hV", longopts, NULL)) != -1 ||
+	while ((c = getopt_long(argc, argv, "+t:D:RjxdP:o:v::hV", longopts, NULL)) != -1 ||
 	       optind < argc) {
 		if (c == -1) { /* a command word; options may follow it */
 			if (cmd != CMD_NONE && cmd != CMD_SHOW)
@@ -111,6 +118,7 @@ int opts_parse(int argc, char **argv, struct opts *o, const char **ret_show_path
 		case 'D': o->dir = optarg; break;
 		case 'R': o->leave_running = true; break;
 		case 'j': o->shell_job = true; break;
+		case 'x': o->ext_unix_sk = true; break;
 		case 'd': o->detach = true; break;
 		case 'P': o->pidfile = optarg; break;
 		case 'o': o->log_file = optarg; break;

@@ -231,13 +231,16 @@ void sockdiag_list_free(struct sockdiag_list *l)
 	l->n = 0;
 }
 
-static int bound_at(const struct sockdiag_unix *d, void *arg)
+bool sockdiag_unix_is_file(const struct sockdiag_unix *d, const struct stat *st)
 {
-	const struct stat *st = arg;
-
 	/* The kernel's own dev_t: the major above bit 20. */
 	return d->has_vfs && d->vfs_ino == st->st_ino && d->vfs_dev >> 20 == major(st->st_dev) &&
 	       (d->vfs_dev & 0xfffff) == minor(st->st_dev);
+}
+
+static int bound_at(const struct sockdiag_unix *d, void *arg)
+{
+	return sockdiag_unix_is_file(d, arg);
 }
 
 int sockdiag_unix_bound_at(const struct stat *st)

@@ -44,6 +44,8 @@ struct sockdiag_list {
 /* Every unix socket in states, into ret (freed with sockdiag_list_free, also on error). */
 int sockdiag_unix_list(uint32_t states, uint32_t show, struct sockdiag_list *ret);
 void sockdiag_list_free(struct sockdiag_list *l);
+/* d (asked with UDIAG_SHOW_VFS) is bound to the socket file st describes. */
+bool sockdiag_unix_is_file(const struct sockdiag_unix *d, const struct stat *st);
 /* 1 if a live socket is bound to the socket file st describes, 0 if none, or -errno. */
 int sockdiag_unix_bound_at(const struct stat *st);
 

@@ -37,6 +37,13 @@ static const SocketEntry *image_sk(const struct restore_ctx *ctx, uint64_t ino)
 	return NULL;
 }
 
+/* A peer's name nestor can reach from anywhere: abstract, or an absolute path. */
+static bool usable_peer_name(const SocketEntry *e)
+{
+	return e->peer_name.len &&
+	       (!is_path(e->peer_name.data, e->peer_name.len) || e->peer_name.data[0] == '/');
+}
+
 /* A path carries its NUL and no other; an abstract name is any bytes after its NUL. */
 static bool good_name(const ProtobufCBinaryData *n)
 {
@@ -72,12 +79,15 @@ static const char *bad_connection(const struct restore_ctx *ctx, const SocketEnt
 {
 	const SocketEntry *p = e->has_peer_ino ? image_sk(ctx, e->peer_ino) : NULL;
 	const SocketEntry *l = e->has_listener_ino ? image_sk(ctx, e->listener_ino) : NULL;
-	int links = e->has_peer_ino + e->peer_gone + e->has_listener_ino;
+	int links = e->has_peer_ino + e->peer_gone + e->has_listener_ino + e->peer_external;
 
 	if (links != (e->state == TCP_ESTABLISHED))
 		return "connection";
-	if (e->has_peer_name && (!e->peer_gone || (e->peer_name.len && !good_name(&e->peer_name))))
+	if (e->has_peer_name && ((!e->peer_gone && !e->peer_external) ||
+				 (e->peer_name.len && !good_name(&e->peer_name))))
 		return "peer name";
+	if (e->peer_external && (e->type != SOCK_DGRAM || !usable_peer_name(e)))
+		return "external peer";
 	if (e->accepted && (!is_stream(e->type) || !e->has_name || e->has_listener_ino))
 		return "accepted";
 	if (e->has_peer_ino &&
@@ -179,6 +189,7 @@ struct tmp_sk {
 	size_t len;
 	const char *dir;
 	bool listening, unlink;
+	bool external; /* a copy of a socket outside the tree: not ours to change */
 };
 
 struct rst {
@@ -199,13 +210,6 @@ static const char *pname(struct rst *s, const ProtobufCBinaryData *n)
 static bool same_dir(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
-}
-
-/* A closed peer's name a stand-in can take: abstract, or an absolute path. */
-static bool usable_peer_name(const SocketEntry *e)
-{
-	return e->peer_name.len &&
-	       (!is_path(e->peer_name.data, e->peer_name.len) || e->peer_name.data[0] == '/');
 }
 
 static struct rsk *rsk_of(struct rst *s, uint64_t ino)
@@ -584,6 +588,37 @@ static bool has_name_of(const SocketEntry *e, const SocketMsg *m)
 			     : !e->has_name;
 }
 
+/* The live socket outside the tree named as k's peer, to send what it sent again. */
+static int tmp_external(struct rst *s, struct rsk *k, int *ret_fd)
+{
+	const ProtobufCBinaryData *n = &k->e->peer_name;
+	struct tmp_sk *t;
+	int r;
+
+	for (size_t i = 0; i < s->ntmp; i++) {
+		t = &s->tmp[i];
+		if (t->external && t->len == n->len && !memcmp(t->name, n->data, n->len)) {
+			*ret_fd = t->fd;
+			return 0;
+		}
+	}
+	t = tmp_add(s, SOCK_DGRAM, n->data, n->len, NULL);
+	if (!t)
+		return -ENOMEM;
+	t->external = true;
+	r = ext_sender(n, k->f->id, &t->fd);
+	*ret_fd = t->fd;
+	return r;
+}
+
+static bool is_external(const struct rst *s, int fd)
+{
+	for (size_t i = 0; i < s->ntmp; i++)
+		if (s->tmp[i].external && s->tmp[i].fd == fd)
+			return true;
+	return false;
+}
+
 /* Who sends a queued datagram again: its sender by name; ret_direct: k's own peer. */
 static int dgram_sender(struct rst *s, struct rsk *k, const SocketMsg *m, int *ret_fd,
 			bool *ret_direct)
@@ -615,6 +650,8 @@ static int dgram_sender(struct rst *s, struct rsk *k, const SocketMsg *m, int *r
 			*ret_fd = s->v[i].fd;
 			return 0;
 		}
+	if (k->e->peer_external && same_bytes(&k->e->peer_name, n->data, n->len))
+		return tmp_external(s, k, ret_fd);
 	if (is_path(n->data, n->len) && n->data[0] != '/')
 		return log_error_ret(-EINVAL,
 				     "can't restore: a datagram queued on socket %u came from "
@@ -644,7 +681,8 @@ static int fill_dgram(struct rst *s, struct rsk *k)
 			    name_str(e->queue[i]->sender.data, e->queue[i]->sender.len, s->nb));
 		if (r < 0)
 			break;
-		boost(fd);
+		if (!is_external(s, fd))
+			boost(fd);
 		r = send_msg(fd, SOCK_DGRAM, e->queue[i], direct ? NULL : &to, direct ? 0 : tl);
 		if (r < 0)
 			r = log_error_errno(
@@ -671,6 +709,8 @@ static int connect_dgrams(struct rst *s)
 	for (size_t i = 0; i < s->n; i++) {
 		struct rsk *k = &s->v[i];
 
+		if (k->e->peer_external && (r = ext_connect(k->fd, k->e, k->f->id)) < 0)
+			return r;
 		k->connected = k->e->type != SOCK_DGRAM || k->stand_in >= 0 ||
 			       (k->pair ? k->peer == k->pair : !k->peer);
 		if (!k->connected && k->pair && (r = connect_to(k->fd, NULL, 0, NULL)) < 0)

@@ -62,8 +62,7 @@ static int task_fd(pid_t pid, int fd)
 	return r < 0 ? log_error_errno(r, "cannot take fd %d of task %d", fd, pid) : r;
 }
 
-/* The fd of pid that holds socket:[ino], or -1. */
-static int fd_holding(pid_t pid, uint64_t ino)
+int fd_holding(pid_t pid, uint64_t ino)
 {
 	char dir[48], link[320], want[40], target[48];
 	_cleanup_closedir_ DIR *d = NULL;
@@ -122,23 +121,47 @@ static pid_t holder_outside(const struct dump_ctx *ctx, uint64_t ino, int *ret_f
 	return pid;
 }
 
-/* Refuses a socket whose peer or listener is outside the tree, naming it. */
-static int refuse_outside(struct skd *s, const char *how, uint64_t ino, const uint8_t *name,
-			  size_t len)
+/*
+ * Refuses a socket whose peer or listener is outside the tree, naming it,
+ * and saying whether --ext-unix-sk would allow it.
+ */
+static const char *held_by(struct skd *s, uint64_t ino, char who[64])
 {
-	char who[64];
 	int fd = -1;
 	pid_t p = holder_outside(s->ctx, ino, &fd);
 
 	if (p)
-		snprintf(who, sizeof(who), "held by process %d (fd %d)", p, fd);
+		snprintf(who, 64, "held by process %d (fd %d)", p, fd);
 	else
-		snprintf(who, sizeof(who), "held by no process (in flight, or closing)");
+		snprintf(who, 64, "held by no process (in flight, or closing)");
+	return who;
+}
+
+static int refuse_outside(struct skd *s, const char *how, uint64_t ino, const uint8_t *name,
+			  size_t len)
+{
+	char who[64];
+
+	held_by(s, ino, who);
 	return log_error_ret(
 	    -EOPNOTSUPP,
-	    "can't dump: task %d fd %d is a unix socket %s socket:[%llu] %s, outside "
-	    "the tree, %s (external unix sockets are not supported yet)",
-	    s->pid, s->fd, how, (unsigned long long)ino, name_str(name, len, s->nb), who);
+	    "can't dump: task %d fd %d is a unix socket %s socket:[%llu] %s, outside the "
+	    "tree, %s (%s)",
+	    s->pid, s->fd, how, (unsigned long long)ino, name_str(name, len, s->nb), who,
+	    is_stream(s->d.type) ? "a stream or seqpacket connection cannot be made again with a "
+				   "process outside the tree, not even with --ext-unix-sk"
+				 : "--ext-unix-sk allows it: the socket is connected to that name "
+				   "again at restore");
+}
+
+/* A peer no task of the tree holds: a datagram one is allowed by --ext-unix-sk. */
+static int dump_outside(struct skd *s, const struct sockdiag_unix *p)
+{
+	char who[64];
+
+	if (s->d.type != SOCK_DGRAM || !s->ctx->opts->ext_unix_sk)
+		return refuse_outside(s, "connected to", p->ino, p->name, p->name_len);
+	return ext_dump_peer(s->pid, s->fd, p, held_by(s, p->ino, who), s->e);
 }
 
 static bool named_like_listener(const struct sockdiag_list *ls, int type, const uint8_t *n,
@@ -338,14 +361,16 @@ static int dump_connected(struct skd *s)
 	if (s->d.peer) {
 		struct sockdiag_unix p;
 
-		r = sockdiag_unix_one(s->d.peer, UDIAG_SHOW_NAME, &p);
+		r = sockdiag_unix_one(s->d.peer, UDIAG_SHOW_NAME | UDIAG_SHOW_VFS, &p);
 		if (r < 0)
 			return log_error_errno(r, "cannot query socket:[%u]", s->d.peer);
-		if (!held_in_tree(s->ctx, s->d.peer))
-			return refuse_outside(s, "connected to", s->d.peer, p.name, p.name_len);
-		e->has_peer_ino = true;
-		e->peer_ino = s->d.peer;
-		r = is_stream(s->d.type) ? dump_accepted(s, p.name, p.name_len, p.ino) : 0;
+		if (!held_in_tree(s->ctx, s->d.peer)) {
+			r = dump_outside(s, &p);
+		} else {
+			e->has_peer_ino = true;
+			e->peer_ino = s->d.peer;
+			r = is_stream(s->d.type) ? dump_accepted(s, p.name, p.name_len, p.ino) : 0;
+		}
 		sockdiag_unix_free(&p);
 		return r;
 	}

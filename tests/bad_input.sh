@@ -79,7 +79,7 @@ gone() { ! alive "$1"; }
 # A task of ours: its command line names our temp dir.
 mine() {
 	local cmd
-	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
 	[[ $cmd == *"$tmp/"* ]]
 }
 
@@ -344,21 +344,48 @@ t_pipe_outside() {
 	return 0
 }
 
-# A unix socket whose peer is held outside the tree is refused, naming the holder.
-t_unix_outside() {
-	local holder
+# start_holder MODE: a badtask MODE outside the tree ($holder) whose child,
+# the task to dump ($tpid), has a unix socket connected to it as stdin.
+start_holder() {
 	twd=$(mktemp -d "$tmp/t.XXXXXX")
 	chmod 0777 "$twd"
-	holder=$(launch "$twd" nosid "$helper" sockholder "$twd" & echo $!)
+	holder=$(launch "$twd" nosid "$helper" "$1" "$twd" & echo $!)
 	procs+=("$holder")
-	wait_until 5 test -e "$twd/ready" || bad "the task of sockholder is not ready" || return
+	wait_until 5 test -e "$twd/ready" || bad "the task of $1 is not ready" || return
 	tpid=$(cat "$twd/aux")
 	procs+=("$tpid")
-	nestor_run dump -t "$tpid" -D "$twd/img"
-	refused "\\b$tpid\\b" "\\b$holder\\b" "outside" "unix socket" &&
+}
+
+# A unix socket whose peer is held outside the tree is refused, naming the
+# holder, and saying whether --ext-unix-sk would allow it: a stream
+# connection cannot be made again even with it; a datagram one can.
+# t_unix_outside MODE [DUMP-OPTION] -- ERE...
+t_unix_outside() {
+	local mode=$1 opt=()
+	shift
+	[ "$1" != -- ] && opt=("$1") && shift
+	shift
+	start_holder "$mode" || return
+	nestor_run dump -t "$tpid" -D "$twd/img" "${opt[@]}"
+	refused "\\b$tpid\\b" "\\b$holder\\b" "outside" "unix socket" "$@" &&
 		no_inventory "$twd/img" && task_intact && task_passes
 	kill "$holder" 2>/dev/null
 	return 0
+}
+
+# --ext-unix-sk: a datagram socket connected outside is dumped with its peer's
+# name; a restore when nothing is bound to that name any more fails, naming
+# the socket's peer name, and leaves no task behind.
+t_unix_ext_gone() {
+	start_holder dgramholder || return
+	nestor_run dump -t "$tpid" -D "$twd/img" --ext-unix-sk
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 gone "$tpid" || bad "task $tpid still there after the dump" || return
+	kill "$holder" 2>/dev/null
+	wait_until 5 gone "$holder" || bad "the holder $holder did not exit" || return
+	nestor_run restore -D "$twd/img" -d --ext-unix-sk
+	refused "ext\\.sock" "outside the tree" "cannot be reached" && { gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"; }
 }
 
 # ---- dump: tasks nestor must refuse, and must leave as they were ----
@@ -869,7 +896,15 @@ run "dump: a traced task" t_traced
 run "dump: a hard rlimit above nestor's own" t_rlimit_above
 run "restore: a hard rlimit above nestor's own" t_restore_rlimit_above
 run "dump: a pipe that a process outside the tree holds too" t_pipe_outside
-run "dump: a unix socket connected outside the tree" t_unix_outside
+run "dump: a unix socket connected outside the tree" t_unix_outside sockholder -- \
+	"not even with --ext-unix-sk"
+run "dump: a unix stream socket connected outside, --ext-unix-sk" t_unix_outside sockholder \
+	--ext-unix-sk -- "stream" "not even with --ext-unix-sk"
+run "dump: a unix datagram socket connected outside, no --ext-unix-sk" t_unix_outside \
+	dgramholder -- "ext\\.sock" "--ext-unix-sk allows it"
+run "dump: a unix datagram socket connected to an unnamed one outside, --ext-unix-sk" \
+	t_unix_outside dgrampairholder --ext-unix-sk -- "datagram" "has no name"
+run "restore: --ext-unix-sk, the outside datagram peer's name is gone" t_unix_ext_gone
 run "dump: a thread with credentials of its own" dump_refused thread_creds -- "\\bPID\\b" "thread" "credentials"
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"

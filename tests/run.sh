@@ -6,6 +6,8 @@
 # Env: NESTOR (binary, default build/nestor), ZDTM_BUILD (default build),
 # ZDTM_TIMEOUT (seconds per wait, default 10), ZDTM_NESTOR_TIMEOUT (per nestor
 # run, default 60), ZDTM_KEEP=1 keeps the work dirs of failed tests.
+# Per-test options: a line "nestor-dump-opts: OPTS" or "nestor-restore-opts: OPTS"
+# (in a comment) in tests/zdtm/NAME.c adds OPTS to every dump or restore of it.
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,6 +117,7 @@ dump() {
 	shift
 	mkdir -p "$img"
 	timeout -k 5 "$nestor_timeout" "$nestor" dump -t "$pid" -D "$img" -v4 -o dump.log "$@" \
+		"${dump_opts[@]}" \
 		</dev/null 2>"$img.err"
 	rc=$?
 	if [ $rc -ne 0 ]; then
@@ -137,7 +140,7 @@ restore() {
 	local img=$1 got rc
 	rm -f "$wd/pid"
 	timeout -k 5 "$nestor_timeout" "$nestor" restore -D "$img" -d --pidfile "$wd/pid" -v4 \
-		-o restore.log </dev/null 2>"$img.rst.err"
+		-o restore.log "${restore_opts[@]}" </dev/null 2>"$img.rst.err"
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		reason="restore from ${img##*/} failed (exit $rc): $(head -n 1 "$img.rst.err")"
@@ -168,6 +171,13 @@ checkpoint() {
 	esac
 }
 
+# test_opts NAME KIND: the words after "nestor-KIND-opts:" in the test's source.
+test_opts() {
+	local src=$root/tests/zdtm/$1.c
+	[ -f "$src" ] || return 0
+	sed -n "s/.*nestor-$2-opts:[[:space:]]*\(.*\)/\1/p" "$src" | sed 's@[[:space:]]*\*/.*@@'
+}
+
 # Runs in a subshell: the test gets only fds 0-2, nothing leaked from whoever
 # started the runner (a stray pipe is one more thing for nestor to dump).
 exec_test() {
@@ -185,6 +195,8 @@ run_one() {
 	local bin=$build/tests/zdtm/$1 res sid line
 	verdict=FAIL
 	reason=
+	read -r -a dump_opts <<<"$(test_opts "$1" dump)"
+	read -r -a restore_opts <<<"$(test_opts "$1" restore)"
 	if [ ! -x "$bin" ]; then
 		reason="no binary $bin"
 		return

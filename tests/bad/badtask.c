@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -460,13 +462,32 @@ static int tracer(pid_t pid)
 /*
  * sockholder: holds one end of a unix socketpair, outside the tree, while a
  * "plain" task (its child, a session leader) has the other end as stdin.
+ * dgramholder: holds a datagram socket bound to WORKDIR/ext.sock, to which
+ * the plain task's stdin (an unnamed datagram socket) is connected.
+ * dgrampairholder: as sockholder, with a datagram socketpair (no names).
  */
+static int dgram_pair(int sv[2])
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ext.sock", workdir);
+	unlink(sa.sun_path);
+	sv[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+	sv[1] = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (sv[0] < 0 || sv[1] < 0 || bind(sv[0], (struct sockaddr *)&sa, sizeof(sa)) ||
+	    connect(sv[1], (struct sockaddr *)&sa, sizeof(sa)))
+		return -1;
+	return 0;
+}
+
 static int sock_holder(const char *self)
 {
+	bool named = !strcmp(mode, "dgramholder");
+	int type = strcmp(mode, "sockholder") ? SOCK_DGRAM : SOCK_STREAM;
 	int sv[2];
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+	if (named ? dgram_pair(sv) : socketpair(AF_UNIX, type, 0, sv))
 		return 1;
 	pid = fork();
 	if (pid == 0) {
@@ -504,7 +525,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (!strcmp(mode, "tracer"))
 		return argc > 3 ? tracer(atoi(argv[3])) : 2;
-	if (!strcmp(mode, "sockholder"))
+	if (strstr(mode, "holder"))
 		return sock_holder(argv[0]);
 
 	/* A blocked signal: a seize that forgets to give back the mask shows. */

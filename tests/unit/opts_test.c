@@ -29,6 +29,12 @@ int main(void)
 	CHECK("dump long options", parse(&o, &show, 8, "dump", "--tree", "5", "--images-dir", "d",
 					 "--leave-running", "--shell-job") == CMD_DUMP &&
 					   o.pid == 5 && o.leave_running && o.shell_job);
+	CHECK("--ext-unix-sk", parse(&o, &show, 7, "dump", "-t", "5", "-D", "d", "--ext-unix-sk") ==
+				       CMD_DUMP && o.ext_unix_sk);
+	CHECK("-x on restore", parse(&o, &show, 4, "restore", "-Dd", "-x") == CMD_RESTORE &&
+				       o.ext_unix_sk);
+	CHECK("no --ext-unix-sk", parse(&o, &show, 3, "restore", "-Dd") == CMD_RESTORE &&
+				       !o.ext_unix_sk);
 	CHECK("options before the command", parse(&o, &show, 6, "-R", "-t", "9", "dump", "-Dd") ==
 						    CMD_DUMP && o.leave_running && o.pid == 9);
 	CHECK("restore -d --pidfile -o", parse(&o, &show, 8, "restore", "-D", "d", "-d", "--pidfile",
