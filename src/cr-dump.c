@@ -188,10 +188,15 @@ static int collect(struct dump_ctx *ctx)
 		if (i == 0 && (r = fill_inventory(ctx)) < 0)
 			return r;
 	}
+	pr_debug("every task collected");
 	if ((r = pipes_check_outside(ctx)) < 0 || (r = sockets_dump_finish(ctx)) < 0 ||
 	    (r = tty_finish_dump(ctx)) < 0)
 		return r;
-	return write_images(ctx);
+	pr_debug("shared objects checked");
+	r = write_images(ctx);
+	if (r == 0)
+		pr_debug("images written and synced");
+	return r;
 }
 
 static int open_dir(const char *dir, bool create)
@@ -240,6 +245,7 @@ int cr_dump(const struct opts *o)
 	pr_debug("dumping the tree of task %d into %s", o->pid, o->dir);
 	catch_interrupts();
 	r = pstree_collect(&ctx, o->pid);
+	pr_debug("the tree is seized: %zu tasks", ctx.nr_tasks);
 	if (r == 0)
 		r = collect(&ctx);
 	if (r < 0 || o->leave_running) {
@@ -248,9 +254,10 @@ int cr_dump(const struct opts *o)
 		r = r ? r : rr;
 		if (r < 0 && ctx.overwriting)
 			unlinkat(ctx.dirfd, "inventory.img", 0);
+		pr_debug("the tree is released");
 		goto out;
 	}
-	pr_debug("images written and synced; killing the tree of task %d", o->pid);
+	pr_debug("killing the tree of task %d", o->pid);
 	pstree_release(&ctx, true);
 out:
 	free_ctx(&ctx);

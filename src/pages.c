@@ -7,7 +7,7 @@
  * The image fd reaches the task over an abstract unix socket (SCM_RIGHTS),
  * which needs no permission the task may lack. Areas it cannot read
  * (PROT_NONE), small dumps and tasks with a file size limit take the slow
- * path: process_vm_readv(), or /proc/PID/mem for unreadable areas.
+ * path: nestor reads /proc/PID/mem.
  */
 #define LOG_PREFIX "pages: "
 #include <fcntl.h>
@@ -30,28 +30,33 @@ struct page_io {
 	pid_t pid;
 	int fd;          /* the image, in nestor */
 	int remote_fd;   /* the same description, in the task; -1 if none */
+	int memfd;       /* /proc/PID/mem, opened on first use */
 	struct remote *rt;
 	uint8_t *buf;
 };
 
-/* process_vm_readv() honours protections; /proc/PID/mem may force reads. */
-static int read_local(pid_t pid, const struct iovec *remote, size_t nr, uint8_t *buf, size_t len)
+/*
+ * Through /proc/PID/mem, not process_vm_readv(): that one pins each page,
+ * and pinning an anonymous page still shared copy-on-write with a parent
+ * or child makes the kernel give the task a copy of its own (GUP unshare):
+ * slower, and the dump would grow the task's memory. /proc/PID/mem reads
+ * PROT_NONE areas too.
+ */
+static int read_local(struct page_io *io, const struct iovec *remote, size_t nr, uint8_t *buf)
 {
-	struct iovec local = { buf, len };
-	_cleanup_close_ int memfd = -1;
 	char path[64];
 
-	if (process_vm_readv(pid, &local, 1, remote, nr, 0) == (ssize_t)len)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	memfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (memfd < 0)
-		return log_error_errno(-errno, "cannot open %s", path);
+	if (io->memfd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", io->pid);
+		io->memfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (io->memfd < 0)
+			return log_error_errno(-errno, "cannot open %s", path);
+	}
 	for (size_t i = 0; i < nr; i++) {
-		int r = pread_all(memfd, buf, remote[i].iov_len, (off_t)remote[i].iov_base);
+		int r = pread_all(io->memfd, buf, remote[i].iov_len, (off_t)remote[i].iov_base);
 
 		if (r < 0)
-			return log_error_errno(r, "cannot read memory of task %d at %p", pid,
+			return log_error_errno(r, "cannot read memory of task %d at %p", io->pid,
 					       remote[i].iov_base);
 		buf += remote[i].iov_len;
 	}
@@ -60,7 +65,7 @@ static int read_local(pid_t pid, const struct iovec *remote, size_t nr, uint8_t 
 
 static int write_local(struct page_io *io, const struct iovec *iov, size_t nr, size_t len)
 {
-	int r = read_local(io->pid, iov, nr, io->buf, len);
+	int r = read_local(io, iov, nr, io->buf);
 
 	if (r < 0)
 		return r;
@@ -224,7 +229,7 @@ static int copy_runs(struct page_io *io, const MmEntry *mm)
 
 int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 {
-	struct page_io io = { .pid = t->pid, .remote_fd = -1, .rt = &t->rt };
+	struct page_io io = { .pid = t->pid, .remote_fd = -1, .memfd = -1, .rt = &t->rt };
 	char name[64];
 	int r;
 
@@ -249,5 +254,7 @@ int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 	/* One syncfs() for all images comes before the tree is killed. */
 	free(io.buf);
 	close(io.fd);
+	if (io.memfd >= 0)
+		close(io.memfd);
 	return r;
 }

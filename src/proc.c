@@ -176,8 +176,7 @@ int proc_parse_maps_line(const char *line, struct proc_vma *v)
 	char perms[5];
 	int pos = 0;
 
-	/* Not the whole struct: its path buffer is 4 KiB, most of it never written. */
-	v->path[0] = 0;
+	v->path = "";
 	v->vmflags = 0;
 	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n", &v->start,
 		   &v->end, perms, &v->pgoff, &v->dev_major, &v->dev_minor, &v->ino, &pos) < 7)
@@ -186,15 +185,9 @@ int proc_parse_maps_line(const char *line, struct proc_vma *v)
 		return -EINVAL;
 	v->prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) | (perms[2] == 'x' ? 4 : 0);
 	v->shared = perms[3] == 's';
-	if (pos) {
-		const char *p = line + pos;
-		size_t len = strcspn(p, "\n");
-
-		if (len >= sizeof(v->path))
-			return -ENAMETOOLONG;
-		memcpy(v->path, p, len);
-		v->path[len] = 0;
-	}
+	/* The path runs to the end of the line: a line, not a file (no "\n"). */
+	if (pos)
+		v->path = line + pos;
 	return 0;
 }
 
@@ -276,6 +269,30 @@ int proc_read_stat(int pid, struct proc_stat *ret)
 	return proc_parse_stat(buf, ret);
 }
 
+/* One allocation: the array, then the paths it points to. */
+static struct proc_vma *pack_vmas(const struct proc_vma *v, int n)
+{
+	size_t len = n * sizeof(*v);
+	struct proc_vma *out;
+	char *p;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(v[i].path) + 1;
+	out = malloc(len ? len : 1);
+	if (!out)
+		return NULL;
+	memcpy(out, v, n * sizeof(*v));
+	p = (char *)(out + n);
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(v[i].path) + 1;
+
+		memcpy(p, v[i].path, l);
+		out[i].path = p;
+		p += l;
+	}
+	return out;
+}
+
 int proc_read_vmas(int pid, struct proc_vma **ret, int *ret_n)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -305,7 +322,9 @@ int proc_read_vmas(int pid, struct proc_vma **ret, int *ret_n)
 			v[n - 1].vmflags = proc_parse_vmflags(line + 8);
 		}
 	}
-	*ret = steal_ptr(v);
+	*ret = pack_vmas(v, n);
+	if (!*ret)
+		return -ENOMEM;
 	*ret_n = n;
 	return 0;
 }

@@ -47,7 +47,7 @@ struct proc_vma {
 	int shared;
 	unsigned dev_major, dev_minor;
 	uint64_t ino;
-	char path[4096];
+	const char *path; /* "" for none; in the same allocation as the array */
 	uint64_t vmflags; /* VMF_* below */
 };
 

@@ -349,6 +349,7 @@ int pstree_release(struct dump_ctx *ctx, bool kill_them)
 		int rr = remote_release(&t->rt);
 		r = r ? r : rr;
 	}
+	pr_debug("killed");
 	/* All die at once; traced threads report their deaths to us: collect each. */
 	for (size_t i = 0; kill_them && i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i];

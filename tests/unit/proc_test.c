@@ -57,7 +57,7 @@ static void test_maps(void)
 	struct proc_vma v;
 
 	CHECK("maps file line", proc_parse_maps_line("7f00a000-7f00b000 r-xp 00002000 fe:00 332383     "
-						     "   /usr/lib/a b.so\n", &v) == 0);
+						     "   /usr/lib/a b.so", &v) == 0);
 	CHECK("maps range", v.start == 0x7f00a000 && v.end == 0x7f00b000 && v.pgoff == 0x2000);
 	CHECK("maps prot", v.prot == 5 && !v.shared);
 	CHECK("maps path with space", !strcmp(v.path, "/usr/lib/a b.so"));
