@@ -115,9 +115,13 @@ int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const cha
 /* At restore: connects sk (socket id of the image) to its peer outside, by name. */
 int ext_connect(int sk, const SocketEntry *e, uint32_t id);
 /*
- * A copy of the live datagram socket outside the tree that holds name now:
- * datagrams it sent wait again in the queue only if it sends them again.
+ * At restore, for datagrams queued on socket id that a socket outside the
+ * tree sent from name: a copy of the live datagram socket that holds name
+ * now, which alone can send them again under that name (1, *ret_fd); 0
+ * when no socket holds it (a socket of nestor's may take it), unless peer
+ * (name is the --ext-unix-sk peer's, which must still be there); or -errno,
+ * said, when a live socket holds it that nestor cannot copy.
  */
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, int *ret_fd);
+int ext_sender(const ProtobufCBinaryData *name, uint32_t id, bool peer, int *ret_fd);
 
 #endif
