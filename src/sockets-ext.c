@@ -1,16 +1,18 @@
 /*
- * --ext-unix-sk: datagram unix sockets of the tree connected to a socket
- * outside it. Only the peer's name can be kept: the dump saves it, and the
- * restore connects the new socket to whatever holds that name then (what a
- * datagram socket's connect() means anyway). The peer must have a name a
- * restore can reach: an abstract one, or an absolute path whose socket file
- * is the peer's own at the dump.
+ * Unix sockets outside the tree. --ext-unix-sk: datagram unix sockets of
+ * the tree connected to a socket outside it. Only the peer's name can be
+ * kept: the dump saves it, and the restore connects the new socket to
+ * whatever holds that name then (what a datagram socket's connect() means
+ * anyway). The peer must have a name a restore can reach: an abstract one,
+ * or an absolute path whose socket file is the peer's own at the dump.
  *
- * Datagrams the peer sent that wait in the queue carry its name as their
- * sender; the peer still holds that name at restore, so no stand-in can
- * bind it. They are sent again by the live socket that holds it (a copy
- * taken with pidfd_getfd, as a dump takes the tree's), which is also the
- * socket whose send buffer they were charged to.
+ * Datagrams queued on any datagram socket of the tree (with or without the
+ * option: the queue is the tree's own) carry their sender's name. When a
+ * live socket outside the tree holds that name at restore, no stand-in can
+ * bind it: they are sent again by that socket (a copy taken with
+ * pidfd_getfd, as a dump takes the tree's), which is also the socket whose
+ * send buffer they were charged to. A name nobody holds is left to the
+ * restore's own temporary sockets; the --ext-unix-sk peer must be there.
  *
  * Stream and seqpacket connections stay refused, as in criu: a connection
  * is one object in the kernel, and the process outside would have to take
@@ -115,45 +117,74 @@ static uint32_t bound_to(const struct sockdiag_list *ls, const ProtobufCBinaryDa
 	return 0;
 }
 
-/* A copy of socket:[ino] from the first process that holds it. */
-static int copy_held(uint32_t ino)
+/* A copy of socket:[ino] from a process that holds it; ret_pid: the last one tried, or 0. */
+static int copy_held(uint32_t ino, pid_t *ret_pid)
 {
 	_cleanup_closedir_ DIR *d = opendir("/proc");
 	struct dirent *de;
 	pid_t self = getpid();
-	int pid, fd;
+	int pid, fd, r = -ESRCH;
 
+	*ret_pid = 0;
 	while (d && (de = readdir(d))) {
 		if (parse_int(de->d_name, &pid) < 0 || pid == self)
 			continue;
 		fd = fd_holding(pid, ino);
-		if (fd >= 0)
-			return sys_dup_task_fd(pid, fd);
+		if (fd < 0)
+			continue;
+		*ret_pid = pid;
+		r = sys_dup_task_fd(pid, fd);
+		if (r >= 0)
+			return r;
 	}
-	return -ESRCH;
+	return r;
 }
 
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, int *ret_fd)
+/* The live datagram socket that holds name now: its inode, 0 if none, or -errno. */
+static int64_t holder_of_name(const ProtobufCBinaryData *name)
 {
 	struct sockdiag_list ls = {0};
+	int r = sockdiag_unix_list((1 << TCP_CLOSE) | (1 << TCP_ESTABLISHED),
+				   UDIAG_SHOW_NAME | UDIAG_SHOW_VFS, &ls);
+	int64_t ino = r < 0 ? (int64_t)r : (int64_t)bound_to(&ls, name);
+
+	sockdiag_list_free(&ls);
+	return ino < 0 ? log_error_errno((int)ino, "cannot list the unix sockets") : ino;
+}
+
+int ext_sender(const ProtobufCBinaryData *name, uint32_t id, bool peer, int *ret_fd)
+{
+	int64_t ino = holder_of_name(name);
 	char nb[NAME_BUF];
-	uint32_t ino = 0;
+	pid_t pid;
 	int r;
 
-	r = sockdiag_unix_list((1 << TCP_CLOSE) | (1 << TCP_ESTABLISHED),
-			       UDIAG_SHOW_NAME | UDIAG_SHOW_VFS, &ls);
-	if (r == 0)
-		ino = bound_to(&ls, name);
-	sockdiag_list_free(&ls);
-	if (r < 0)
-		return log_error_errno(r, "cannot list the unix sockets");
-	r = ino ? copy_held(ino) : -ENOENT;
+	if (ino < 0)
+		return (int)ino;
+	if (!ino && !peer)
+		return 0;
+	if (!ino)
+		return log_error_ret(-ENOENT,
+				     "can't restore: datagrams queued on socket %u came from %s, "
+				     "its peer outside the tree, and no live socket of that name "
+				     "can send them again",
+				     id, name_str(name->data, name->len, nb));
+	r = copy_held(ino, &pid);
+	if (r < 0 && !pid)
+		return log_error_ret(
+		    r,
+		    "can't restore: datagrams queued on socket %u came from %s, "
+		    "outside the tree, whose live socket:[%u] no process holds (in "
+		    "flight?): nothing else can send them again under that name",
+		    id, name_str(name->data, name->len, nb), (unsigned)ino);
 	if (r < 0)
 		return log_error_errno(r,
-				       "can't restore: datagrams queued on socket %u came from %s, "
-				       "outside the tree, and no live socket of that name can send "
-				       "them again",
-				       id, name_str(name->data, name->len, nb));
+				       "can't restore: datagrams queued on socket %u came from "
+				       "%s, outside the tree, whose live socket:[%u] (process %d) "
+				       "nestor cannot copy to send them again under that name",
+				       id, name_str(name->data, name->len, nb), (unsigned)ino, pid);
+	pr_info("socket %u: datagrams from %s sent again by socket:[%u] of process %d", id,
+		name_str(name->data, name->len, nb), (unsigned)ino, pid);
 	*ret_fd = r;
-	return 0;
+	return 1;
 }

@@ -15,87 +15,15 @@
 
 #ifndef SIOCUNIXFILE
 #define SIOCUNIXFILE (SIOCPROTOPRIVATE + 0)
-/* The fd of pid that holds socket:[ino], or -1 (sockets.c). */
-int fd_holding(pid_t pid, uint64_t ino);
-
-/*
- * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
- * refuses, naming the task, its fd and the peer.
- */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
-		  SocketEntry *e);
-/* At restore: connects sk (socket id of the image) to its peer outside, by name. */
-int ext_connect(int sk, const SocketEntry *e, uint32_t id);
-/*
- * A copy of the live datagram socket outside the tree that holds name now:
- * datagrams it sent wait again in the queue only if it sends them again.
- */
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, int *ret_fd);
-
 #endif
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD 76
-/* The fd of pid that holds socket:[ino], or -1 (sockets.c). */
-int fd_holding(pid_t pid, uint64_t ino);
-
-/*
- * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
- * refuses, naming the task, its fd and the peer.
- */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
-		  SocketEntry *e);
-/* At restore: connects sk (socket id of the image) to its peer outside, by name. */
-int ext_connect(int sk, const SocketEntry *e, uint32_t id);
-/*
- * A copy of the live datagram socket outside the tree that holds name now:
- * datagrams it sent wait again in the queue only if it sends them again.
- */
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, int *ret_fd);
-
 #endif
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83
-/* The fd of pid that holds socket:[ino], or -1 (sockets.c). */
-int fd_holding(pid_t pid, uint64_t ino);
-
-/*
- * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
- * refuses, naming the task, its fd and the peer.
- */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
-		  SocketEntry *e);
-/* At restore: connects sk (socket id of the image) to its peer outside, by name. */
-int ext_connect(int sk, const SocketEntry *e, uint32_t id);
-/*
- * A copy of the live datagram socket outside the tree that holds name now:
- * datagrams it sent wait again in the queue only if it sends them again.
- */
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, int *ret_fd);
-
 #endif
 #ifndef SCM_PIDFD
 #define SCM_PIDFD 0x04
-/* The fd of pid that holds socket:[ino], or -1 (sockets.c). */
-int fd_holding(pid_t pid, uint64_t ino);
-
-/*
- * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
- * refuses, naming the task, its fd and the peer.
- */
-int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
-		  SocketEntry *e);
-/* At restore: connects sk (socket id of the image) to its peer outside, by name. */
-int ext_connect(int sk, const SocketEntry *e, uint32_t id);
-/*
- * A copy of the live datagram socket outside the tree that holds name now:
- * datagrams it sent wait again in the queue only if it sends them again.
- */
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, int *ret_fd);
-
 #endif
 
 #define MAX_QUEUE   (64u << 20) /* bytes queued on one socket */
@@ -187,9 +115,13 @@ int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const cha
 /* At restore: connects sk (socket id of the image) to its peer outside, by name. */
 int ext_connect(int sk, const SocketEntry *e, uint32_t id);
 /*
- * A copy of the live datagram socket outside the tree that holds name now:
- * datagrams it sent wait again in the queue only if it sends them again.
+ * At restore, for datagrams queued on socket id that a socket outside the
+ * tree sent from name: a copy of the live datagram socket that holds name
+ * now, which alone can send them again under that name (1, *ret_fd); 0
+ * when no socket holds it (a socket of nestor's may take it), unless peer
+ * (name is the --ext-unix-sk peer's, which must still be there); or -errno,
+ * said, when a live socket holds it that nestor cannot copy.
  */
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, int *ret_fd);
+int ext_sender(const ProtobufCBinaryData *name, uint32_t id, bool peer, int *ret_fd);
 
 #endif

@@ -343,22 +343,32 @@ static struct tmp_sk *tmp_add(struct rst *s, int type, const uint8_t *name, size
 	return t;
 }
 
+/* A name nestor holds already, or a copy of the outside socket that holds it. */
+static struct tmp_sk *tmp_find(struct rst *s, int type, bool listening, const uint8_t *name,
+			       size_t len, const char *dir)
+{
+	for (size_t i = 0; i < s->ntmp; i++) {
+		struct tmp_sk *t = &s->tmp[i];
+
+		if (t->fd >= 0 && t->type == type && t->listening == listening && t->len == len &&
+		    !memcmp(t->name, name, len) && same_dir(t->dir, dir))
+			return t;
+	}
+	return NULL;
+}
+
 /* A socket bound to name while nestor works; a path it had to create goes after, unless keep. */
 static int tmp_named(struct rst *s, int type, bool listening, const uint8_t *name, size_t len,
 		     const char *dir, bool keep, int *ret_fd)
 {
-	struct tmp_sk *t;
+	struct tmp_sk *t = tmp_find(s, type, listening, name, len, dir);
 	bool existed = false;
 	int r;
 
-	for (size_t i = 0; i < s->ntmp; i++) {
-		t = &s->tmp[i];
-		if (t->fd >= 0 && t->type == type && t->listening == listening && t->len == len &&
-		    !memcmp(t->name, name, len) && same_dir(t->dir, dir)) {
-			t->unlink &= !keep;
-			*ret_fd = t->fd;
-			return 0;
-		}
+	if (t) {
+		t->unlink &= !keep;
+		*ret_fd = t->fd;
+		return 0;
 	}
 	t = tmp_add(s, type, name, len, dir);
 	if (!t)
@@ -588,27 +598,39 @@ static bool has_name_of(const SocketEntry *e, const SocketMsg *m)
 			     : !e->has_name;
 }
 
-/* The live socket outside the tree named as k's peer, to send what it sent again. */
-static int tmp_external(struct rst *s, struct rsk *k, int *ret_fd)
+/*
+ * The sender of datagrams from n, a name no socket of the image has: the
+ * live socket outside the tree that holds n (a copy), or else a socket of
+ * nestor's bound to n for the time being.
+ */
+static int named_sender(struct rst *s, struct rsk *k, const ProtobufCBinaryData *n, int *ret_fd)
 {
-	const ProtobufCBinaryData *n = &k->e->peer_name;
-	struct tmp_sk *t;
-	int r;
+	bool peer = k->e->peer_external && same_bytes(&k->e->peer_name, n->data, n->len);
+	struct tmp_sk *t = tmp_find(s, SOCK_DGRAM, false, n->data, n->len, NULL);
+	int fd, r;
 
-	for (size_t i = 0; i < s->ntmp; i++) {
-		t = &s->tmp[i];
-		if (t->external && t->len == n->len && !memcmp(t->name, n->data, n->len)) {
-			*ret_fd = t->fd;
-			return 0;
-		}
+	if (t) {
+		*ret_fd = t->fd;
+		return 0;
 	}
+	if (is_path(n->data, n->len) && n->data[0] != '/')
+		return log_error_ret(-EINVAL,
+				     "can't restore: a datagram queued on socket %u came from "
+				     "%s, a relative name no socket of the image has",
+				     k->f->id, pname(s, n));
+	r = ext_sender(n, k->f->id, peer, &fd);
+	if (r == 0)
+		return tmp_named(s, SOCK_DGRAM, false, n->data, n->len, NULL, false, ret_fd);
+	if (r < 0)
+		return r;
 	t = tmp_add(s, SOCK_DGRAM, n->data, n->len, NULL);
-	if (!t)
+	if (!t) {
+		close(fd);
 		return -ENOMEM;
+	}
 	t->external = true;
-	r = ext_sender(n, k->f->id, &t->fd);
-	*ret_fd = t->fd;
-	return r;
+	t->fd = *ret_fd = fd;
+	return 0;
 }
 
 static bool is_external(const struct rst *s, int fd)
@@ -650,14 +672,7 @@ static int dgram_sender(struct rst *s, struct rsk *k, const SocketMsg *m, int *r
 			*ret_fd = s->v[i].fd;
 			return 0;
 		}
-	if (k->e->peer_external && same_bytes(&k->e->peer_name, n->data, n->len))
-		return tmp_external(s, k, ret_fd);
-	if (is_path(n->data, n->len) && n->data[0] != '/')
-		return log_error_ret(-EINVAL,
-				     "can't restore: a datagram queued on socket %u came from "
-				     "%s, a relative name no socket of the image has",
-				     k->f->id, pname(s, n));
-	return tmp_named(s, SOCK_DGRAM, false, n->data, n->len, NULL, false, ret_fd);
+	return named_sender(s, k, n, ret_fd);
 }
 
 static int fill_dgram(struct rst *s, struct rsk *k)

@@ -388,6 +388,23 @@ t_unix_ext_gone() {
 		bad "a task with pid $tpid exists after the refused restore"; }
 }
 
+# A datagram queued on a socket of the tree came from a named socket outside
+# it, which holds that name still but lives only in flight (SCM_RIGHTS): no
+# copy of it can send the datagram again, and no other socket can take the
+# name. The dump (no option needed) succeeds; the restore fails, naming the
+# socket and the name, and leaves no task behind.
+t_unix_sender_inflight() {
+	start_holder inflightholder || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 gone "$tpid" || bad "task $tpid still there after the dump" || return
+	nestor_run restore -D "$twd/img" -d
+	refused "socket [0-9]+" "client\\.sock" "outside the tree" "no process" && { gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"; }
+	kill "$holder" 2>/dev/null
+	return 0
+}
+
 # ---- dump: tasks nestor must refuse, and must leave as they were ----
 
 # dump_refused MODE [nosid] -- ERE...: the task of MODE is refused, unharmed.
@@ -905,6 +922,8 @@ run "dump: a unix datagram socket connected outside, no --ext-unix-sk" t_unix_ou
 run "dump: a unix datagram socket connected to an unnamed one outside, --ext-unix-sk" \
 	t_unix_outside dgrampairholder --ext-unix-sk -- "datagram" "has no name"
 run "restore: --ext-unix-sk, the outside datagram peer's name is gone" t_unix_ext_gone
+run "restore: a queued datagram's named sender outside the tree is only in flight" \
+	t_unix_sender_inflight
 run "dump: a thread with credentials of its own" dump_refused thread_creds -- "\\bPID\\b" "thread" "credentials"
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"

@@ -465,6 +465,11 @@ static int tracer(pid_t pid)
  * dgramholder: holds a datagram socket bound to WORKDIR/ext.sock, to which
  * the plain task's stdin (an unnamed datagram socket) is connected.
  * dgrampairholder: as sockholder, with a datagram socketpair (no names).
+ * inflightholder: the plain task's stdin is a datagram socket bound to
+ * WORKDIR/srv.sock, connected to nothing, where a datagram from a socket
+ * bound to WORKDIR/client.sock waits; that socket then lives on only in
+ * flight (SCM_RIGHTS in a socketpair the holder keeps): its name is held,
+ * by a socket no process holds.
  */
 static int dgram_pair(int sv[2])
 {
@@ -480,14 +485,57 @@ static int dgram_pair(int sv[2])
 	return 0;
 }
 
+static int bound_dgram(const char *file)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", workdir, file);
+	unlink(sa.sun_path);
+	return fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -1 : fd;
+}
+
+/* sv[1]: the server socket, a datagram queued; sv[0]: the socket the client waits in. */
+static int inflight_sender(int sv[2])
+{
+	struct sockaddr_un to = {.sun_family = AF_UNIX};
+	char ctl[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {"x", 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	int srv = bound_dgram("srv.sock"), cl = bound_dgram("client.sock"), pair[2];
+
+	snprintf(to.sun_path, sizeof(to.sun_path), "%s/srv.sock", workdir);
+	if (srv < 0 || cl < 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, pair) ||
+	    sendto(cl, "queued", 6, 0, (struct sockaddr *)&to, sizeof(to)) != 6)
+		return -1;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &cl, sizeof(int));
+	if (sendmsg(pair[0], &mh, 0) != 1)
+		return -1;
+	close(cl);
+	close(pair[0]); /* the client waits in pair[1]'s queue */
+	sv[0] = pair[1];
+	sv[1] = srv;
+	return 0;
+}
+
 static int sock_holder(const char *self)
 {
 	bool named = !strcmp(mode, "dgramholder");
 	int type = strcmp(mode, "sockholder") ? SOCK_DGRAM : SOCK_STREAM;
-	int sv[2];
+	bool reaped = false;
+	int sv[2], r;
 	pid_t pid;
 
-	if (named ? dgram_pair(sv) : socketpair(AF_UNIX, type, 0, sv))
+	if (!strcmp(mode, "inflightholder"))
+		r = inflight_sender(sv);
+	else
+		r = named ? dgram_pair(sv) : socketpair(AF_UNIX, type, 0, sv);
+	if (r)
 		return 1;
 	pid = fork();
 	if (pid == 0) {
@@ -500,10 +548,15 @@ static int sock_holder(const char *self)
 	}
 	close(sv[1]);
 	put_file("aux", "%d", pid);
+	/* Reaped as soon as a dump kills it, so that a restore finds its pid free. */
+	while (!stop && !reaped)
+		reaped = waitpid(pid, NULL, 0) == pid;
 	while (!stop)
 		pause();
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	if (!reaped) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
 	return 0;
 }
 
