@@ -328,3 +328,15 @@ int proc_read_vmas(int pid, struct proc_vma **ret, int *ret_n)
 	*ret_n = n;
 	return 0;
 }
+
+bool proc_in_vfork(int pid)
+{
+	_cleanup_free_ char *wchan = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
+	if (read_file_at(AT_FDCWD, path, &wchan, 256) < 0)
+		return false;
+	/* The wait is inlined into kernel_clone on some builds. */
+	return !strcmp(wchan, "wait_for_vfork_done") || !strcmp(wchan, "kernel_clone");
+}

@@ -86,5 +86,7 @@ int proc_read_status(int pid, struct proc_status *ret);
 int proc_read_stat(int pid, struct proc_stat *ret);
 /* Reads smaps (maps plus VmFlags) into an array it allocates. */
 int proc_read_vmas(int pid, struct proc_vma **ret, int *ret_n);
+/* Whether pid (a task or a thread) sleeps until its vfork() child execs or exits. */
+bool proc_in_vfork(int pid);
 
 #endif

@@ -1,13 +1,16 @@
 /* ptrace-based control of a task: seize, remote syscalls, registers. */
 #define LOG_PREFIX "ptrace: "
 #include <elf.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include "log.h"
+#include "proc.h"
 #include "ptrace.h"
 #include "util.h"
 
@@ -56,6 +59,58 @@ int remote_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EFAULT;
 }
 
+#define STOP_TIMEOUT_S 3
+
+static volatile sig_atomic_t stop_expired;
+
+static void on_alarm(int sig)
+{
+	stop_expired = 1;
+}
+
+/*
+ * A task asleep where no signal reaches it (waiting for a vfork child to
+ * exec or exit, or in uninterruptible sleep) never stops: the wait for the
+ * interrupt gives up after STOP_TIMEOUT_S, and says where it sleeps.
+ */
+static int wait_interrupted(pid_t pid, int *status)
+{
+	static bool handler;
+	struct itimerval it = { .it_value = { STOP_TIMEOUT_S, 0 } }, off = { 0 };
+	_cleanup_free_ char *wchan = NULL;
+	char path[64];
+	pid_t r;
+
+	if (!handler) {
+		struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+
+		sigaction(SIGALRM, &sa, NULL);
+		handler = true;
+	}
+	r = waitpid(pid, status, __WALL | WNOHANG);
+	if (r == 0) {
+		stop_expired = 0;
+		setitimer(ITIMER_REAL, &it, NULL);
+		do
+			r = waitpid(pid, status, __WALL);
+		while (r < 0 && errno == EINTR && !stop_expired);
+		setitimer(ITIMER_REAL, &off, NULL);
+	}
+	if (r == pid)
+		return 0;
+	if (!stop_expired)
+		return log_error_errno(-errno, "cannot wait for task %d", pid);
+	if (proc_in_vfork(pid))
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d waits for a child it made "
+						  "with vfork() to exec or exit (not supported)", pid);
+	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
+	if (read_file_at(AT_FDCWD, path, &wchan, 256) < 0 && !(wchan = strdup("")))
+		return -ENOMEM;
+	return log_error_ret(-ETIMEDOUT, "can't dump: task %d does not stop: it sleeps where "
+					 "signals cannot reach it%s%s", pid, wchan[0] ? ", in " : "",
+			     wchan);
+}
+
 /* Stops a freshly seized task; signals it was about to take are delivered as usual. */
 static int interrupt_task(pid_t pid)
 {
@@ -64,9 +119,9 @@ static int interrupt_task(pid_t pid)
 	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0))
 		return log_error_errno(-errno, "cannot interrupt task %d", pid);
 	for (;;) {
-		r = wait_stopped(pid, &status);
+		r = wait_interrupted(pid, &status);
 		if (r < 0)
-			return log_error_errno(r, "cannot wait for task %d", pid);
+			return r;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return log_error_ret(-ESRCH, "task %d exited while being seized", pid);
 		if (status >> 16 == PTRACE_EVENT_STOP)

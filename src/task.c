@@ -116,6 +116,9 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 				     t->status.tracer);
 	if (t->status.state == 'T' || t->status.state == 't')
 		return log_error_ret(-EBUSY, "can't dump: task %d is stopped", pid);
+	if (t->status.state == 'D' && proc_in_vfork(pid))
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d waits for a child it made "
+						  "with vfork() to exec or exit (not supported)", pid);
 	r = check_namespaces(pid);
 	if (r < 0)
 		return r;

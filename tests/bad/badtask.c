@@ -263,6 +263,22 @@ static void setup(void)
 		if (child == 0)
 			vm_orphans();
 		wait_exec(child, "sleep");
+	} else if (!strcmp(mode, "vfork")) {
+		/* We sleep in vfork() until the child exits, a second after it says
+		 * we are ready: a dump meanwhile must refuse at once, not hang. */
+		pid_t self = getpid();
+
+		child = vfork();
+		if (child < 0)
+			fail("vfork: %m");
+		if (child == 0) {
+			struct timespec ts = { 1, 0 };
+
+			put_file("ready", "%d", self);
+			nanosleep(&ts, NULL);
+			_exit(0);
+		}
+		waitpid(child, NULL, 0);
 	} else if (!strcmp(mode, "child") || !strcmp(mode, "zombie")) {
 		child = fork();
 		if (child < 0)
