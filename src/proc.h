@@ -3,6 +3,7 @@
 #ifndef NESTOR_PROC_H
 #define NESTOR_PROC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
