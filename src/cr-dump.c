@@ -149,7 +149,8 @@ static int fill_inventory(struct dump_ctx *ctx)
 	return vdso_dump(root->pid, root->vmas, root->nr_vmas, inv);
 }
 
-static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
+/* What needs the task stopped as seized; ends with its parasite running. */
+static int start_task(struct dump_task *t)
 {
 	int r;
 
@@ -161,7 +162,16 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	t->pa = arena_alloc(sizeof(*t->pa));
 	if (!t->pa)
 		return -ENOMEM;
-	if ((r = parasite_run(t, t->pa)) < 0)
+	return parasite_start(t, t->pa);
+}
+
+static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r;
+
+	if (t->zombie)
+		return 0;
+	if ((r = parasite_finish(t, t->pa)) < 0)
 		return r;
 	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
 	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0 ||
@@ -176,18 +186,53 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
+/* Parasites still in their tasks after a failure: each waited for and unmapped. */
+static void stop_parasites(struct dump_ctx *ctx)
+{
+	struct parasite_args pa;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		parasite_finish(&ctx->tasks[i], &pa);
+}
+
+/*
+ * Every task's parasite is started before the first is waited for: they
+ * run side by side while nestor goes on. Tasks sharing a memory take turns
+ * (one parasite mapping at a time there: each looks for its own gap).
+ */
+static int collect_tasks(struct dump_ctx *ctx)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		r = check_interrupted();
+		if (r == 0 && !t->clone_vm)
+			r = start_task(t);
+	}
+	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		r = check_interrupted();
+		if (r == 0 && t->clone_vm)
+			r = start_task(t);
+		if (r == 0)
+			r = collect_task(ctx, t);
+		if (r == 0 && i == 0)
+			r = fill_inventory(ctx);
+	}
+	if (r < 0)
+		stop_parasites(ctx);
+	return r;
+}
+
 static int collect(struct dump_ctx *ctx)
 {
 	int r;
 
-	if ((r = pstree_check_layout(ctx)) < 0)
+	if ((r = pstree_check_layout(ctx)) < 0 || (r = collect_tasks(ctx)) < 0)
 		return r;
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		if ((r = check_interrupted()) < 0 || (r = collect_task(ctx, &ctx->tasks[i])) < 0)
-			return r;
-		if (i == 0 && (r = fill_inventory(ctx)) < 0)
-			return r;
-	}
 	pr_debug("every task collected");
 	if ((r = pipes_check_outside(ctx)) < 0 || (r = sockets_dump_finish(ctx)) < 0 ||
 	    (r = tty_finish_dump(ctx)) < 0)

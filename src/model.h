@@ -40,6 +40,8 @@ struct dump_task {
 	struct proc_stat stat;
 	struct remote rt;     /* the main thread */
 	struct parasite_args *pa; /* what the task told the parasite */
+	uint64_t parasite;        /* where the parasite is mapped in the task, or 0 */
+	bool parasite_running;
 	bool seized;
 	struct remote *threads; /* the others, seized too */
 	size_t nr_threads;

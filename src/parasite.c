@@ -5,6 +5,9 @@
  * (one remote mmap), run in its dump mode until its int3, and unmapped (one
  * remote munmap): three stops per task. The task's registers, signal mask and
  * stack are put back by remote_release as after any remote syscall.
+ *
+ * The dump starts the parasite in every task before it waits for the first:
+ * the tasks answer side by side, on the other CPUs, while nestor reads /proc.
  */
 #define LOG_PREFIX "parasite: "
 #include <signal.h>
@@ -21,36 +24,33 @@
 
 extern const uint8_t _binary_restorer_bin_start[], _binary_restorer_bin_end[];
 
-static int run_blob(struct remote *rt, uint64_t entry, uint64_t arg, uint64_t stack_top)
+static size_t region_len(void)
 {
-	struct user_regs_struct regs = rt->regs;
-	int status, r;
+	size_t blob_len = _binary_restorer_bin_end - _binary_restorer_bin_start;
 
-	regs.rip = entry;
-	regs.rdi = arg;
-	regs.rsp = stack_top;
-	regs.orig_rax = -1; /* no syscall restart on the way out of this stop */
-	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs) || ptrace(PTRACE_CONT, rt->pid, 0, 0))
-		return log_error_errno(-errno, "cannot run the parasite in task %d", rt->pid);
-	rt->ran_syscall = true;
-	r = wait_stopped(rt->pid, &status);
-	if (r < 0)
-		return log_error_errno(r, "cannot wait for task %d", rt->pid);
-	if (!WIFSTOPPED(status))
-		return log_error_ret(-ESRCH, "task %d died running the parasite", rt->pid);
-	if (WSTOPSIG(status) != SIGTRAP)
-		return log_error_ret(-EIO, "the parasite in task %d got signal %d", rt->pid,
-				     WSTOPSIG(status));
+	return PAGE_ALIGN(blob_len) + PAGE_ALIGN(sizeof(struct parasite_args)) + PARASITE_STACK;
+}
+
+static int unmap_blob(struct dump_task *t)
+{
+	long unmapped;
+	int r = remote_syscall(&t->rt, __NR_munmap, &unmapped, t->parasite, region_len(), 0, 0,
+			       0, 0);
+
+	if (r < 0 || unmapped < 0)
+		return log_error_ret(r < 0 ? r : (int)unmapped,
+				     "cannot unmap the parasite from task %d", t->pid);
+	t->parasite = 0;
 	return 0;
 }
 
-int parasite_run(struct dump_task *t, struct parasite_args *ret)
+int parasite_start(struct dump_task *t, struct parasite_args *args)
 {
 	size_t blob_len = _binary_restorer_bin_end - _binary_restorer_bin_start;
-	size_t code = PAGE_ALIGN(blob_len), args = PAGE_ALIGN(sizeof(*ret));
-	size_t len = code + args + PARASITE_STACK;
-	long addr, unmapped;
-	int r, rr;
+	size_t code = PAGE_ALIGN(blob_len), len = region_len();
+	struct user_regs_struct regs = t->rt.regs;
+	long addr;
+	int r;
 
 	r = remote_syscall(&t->rt, __NR_mmap, &addr, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -58,23 +58,60 @@ int parasite_run(struct dump_task *t, struct parasite_args *ret)
 		return r;
 	if (addr < 0 && addr > -4096)
 		return log_error_errno((int)addr, "cannot map the parasite in task %d", t->pid);
-	memset(ret, 0, sizeof(*ret));
-	ret->magic = PARASITE_MAGIC;
+	t->parasite = addr;
+	memset(args, 0, sizeof(*args));
+	args->magic = PARASITE_MAGIC;
 	if ((r = remote_write(t->pid, addr, _binary_restorer_bin_start, blob_len)) < 0 ||
-	    (r = remote_write(t->pid, addr + code, ret, sizeof(*ret))) < 0) {
+	    (r = remote_write(t->pid, addr + code, args, sizeof(*args))) < 0) {
 		log_error_errno(r, "cannot load the parasite into task %d", t->pid);
-		goto unmap;
+		unmap_blob(t);
+		return r;
 	}
-	r = run_blob(&t->rt, addr + RST_PARASITE_OFF, addr + code, addr + len);
-	if (r == 0 && (r = remote_read(t->pid, addr + code, ret, sizeof(*ret))) < 0)
+	regs.rip = addr + RST_PARASITE_OFF;
+	regs.rdi = addr + code;
+	regs.rsp = addr + len;
+	regs.orig_rax = -1; /* no syscall restart on the way out of this stop */
+	if (ptrace(PTRACE_SETREGS, t->pid, 0, &regs) || ptrace(PTRACE_CONT, t->pid, 0, 0)) {
+		r = log_error_errno(-errno, "cannot run the parasite in task %d", t->pid);
+		unmap_blob(t);
+		return r;
+	}
+	t->rt.ran_syscall = true;
+	t->parasite_running = true;
+	return 0;
+}
+
+/* Waits for the parasite's int3. */
+static int wait_blob(struct dump_task *t)
+{
+	int status, r;
+
+	t->parasite_running = false;
+	r = wait_stopped(t->pid, &status);
+	if (r < 0)
+		return log_error_errno(r, "cannot wait for task %d", t->pid);
+	if (!WIFSTOPPED(status))
+		return log_error_ret(-ESRCH, "task %d died running the parasite", t->pid);
+	if (WSTOPSIG(status) != SIGTRAP)
+		return log_error_ret(-EIO, "the parasite in task %d got signal %d", t->pid,
+				     WSTOPSIG(status));
+	return 0;
+}
+
+int parasite_finish(struct dump_task *t, struct parasite_args *ret)
+{
+	size_t code = PAGE_ALIGN(_binary_restorer_bin_end - _binary_restorer_bin_start);
+	int r, rr;
+
+	if (!t->parasite)
+		return 0;
+	r = t->parasite_running ? wait_blob(t) : 0;
+	if (r == 0 && (r = remote_read(t->pid, t->parasite + code, ret, sizeof(*ret))) < 0)
 		log_error_errno(r, "cannot read the parasite's answers in task %d", t->pid);
 	if (r == 0 && ret->err)
 		r = log_error_errno((int)ret->err, "the parasite in task %d failed at step %u",
 				    t->pid, ret->step);
-unmap:
-	rr = remote_syscall(&t->rt, __NR_munmap, &unmapped, addr, len, 0, 0, 0, 0);
-	if (rr < 0 || unmapped < 0)
-		return log_error_ret(rr < 0 ? rr : (int)unmapped,
-				     "cannot unmap the parasite from task %d", t->pid);
-	return r;
+	/* A task that died or got a signal is beyond unmapping. */
+	rr = r == -ESRCH || r == -EIO ? 0 : unmap_blob(t);
+	return r ? r : rr;
 }

@@ -6,7 +6,9 @@
 #include "model.h"
 #include "restorer-abi.h"
 
-/* Maps the blob into the task, runs it, reads the answers, unmaps it. */
-int parasite_run(struct dump_task *t, struct parasite_args *ret);
+/* Maps the blob into the task and lets it run. */
+int parasite_start(struct dump_task *t, struct parasite_args *args);
+/* Waits for it, reads its answers into ret, unmaps it; nothing if not started. */
+int parasite_finish(struct dump_task *t, struct parasite_args *ret);
 
 #endif
