@@ -186,19 +186,26 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
-/* Parasites still in their tasks after a failure: each waited for and unmapped. */
-static void stop_parasites(struct dump_ctx *ctx)
+/* Before the tree is released: every parasite waited for and unmapped. */
+static int remove_parasites(struct dump_ctx *ctx)
 {
 	struct parasite_args pa;
+	int r = 0;
 
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		parasite_finish(&ctx->tasks[i], &pa);
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		int rr = parasite_finish(&ctx->tasks[i], &pa);
+
+		rr = rr ? rr : parasite_unmap(&ctx->tasks[i]);
+		r = r ? r : rr;
+	}
+	return r;
 }
 
 /*
  * Every task's parasite is started before the first is waited for: they
- * run side by side while nestor goes on. Tasks sharing a memory take turns
- * (one parasite mapping at a time there: each looks for its own gap).
+ * run side by side while nestor goes on. A task sharing its parent's memory
+ * starts its own once the owner's areas are collected: no parasite must be
+ * among them.
  */
 static int collect_tasks(struct dump_ctx *ctx)
 {
@@ -222,8 +229,6 @@ static int collect_tasks(struct dump_ctx *ctx)
 		if (r == 0 && i == 0)
 			r = fill_inventory(ctx);
 	}
-	if (r < 0)
-		stop_parasites(ctx);
 	return r;
 }
 
@@ -295,6 +300,8 @@ int cr_dump(const struct opts *o)
 		r = collect(&ctx);
 	if (r < 0 || o->leave_running) {
 		/* Nothing is killed unless every image is written and synced. */
+		rr = remove_parasites(&ctx);
+		r = r ? r : rr;
 		rr = pstree_release(&ctx, false);
 		r = r ? r : rr;
 		if (r < 0 && ctx.overwriting)

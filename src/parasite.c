@@ -8,6 +8,8 @@
  *
  * The dump starts the parasite in every task before it waits for the first:
  * the tasks answer side by side, on the other CPUs, while nestor reads /proc.
+ * It stays mapped until the tree is released (a dump that kills the tree
+ * does not unmap it: the remote munmap would cost a round trip per task).
  */
 #define LOG_PREFIX "parasite: "
 #include <signal.h>
@@ -31,10 +33,14 @@ static size_t region_len(void)
 	return PAGE_ALIGN(blob_len) + PAGE_ALIGN(sizeof(struct parasite_args)) + PARASITE_STACK;
 }
 
-static int unmap_blob(struct dump_task *t)
+int parasite_unmap(struct dump_task *t)
 {
 	long unmapped;
-	int r = remote_syscall(&t->rt, __NR_munmap, &unmapped, t->parasite, region_len(), 0, 0,
+	int r;
+
+	if (!t->parasite)
+		return 0;
+	r = remote_syscall(&t->rt, __NR_munmap, &unmapped, t->parasite, region_len(), 0, 0,
 			       0, 0);
 
 	if (r < 0 || unmapped < 0)
@@ -64,7 +70,7 @@ int parasite_start(struct dump_task *t, struct parasite_args *args)
 	if ((r = remote_write(t->pid, addr, _binary_restorer_bin_start, blob_len)) < 0 ||
 	    (r = remote_write(t->pid, addr + code, args, sizeof(*args))) < 0) {
 		log_error_errno(r, "cannot load the parasite into task %d", t->pid);
-		unmap_blob(t);
+		parasite_unmap(t);
 		return r;
 	}
 	regs.rip = addr + RST_PARASITE_OFF;
@@ -73,7 +79,7 @@ int parasite_start(struct dump_task *t, struct parasite_args *args)
 	regs.orig_rax = -1; /* no syscall restart on the way out of this stop */
 	if (ptrace(PTRACE_SETREGS, t->pid, 0, &regs) || ptrace(PTRACE_CONT, t->pid, 0, 0)) {
 		r = log_error_errno(-errno, "cannot run the parasite in task %d", t->pid);
-		unmap_blob(t);
+		parasite_unmap(t);
 		return r;
 	}
 	t->rt.ran_syscall = true;
@@ -101,17 +107,18 @@ static int wait_blob(struct dump_task *t)
 int parasite_finish(struct dump_task *t, struct parasite_args *ret)
 {
 	size_t code = PAGE_ALIGN(_binary_restorer_bin_end - _binary_restorer_bin_start);
-	int r, rr;
+	int r;
 
-	if (!t->parasite)
+	if (!t->parasite || !t->parasite_running)
 		return 0;
-	r = t->parasite_running ? wait_blob(t) : 0;
+	r = wait_blob(t);
 	if (r == 0 && (r = remote_read(t->pid, t->parasite + code, ret, sizeof(*ret))) < 0)
 		log_error_errno(r, "cannot read the parasite's answers in task %d", t->pid);
 	if (r == 0 && ret->err)
 		r = log_error_errno((int)ret->err, "the parasite in task %d failed at step %u",
 				    t->pid, ret->step);
 	/* A task that died or got a signal is beyond unmapping. */
-	rr = r == -ESRCH || r == -EIO ? 0 : unmap_blob(t);
-	return r ? r : rr;
+	if (r == -ESRCH || r == -EIO)
+		t->parasite = 0;
+	return r;
 }

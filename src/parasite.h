@@ -8,7 +8,9 @@
 
 /* Maps the blob into the task and lets it run. */
 int parasite_start(struct dump_task *t, struct parasite_args *args);
-/* Waits for it, reads its answers into ret, unmaps it; nothing if not started. */
+/* Waits for it and reads its answers into ret; nothing if not running. */
 int parasite_finish(struct dump_task *t, struct parasite_args *ret);
+/* Unmaps it from the task (once it stopped); nothing if not mapped. */
+int parasite_unmap(struct dump_task *t);
 
 #endif

@@ -157,15 +157,57 @@ restore() {
 	fi
 }
 
+# The pids of the test's tree, root first.
+descendants() {
+	local c
+	echo "$1"
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		descendants "$c"
+	done
+}
+
+# Every task's address space, as maps shows it, one file per pid in DIR: a
+# dump -R must leave none of nestor's mappings (parasite, buffers) behind.
+save_maps() {
+	local p
+	mkdir -p "$1"
+	for p in $(descendants "$pid"); do
+		cat "/proc/$p/maps" >"$1/$p" 2>/dev/null
+	done
+}
+
+# Which task's maps changed since save_maps DIR; tasks gone since (a shell
+# test's short-lived commands) are left out.
+maps_changed() {
+	local f p
+	for f in "$1"/*; do
+		p=${f##*/}
+		[ -e "/proc/$p" ] || continue
+		cat "/proc/$p/maps" >"$f.now" 2>/dev/null || continue
+		[ -e "/proc/$p" ] || continue
+		if ! cmp -s "$f" "$f.now"; then
+			echo "task $p: $(diff "$f" "$f.now" | grep '^[<>]' | head -n 1)"
+			return 0
+		fi
+	done
+	return 1
+}
+
 checkpoint() {
+	local changed
 	case $1 in
 	none) ;;
 	restore) dump "$wd/img" && restore "$wd/img" ;;
 	twice) dump "$wd/img" && restore "$wd/img" && dump "$wd/img2" && restore "$wd/img2" ;;
 	leave-running)
+		save_maps "$wd/maps"
 		dump "$wd/img" -R || return 1
 		if ! ours "$pid"; then
 			reason="task $pid did not survive dump -R"
+			return 1
+		fi
+		if changed=$(maps_changed "$wd/maps"); then
+			reason="dump -R changed the mappings of $changed"
 			return 1
 		fi ;;
 	esac
