@@ -23,7 +23,7 @@ $(ZDTM_LIB): tests/lib/zdtm.c tests/lib/zdtm.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ZDTM_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/zdtm/%: tests/zdtm/%.c $(ZDTM_LIB) tests/lib/zdtm.h tests/lib/tree.h tests/lib/ptimer.h
+$(BUILD)/tests/zdtm/%: tests/zdtm/%.c $(ZDTM_LIB) tests/lib/zdtm.h tests/lib/tree.h tests/lib/ptimer.h tests/lib/unixsk.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ZDTM_CFLAGS) $(ZDTM_CFLAGS_$*) -o $@ $< $(ZDTM_LIB) $(ZDTM_LDLIBS_$*)
 
