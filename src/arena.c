@@ -1,5 +1,6 @@
 /* Bump allocator: chunks of at least 64 KiB, zeroed; abort on exhaustion
  * is not an option, so callers check for NULL like any allocation. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,25 @@ void *arena_alloc(size_t size)
 char *arena_strdup(const char *s)
 {
 	return arena_memdup(s, strlen(s) + 1);
+}
+
+int arena_push(void *arrp, size_t *nr, size_t *cap, void *p)
+{
+	void ***v = arrp;
+
+	if (*nr == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void **n = arena_alloc(ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		if (*nr)
+			memcpy(n, *v, *nr * sizeof(*n));
+		*v = n;
+		*cap = ncap;
+	}
+	(*v)[(*nr)++] = p;
+	return 0;
 }
 
 void *arena_memdup(const void *p, size_t size)

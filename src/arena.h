@@ -8,6 +8,9 @@
 void *arena_alloc(size_t size);
 char *arena_strdup(const char *s);
 void *arena_memdup(const void *p, size_t size);
+/* Appends p to *arrp, an arena array of pointers holding *nr of *cap,
+ * doubling it when full: 0 or -ENOMEM. */
+int arena_push(void *arrp, size_t *nr, size_t *cap, void *p);
 void arena_free_all(void);
 
 #define ANEW(type) ((type *)arena_alloc(sizeof(type)))

@@ -23,26 +23,13 @@
 
 FileEntry *file_table_add(struct file_table *ft)
 {
-	FileEntry *f;
+	FileEntry *f = ANEW(FileEntry);
 
-	if (ft->nr == ft->cap) {
-		size_t ncap = ft->cap ? ft->cap * 2 : 64;
-		FileEntry **n = ANEW_ARRAY(FileEntry *, ncap);
-
-		if (!n)
-			return NULL;
-		if (ft->nr)
-			memcpy(n, ft->files, ft->nr * sizeof(*n));
-		ft->files = n;
-		ft->cap = ncap;
-	}
-	f = ANEW(FileEntry);
 	if (!f)
 		return NULL;
 	file_entry__init(f);
 	f->id = ft->nr + 1;
-	ft->files[ft->nr++] = f;
-	return f;
+	return arena_push(&ft->files, &ft->nr, &ft->cap, f) < 0 ? NULL : f;
 }
 
 static uint64_t mtime_ns(const struct stat *st)

@@ -113,25 +113,13 @@ static int add_page(struct run_list *rl, uint64_t addr, uint64_t vma_start)
 		last->nr_pages++;
 		return 0;
 	}
-	if (rl->nr == rl->cap) {
-		size_t ncap = rl->cap ? rl->cap * 2 : 256;
-		PageRunEntry **n = ANEW_ARRAY(PageRunEntry *, ncap);
-
-		if (!n)
-			return -ENOMEM;
-		if (rl->nr)
-			memcpy(n, rl->runs, rl->nr * sizeof(*n));
-		rl->runs = n;
-		rl->cap = ncap;
-	}
 	last = ANEW(PageRunEntry);
 	if (!last)
 		return -ENOMEM;
 	page_run_entry__init(last);
 	last->vaddr = addr;
 	last->nr_pages = 1;
-	rl->runs[rl->nr++] = last;
-	return 0;
+	return arena_push(&rl->runs, &rl->nr, &rl->cap, last);
 }
 
 /* The slow way: one pagemap entry per page, filtered here. */

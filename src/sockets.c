@@ -405,17 +405,6 @@ static int queue_add(struct queue *q, void *data, size_t len, const struct socka
 {
 	SocketMsg *m = ANEW(SocketMsg);
 
-	if (q->n == q->cap) {
-		size_t ncap = q->cap ? q->cap * 2 : 16;
-		SocketMsg **n = ANEW_ARRAY(SocketMsg *, ncap);
-
-		if (!n)
-			return -ENOMEM;
-		if (q->n)
-			memcpy(n, q->v, q->n * sizeof(*n));
-		q->v = n;
-		q->cap = ncap;
-	}
 	if (!m)
 		return -ENOMEM;
 	socket_msg__init(m);
@@ -428,7 +417,8 @@ static int queue_add(struct queue *q, void *data, size_t len, const struct socka
 		if (!m->sender.data)
 			return -ENOMEM;
 	}
-	q->v[q->n++] = m;
+	if (arena_push(&q->v, &q->n, &q->cap, m) < 0)
+		return -ENOMEM;
 	q->bytes += len;
 	return q->bytes > MAX_QUEUE || q->n > MAX_MSGS ? -EFBIG : 0;
 }
