@@ -26,6 +26,7 @@
 #include "locks.h"
 #include "log.h"
 #include "mem.h"
+#include "proc.h"
 #include "pstree.h"
 #include "vmshare.h"
 #include "signals.h"
@@ -133,6 +134,17 @@ static int validate_fds(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+static int check_free(pid_t pid)
+{
+	char p[32];
+
+	snprintf(p, sizeof(p), "/proc/%d", pid);
+	if (!access(p, F_OK))
+		return log_error_ret(-EEXIST, "can't restore: pid %d is taken by a running process",
+				     pid);
+	return 0;
+}
+
 static int validate(struct restore_ctx *ctx)
 {
 	int r;
@@ -141,18 +153,18 @@ static int validate(struct restore_ctx *ctx)
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
-		char p[32];
 
-		snprintf(p, sizeof(p), "/proc/%d", t->pid);
-		if (!access(p, F_OK))
-			return log_error_ret(-EEXIST, "can't restore: pid %d is taken by a running "
-						      "process", t->pid);
+		if ((r = check_free(t->pid)) < 0)
+			return r;
+		for (size_t k = 0; k < t->pe->n_threads; k++)
+			if ((r = check_free(t->pe->threads[k])) < 0)
+				return r;
 		if (!is_live(t))
 			continue;
 		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
 		    (r = timers_validate(t)) < 0 || (r = cgroup_validate(t)) < 0 ||
 		    (t->mm && (r = mem_validate(ctx, t)) < 0) || (r = validate_fds(ctx, t)) < 0 ||
-		    (r = locks_validate(t)) < 0)
+		    (r = locks_validate(t)) < 0 || (r = tty_validate_ctty(ctx, t)) < 0)
 			return r;
 		ctx->fd_base = MAX(ctx->fd_base, files_max_fd(t) + 1);
 	}
@@ -236,16 +248,18 @@ static int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
 	struct restore_task *t = &ctx->tasks[idx];
 	PstreeEntry *e = t->pe;
+	int r;
 
-	if (e->sid == e->pid && (setsid() < 0 || tty_set_ctty(t) < 0))
+	if (e->sid == e->pid && setsid() < 0)
 		return log_error_errno(-errno, "cannot make task %d a session leader", t->pid);
+	if (e->sid == e->pid && (r = tty_set_ctty(t)) < 0)
+		return r;
 	if (e->sid != e->pid && e->pgid == e->pid && setpgid(0, 0))
 		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
 	for (size_t k = idx + 1; k < ctx->nr_tasks; k++) {
 		if (ctx->tasks[k].creator != idx)
 			continue;
-		int r = fork_task(ctx, k, ch);
-		if (r < 0)
+		if ((r = fork_task(ctx, k, ch)) < 0)
 			return r;
 	}
 	return 0;
@@ -637,10 +651,19 @@ static int finish_tree(struct restore_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Kills what nestor made: a task it traces or fathered. A pid of the images
+ * may belong to someone else (a restore refused because the pid is taken).
+ */
 static void kill_tree(struct restore_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		kill(ctx->tasks[i].pid, SIGKILL);
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct proc_status st;
+
+		if (proc_read_status(ctx->tasks[i].pid, &st) == 0 &&
+		    (st.tracer == getpid() || st.ppid == getpid()))
+			kill(ctx->tasks[i].pid, SIGKILL);
+	}
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
 }

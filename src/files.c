@@ -471,27 +471,46 @@ static int check_unchanged(const FileEntry *f, const struct stat *st)
 	return 0;
 }
 
+/* An entry on its own; its kind's message, which other entries' checks read, is there. */
+static bool entry_shape_ok(const FileEntry *f, size_t i)
+{
+	return f->id == i + 1 && f->path[0] && f->type >= FILE_TYPE__REG &&
+	       f->type <= FILE_TYPE__PTY && (f->path[0] == '/' || f->type > FILE_TYPE__TTY) &&
+	       (!f->unlinked || (f->has_data && f->data.len == f->size && f->type == FILE_TYPE__REG)) &&
+	       (f->type != FILE_TYPE__PTY || f->pty) && (f->type != FILE_TYPE__SOCKET || f->sock) &&
+	       (f->type != FILE_TYPE__ANON || f->anon);
+}
+
+static int validate_kind(struct restore_ctx *ctx, const FileEntry *f)
+{
+	switch (f->type) {
+	case FILE_TYPE__PIPE:
+	case FILE_TYPE__FIFO:
+		return pipes_validate(ctx, f);
+	case FILE_TYPE__ANON:
+		return anonfd_validate(ctx, f);
+	case FILE_TYPE__MEMFD:
+		return memfd_validate(ctx, f);
+	case FILE_TYPE__PTY:
+		return tty_validate(ctx, f);
+	case FILE_TYPE__SOCKET:
+		return sockets_validate(ctx, f);
+	default:
+		return 0;
+	}
+}
+
+/* Every entry's shape first: the kinds' checks look across entries. */
 int files_validate(struct restore_ctx *ctx)
 {
+	for (size_t i = 0; i < ctx->nr_files; i++)
+		if (!entry_shape_ok(ctx->files[i], i))
+			return log_error_ret(-EINVAL, "image files.img is corrupted: bad entry %zu", i);
 	for (size_t i = 0; i < ctx->nr_files; i++) {
 		const FileEntry *f = ctx->files[i];
 		struct stat st;
 
-		if (f->id != i + 1 || !f->path[0] || f->type < FILE_TYPE__REG ||
-		    f->type > FILE_TYPE__PTY ||
-		    (f->path[0] != '/' && f->type <= FILE_TYPE__TTY) ||
-		    (f->unlinked && (!f->has_data || f->data.len != f->size || f->type != FILE_TYPE__REG)))
-			return log_error_ret(-EINVAL, "image files.img is corrupted: bad entry %zu", i);
-		if ((f->type == FILE_TYPE__PIPE || f->type == FILE_TYPE__FIFO) &&
-		    pipes_validate(ctx, f) < 0)
-			return -EINVAL;
-		if (f->type == FILE_TYPE__ANON && anonfd_validate(ctx, f) < 0)
-			return -EINVAL;
-		if (f->type == FILE_TYPE__MEMFD && memfd_validate(ctx, f) < 0)
-			return -EINVAL;
-		if (f->type == FILE_TYPE__PTY && tty_validate(ctx, f) < 0)
-			return -EINVAL;
-		if (f->type == FILE_TYPE__SOCKET && sockets_validate(ctx, f) < 0)
+		if (validate_kind(ctx, f) < 0)
 			return -EINVAL;
 		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked)
 			continue;

@@ -341,6 +341,22 @@ void tty_close(struct restore_ctx *ctx)
 	ctx->nr_ptys = 0;
 }
 
+/* A terminal only a session leader has, a pty of the tree; its foreground a group of that session. */
+int tty_validate_ctty(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const TaskCoreEntry *c = t->core;
+	bool fg_ok = !c->has_ctty_fg;
+
+	for (size_t i = 0; !fg_ok && i < ctx->nr_tasks; i++)
+		fg_ok = ctx->tasks[i].pe->pgid == c->ctty_fg && ctx->tasks[i].pe->sid == t->pe->sid;
+	if ((c->has_ctty_index || c->has_ctty_fg) &&
+	    (!c->has_ctty_index || t->pe->sid != t->pe->pid || !fg_ok ||
+	     !master_of(ctx->files, ctx->nr_files, c->ctty_index)))
+		return log_error_ret(-EINVAL, "image core-%d.img is corrupted: bad controlling "
+					      "terminal", t->pid);
+	return 0;
+}
+
 int tty_set_ctty(const struct restore_task *t)
 {
 	char path[64];

@@ -20,6 +20,8 @@ int tty_validate(struct restore_ctx *ctx, const FileEntry *f);
 /* In nestor: a description of f's pty, making the pty (same index) first. */
 int tty_open(struct restore_ctx *ctx, const FileEntry *f, int flags);
 void tty_close(struct restore_ctx *ctx);
+/* Checks a task's controlling terminal against the tree and its ptys. */
+int tty_validate_ctty(const struct restore_ctx *ctx, const struct restore_task *t);
 /* In a restoring session leader, just after setsid(). */
 int tty_set_ctty(const struct restore_task *t);
 /* In the session leader once every group exists: the foreground group. */
