@@ -28,18 +28,6 @@
 #include "util.h"
 #include "vdso.h"
 
-/*
- * The first look at the status (task_check_dumpable) came before the seize;
- * what is saved must come from after it.
- */
-static int reread_status(struct dump_task *t)
-{
-	int r = proc_read_status(t->pid, &t->status);
-
-	if (r < 0)
-		return log_error_errno(r, "cannot read the status of task %d", t->pid);
-	return 0;
-}
 
 static int find_gadget(struct dump_task *t)
 {
@@ -156,8 +144,7 @@ static int start_task(struct dump_task *t)
 
 	if (t->zombie)
 		return 0;
-	if ((r = reread_status(t)) < 0 ||
-	    (r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0)
+	if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0)
 		return r;
 	t->pa = arena_alloc(sizeof(*t->pa));
 	if (!t->pa)

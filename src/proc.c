@@ -9,20 +9,22 @@
 #include "proc.h"
 #include "util.h"
 
+/* The numbers in s, at most max of them; -E2BIG if there are more. */
 static int parse_vec(const char *s, int *v, int max)
 {
 	int n = 0;
 
-	while (*s && n < max) {
+	for (;;) {
 		char *end;
 		long x = strtol(s, &end, 10);
 
 		if (end == s)
-			break;
+			return n;
+		if (n == max)
+			return -E2BIG;
 		v[n++] = x;
 		s = end;
 	}
-	return n;
 }
 
 /* The kernel prints a task's name escaped: a newline as "\n", a backslash as "\\". */
@@ -109,6 +111,8 @@ int proc_parse_status(const char *text, struct proc_status *st)
 next:
 		line = nl ? nl + 1 : NULL;
 	}
+	if (st->nr_nspid < 0 || st->nr_nspgid < 0 || st->nr_nssid < 0 || st->nr_groups < 0)
+		return -E2BIG;
 	return seen == 31 ? 0 : -EINVAL;
 }
 

@@ -89,7 +89,8 @@ static int seize_task(struct dump_task *t)
 	if (r < 0)
 		return r;
 	t->seized = true;
-	return threads_seize(t);
+	r = threads_seize(t);
+	return r < 0 ? r : task_reread(t);
 }
 
 static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)

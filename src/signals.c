@@ -54,7 +54,7 @@ int signals_dump_pending(pid_t pid, bool shared, SiginfoEntry ***ret, size_t *re
 	siginfo_t si[32];
 	struct peek_args pa = { 0, shared ? 1 /* PTRACE_PEEKSIGINFO_SHARED */ : 0, 32 };
 	SiginfoEntry **v = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 
 	for (;;) {
 		long got = ptrace(PTRACE_PEEKSIGINFO, pid, &pa, si);
@@ -63,20 +63,20 @@ int signals_dump_pending(pid_t pid, bool shared, SiginfoEntry ***ret, size_t *re
 			return log_error_errno(-errno, "cannot read pending signals of task %d", pid);
 		if (got == 0)
 			break;
-		SiginfoEntry **nv = ANEW_ARRAY(SiginfoEntry *, n + got);
-		if (!nv)
-			return -ENOMEM;
-		if (n)
-			memcpy(nv, v, n * sizeof(*v));
-		v = nv;
+		if (n + got > SIGNALS_MAX_PENDING)
+			return log_error_ret(-EOPNOTSUPP, "can't dump: %s %d has more than %d "
+							  "pending signals (not supported)",
+					     shared ? "task" : "thread", pid, SIGNALS_MAX_PENDING);
 		for (long i = 0; i < got; i++) {
 			SiginfoEntry *e = ANEW(SiginfoEntry);
+
 			if (!e)
 				return -ENOMEM;
 			siginfo_entry__init(e);
 			e->raw.data = arena_memdup(&si[i], sizeof(si[i]));
 			e->raw.len = sizeof(si[i]);
-			v[n++] = e;
+			if (!e->raw.data || arena_push(&v, &n, &cap, e) < 0)
+				return -ENOMEM;
 		}
 		pa.off += got;
 	}
@@ -133,6 +133,8 @@ int signals_validate(struct restore_task *t)
 		if (sig == 0 || sig > NSIG_K || sig == SIGKILL || sig == SIGSTOP)
 			goto bad;
 	}
+	if (c->n_shared_pending > SIGNALS_MAX_PENDING)
+		goto bad;
 	for (size_t i = 0; i < c->n_shared_pending; i++)
 		if (!siginfo_ok(c->shared_pending[i]))
 			goto bad;

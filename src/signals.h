@@ -8,6 +8,9 @@
 /* Actions, process-wide pending signals, itimers. */
 int signals_dump(struct dump_task *t);
 /* Pending signals of a thread (shared: of its process), with their siginfo. */
+/* The most pending signals a task (shared) or a thread may have queued. */
+#define SIGNALS_MAX_PENDING 4096
+
 int signals_dump_pending(pid_t tid, bool shared, SiginfoEntry ***ret, size_t *ret_n);
 bool siginfo_ok(const SiginfoEntry *e);
 int signals_validate(struct restore_task *t);

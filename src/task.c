@@ -95,17 +95,25 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 	r = proc_read_status(pid, &t->status);
 	if (r == -ENOENT || r == -ESRCH)
 		return log_error_ret(-ESRCH, "can't dump: no process with pid %d", pid);
+	if (r == -E2BIG)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has more than %zu "
+						  "supplementary groups (not supported)",
+				     pid, ARRAY_SIZE(t->status.groups));
 	if (r < 0)
 		return log_error_errno(r, "can't dump: cannot read the status of task %d", pid);
 	if (t->status.tgid != pid)
 		return log_error_ret(-EINVAL, "can't dump: %d is a thread of task %d, not a process",
 				     pid, t->status.tgid);
-	r = proc_read_stat(pid, &t->stat);
-	if (r < 0)
-		return log_error_errno(r, "cannot read the stat of task %d", pid);
-	if (t->status.kthread || (t->stat.flags & PF_KTHREAD))
+	/* A child's stat is read once seized (task_reread); a zombie's exit code and
+	 * the root's session are needed now. */
+	if (!is_child || t->status.state == 'Z' || t->status.state == 'X') {
+		r = proc_read_stat(pid, &t->stat);
+		if (r < 0)
+			return log_error_errno(r, "cannot read the stat of task %d", pid);
+	}
+	if (t->status.kthread || (!is_child && (t->stat.flags & PF_KTHREAD)))
 		return log_error_ret(-EINVAL, "can't dump: task %d (%s) is a kernel thread", pid,
-				     t->stat.comm);
+				     t->status.name);
 	if (t->status.state == 'Z' || t->status.state == 'X') {
 		if (is_child)
 			return 1;
@@ -246,6 +254,22 @@ static void dump_prctl_flags(struct dump_task *t, TaskCoreEntry *core)
 	core->child_subreaper = t->pa->subreaper;
 	core->pdeath_sig = t->pa->pdeath_sig;
 	core->xcomp_perm = t->pa->xcomp_perm;
+}
+
+/*
+ * The first look (task_check_dumpable) came before the seize: what is saved
+ * (ids, group, session, name, mm fields) must come from after it.
+ */
+int task_reread(struct dump_task *t)
+{
+	int r = proc_read_status(t->pid, &t->status);
+
+	if (r < 0)
+		return log_error_errno(r, "cannot read the status of task %d", t->pid);
+	r = proc_read_stat(t->pid, &t->stat);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the stat of task %d", t->pid);
+	return 0;
 }
 
 int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)

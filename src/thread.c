@@ -22,7 +22,6 @@
 
 #define XSAVE_MAX   (64 << 10)
 #define MAX_THREADS 4096
-#define MAX_PENDING 4096
 
 
 /* Each register's place in the image and in the kernel's struct user_regs_struct. */
@@ -272,7 +271,7 @@ int thread_validate(const ThreadEntry *th)
 	if (!th->regs || th->xsave.len < 576 || th->xsave.len > XSAVE_MAX ||
 	    (th->has_cpu_mask && (th->cpu_mask.len > 128 || th->cpu_mask.len % 8)) ||
 	    (th->rseq && th->rseq->len > 1024) || (th->comm && strlen(th->comm) > 15) ||
-	    th->n_pending > MAX_PENDING || !th->tid ||
+	    th->n_pending > SIGNALS_MAX_PENDING || !th->tid ||
 	    th->tid > 4194304)
 		return -EINVAL;
 	for (size_t i = 0; i < th->n_pending; i++)

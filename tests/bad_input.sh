@@ -909,6 +909,7 @@ run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
 run "dump: a task waiting for its vfork() child" dump_refused vfork -- "\\bPID\\b" "vfork"
+run "dump: more pending signals than a dump takes" dump_refused pending -- "\\bPID\\b" "pending signals"
 run "dump: a stopped task" t_stopped
 run "dump: a traced task" t_traced
 run "dump: a hard rlimit above nestor's own" t_rlimit_above

@@ -263,6 +263,17 @@ static void setup(void)
 		if (child == 0)
 			vm_orphans();
 		wait_exec(child, "sleep");
+	} else if (!strcmp(mode, "pending")) {
+		/* More queued real-time signals than a dump takes. */
+		sigset_t rt;
+		union sigval v = { 0 };
+
+		sigemptyset(&rt);
+		sigaddset(&rt, SIGRTMIN + 1);
+		sigprocmask(SIG_BLOCK, &rt, NULL);
+		for (int i = 0; i < 4100; i++)
+			if (sigqueue(getpid(), SIGRTMIN + 1, v))
+				fail("sigqueue %d: %m", i);
 	} else if (!strcmp(mode, "vfork")) {
 		/* We sleep in vfork() until the child exits, a second after it says
 		 * we are ready: a dump meanwhile must refuse at once, not hang. */

@@ -1,6 +1,8 @@
 /* Unit tests of the /proc parsers, on samples taken from this kernel. */
+#include <errno.h>
 #include <sys/resource.h>
 #include "proc.h"
+#include "util.h"
 #include "unit.h"
 
 static const char status_sample[] =
@@ -11,6 +13,20 @@ static const char status_sample[] =
 	"ShdPnd:\t0000000000000200\nSigBlk:\t0000000000010000\nCapInh:\t0000000000000000\n"
 	"CapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\n"
 	"CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n";
+
+/* The sample with one group more than proc_status keeps. */
+static int many_groups(struct proc_status *st)
+{
+	char text[sizeof(status_sample) + 8 * 200], *p;
+	const char *g = strstr(status_sample, "Groups:");
+	int n = snprintf(text, sizeof(text), "%.*sGroups:\t", (int)(g - status_sample), status_sample);
+
+	for (size_t i = 0; i <= ARRAY_SIZE(st->groups); i++)
+		n += snprintf(text + n, sizeof(text) - n, "%zu ", i);
+	p = strchr(g, '\n');
+	snprintf(text + n, sizeof(text) - n, "%s", p);
+	return proc_parse_status(text, st);
+}
 
 static void test_status(void)
 {
@@ -28,6 +44,7 @@ static void test_status(void)
 	CHECK("status seccomp/nnp/umask", st.seccomp == 2 && st.no_new_privs == 1 && st.umask == 022);
 	CHECK("status name", !strcmp(st.name, "cat"));
 	CHECK("status without required keys fails", proc_parse_status("Name:\tx\n", &st) < 0);
+	CHECK("status with more groups than kept fails", many_groups(&st) == -E2BIG);
 	proc_parse_status("Name:\t a\\nb\\\\c\\t\nState:\tS\n", &st);
 	CHECK("status name: leading space, escapes undone", !strcmp(st.name, " a\nb\\c\\t"));
 }
