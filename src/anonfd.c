@@ -537,25 +537,6 @@ static const struct anon_ops *kind_by_name(const char *name)
 	return NULL;
 }
 
-/* The state of a description an earlier fd of the tree holds (dup'ed or inherited). */
-static AnonfdEntry *dumped_before(struct dump_ctx *ctx, struct dump_task *t, int fd,
-				  const char *kind)
-{
-	for (size_t k = 0; k < ctx->nr_tasks; k++) {
-		const FdinfoEntry *fi = ctx->tasks[k].fdinfo;
-
-		for (size_t i = 0; fi && i < fi->n_fds; i++) {
-			FileEntry *of = ctx->files.files[fi->fds[i]->file_id - 1];
-
-			if (of->type == FILE_TYPE__ANON && of->anon &&
-			    !strcmp(of->anon->kind, kind) &&
-			    sys_kcmp(ctx->tasks[k].pid, t->pid, KCMP_FILE, fi->fds[i]->fd, fd) == 0)
-				return of->anon;
-		}
-	}
-	return NULL;
-}
-
 int anonfd_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link, FileEntry *f)
 {
 	const char *name = link + 11;
@@ -579,8 +560,6 @@ int anonfd_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *l
 				     "signal-driven I/O, is not supported)",
 				     t->pid, fd, ops->kind, f->flags);
 	f->type = FILE_TYPE__ANON;
-	if ((f->anon = dumped_before(ctx, t, fd, ops->kind)))
-		return 0;
 	a = ANEW(AnonfdEntry);
 	if (!a)
 		return -ENOMEM;

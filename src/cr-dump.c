@@ -257,6 +257,7 @@ static void free_ctx(struct dump_ctx *ctx)
 	free(ctx->tasks);
 	free(ctx->helpers);
 	free(ctx->mapped);
+	free(ctx->descs);
 	arena_free_all();
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);

@@ -323,6 +323,42 @@ static int dump_fd_kind(struct dump_ctx *ctx, struct dump_task *t, int fd, const
 			     t->pid, fd, f->path);
 }
 
+/*
+ * The description an fd shares with one dumped before (dup'ed, or inherited
+ * over fork), found by inode first (all anonymous-inode fds share one), then
+ * kcmp; before any of its kind's work, which is done once per description.
+ */
+static FileEntry *shared_description(struct dump_ctx *ctx, struct dump_task *t, int fd,
+				     const struct stat *st)
+{
+	for (size_t i = 0; i < ctx->nr_descs; i++) {
+		const struct open_desc *d = &ctx->descs[i];
+
+		if (d->ino == st->st_ino && d->dev == st->st_dev &&
+		    sys_kcmp(d->pid, t->pid, KCMP_FILE, d->fd, fd) == 0)
+			return d->f;
+	}
+	return NULL;
+}
+
+static int add_description(struct dump_ctx *ctx, struct dump_task *t, int fd,
+			   const struct stat *st, FileEntry *f)
+{
+	FileEntry *slot = file_table_add(&ctx->files);
+	struct open_desc *d;
+
+	if (!slot)
+		return -ENOMEM;
+	f->id = slot->id;
+	ctx->files.files[f->id - 1] = f;
+	d = array_add(&ctx->descs, ctx->nr_descs, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	ctx->nr_descs++;
+	*d = (struct open_desc){ st->st_dev, st->st_ino, t->pid, fd, f };
+	return 0;
+}
+
 /* Builds the description behind one fd. */
 static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntry *e,
 		       FileEntry **ret)
@@ -345,6 +381,8 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 		return r;
 	e->fd = fd;
 	e->cloexec = !!(flags & O_CLOEXEC);
+	if ((*ret = shared_description(ctx, t, fd, &st)))
+		return 0;
 	f = ANEW(FileEntry);
 	if (!f)
 		return -ENOMEM;
@@ -356,7 +394,7 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 	if (!f->path)
 		return -ENOMEM;
 	r = dump_fd_kind(ctx, t, fd, link, &st, f);
-	if (r < 0)
+	if (r < 0 || (r = add_description(ctx, t, fd, &st, f)) < 0)
 		return r;
 	*ret = f;
 	return 0;
@@ -365,36 +403,6 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 static int fd_compare(const void *a, const void *b)
 {
 	return (*(FdEntry *const *)a)->fd - (*(FdEntry *const *)b)->fd;
-}
-
-static FileEntry *shared_in(struct dump_ctx *ctx, struct dump_task *o, struct dump_task *t, int fd,
-			    FileEntry *f)
-{
-	FdinfoEntry *fi = o->fdinfo;
-
-	for (size_t i = 0; fi && i < fi->n_fds; i++) {
-		FileEntry *of = ctx->files.files[fi->fds[i]->file_id - 1];
-
-		if (of->type != f->type || of->rdev != f->rdev || of->mode != f->mode ||
-		    strcmp(of->path, f->path))
-			continue;
-		if (sys_kcmp(o->pid, t->pid, KCMP_FILE, fi->fds[i]->fd, fd) == 0)
-			return of;
-	}
-	return NULL;
-}
-
-/* Finds an already dumped description that fd shares (dup'ed, or inherited over fork). */
-static FileEntry *shared_description(struct dump_ctx *ctx, struct dump_task *t, int fd,
-				     FileEntry *f)
-{
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		FileEntry *same = shared_in(ctx, &ctx->tasks[i], t, fd, f);
-
-		if (same)
-			return same;
-	}
-	return NULL;
 }
 
 int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t)
@@ -415,7 +423,7 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t)
 	if (!d)
 		return log_error_errno(-errno, "cannot open %s", path);
 	while ((de = readdir(d))) {
-		FileEntry *f, *same;
+		FileEntry *f;
 		FdEntry *e;
 		int fd, r;
 
@@ -436,15 +444,7 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t)
 		r = dump_one_fd(ctx, t, fd, e, &f);
 		if (r < 0)
 			return r;
-		same = shared_description(ctx, t, fd, f);
-		if (!same) {
-			FileEntry *slot = file_table_add(&ctx->files);
-			if (!slot)
-				return -ENOMEM;
-			f->id = slot->id;
-			ctx->files.files[f->id - 1] = f;
-		}
-		e->file_id = same ? same->id : f->id;
+		e->file_id = f->id;
 		fi->fds[fi->n_fds++] = e;
 	}
 	qsort(fi->fds, fi->n_fds, sizeof(*fi->fds), fd_compare);

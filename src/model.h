@@ -63,7 +63,16 @@ struct dump_ctx {
 	size_t nr_helpers;
 	struct mapped_file *mapped; /* files seen in mappings, by dev and inode */
 	size_t nr_mapped;
+	struct open_desc *descs; /* descriptions dumped so far, with an fd holding each */
+	size_t nr_descs;
 	bool overwriting; /* images are being written: a failure leaves no inventory */
+};
+
+struct open_desc {
+	uint64_t dev, ino;
+	pid_t pid;
+	int fd;
+	FileEntry *f;
 };
 
 struct mapped_file {
