@@ -138,13 +138,17 @@ static int fill_inventory(struct dump_ctx *ctx)
 }
 
 /* What needs the task stopped as seized; ends with its parasite running. */
-static int start_task(struct dump_task *t)
+static int start_task(struct dump_ctx *ctx, struct dump_task *t)
 {
 	int r;
 
 	if (t->zombie)
 		return 0;
-	if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 || (r = find_gadget(t)) < 0)
+	/* A task sharing its parent's memory has its vDSO too: no smaps to read. */
+	if (t->clone_vm)
+		t->rt.gadget = ctx->tasks[t->parent].rt.gadget;
+	else if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 ||
+		 (r = find_gadget(t)) < 0)
 		return r;
 	t->pa = arena_alloc(sizeof(*t->pa));
 	if (!t->pa)
@@ -203,14 +207,14 @@ static int collect_tasks(struct dump_ctx *ctx)
 
 		r = check_interrupted();
 		if (r == 0 && !t->clone_vm)
-			r = start_task(t);
+			r = start_task(ctx, t);
 	}
 	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 
 		r = check_interrupted();
 		if (r == 0 && t->clone_vm)
-			r = start_task(t);
+			r = start_task(ctx, t);
 		if (r == 0)
 			r = collect_task(ctx, t);
 		if (r == 0 && i == 0)

@@ -341,6 +341,16 @@ static FileEntry *shared_description(struct dump_ctx *ctx, struct dump_task *t, 
 	return NULL;
 }
 
+int files_holder(struct dump_ctx *ctx, uint32_t id, pid_t *ret_pid)
+{
+	for (size_t i = 0; i < ctx->nr_descs; i++)
+		if (ctx->descs[i].f->id == id) {
+			*ret_pid = ctx->descs[i].pid;
+			return ctx->descs[i].fd;
+		}
+	return -ENOENT;
+}
+
 static int add_description(struct dump_ctx *ctx, struct dump_task *t, int fd,
 			   const struct stat *st, FileEntry *f)
 {

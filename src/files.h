@@ -9,6 +9,9 @@ int files_dump_mapped(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v,
 int files_dump_exe(struct dump_ctx *ctx, pid_t pid, uint32_t *ret_id);
 /* cwd and root, as directory entries. */
 int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t *ret_id);
+/* A task and fd holding description id (the first seen), for pidfd_getfd and
+ * messages: the fd, or -ENOENT. */
+int files_holder(struct dump_ctx *ctx, uint32_t id, pid_t *ret_pid);
 int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t);
 
 /* Checks the files image: ids, types, and that mapped files are unchanged. */

@@ -32,17 +32,12 @@ static const struct {
 	{ VMF_DE, "a non-expandable special mapping" },
 };
 
-static bool is_vdso_name(const char *p)
-{
-	return !strcmp(p, "[vdso]") || !strcmp(p, "[vvar]") || !strcmp(p, "[vvar_vclock]");
-}
-
 /* Decides what an area is; refuses what cannot come back, naming it. */
 static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 {
 	const char *p = v->path;
 
-	if (is_vdso_name(p)) {
+	if (vdso_is_area(p)) {
 		*ret_kind = VMA_VDSO;
 		return 0;
 	}

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "arena.h"
+#include "files.h"
 #include "log.h"
 #include "sockdiag.h"
 #include "pstree.h"
@@ -745,21 +746,6 @@ static int check_outside(struct dump_ctx *ctx)
 	return pstree_for_each_outside(ctx, scan_outside, &(struct ino_set){ inos, n });
 }
 
-/* A task's fd for description id: (pid, fd), or -ENOENT. */
-static int holder_of(struct dump_ctx *ctx, uint32_t id, pid_t *ret_pid)
-{
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		const FdinfoEntry *fi = ctx->tasks[i].fdinfo;
-
-		for (size_t j = 0; fi && j < fi->n_fds; j++)
-			if (fi->fds[j]->file_id == id) {
-				*ret_pid = ctx->tasks[i].pid;
-				return fi->fds[j]->fd;
-			}
-	}
-	return -ENOENT;
-}
-
 /* Accepts one waiting connection in nestor and reads all it holds. */
 static int take_one(int l, int type, uint64_t lino, SocketPending *p)
 {
@@ -812,7 +798,7 @@ static int take_pending(struct dump_ctx *ctx, FileEntry *f)
 		any |= e->pending[i]->queued;
 	if (!any)
 		return 0;
-	fd = holder_of(ctx, f->id, &pid);
+	fd = files_holder(ctx, f->id, &pid);
 	if (fd < 0)
 		return log_error_ret(fd, "no task holds socket:[%llu]", (unsigned long long)e->ino);
 	l = task_fd(pid, fd);

@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include "arena.h"
+#include "files.h"
 #include "log.h"
 #include "sys.h"
 #include "tty.h"
@@ -75,22 +76,6 @@ static FileEntry *master_of(FileEntry **files, size_t n, uint32_t index)
 	return NULL;
 }
 
-/* A task and fd holding file id, for messages and for pidfd_getfd. */
-static bool holder(struct dump_ctx *ctx, uint32_t id, pid_t *ret_pid, int *ret_fd)
-{
-	for (size_t k = 0; k < ctx->nr_tasks; k++) {
-		const FdinfoEntry *fi = ctx->tasks[k].fdinfo;
-
-		for (size_t i = 0; fi && i < fi->n_fds; i++)
-			if (fi->fds[i]->file_id == id) {
-				*ret_pid = ctx->tasks[k].pid;
-				*ret_fd = fi->fds[i]->fd;
-				return true;
-			}
-	}
-	return false;
-}
-
 /* Reads what is queued on fd (at most len) and returns how much. */
 static ssize_t drain(int fd, uint8_t *buf, size_t len)
 {
@@ -143,7 +128,7 @@ static int save_state(struct dump_ctx *ctx, FileEntry *f)
 	ssize_t nin, nout;
 	pid_t pid;
 
-	if (!in || !out || !holder(ctx, f->id, &pid, &fd))
+	if (!in || !out || (fd = files_holder(ctx, f->id, &pid)) < 0)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/dev/pts/%u", p->index);
 	m = sys_dup_task_fd(pid, fd);
@@ -206,7 +191,7 @@ int tty_finish_dump(struct dump_ctx *ctx)
 		if (master_of(ctx->files.files, ctx->files.nr, f->pty->index))
 			continue;
 		if (!ctx->opts->shell_job) {
-			holder(ctx, f->id, &pid, &fd);
+			fd = files_holder(ctx, f->id, &pid);
 			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is the terminal "
 							  "%s, whose master is outside the tree (use "
 							  "--shell-job)", pid, fd, f->path);

@@ -11,7 +11,7 @@
 #include "vdso.h"
 #include "restorer-abi.h"
 
-static bool is_vdso_area(const char *p)
+bool vdso_is_area(const char *p)
 {
 	return !strcmp(p, "[vdso]") || !strcmp(p, "[vvar]") || !strcmp(p, "[vvar_vclock]");
 }
@@ -30,7 +30,7 @@ int vdso_dump(pid_t pid, const struct proc_vma *vmas, int nr, InventoryEntry *in
 		const struct proc_vma *v = &vmas[i];
 		VdsoAreaEntry *e;
 
-		if (!is_vdso_area(v->path))
+		if (!vdso_is_area(v->path))
 			continue;
 		if (inv->n_vdso == VDSO_MAX_AREAS)
 			return log_error_ret(-EINVAL, "task %d has too many vdso areas", pid);
@@ -78,7 +78,7 @@ int vdso_self(struct vdso_area *areas, int *ret_n, uint64_t *ret_hash)
 		return r;
 	*ret_hash = 0;
 	for (int i = 0; i < nr; i++) {
-		if (!is_vdso_area(vmas[i].path) || n == VDSO_MAX_AREAS)
+		if (!vdso_is_area(vmas[i].path) || n == VDSO_MAX_AREAS)
 			continue;
 		snprintf(areas[n].name, sizeof(areas[n].name), "%.15s", vmas[i].path);
 		areas[n].start = vmas[i].start;
