@@ -735,7 +735,9 @@ static int open_description(struct restore_ctx *ctx, const FileEntry *f, int ter
 		close(fd);
 		return log_error_ret(-ESTALE, "can't restore: %s is not the device it was", f->path);
 	}
-	if (f->type == FILE_TYPE__REG && !(f->flags & O_PATH) && lseek(fd, f->pos, SEEK_SET) < 0) {
+	/* A directory's position is a cookie of its file system: lseek takes it back. */
+	if ((f->type == FILE_TYPE__REG || f->type == FILE_TYPE__DIR) && !(f->flags & O_PATH) &&
+	    lseek(fd, f->pos, SEEK_SET) < 0) {
 		close(fd);
 		return log_error_errno(-errno, "cannot seek %s", f->path);
 	}
