@@ -70,6 +70,68 @@ static void __attribute__((noreturn)) child(int s, int half)
 	tree_pass();
 }
 
+/* Options the root's end carries through the checkpoint. */
+#define RCVBUF  (96 << 10)
+#define PEEKOFF 3
+
+/* As the kernel keeps them (in jiffies), read back before the checkpoint. */
+static struct timeval rcvtimeo = {7, 250000}, sndtimeo = {3, 500000};
+
+static void get_timeo(int sk, int opt, struct timeval *tv, const char *name)
+{
+	socklen_t len = sizeof(*tv);
+
+	if (getsockopt(sk, SOL_SOCKET, opt, tv, &len))
+		fail("getsockopt %s: %m", name);
+}
+
+static void set_options(int sk)
+{
+	if (setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &(int){RCVBUF}, sizeof(int)) ||
+	    setsockopt(sk, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) ||
+	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &(int){PEEKOFF}, sizeof(int)) ||
+	    setsockopt(sk, SOL_SOCKET, SO_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo)) ||
+	    setsockopt(sk, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, sizeof(sndtimeo)))
+		fail("setsockopt: %m");
+	get_timeo(sk, SO_RCVTIMEO, &rcvtimeo, "SO_RCVTIMEO");
+	get_timeo(sk, SO_SNDTIMEO, &sndtimeo, "SO_SNDTIMEO");
+}
+
+static int get_int(int sk, int opt, const char *name)
+{
+	socklen_t len = sizeof(int);
+	int v;
+
+	if (getsockopt(sk, SOL_SOCKET, opt, &v, &len))
+		fail("getsockopt %s: %m", name);
+	return v;
+}
+
+static void check_timeo(int sk, int opt, const struct timeval *want, const char *name)
+{
+	struct timeval tv;
+
+	get_timeo(sk, opt, &tv, name);
+	if (tv.tv_sec != want->tv_sec || tv.tv_usec != want->tv_usec)
+		fail("%s %ld.%06ld, expected %ld.%06ld", name, tv.tv_sec, tv.tv_usec, want->tv_sec,
+		     want->tv_usec);
+}
+
+static void check_options(int sk)
+{
+	int v;
+
+	/* The kernel doubles what was asked for. */
+	if ((v = get_int(sk, SO_RCVBUF, "SO_RCVBUF")) != 2 * RCVBUF)
+		fail("SO_RCVBUF %d, expected %d", v, 2 * RCVBUF);
+	if (!get_int(sk, SO_PASSCRED, "SO_PASSCRED"))
+		fail("SO_PASSCRED lost");
+	if ((v = get_int(sk, SO_PEEK_OFF, "SO_PEEK_OFF")) != PEEKOFF)
+		fail("SO_PEEK_OFF %d, expected %d", v, PEEKOFF);
+	check_timeo(sk, SO_RCVTIMEO, &rcvtimeo, "SO_RCVTIMEO");
+	check_timeo(sk, SO_SNDTIMEO, &sndtimeo, "SO_SNDTIMEO");
+}
+
 int main(int argc, char **argv)
 {
 	int sp[2], hp[2], v = 0;
@@ -86,6 +148,7 @@ int main(int argc, char **argv)
 	if (setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &(int){SNDBUF}, sizeof(int)) ||
 	    fcntl(sp[0], F_SETFL, O_NONBLOCK))
 		fail("set-up: %m");
+	set_options(sp[0]);
 	tree_barrier_init();
 	pid = tree_fork("child");
 	if (!pid) {
@@ -107,6 +170,7 @@ int main(int argc, char **argv)
 	/* The kernel doubles what was asked for. */
 	if (getsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &v, &len) || v != 2 * SNDBUF)
 		fail("SO_SNDBUF %d, expected %d", v, 2 * SNDBUF);
+	check_options(sp[0]);
 	recv_pattern(sp[0], 1, UP_LEN, "up");
 	if (read(sp[0], &c, 1) != -1 || errno != EAGAIN)
 		fail("up: more than the data written, or no EAGAIN");

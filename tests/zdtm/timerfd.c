@@ -63,8 +63,29 @@ static void check_time(int i, double lo, double hi, time_t int_s, long int_ns)
 		     int_ns);
 }
 
+/* The fdinfo lines a timer keeps as it was set: its clock and its flags. */
+static void kind_of(int i, char *out, size_t len)
+{
+	char path[64], line[128];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd[i]);
+	f = fopen(path, "r");
+	if (!f)
+		fail("%s: %m", path);
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "clockid:", 8) || !strncmp(line, "settime flags:", 14))
+			n += snprintf(out + n, n < len ? len - n : 0, "%s", line);
+	fclose(f);
+	if (!strstr(out, "clockid:") || !strstr(out, "settime flags:"))
+		fail("%s: no clockid or settime flags: '%s'", path, out);
+}
+
 int main(int argc, char **argv)
 {
+	char kind[N][128], now_kind[128];
 	struct timespec now, sleep = {0, 50000000};
 	uint64_t n;
 
@@ -76,9 +97,17 @@ int main(int argc, char **argv)
 	fd[EXPIRED] = make(CLOCK_MONOTONIC, 0, 0, 1000000, 0, 0);
 	fd[HOURLY] = make(CLOCK_BOOTTIME, 0, 0, 1000000, HOUR, 0);
 	nanosleep(&sleep, NULL);
+	for (int i = 0; i < N; i++)
+		kind_of(i, kind[i], sizeof(kind[i]));
 
 	test_daemon();
 	test_waitsig();
+
+	for (int i = 0; i < N; i++) {
+		kind_of(i, now_kind, sizeof(now_kind));
+		if (strcmp(now_kind, kind[i]))
+			fail("%s: clock and flags '%s', expected '%s'", names[i], now_kind, kind[i]);
+	}
 
 	/* An hour less the time the checkpoint took (ten minutes at most). */
 	check_time(ONESHOT, HOUR - 600, HOUR, 0, 0);
