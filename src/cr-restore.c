@@ -421,7 +421,9 @@ static const char *step_name(uint32_t step)
 		[RST_STEP_PROTECT] = "protecting an area", [RST_STEP_MADVISE] = "advising an area",
 		[RST_STEP_MM_MAP] = "setting the mm fields", [RST_STEP_THREAD] = "thread state",
 		[RST_STEP_CREDS] = "credentials",      [RST_STEP_RLIMITS] = "resource limits",
-		[RST_STEP_ITIMERS] = "interval timers",
+		[RST_STEP_ITIMERS] = "interval timers", [RST_STEP_LOCKS] = "taking a POSIX lock",
+		[RST_STEP_SECCOMP] = "installing a seccomp filter",
+		[RST_STEP_XSTATE] = "allowing an xsave feature",
 	};
 
 	return step < ARRAY_SIZE(names) && names[step] ? names[step] : "an unknown step";

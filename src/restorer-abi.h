@@ -108,6 +108,7 @@ struct rst_args {
 	struct rst_mm_map mm;
 	uint64_t auxv[128];
 	uint32_t nr_threads; /* [0] is the main thread */
+	uint32_t running;    /* threads, the main one too, not done yet */
 	uint64_t threads;    /* address of struct rst_thread[nr_threads] */
 	uint32_t has_itimers;
 	uint64_t itimers[3][4]; /* struct itimerval: interval sec/usec, value sec/usec */
@@ -185,6 +186,9 @@ enum {
 	RST_STEP_CREDS,
 	RST_STEP_RLIMITS,
 	RST_STEP_ITIMERS,
+	RST_STEP_LOCKS,
+	RST_STEP_SECCOMP,
+	RST_STEP_XSTATE,
 	RST_STEP_READY = 100, /* the child is about to enter the blob at region addr/len */
 	RST_STEP_CHILD,       /* the child failed before the blob, and said why */
 	RST_STEP_CREATED,     /* the task set its session and group and forked its children */

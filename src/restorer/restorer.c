@@ -354,12 +354,20 @@ static void restore_thread(struct rst_args *a, struct rst_thread *th)
 		      RST_STEP_THREAD, th->tid);
 }
 
+/* The last thread of the task to be done closes the status fd: until then any may fail. */
+static void done(struct rst_args *a)
+{
+	if (__atomic_sub_fetch(&a->running, 1, __ATOMIC_ACQ_REL) == 0 && a->close_from >= 0)
+		rsys(NR_close, a->status_fd, 0, 0);
+}
+
 __attribute__((noreturn)) static void thread_main(struct rst_thread *th)
 {
 	struct rst_args *a = (struct rst_args *)th->args;
 
 	restore_thread(a, th);
 	restore_creds(a);
+	done(a);
 	asm volatile("int3" ::: "memory");
 	rsys(NR_exit_group, 3, 0, 0);
 	__builtin_unreachable();
@@ -406,7 +414,7 @@ static void install_seccomp(struct rst_args *a)
 		} prog = { (uint16_t)v[i].len, v[i].prog };
 
 		CHECK(rsys(NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, v[i].flags, &prog),
-		      RST_STEP_THREAD, i);
+		      RST_STEP_SECCOMP, i);
 	}
 }
 
@@ -466,7 +474,7 @@ void restorer_main(struct rst_args *a)
 	/* Dynamic xsave features (AMX) must be allowed again before nestor sets the state. */
 	if (a->xcomp_perm & (1ULL << 18)) /* XTILEDATA */
 		CHECK(rsys(NR_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18, 0),
-		      RST_STEP_THREAD, 18);
+		      RST_STEP_XSTATE, 18);
 	if (a->owner_args)
 		join_owner(a);
 	else
@@ -481,7 +489,7 @@ void restorer_main(struct rst_args *a)
 			int32_t pid, pad2;
 		} fl = { a->locks[i].type, 0 /* SEEK_SET */, 0, (int64_t)a->locks[i].start,
 			 (int64_t)a->locks[i].len, 0, 0 };
-		CHECK(rsys(NR_fcntl, a->locks[i].fd, 6 /* F_SETLK */, &fl), RST_STEP_THREAD,
+		CHECK(rsys(NR_fcntl, a->locks[i].fd, 6 /* F_SETLK */, &fl), RST_STEP_LOCKS,
 		      a->locks[i].fd);
 	}
 	for (uint32_t i = 0; i < a->nr_rlimits; i++)
@@ -490,11 +498,11 @@ void restorer_main(struct rst_args *a)
 		for (int i = 0; i < 3; i++)
 			CHECK(rsys(NR_setitimer, i, a->itimers[i], 0), RST_STEP_ITIMERS, i);
 	install_seccomp(a);
+	a->running = a->nr_threads;
 	create_threads(a);
 	restore_thread(a, (struct rst_thread *)a->threads);
 	restore_creds(a);
-	if (a->close_from >= 0)
-		rsys(NR_close, a->status_fd, 0, 0);
+	done(a);
 	/* nestor, our tracer, takes it from here: registers, signal mask, the blob's unmap. */
 	asm volatile("int3" ::: "memory");
 	rsys(NR_exit_group, 3, 0, 0);
