@@ -9,7 +9,6 @@ struct kerndat {
 	uint64_t zero_pfn;
 	bool has_zero_pfn;
 	uint32_t last_cap;
-	bool has_rseq_conf;
 };
 
 extern struct kerndat kdat;

@@ -2,9 +2,9 @@
  * A remote syscall costs a ptrace round trip (set registers, step, read
  * registers, wait): about 70 of them per task made a tree of 100 tasks take
  * 200 ms to dump. Instead, the restorer blob is mapped into the seized task
- * (one remote mmap), run in its dump mode until its int3, and unmapped (one
- * remote munmap): three stops per task. The task's registers, signal mask and
- * stack are put back by remote_release as after any remote syscall.
+ * (one remote mmap) and run in its dump mode until its int3: two stops per
+ * task. The task's registers, signal mask and stack are put back by
+ * remote_release as after any remote syscall.
  *
  * The dump starts the parasite in every task before it waits for the first:
  * the tasks answer side by side, on the other CPUs, while nestor reads /proc.
