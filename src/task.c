@@ -47,38 +47,45 @@ static bool own_hard_limit(int res, struct rlimit *ret)
 	return true;
 }
 
+/* The links "kind:[inode]" name the namespaces: read from one open ns dir. */
 static int check_namespaces(pid_t pid)
 {
-	static struct stat own[ARRAY_SIZE(ns_names)];
+	static char own[ARRAY_SIZE(ns_names)][48];
 	static bool own_read;
+	_cleanup_close_ int dfd = -1;
+	char p[64], link[48];
 
 	if (!own_read) {
 		for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
-			char p[64];
+			ssize_t n;
 
 			snprintf(p, sizeof(p), "/proc/self/ns/%s", ns_names[i]);
-			if (stat(p, &own[i]))
-				own[i].st_ino = 0; /* a namespace kind this kernel lacks */
+			n = readlink(p, own[i], sizeof(own[i]) - 1);
+			/* A namespace kind this kernel lacks stays "". */
+			own[i][n > 0 ? n : 0] = 0;
 		}
 		own_read = true;
 	}
+	snprintf(p, sizeof(p), "/proc/%d/ns", pid);
+	dfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return log_error_errno(-errno, "cannot open %s", p);
 	for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
-		char p[64];
-		struct stat a;
+		ssize_t n;
 
-		if (!own[i].st_ino)
+		if (!own[i][0])
 			continue;
-		snprintf(p, sizeof(p), "/proc/%d/ns/%s", pid, ns_names[i]);
-		if (stat(p, &a))
-			return log_error_errno(-errno, "cannot stat %s", p);
-		if (a.st_ino != own[i].st_ino || a.st_dev != own[i].st_dev)
+		n = readlinkat(dfd, ns_names[i], link, sizeof(link) - 1);
+		if (n < 0)
+			return log_error_errno(-errno, "cannot read %s/%s", p, ns_names[i]);
+		link[n] = 0;
+		if (strcmp(link, own[i]))
 			return log_error_ret(-EOPNOTSUPP,
 					     "can't dump: task %d is in another %s namespace than nestor "
 					     "(not supported yet)", pid, ns_names[i]);
 	}
 	return 0;
 }
-
 
 /*
  * What can be told from /proc, before nestor touches the task at all. A
