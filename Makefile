@@ -13,9 +13,9 @@ LDLIBS  := -lprotobuf-c
 PROTOS  := $(wildcard proto/*.proto)
 PB_C    := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTOS))
 PB_O    := $(PB_C:.c=.o)
-SRCS    := $(wildcard src/*.c)
+SRCS    := $(filter-out src/restorer/%,$(wildcard src/*/*.c))
 OBJS    := $(patsubst src/%.c,$(BUILD)/src/%.o,$(SRCS))
-LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS)) $(PB_O) $(BUILD)/src/restorer-blob.o
+LIB_OBJS := $(filter-out $(BUILD)/src/core/main.o,$(OBJS)) $(PB_O) $(BUILD)/src/restorer-blob.o
 
 all: $(BUILD)/nestor
 
@@ -26,18 +26,16 @@ $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 $(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c
 	$(CC) $(ALL_CFLAGS) -Wno-error -c -o $@ $<
 
-$(BUILD)/src/%.o: src/%.c $(PB_C) | $(BUILD)/src
+$(BUILD)/src/%.o: src/%.c $(PB_C)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
-
-$(BUILD)/src:
-	@mkdir -p $@
 
 # The restorer blob: freestanding, position independent, no relocations.
 RST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -ffreestanding \
 	-fno-stack-protector -fpie -fno-plt -fno-asynchronous-unwind-tables -fno-builtin \
 	-fno-jump-tables -mno-red-zone -mgeneral-regs-only -nostdlib -I src -I src/restorer
 RST_SRCS := src/restorer/entry.S src/restorer/restorer.c
-$(BUILD)/restorer/restorer.elf: $(RST_SRCS) src/restorer/restorer.lds src/restorer/*.h src/restorer-abi.h
+$(BUILD)/restorer/restorer.elf: $(RST_SRCS) src/restorer/restorer.lds src/restorer/*.h src/tree/proc.h
 	@mkdir -p $(BUILD)/restorer
 	$(CC) $(RST_CFLAGS) -static-pie -Wl,-T,src/restorer/restorer.lds -Wl,--no-dynamic-linker \
 		-Wl,-z,norelro -Wl,--build-id=none -o $@ $(RST_SRCS)
@@ -49,7 +47,7 @@ $(BUILD)/restorer/restorer.bin: $(BUILD)/restorer/restorer.elf
 $(BUILD)/src/restorer-blob.o: $(BUILD)/restorer/restorer.bin | $(BUILD)/src
 	cd $(BUILD)/restorer && ld -r -b binary -z noexecstack -o ../src/restorer-blob.o restorer.bin
 
-$(BUILD)/nestor: $(BUILD)/src/main.o $(LIB_OBJS)
+$(BUILD)/nestor: $(BUILD)/src/core/main.o $(LIB_OBJS)
 	$(CC) -o $@ $^ $(LDLIBS)
 
 -include $(OBJS:.o=.d)
@@ -95,7 +93,7 @@ fuzz: deps
 
 # The image reader built with clang's sanitizers, so libFuzzer sees its coverage.
 FUZZ_CFLAGS = $(filter-out -O2 -Werror,$(ALL_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address
-FUZZ_OBJS := $(addprefix $(BUILD)/fuzz/obj/src/,image.o util.o log.o) \
+FUZZ_OBJS := $(addprefix $(BUILD)/fuzz/obj/src/core/,image.o util.o log.o) \
 	$(patsubst $(BUILD)/proto/%,$(BUILD)/fuzz/obj/proto/%,$(PB_O))
 $(BUILD)/fuzz/obj/src/%.o: src/%.c $(PB_C)
 	@mkdir -p $(dir $@)

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "image.h"
-#include "util.h"
+#include "core/image.h"
+#include "core/util.h"
 
 #define FIX_CRC 0x80
 

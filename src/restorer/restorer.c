@@ -8,7 +8,7 @@
 #include <linux/userfaultfd.h>
 #include "rsys.h"
 #include "restorer-abi.h"
-#include "proc.h"
+#include "tree/proc.h"
 
 #define PROT_READ      1
 #define PROT_WRITE     2

@@ -1,8 +1,8 @@
 /* Unit test of image checks that look across entries: files.img entries
  * other entries' checks read, and a task's controlling terminal. */
-#include "files.h"
-#include "log.h"
-#include "tty.h"
+#include "files/files.h"
+#include "core/log.h"
+#include "files/tty.h"
 #include "unit.h"
 
 /* A session leader (pid 10, group 10) and a member of group 11 in its session. */

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "image.h"
-#include "log.h"
+#include "core/image.h"
+#include "core/log.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/nestor-unit.XXXXXX";

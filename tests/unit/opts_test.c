@@ -1,6 +1,6 @@
 /* Unit tests of command line parsing. */
-#include "log.h"
-#include "opts.h"
+#include "core/log.h"
+#include "core/opts.h"
 #include "unit.h"
 
 static int parse(struct opts *o, const char **show, int argc, ...)

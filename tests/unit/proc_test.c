@@ -1,8 +1,8 @@
 /* Unit tests of the /proc parsers, on samples taken from this kernel. */
 #include <errno.h>
 #include <sys/resource.h>
-#include "proc.h"
-#include "util.h"
+#include "tree/proc.h"
+#include "core/util.h"
 #include "unit.h"
 
 static const char status_sample[] =

@@ -2,9 +2,9 @@
  * from this kernel, and the image checks on every kind of bad entry. */
 #include <signal.h>
 #include <time.h>
-#include "arena.h"
-#include "log.h"
-#include "timers.h"
+#include "core/arena.h"
+#include "core/log.h"
+#include "tree/timers.h"
 #include "unit.h"
 
 /* What a process made with: a signal with a 64-bit value, one to a thread,

@@ -1,7 +1,7 @@
 /* Unit test of the vDSO check: this kernel's own layout passes, any other is refused. */
-#include "log.h"
+#include "core/log.h"
 #include "unit.h"
-#include "vdso.h"
+#include "infect/vdso.h"
 
 int main(void)
 {

@@ -1,0 +1,152 @@
+/* The checkpointed world as nestor holds it between the collectors (dump)
+ * and the image writer, and between the image reader and the restorer. The
+ * protobuf messages are the model; these structs tie them to a task. */
+#ifndef NESTOR_MODEL_H
+#define NESTOR_MODEL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "core/image.h"
+#include "tree/proc.h"
+#include "infect/ptrace.h"
+
+struct opts {
+	pid_t pid;
+	const char *dir;
+	const char *log_file;
+	const char *pidfile;
+	int verbosity;
+	bool leave_running;
+	bool shell_job;
+	bool ext_unix_sk; /* dump: datagram sockets connected outside the tree, by name */
+	bool detach;
+};
+
+/* A table of open file descriptions (and mapped/executed files), by id. */
+struct file_table {
+	FileEntry **files;
+	size_t nr, cap;
+};
+
+struct dump_task {
+	pid_t pid;
+	int parent;     /* index in the tree, -1 for the root */
+	bool zombie;
+	uint32_t exit_status; /* a zombie's raw wait status */
+	pid_t helper;         /* stands in for its dead session or group leader, or 0 */
+	bool clone_files, clone_fs; /* shares its parent's fd table, fs info */
+	bool clone_vm, clone_sighand; /* its parent's memory, signal handlers */
+	struct proc_status status;
+	struct proc_stat stat;
+	struct remote rt;     /* the main thread */
+	struct parasite_args *pa; /* what the task told the parasite */
+	uint64_t parasite;        /* where the parasite is mapped in the task, or 0 */
+	bool parasite_running;
+	bool seized;
+	struct remote *threads; /* the others, seized too */
+	size_t nr_threads;
+	struct proc_vma *vmas;
+	int nr_vmas;
+	TaskCoreEntry *core;
+	MmEntry *mm;
+	FdinfoEntry *fdinfo;
+};
+
+struct dump_ctx {
+	const struct opts *opts;
+	int dirfd;
+	struct file_table files;
+	InventoryEntry *inv;
+	struct dump_task *tasks; /* parents before children; [0] is the root */
+	size_t nr_tasks, cap_tasks;
+	struct dump_helper *helpers;
+	size_t nr_helpers;
+	struct mapped_file *mapped; /* files seen in mappings, by dev and inode */
+	size_t nr_mapped;
+	struct open_desc *descs; /* descriptions dumped so far, with an fd holding each */
+	size_t nr_descs;
+	bool overwriting; /* images are being written: a failure leaves no inventory */
+};
+
+struct open_desc {
+	uint64_t dev, ino;
+	pid_t pid;
+	int fd;
+	FileEntry *f;
+};
+
+struct mapped_file {
+	uint64_t ino;
+	unsigned major, minor;
+	uint32_t id;
+};
+
+/* A stand-in for a dead session or group leader, made at restore. */
+struct dump_helper {
+	pid_t pid;
+	int parent; /* the members' parent, which forks the helper */
+	bool session;
+	pid_t sid;
+};
+
+/* Everything read back for one task, validated. */
+struct restore_task {
+	pid_t pid;
+	int parent;  /* index, -1 for the root */
+	int creator; /* the task that forks it: its parent, or a helper */
+	PstreeEntry *pe;
+	bool zombie;
+	bool helper; /* exits once it has made its members */
+	bool shared_files; /* its fd table is shared with another task of the tree */
+	TaskCoreEntry *core;
+	MmEntry *mm; /* NULL for a task sharing its owner's (vm_owner) */
+	FdinfoEntry *fdinfo;
+	/*
+	 * Memory shared between processes (CLONE_VM): the owner is the group's
+	 * topmost task and rebuilds the memory; each sharer (rank 1, 2, ... in
+	 * tree order) joins it. These words live in memory the group shares
+	 * while it runs nestor's code (see vm_share.c).
+	 */
+	int vm_owner;       /* index of the task whose memory this one shares, or -1 */
+	uint32_t vm_rank;   /* a sharer's place in its group, from 1 */
+	uint32_t nr_sharers; /* an owner's */
+	bool no_rseq;       /* made by a CLONE_VM clone, or forked from such a task */
+	uint32_t vm_born;   /* a sharer: 1 while it makes its family, 2 once done, 0 if it died */
+	uint32_t vm_ready;  /* an owner: its blob runs, vm_args is set */
+	struct rst_args *vm_args; /* an owner's blob arguments */
+	/* Filled while restoring. */
+	size_t trapped; /* threads, the main one included, in their final trap */
+	uint64_t region, region_len;
+};
+
+struct restore_ctx {
+	const struct opts *opts;
+	int dirfd;
+	InventoryEntry *inv;
+	FileEntry **files;
+	size_t nr_files;
+	int *file_fds; /* by file id: the description, opened once by nestor */
+	int (*mapped_fds)[2]; /* by file id: files tasks map or run, read-only and read-write */
+	struct restore_task *tasks;
+	size_t nr_tasks;
+	int fd_base; /* the task's fds are below; nestor's service fds at and above */
+	struct pipe_obj *pipes; /* pipes made so far, by inode */
+	size_t nr_pipes;
+	struct shm_obj *shms; /* shared anonymous objects, mapped by nestor, inherited */
+	size_t nr_shms;
+	struct memfd_obj *memfds; /* memfds made so far, by inode */
+	size_t nr_memfds;
+	struct unlinked_obj *unlinked; /* unlinked files made so far, by dev and inode */
+	size_t nr_unlinked;
+	struct pty_obj *ptys; /* ptys made so far, by index */
+	size_t nr_ptys;
+};
+
+struct shm_obj {
+	uint64_t id, size, addr;
+};
+
+FileEntry *file_table_add(struct file_table *ft);
+const FileEntry *restore_file(const struct restore_ctx *ctx, uint32_t id);
+
+#endif

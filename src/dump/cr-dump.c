@@ -1,0 +1,309 @@
+/* The dump orchestrator: check, seize the tree, collect, write, then kill
+ * or release. */
+#define LOG_PREFIX "dump: "
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "core/arena.h"
+#include "core/cr.h"
+#include "tree/cgroup.h"
+#include "files/files.h"
+#include "core/kerndat.h"
+#include "core/log.h"
+#include "mem/mem.h"
+#include "infect/parasite.h"
+#include "files/pipes.h"
+#include "tree/pstree.h"
+#include "tree/seccomp.h"
+#include "tree/signals.h"
+#include "net/sockets.h"
+#include "tree/task.h"
+#include "tree/thread.h"
+#include "files/tty.h"
+#include "tree/timers.h"
+#include "core/util.h"
+#include "infect/vdso.h"
+
+
+static int find_gadget(struct dump_task *t)
+{
+	for (int i = 0; i < t->nr_vmas; i++)
+		if (!strcmp(t->vmas[i].path, "[vdso]"))
+			return remote_find_gadget(&t->rt, t->vmas[i].start, t->vmas[i].end);
+	return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has no vdso", t->pid);
+}
+
+/*
+ * A Ctrl-C (or SIGTERM) while the tree is held must not leave it stopped
+ * with its signals blocked: it ends the dump at the next task, and the tree
+ * is released as it was.
+ */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
+static void catch_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static int check_interrupted(void)
+{
+	if (interrupted)
+		return log_error_ret(-EINTR, "dump interrupted by signal %d; the tree goes on as it was",
+				     (int)interrupted);
+	return 0;
+}
+
+static int write_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r;
+
+	if (t->zombie)
+		return 0;
+	if ((r = img_write_one(ctx->dirfd, IMG_CORE, t->pid, t->core)) < 0 ||
+	    (r = img_write_one(ctx->dirfd, IMG_FDINFO, t->pid, t->fdinfo)) < 0 ||
+	    (!t->clone_vm && (r = mem_write(ctx, t)) < 0))
+		return r;
+	return 0;
+}
+
+static int write_images(struct dump_ctx *ctx)
+{
+	struct img img;
+	int r;
+
+	/*
+	 * Every collector has run, so every refusal has been made: only now is
+	 * an earlier dump in this dir overwritten.
+	 */
+	ctx->overwriting = true;
+	unlinkat(ctx->dirfd, "inventory.img", 0);
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if ((r = check_interrupted()) < 0 || (r = write_task(ctx, &ctx->tasks[i])) < 0)
+			return r;
+	r = img_create(ctx->dirfd, IMG_FILES, 0, &img);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ctx->files.nr && r == 0; i++)
+		r = img_write(&img, ctx->files.files[i]);
+	img_close(&img);
+	if (r < 0 || (r = pstree_write(ctx)) < 0)
+		return r;
+	/* The inventory goes last: an image dir without one is an unfinished dump. */
+	if ((r = check_interrupted()) < 0)
+		return r;
+	r = img_write_one(ctx->dirfd, IMG_INVENTORY, 0, ctx->inv);
+	if (r < 0)
+		return r;
+	if (syncfs(ctx->dirfd))
+		return log_error_errno(-errno, "cannot sync the images");
+	return 0;
+}
+
+static int fill_inventory(struct dump_ctx *ctx)
+{
+	InventoryEntry *inv = ANEW(InventoryEntry);
+	struct dump_task *root = &ctx->tasks[0];
+	struct utsname u;
+
+	if (!inv)
+		return -ENOMEM;
+	inventory_entry__init(inv);
+	uname(&u);
+	inv->root_pid = root->pid;
+	inv->n_pids = ctx->nr_tasks;
+	inv->pids = ANEW_ARRAY(uint32_t, ctx->nr_tasks);
+	if (!inv->pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		inv->pids[i] = ctx->tasks[i].pid;
+	inv->shell_job = ctx->opts->shell_job;
+	inv->kernel = arena_strdup(u.release);
+	inv->dump_time_ns = now_ns(CLOCK_REALTIME);
+	inv->page_size = PAGE_SIZE;
+	ctx->inv = inv;
+	return vdso_dump(root->pid, root->vmas, root->nr_vmas, inv);
+}
+
+/* What needs the task stopped as seized; ends with its parasite running. */
+static int start_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r;
+
+	if (t->zombie)
+		return 0;
+	/* A task sharing its parent's memory has its vDSO too: no smaps to read. */
+	if (t->clone_vm)
+		t->rt.gadget = ctx->tasks[t->parent].rt.gadget;
+	else if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 ||
+		 (r = find_gadget(t)) < 0)
+		return r;
+	t->pa = arena_alloc(sizeof(*t->pa));
+	if (!t->pa)
+		return -ENOMEM;
+	return parasite_start(t, t->pa);
+}
+
+static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r;
+
+	if (t->zombie)
+		return 0;
+	if ((r = parasite_finish(t, t->pa)) < 0)
+		return r;
+	pr_debug("task %d: seized, %d areas", t->pid, t->nr_vmas);
+	if ((r = task_dump_core(ctx, t)) < 0 || (r = signals_dump(t)) < 0 ||
+	    (r = threads_dump(t)) < 0 || (r = timers_dump(t)) < 0 || (r = seccomp_dump(t)) < 0 ||
+	    (r = cgroup_dump(t)) < 0)
+		return r;
+	pr_debug("task %d: core and signals collected", t->pid);
+	/* A task sharing its parent's memory: the owner saves it. */
+	if ((r = files_dump_fds(ctx, t)) < 0 || (!t->clone_vm && (r = mem_dump(ctx, t)) < 0))
+		return r;
+	pr_debug("task %d: files and memory collected", t->pid);
+	return 0;
+}
+
+/* Before the tree is released: every parasite waited for and unmapped. */
+static int remove_parasites(struct dump_ctx *ctx)
+{
+	struct parasite_args pa;
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		int rr = parasite_finish(&ctx->tasks[i], &pa);
+
+		rr = rr ? rr : parasite_unmap(&ctx->tasks[i]);
+		r = r ? r : rr;
+	}
+	return r;
+}
+
+/*
+ * Every task's parasite is started before the first is waited for: they
+ * run side by side while nestor goes on. A task sharing its parent's memory
+ * starts its own once the owner's areas are collected: no parasite must be
+ * among them.
+ */
+static int collect_tasks(struct dump_ctx *ctx)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		r = check_interrupted();
+		if (r == 0 && !t->clone_vm)
+			r = start_task(ctx, t);
+	}
+	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		r = check_interrupted();
+		if (r == 0 && t->clone_vm)
+			r = start_task(ctx, t);
+		if (r == 0)
+			r = collect_task(ctx, t);
+		if (r == 0 && i == 0)
+			r = fill_inventory(ctx);
+	}
+	return r;
+}
+
+static int collect(struct dump_ctx *ctx)
+{
+	int r;
+
+	if ((r = pstree_check_layout(ctx)) < 0 || (r = collect_tasks(ctx)) < 0)
+		return r;
+	pr_debug("every task collected");
+	if ((r = pipes_check_outside(ctx)) < 0 || (r = sockets_dump_finish(ctx)) < 0 ||
+	    (r = tty_finish_dump(ctx)) < 0)
+		return r;
+	pr_debug("shared objects checked");
+	r = write_images(ctx);
+	if (r == 0)
+		pr_debug("images written and synced");
+	return r;
+}
+
+static int open_dir(const char *dir, bool create)
+{
+	int fd;
+
+	if (create && mkdir(dir, 0700) && errno != EEXIST)
+		return log_error_errno(-errno, "cannot create images dir %s", dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open images dir %s", dir);
+	return fd;
+}
+
+static void free_ctx(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		free(ctx->tasks[i].vmas);
+		free(ctx->tasks[i].threads);
+	}
+	free(ctx->tasks);
+	free(ctx->helpers);
+	free(ctx->mapped);
+	free(ctx->descs);
+	arena_free_all();
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
+}
+
+int cr_dump(const struct opts *o)
+{
+	struct dump_ctx ctx = { .opts = o, .dirfd = -1 };
+	int r, rr;
+
+
+	ctx.dirfd = r = open_dir(o->dir, true);
+	if (r < 0)
+		return r;
+	r = log_init(o->verbosity, ctx.dirfd, o->log_file);
+	if (r < 0) {
+		log_error_errno(r, "cannot open log file %s", o->log_file);
+		goto out;
+	}
+	r = kerndat_init();
+	if (r < 0)
+		goto out;
+	pr_debug("dumping the tree of task %d into %s", o->pid, o->dir);
+	catch_interrupts();
+	r = pstree_collect(&ctx, o->pid);
+	pr_debug("the tree is seized: %zu tasks", ctx.nr_tasks);
+	if (r == 0)
+		r = collect(&ctx);
+	if (r < 0 || o->leave_running) {
+		/* Nothing is killed unless every image is written and synced. */
+		rr = remove_parasites(&ctx);
+		r = r ? r : rr;
+		rr = pstree_release(&ctx, false);
+		r = r ? r : rr;
+		if (r < 0 && ctx.overwriting)
+			unlinkat(ctx.dirfd, "inventory.img", 0);
+		pr_debug("the tree is released");
+		goto out;
+	}
+	pr_debug("killing the tree of task %d", o->pid);
+	pstree_release(&ctx, true);
+out:
+	free_ctx(&ctx);
+	return r;
+}

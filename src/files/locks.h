@@ -1,0 +1,18 @@
+/* File locks: flock, POSIX record locks and OFD locks. */
+#ifndef NESTOR_LOCKS_H
+#define NESTOR_LOCKS_H
+
+#include "core/model.h"
+#include "restorer/restorer-abi.h"
+
+enum { LOCK_KIND_FLOCK = 1, LOCK_KIND_POSIX = 2, LOCK_KIND_OFD = 3 };
+
+/* Records the locks fdinfo shows for fd of task t, refusing the kinds not restored. */
+int locks_dump(struct dump_task *t, int fd, const char *fdinfo);
+int locks_validate(const struct restore_task *t);
+/* In nestor: flock and OFD locks, on the descriptions it opened. */
+int locks_restore_descriptions(struct restore_ctx *ctx);
+/* POSIX locks for the blob, which takes them last. */
+void locks_fill_args(const struct restore_task *t, struct rst_args *a);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * memfd objects. A memfd shows as "/memfd:NAME (deleted)" in fd links and
+ * maps; it is known by its inode. Dump: its content is read once (through
+ * the /proc link that opens it), with its seals. Restore: nestor makes each
+ * memfd once, before the tree, and every description or mapping of it is a
+ * fresh open of /proc/self/fd/N, so that all still share its pages.
+ */
+#define LOG_PREFIX "memfd: "
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "core/arena.h"
+#include "core/log.h"
+#include "files/memfd.h"
+#include "core/util.h"
+
+#define MEMFD_MAX (256u << 20)
+#define SEALS_OK  (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
+
+bool memfd_path(const char *path)
+{
+	return !strncmp(path, "/memfd:", 7);
+}
+
+static FileEntry *content_of(struct dump_ctx *ctx, uint64_t ino)
+{
+	for (size_t i = 0; i < ctx->files.nr; i++)
+		if (ctx->files.files[i]->type == FILE_TYPE__MEMFD && ctx->files.files[i]->ino == ino &&
+		    ctx->files.files[i]->has_data)
+			return ctx->files.files[i];
+	return NULL;
+}
+
+static int read_content(const char *link, FileEntry *f)
+{
+	_cleanup_close_ int fd = open(link, O_RDONLY | O_CLOEXEC);
+	uint8_t *data;
+	int seals, r;
+
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open %s", link);
+	if (f->size > MEMFD_MAX)
+		return log_error_ret(-EFBIG, "can't dump: memfd %s holds %llu bytes (at most %u)",
+				     f->path, (unsigned long long)f->size, MEMFD_MAX);
+	data = arena_alloc(f->size ? f->size : 1);
+	if (!data)
+		return -ENOMEM;
+	r = pread_all(fd, data, f->size, 0);
+	if (r < 0)
+		return log_error_errno(r, "cannot read memfd %s", f->path);
+	seals = fcntl(fd, F_GET_SEALS);
+	f->has_seals = true;
+	f->seals = seals < 0 ? F_SEAL_SEAL : seals; /* EINVAL: made without MFD_ALLOW_SEALING */
+	f->has_data = true;
+	f->data.data = data;
+	f->data.len = f->size;
+	return 0;
+}
+
+int memfd_dump(struct dump_ctx *ctx, pid_t pid, const char *link, const char *path,
+	       const struct stat *st, FileEntry *f)
+{
+	size_t len = strlen(path);
+
+	f->type = FILE_TYPE__MEMFD;
+	f->path = arena_strdup(path);
+	if (!f->path)
+		return -ENOMEM;
+	if (len > 10 && !strcmp(f->path + len - 10, " (deleted)"))
+		f->path[len - 10] = 0;
+	f->has_ino = true;
+	f->ino = st->st_ino;
+	f->size = st->st_size;
+	if (content_of(ctx, st->st_ino))
+		return 0;
+	return read_content(link, f);
+}
+
+/* ---- restore ---- */
+
+struct memfd_obj {
+	uint64_t ino;
+	int fd;
+};
+
+int memfd_validate(struct restore_ctx *ctx, const FileEntry *f)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < ctx->nr_files; i++)
+		found |= ctx->files[i]->type == FILE_TYPE__MEMFD && ctx->files[i]->has_ino &&
+			 f->has_ino && ctx->files[i]->ino == f->ino && ctx->files[i]->has_data;
+	if (!found || !f->has_ino || !memfd_path(f->path) || strlen(f->path) > 7 + 249 ||
+	    (f->has_data && (f->data.len != f->size || f->size > MEMFD_MAX || !f->has_seals ||
+			     f->seals & ~SEALS_OK)))
+		return log_error_ret(-EINVAL, "image files.img is corrupted: bad memfd %u", f->id);
+	return 0;
+}
+
+static const FileEntry *content_entry(struct restore_ctx *ctx, uint64_t ino)
+{
+	for (size_t i = 0; i < ctx->nr_files; i++)
+		if (ctx->files[i]->type == FILE_TYPE__MEMFD && ctx->files[i]->ino == ino &&
+		    ctx->files[i]->has_data)
+			return ctx->files[i];
+	return NULL;
+}
+
+static int make_memfd(struct restore_ctx *ctx, uint64_t ino)
+{
+	const FileEntry *c = content_entry(ctx, ino);
+	bool sealable = c->seals != F_SEAL_SEAL; /* only that: made without MFD_ALLOW_SEALING */
+	int fd, r;
+
+	fd = memfd_create(c->path + 7, MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0));
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot create memfd %s", c->path);
+	r = write_all(fd, c->data.data, c->data.len);
+	if (r == 0 && ftruncate(fd, c->size))
+		r = -errno;
+	if (r == 0 && sealable && c->seals && fcntl(fd, F_ADD_SEALS, c->seals))
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return log_error_errno(r, "cannot refill memfd %s", c->path);
+	}
+	return fd_move_above(fd, ctx->fd_base + 1);
+}
+
+int memfd_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
+{
+	struct memfd_obj *o = NULL;
+	int fd;
+
+	for (size_t i = 0; i < ctx->nr_memfds; i++)
+		if (ctx->memfds[i].ino == f->ino)
+			o = &ctx->memfds[i];
+	if (!o) {
+		o = array_add(&ctx->memfds, ctx->nr_memfds, sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		o->ino = f->ino;
+		o->fd = make_memfd(ctx, f->ino);
+		if (o->fd < 0)
+			return o->fd;
+		ctx->nr_memfds++;
+	}
+	fd = fd_reopen(o->fd, flags);
+	if (fd < 0)
+		return log_error_errno(fd, "cannot open memfd %s", f->path);
+	return fd;
+}
+
+void memfd_close(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_memfds; i++)
+		close(ctx->memfds[i].fd);
+	free(ctx->memfds);
+	ctx->memfds = NULL;
+	ctx->nr_memfds = 0;
+}

@@ -1,0 +1,24 @@
+/* Sockets: unix sockets inside the tree (pairs, bound, listening, queues). */
+#ifndef NESTOR_SOCKETS_H
+#define NESTOR_SOCKETS_H
+
+#include <sys/stat.h>
+#include "core/model.h"
+
+/* Fills f for socket fd, or refuses it, naming the task, the fd and the kind. */
+int sockets_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct stat *st,
+		 FileEntry *f);
+/*
+ * Once every task's fds are dumped: refuses sockets a process outside the
+ * tree holds too, then takes what clients sent on connections not yet
+ * accepted (by accepting them: only when the dump kills the tree).
+ */
+int sockets_dump_finish(struct dump_ctx *ctx);
+int sockets_validate(struct restore_ctx *ctx, const FileEntry *f);
+/*
+ * In nestor: a new description for f. The first call makes every socket of
+ * the image and puts the others straight into ctx->file_fds.
+ */
+int sockets_open(struct restore_ctx *ctx, const FileEntry *f);
+
+#endif

@@ -1,0 +1,24 @@
+/* The process tree: who is whose child, sessions and groups, zombies. */
+#ifndef NESTOR_PSTREE_H
+#define NESTOR_PSTREE_H
+
+#include "core/model.h"
+
+/* Seizes the root and every descendant, parents first; zombies are noted. */
+int pstree_collect(struct dump_ctx *ctx, pid_t root);
+/* Refuses layouts the restore cannot rebuild, naming the task. */
+int pstree_check_layout(struct dump_ctx *ctx);
+int pstree_write(struct dump_ctx *ctx);
+/* Releases (or kills) every seized task. */
+int pstree_release(struct dump_ctx *ctx, bool kill_them);
+
+bool pstree_has(const struct dump_ctx *ctx, pid_t pid);
+/* Calls fn for every process outside the tree (nestor too is left out)
+ * until fn returns non-zero, and returns that. */
+int pstree_for_each_outside(struct dump_ctx *ctx, int (*fn)(struct dump_ctx *, pid_t, void *),
+			    void *arg);
+
+int pstree_read(struct restore_ctx *ctx);
+int pstree_index(const struct restore_ctx *ctx, pid_t pid);
+
+#endif
