@@ -54,10 +54,44 @@ static const char *step_name(uint32_t step)
 	return step < ARRAY_SIZE(names) && names[step] ? names[step] : "an unknown step";
 }
 
+/* How nestor traces the tree; EXITKILL until the point of no return. */
+#define RESTORE_TRACE_OPTS                                                                         \
+	(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |    \
+	 PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP)
+
 struct progress {
 	size_t created, trapped, zombies_gone, live, zombies;
 	bool released;
+	/* By task index: a pidfd of each task nestor saw, or -1. Held so that a
+	 * failed restore kills it whatever became of its parent, and never a
+	 * stranger that took its pid since. */
+	int *pidfds;
 };
+
+/*
+ * NESTOR_FAULT=WHERE makes the restore fail at that late step, and
+ * NESTOR_FAULT=kill:WHERE kills nestor there, so that tests can check what a
+ * failure or nestor's death at that moment leaves of the tree.
+ */
+static int fault(const char *where)
+{
+	const char *f = getenv("NESTOR_FAULT");
+
+	if (f && !strncmp(f, "kill:", 5) && !strcmp(f + 5, where))
+		raise(SIGKILL);
+	if (f && !strcmp(f, where))
+		return log_error_ret(-EIO, "injected failure at %s (NESTOR_FAULT)", where);
+	return 0;
+}
+
+/* A task nestor traces or fathered, seen alive: it is one of the tree's. */
+static void note_task(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
+{
+	int idx = pstree_index(ctx, pid);
+
+	if (idx >= 0 && pg->pidfds[idx] < 0)
+		pg->pidfds[idx] = fd_move_above(sys_pidfd_open(pid, 0), ctx->fd_base + 1);
+}
 
 /* Reads what the tasks said; an error a task reported ends the restore. */
 static int drain_status(struct restore_ctx *ctx, struct channels *ch, struct progress *pg)
@@ -175,9 +209,8 @@ static int on_exit_event(struct restore_ctx *ctx, struct channels *ch, pid_t pid
 }
 
 /* Drives the tree through ptrace until every live task sits in its final trap. */
-static int run_tree(struct restore_ctx *ctx, struct channels *ch)
+static int run_tree(struct restore_ctx *ctx, struct channels *ch, struct progress *pg)
 {
-	struct progress pg = { 0 };
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + RESTORE_TIMEOUT_NS;
 	_cleanup_close_ int sfd = -1;
 	sigset_t chld;
@@ -193,14 +226,14 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch)
 
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		if (!is_live(&ctx->tasks[i]))
-			pg.zombies++;
+			pg->zombies++;
 		else
-			pg.live += 1 + ctx->tasks[i].pe->n_threads;
+			pg->live += 1 + ctx->tasks[i].pe->n_threads;
 	}
-	while (pg.trapped < pg.live || pg.zombies_gone < pg.zombies) {
+	while (pg->trapped < pg->live || pg->zombies_gone < pg->zombies) {
 		pid_t pid;
 
-		if ((r = drain_status(ctx, ch, &pg)) < 0)
+		if ((r = drain_status(ctx, ch, pg)) < 0)
 			return r;
 		pid = waitpid(-1, &status, __WALL | WNOHANG);
 		if (pid < 0)
@@ -216,8 +249,10 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch)
 				;
 			continue;
 		}
-		r = WIFSTOPPED(status) ? on_stop(ctx, ch, pid, status, &pg)
-				       : on_exit_event(ctx, ch, pid, status, &pg);
+		if (WIFSTOPPED(status))
+			note_task(ctx, pg, pid);
+		r = WIFSTOPPED(status) ? on_stop(ctx, ch, pid, status, pg)
+				       : on_exit_event(ctx, ch, pid, status, pg);
 		if (r < 0)
 			return r;
 	}
@@ -253,43 +288,148 @@ static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
 	return thread_restore_regs(t->pid, t->core->thread);
 }
 
-static int detach_task(struct restore_task *t)
-{
-	for (size_t k = 0; k < t->core->n_threads; k++)
-		if (ptrace(PTRACE_DETACH, t->core->threads[k]->tid, 0, 0))
-			return log_error_errno(-errno, "cannot detach from thread %u",
-					       t->core->threads[k]->tid);
-	if (ptrace(PTRACE_DETACH, t->pid, 0, 0))
-		return log_error_errno(-errno, "cannot detach from task %d", t->pid);
-	return 0;
-}
-
-static int finish_tree(struct restore_ctx *ctx)
+/* Calls fn for the main thread and every other thread of each live task; stops at an error. */
+static int each_thread(struct restore_ctx *ctx, int (*fn)(pid_t tid))
 {
 	int r;
 
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+
+		if (!is_live(t))
+			continue;
+		for (size_t k = 0; k < t->core->n_threads; k++)
+			if ((r = fn(t->core->threads[k]->tid)) < 0)
+				return r;
+		if ((r = fn(t->pid)) < 0)
 			return r;
-	/* All at once, so that no task runs before the whole tree is back. */
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (is_live(&ctx->tasks[i]) && (r = detach_task(&ctx->tasks[i])) < 0)
-			return r;
+	}
 	return 0;
 }
 
 /*
- * Kills what nestor made: a task it traces or fathered. A pid of the images
- * may belong to someone else (a restore refused because the pid is taken).
+ * From the blob's final trap (a SIGTRAP signal-delivery stop) into a
+ * PTRACE_EVENT_STOP, with the registers already set: a thread in that stop
+ * whose tracer dies resumes at them, where the trap would have delivered
+ * its SIGTRAP.
  */
-void kill_tree(struct restore_ctx *ctx)
+static int park_thread(pid_t tid)
 {
+	int status;
+
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || ptrace(PTRACE_CONT, tid, 0, 0))
+		return log_error_errno(-errno, "cannot park thread %d", tid);
+	while (waitpid(tid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return log_error_errno(-errno, "cannot wait for thread %d", tid);
+	if (!WIFSTOPPED(status) || status >> 16 != PTRACE_EVENT_STOP)
+		return log_error_ret(-EIO, "thread %d did not park (status %#x)", tid, status);
+	return 0;
+}
+
+/* The point of no return: from here, nestor's death lets the tree run. */
+static int keep_thread(pid_t tid)
+{
+	if (ptrace(PTRACE_SETOPTIONS, tid, 0, RESTORE_TRACE_OPTS & ~PTRACE_O_EXITKILL))
+		return log_error_errno(-errno, "cannot let thread %d outlive nestor", tid);
+	return 0;
+}
+
+static int detach_thread(pid_t tid)
+{
+	if (ptrace(PTRACE_DETACH, tid, 0, 0))
+		return log_error_errno(-errno, "cannot detach from thread %d", tid);
+	return 0;
+}
+
+static int detach_tree(struct restore_ctx *ctx)
+{
+	bool first = true;
+	int r;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+
+		if (!is_live(t))
+			continue;
+		if (!first && (r = fault("detach-half")) < 0)
+			return r;
+		for (size_t k = 0; k < t->core->n_threads; k++)
+			if ((r = detach_thread(t->core->threads[k]->tid)) < 0)
+				return r;
+		if ((r = detach_thread(t->pid)) < 0)
+			return r;
+		first = false;
+	}
+	return 0;
+}
+
+/*
+ * Registers of every task first, then the pidfile, then the release of all
+ * at once, so that no task runs before the whole tree is back and none runs
+ * at all when the pidfile cannot be written.
+ */
+static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
+{
+	int last = -1, r;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (is_live(&ctx->tasks[i]))
+			last = i;
+	for (int i = 0; i <= last; i++) {
+		if (i == last && (r = fault("finish-last")) < 0)
+			return r;
+		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
+			return r;
+	}
+	if ((r = each_thread(ctx, park_thread)) < 0 || (r = pidfile_commit(pf, root)) < 0 ||
+	    (r = fault("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
+	    (r = fault("kept")) < 0)
+		return r;
+	return detach_tree(ctx);
+}
+
+/* Opens a pidfd for each task nestor traces or fathered and has not seen yet. */
+static bool find_unseen(struct restore_ctx *ctx, struct progress *pg)
+{
+	bool found = false;
+
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct proc_status st;
 
-		if (proc_read_status(ctx->tasks[i].pid, &st) == 0 &&
-		    (st.tracer == getpid() || st.ppid == getpid()))
-			kill(ctx->tasks[i].pid, SIGKILL);
+		if (pg->pidfds[i] >= 0 || proc_read_status(ctx->tasks[i].pid, &st) < 0 ||
+		    (st.tracer != getpid() && st.ppid != getpid()))
+			continue;
+		note_task(ctx, pg, ctx->tasks[i].pid);
+		found |= pg->pidfds[i] >= 0;
+	}
+	return found;
+}
+
+/*
+ * Kills what nestor made: each task it saw (by pidfd: a task released
+ * already has another parent, and a pid of the images may belong to
+ * someone else), and each it traces or fathered. Passes repeat until one
+ * finds none new: a task being killed may have just forked. Returns once
+ * every one is dead.
+ */
+static void kill_tree(struct restore_ctx *ctx, struct progress *pg)
+{
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + 5000000000ULL;
+	bool more = true;
+
+	for (int pass = 0; more && pass < 64; pass++) {
+		for (size_t i = 0; i < ctx->nr_tasks; i++)
+			if (pg->pidfds[i] >= 0)
+				sys_pidfd_send_signal(pg->pidfds[i], SIGKILL);
+		more = find_unseen(ctx, pg);
+	}
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct pollfd p = { pg->pidfds[i], POLLIN, 0 };
+
+		/* A pidfd is readable once its task has exited. */
+		while (p.fd >= 0 && poll(&p, 1, 100) == 0 && now_ns(CLOCK_MONOTONIC) < deadline)
+			;
 	}
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
@@ -323,45 +463,70 @@ static int open_channels(struct restore_ctx *ctx, struct channels *ch)
 	return 0;
 }
 
-int run_restore(struct restore_ctx *ctx)
+static void close_channels(struct channels *ch)
+{
+	int *fds[] = { &ch->status_rd, &ch->status_wr, &ch->barrier_rd,
+		       &ch->barrier_wr, &ch->go_rd, &ch->go_wr };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+static int start_tree(struct restore_ctx *ctx, struct channels *ch, struct progress *pg,
+		      pid_t *ret_root)
+{
+	sigset_t all, old;
+	pid_t root;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old); /* the tasks start with everything blocked */
+	root = fork_task(ctx, 0, ch);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (root < 0)
+		return root;
+	*ret_root = root;
+	note_task(ctx, pg, root);
+	/* EXITKILL: if nestor dies half way, the half-made tree dies with it. */
+	if (ptrace(PTRACE_SEIZE, root, 0, RESTORE_TRACE_OPTS))
+		return log_error_errno(-errno, "cannot trace task %d", root);
+	if (write(ch->go_wr, "g", 1) != 1)
+		return log_error_errno(-errno, "cannot start task %d", root);
+	return 0;
+}
+
+int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 {
 	struct channels ch = { -1, -1, -1, -1, -1, -1 };
 	int term_fd = ctx->opts->shell_job ? find_terminal() : -1, r;
+	struct progress pg = { 0 };
 	struct rlimit nofile;
-	sigset_t all, old;
-	pid_t root;
+	pid_t root = -1;
 
 	/* Room for the tasks' fds and ours above them. */
 	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
+	pg.pidfds = malloc(ctx->nr_tasks * sizeof(*pg.pidfds));
+	if (!pg.pidfds)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		pg.pidfds[i] = -1;
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
-	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0)
-		return r;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old); /* the tasks start with everything blocked */
-	root = fork_task(ctx, 0, &ch);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (root < 0)
-		return root;
-	/* EXITKILL: if nestor dies half way, the half-made tree dies with it. */
-	if (ptrace(PTRACE_SEIZE, root, 0,
-		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
-			   PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP)) {
-		r = log_error_errno(-errno, "cannot trace task %d", root);
-		goto kill;
+	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
+	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
+	    (r = fault("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
+		kill_tree(ctx, &pg);
+		pidfile_abort(pf);
 	}
-	if (write(ch.go_wr, "g", 1) != 1) {
-		r = log_error_errno(-errno, "cannot start task %d", root);
-		goto kill;
-	}
-	if ((r = run_tree(ctx, &ch)) < 0 || (r = finish_tree(ctx)) < 0)
-		goto kill;
 	files_close_table(ctx);
-	return root;
-kill:
-	kill_tree(ctx);
-	files_close_table(ctx);
-	return r;
+	close_channels(&ch);
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (pg.pidfds[i] >= 0)
+			close(pg.pidfds[i]);
+	free(pg.pidfds);
+	return r < 0 ? r : root;
 }

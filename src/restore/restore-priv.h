@@ -24,6 +24,18 @@ struct channels {
 	int go_rd, go_wr;           /* nestor -> root: traced, go on */
 };
 
+/*
+ * The pidfile: made (empty, under a temporary name beside it) before any
+ * task exists, so that a place it cannot be written refuses the restore
+ * before anything is made; renamed into place with the root's pid just
+ * before the tree is let go.
+ */
+struct pidfile {
+	const char *path; /* NULL: none asked for */
+	char tmp[4200];
+	bool made, committed;
+};
+
 /* A task that runs again, as opposed to a zombie or a helper. */
 static inline bool is_live(const struct restore_task *t)
 {
@@ -41,8 +53,13 @@ int settle_zombies(struct restore_ctx *ctx, int idx);
 void task_report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len);
 __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx, struct channels *ch);
 
-/* driver.c: in nestor. Returns the root's pid once the tree runs. */
-int run_restore(struct restore_ctx *ctx);
-void kill_tree(struct restore_ctx *ctx);
+/* restore.c */
+int pidfile_commit(struct pidfile *pf, pid_t pid);
+/* Removes what pidfile_prepare or pidfile_commit made. */
+void pidfile_abort(struct pidfile *pf);
+
+/* driver.c: in nestor. Returns the root's pid once the tree runs; on any
+ * failure, nothing of the tree is left. */
+int run_restore(struct restore_ctx *ctx, struct pidfile *pf);
 
 #endif

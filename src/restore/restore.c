@@ -144,15 +144,53 @@ static int validate(struct restore_ctx *ctx)
 	return 0;
 }
 
-static int write_pidfile(const char *path, pid_t pid)
+static int pidfile_prepare(struct pidfile *pf, const char *path)
 {
-	char buf[32];
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd;
 
+	pf->path = path;
+	if (!path)
+		return 0;
+	if ((size_t)snprintf(pf->tmp, sizeof(pf->tmp), "%s.nestor-%d", path, getpid()) >=
+	    sizeof(pf->tmp))
+		return log_error_ret(-ENAMETOOLONG, "cannot create pidfile %s: name too long", path);
+	fd = open(pf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot create pidfile %s", path);
+	close(fd);
+	pf->made = true;
+	return 0;
+}
+
+int pidfile_commit(struct pidfile *pf, pid_t pid)
+{
+	char buf[32];
+	int fd, r;
+
+	if (!pf->path)
+		return 0;
+	fd = open(pf->tmp, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot write pidfile %s", pf->path);
 	snprintf(buf, sizeof(buf), "%d", pid);
-	return write_all(fd, buf, strlen(buf));
+	r = write_all(fd, buf, strlen(buf));
+	close(fd);
+	if (r < 0)
+		return log_error_errno(r, "cannot write pidfile %s", pf->path);
+	if (rename(pf->tmp, pf->path))
+		return log_error_errno(-errno, "cannot create pidfile %s", pf->path);
+	pf->made = false;
+	pf->committed = true;
+	return 0;
+}
+
+void pidfile_abort(struct pidfile *pf)
+{
+	if (pf->made)
+		unlink(pf->tmp);
+	if (pf->committed)
+		unlink(pf->path);
+	pf->made = pf->committed = false;
 }
 
 static void free_ctx(struct restore_ctx *ctx)
@@ -179,6 +217,7 @@ static void free_ctx(struct restore_ctx *ctx)
 int cr_restore(const struct opts *o)
 {
 	struct restore_ctx ctx = { .opts = o, .dirfd = -1 };
+	struct pidfile pf = { 0 };
 	int r, status;
 	pid_t pid;
 
@@ -194,14 +233,12 @@ int cr_restore(const struct opts *o)
 	}
 	if ((r = kerndat_init()) < 0 || (r = read_images(&ctx)) < 0 || (r = validate(&ctx)) < 0)
 		goto out;
-	r = pid = run_restore(&ctx);
+	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0)
+		goto out;
+	r = pid = run_restore(&ctx, &pf);
 	if (r < 0)
 		goto out;
 	pr_info("tree of task %d restored (%zu tasks)", pid, ctx.nr_tasks);
-	if (o->pidfile && (r = write_pidfile(o->pidfile, pid)) < 0) {
-		kill_tree(&ctx);
-		goto out;
-	}
 	if (o->detach) {
 		r = 0;
 		goto out;
@@ -210,6 +247,8 @@ int cr_restore(const struct opts *o)
 		;
 	r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 out:
+	if (r < 0)
+		pidfile_abort(&pf);
 	free_ctx(&ctx);
 	return r;
 }
