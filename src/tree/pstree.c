@@ -2,7 +2,7 @@
  * The process tree. Dump: the root and its descendants are seized parents
  * first, so none can fork behind our back; zombies are recorded with their
  * wait status. Restore: the tree image is read and checked; the tasks are
- * created by their own parents (see cr-restore.c).
+ * created by their own parents (see restore/tree.c).
  */
 #define LOG_PREFIX "pstree: "
 #include <fcntl.h>
