@@ -288,7 +288,8 @@ diagnose() {
 	done
 }
 
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 ran=0
+planned=$((${#tests[@]} * ${#flavours[@]}))
 for entry in "${tests[@]}"; do
 	# "name !flavour,..." in the list: flavours nestor refuses for this test
 	# by design (the list says why); they are reported as skipped.
@@ -298,7 +299,7 @@ for entry in "${tests[@]}"; do
 	for fl in "${flavours[@]}"; do
 		if [[ $excluded == *",$fl,"* ]]; then
 			echo "SKIP $t ($fl): refused by design, see tests/zdtm.list"
-			skipped=$((skipped + 1))
+			skipped=$((skipped + 1)) ran=$((ran + 1))
 			continue
 		fi
 		wd=$(mktemp -d /tmp/zdtm.XXXXXX)
@@ -307,6 +308,7 @@ for entry in "${tests[@]}"; do
 		chmod 0777 "$wd"
 		pid=
 		run_one "$t" "$fl"
+		ran=$((ran + 1))
 		case $verdict in
 		PASS) echo "PASS $t ($fl)"; passed=$((passed + 1)) ;;
 		SKIP) echo "SKIP $t ($fl): $reason"; skipped=$((skipped + 1)) ;;
@@ -330,4 +332,6 @@ if [ $skipped -gt 0 ]; then
 else
 	echo "$passed passed, $failed failed"
 fi
-[ $failed -eq 0 ]
+# For tests/check.sh: every planned test x flavour must have run.
+echo "SUMMARY planned=$planned ran=$ran passed=$passed failed=$failed skipped=$skipped"
+[ $failed -eq 0 ] && [ $ran -eq $planned ]
