@@ -34,6 +34,11 @@ exit_reason() {
 	fi
 }
 
+# A suite's own summary lines, shown once at the end instead.
+summary_lines='^[0-9]+ passed, [0-9]+ failed|^SUMMARY |^control \(none\): |^checkpoint/restore: '
+# tests/run.sh's lines of the none flavour: a control, counted apart.
+control='^(PASS|FAIL|SKIP) [^ ]+ \(none\)'
+
 # suite NAME CMD...: runs CMD, shows its lines (summary lines aside) and keeps
 # them, tagged with NAME, in $out; the lines of this run alone are in $log.
 # Returns CMD's exit status; a non-zero one, a missing CMD and no verdict
@@ -47,7 +52,7 @@ suite() {
 		fail_run "$name" "missing $1 (make check builds it)"
 		return 127
 	fi
-	"$@" 2>&1 | tee "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed|^SUMMARY '
+	"$@" 2>&1 | tee "$log" | grep -v -E "$summary_lines"
 	rc=${PIPESTATUS[0]}
 	sed "s/^/$name	/" "$log" >>"$out"
 	if [ "$rc" -ne 0 ]; then
@@ -93,12 +98,13 @@ summary_ok() {
 	fi
 }
 
-# count NAME [ERE]: "P passed, F failed[, S skipped]" of the lines of suite
-# NAME (those matching ERE, when given); the harness's own FAIL lines count.
+# count NAME [GREP-OPTION ERE]: "P passed, F failed[, S skipped]" of the
+# lines of suite NAME (those GREP selects, when given); the harness's own
+# FAIL lines count.
 count() {
 	local sel p f s
 	sel=$(grep "^$1	" "$out" | cut -f2-)
-	[ -n "${2:-}" ] && sel=$(grep -E "$2" <<<"$sel")
+	[ $# -gt 1 ] && sel=$(grep -E "$2" "$3" <<<"$sel")
 	p=$(grep -c '^PASS' <<<"$sel")
 	f=$(grep -c '^FAIL' <<<"$sel")
 	s=$(grep -c '^SKIP' <<<"$sel")
@@ -132,15 +138,20 @@ suite harness tests/harness_test.sh && ended harness
 
 echo
 cut -f2- "$out" | grep '^FAIL' | sed 's/^/  /'
-for s in unit zdtm shell_job cli bad_input harness; do
+echo "unit: $(count unit)"
+echo "control (none): $(count zdtm -e "$control")"
+echo "checkpoint/restore: $(count zdtm -v "$control")"
+for s in shell_job cli bad_input harness; do
 	echo "$s: $(count "$s")"
 done
-passed=$(cut -f2- "$out" | grep -c '^PASS')
-failed=$(cut -f2- "$out" | grep -c '^FAIL')
-skipped=$(cut -f2- "$out" | grep -c '^SKIP')
+# The totals leave the control out; its failures fail the run all the same.
+passed=$(cut -f2- "$out" | grep -vE "$control" | grep -c '^PASS')
+failed=$(cut -f2- "$out" | grep -vE "$control" | grep -c '^FAIL')
+skipped=$(cut -f2- "$out" | grep -vE "$control" | grep -c '^SKIP')
+cfailed=$(cut -f2- "$out" | grep -E "$control" | grep -c '^FAIL')
 if [ "$skipped" -gt 0 ]; then
-	echo "all: $passed passed, $failed failed, $skipped skipped"
+	echo "all but the control: $passed passed, $failed failed, $skipped skipped"
 else
-	echo "all: $passed passed, $failed failed"
+	echo "all but the control: $passed passed, $failed failed"
 fi
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+[ "$failed" -eq 0 ] && [ "$cfailed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -4,7 +4,8 @@
 # for a unit binary that crashes or exits non-zero without a FAIL line, a
 # missing unit binary, a tests/run.sh that exits 2 or runs fewer tests than
 # it plans, a suite that stops before its summary; and pass the all-good
-# tree. Prints PASS/FAIL lines and a summary.
+# tree, counting the none flavour (a control) apart from checkpoint/restore.
+# Prints PASS/FAIL lines and a summary.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d /tmp/nestor-harness.XXXXXX)
@@ -52,13 +53,13 @@ echo "SUMMARY planned=4 ran=4 passed=3 failed=0 skipped=1"'
 	script "$d/tests/harness_test.sh" 'echo "PASS harness: x"; echo "1 passed, 0 failed"'
 }
 
-# expect NAME pass|fail [ERE]: check.sh in $tmp/NAME passes or fails, and
-# (when failing) prints a FAIL line matching ERE.
+# expect NAME pass|fail [ERE]: check.sh in $tmp/NAME passes, printing a line
+# matching ERE, or fails, printing a FAIL line matching ERE.
 expect() {
 	local name=$1 want=$2 re=${3:-.} d=$tmp/$1 rc o
 	o=$("$d/tests/check.sh" 2>&1)
 	rc=$?
-	if [ "$want" = pass ] && [ $rc -eq 0 ]; then
+	if [ "$want" = pass ] && [ $rc -eq 0 ] && grep -qE "$re" <<<"$o"; then
 		ok "$name"
 	elif [ "$want" = fail ] && [ $rc -ne 0 ] && grep -E '^ *FAIL' <<<"$o" | grep -qE "$re"; then
 		ok "$name"
@@ -81,6 +82,16 @@ case_dir() {
 
 case_dir all-good
 expect all-good pass
+
+# The none flavour is a control: counted apart, out of the totals.
+expect all-good pass '^control \(none\): 1 passed, 0 failed, 1 skipped$'
+expect all-good pass '^checkpoint/restore: 2 passed, 0 failed$'
+expect all-good pass '^all but the control: 8 passed, 0 failed$'
+
+case_dir control-fails
+script "$d/tests/run.sh" 'echo "FAIL t (none): x"; echo "PASS t (restore)"
+echo "SUMMARY planned=2 ran=2 passed=1 failed=1 skipped=0"; exit 0'
+expect control-fails fail 'FAIL t \(none\): x'
 
 case_dir unit-crash
 cp "$tmp/crash" "$d/build/tests/unit/b_test"

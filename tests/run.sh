@@ -289,6 +289,19 @@ diagnose() {
 }
 
 passed=0 failed=0 skipped=0 ran=0
+# The none flavour is a control (the test alone, no checkpoint): counted apart.
+declare -A cnt=([none.PASS]=0 [none.FAIL]=0 [none.SKIP]=0 [cr.PASS]=0 [cr.FAIL]=0 [cr.SKIP]=0)
+tally() {
+	local k=cr
+	[ "$1" = none ] && k=none
+	cnt[$k.$2]=$((cnt[$k.$2] + 1))
+}
+# counts KIND: "P passed, F failed[, S skipped]" of none or cr.
+counts() {
+	local s="${cnt[$1.PASS]} passed, ${cnt[$1.FAIL]} failed"
+	[ "${cnt[$1.SKIP]}" -gt 0 ] && s+=", ${cnt[$1.SKIP]} skipped"
+	echo "$s"
+}
 planned=$((${#tests[@]} * ${#flavours[@]}))
 for entry in "${tests[@]}"; do
 	# "name !flavour,..." in the list: flavours nestor refuses for this test
@@ -300,6 +313,7 @@ for entry in "${tests[@]}"; do
 		if [[ $excluded == *",$fl,"* ]]; then
 			echo "SKIP $t ($fl): refused by design, see tests/zdtm.list"
 			skipped=$((skipped + 1)) ran=$((ran + 1))
+			tally "$fl" SKIP
 			continue
 		fi
 		wd=$(mktemp -d /tmp/zdtm.XXXXXX)
@@ -309,6 +323,7 @@ for entry in "${tests[@]}"; do
 		pid=
 		run_one "$t" "$fl"
 		ran=$((ran + 1))
+		tally "$fl" "$verdict"
 		case $verdict in
 		PASS) echo "PASS $t ($fl)"; passed=$((passed + 1)) ;;
 		SKIP) echo "SKIP $t ($fl): $reason"; skipped=$((skipped + 1)) ;;
@@ -327,11 +342,10 @@ for entry in "${tests[@]}"; do
 	done
 done
 
-if [ $skipped -gt 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
-else
-	echo "$passed passed, $failed failed"
-fi
+[ "${cnt[none.PASS]}${cnt[none.FAIL]}${cnt[none.SKIP]}" != 000 ] &&
+	echo "control (none): $(counts none)"
+[ "${cnt[cr.PASS]}${cnt[cr.FAIL]}${cnt[cr.SKIP]}" != 000 ] &&
+	echo "checkpoint/restore: $(counts cr)"
 # For tests/check.sh: every planned test x flavour must have run.
 echo "SUMMARY planned=$planned ran=$ran passed=$passed failed=$failed skipped=$skipped"
 [ $failed -eq 0 ] && [ $ran -eq $planned ]
