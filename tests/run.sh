@@ -17,15 +17,10 @@ subreaper=$build/tests/subreaper
 timeout_s=${ZDTM_TIMEOUT:-10}
 nestor_timeout=${ZDTM_NESTOR_TIMEOUT:-60}
 
-# Orphans (restored tasks above all) must be reaped by us: pid 1 may not.
-if [ -z "${NESTOR_SUBREAPED:-}" ]; then
-	if [ ! -x "$subreaper" ]; then
-		echo "run.sh: $subreaper is missing: make tests-bin" >&2
-		exit 2
-	fi
-	export NESTOR_SUBREAPED=1
-	exec "$subreaper" "$BASH" "$0" "$@"
-fi
+# shellcheck source=tests/lib/common.sh
+. "$root/tests/lib/common.sh"
+wait_step=0.05
+subreap "$subreaper" run.sh "$0" "$@"
 
 flavour=all
 tests=()
@@ -62,20 +57,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Task state letter, or nothing when the pid is gone.
-state() {
-	local line
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
-	line=${line##*) }
-	echo "${line%% *}"
-}
-
-alive() {
-	local s
-	s=$(state "$1")
-	[ -n "$s" ] && [ "$s" != Z ]
-}
-
 # The pid still runs our test program (its argv names our work dir).
 ours() {
 	alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF " $wd"
@@ -83,30 +64,16 @@ ours() {
 
 # Ours, or at least a child of our subreaper (a restore gone wrong).
 mine() {
-	local line
 	ours "$1" && return 0
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	[ "$(echo "${line##*) }" | cut -d' ' -f2)" = "$PPID" ]
+	[ "$(parent_of "$1")" = "$PPID" ]
 }
 
-# wait_until SECONDS CMD...: polls CMD, fails after SECONDS.
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
-
-gone() { ! alive "$1"; }
 ready_or_exited() { [ -e "$wd/ready" ] || gone "$pid"; }
 finished() { [ -s "$wd/result" ] && gone "$pid"; }
 
 kill_test() {
 	if [ -n "$pid" ] && alive "$pid" && mine "$pid"; then
-		kill -KILL "$pid"
-		wait_until 5 gone "$pid"
+		kill_wait "$pid" 5
 	fi
 	return 0
 }
@@ -130,7 +97,7 @@ dump() {
 		return 1
 	fi
 	# The subreaper reaps it; restore needs the pid free, not a zombie.
-	if ! wait_until "$timeout_s" test ! -e "/proc/$pid"; then
+	if ! wait_until "$timeout_s" reaped "$pid"; then
 		reason="task $pid still a zombie after dump"
 		return 1
 	fi
@@ -223,18 +190,14 @@ test_opts() {
 # Runs in a subshell: the test gets only fds 0-2, nothing leaked from whoever
 # started the runner (a stray pipe is one more thing for nestor to dump).
 exec_test() {
-	local fd
 	cd "$wd" || exit 1
-	for fd in /proc/$BASHPID/fd/*; do
-		fd=${fd##*/}
-		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
-	done
+	close_fds
 	exec setsid "$1" "$wd" </dev/null >"$wd/out.log" 2>&1
 }
 
 # run_one NAME FLAVOUR: sets verdict to PASS, SKIP or FAIL and reason.
 run_one() {
-	local bin=$build/tests/zdtm/$1 res sid line
+	local bin=$build/tests/zdtm/$1 res sid
 	verdict=FAIL
 	reason=
 	read -r -a dump_opts <<<"$(test_opts "$1" dump)"
@@ -258,8 +221,7 @@ run_one() {
 		esac
 		return
 	fi
-	read -r line 2>/dev/null <"/proc/$pid/stat"
-	sid=$(echo "${line##*) }" | cut -d' ' -f4)
+	sid=$(stat_of "$pid" && echo "${st[3]}")
 	if [ "$sid" != "$pid" ]; then
 		reason="test is not a session leader (sid $sid), setsid must not fork"
 		return
@@ -288,7 +250,21 @@ diagnose() {
 	done
 }
 
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 ran=0
+# The none flavour is a control (the test alone, no checkpoint): counted apart.
+declare -A cnt=([none.PASS]=0 [none.FAIL]=0 [none.SKIP]=0 [cr.PASS]=0 [cr.FAIL]=0 [cr.SKIP]=0)
+tally() {
+	local k=cr
+	[ "$1" = none ] && k=none
+	cnt[$k.$2]=$((cnt[$k.$2] + 1))
+}
+# counts KIND: "P passed, F failed[, S skipped]" of none or cr.
+counts() {
+	local s="${cnt[$1.PASS]} passed, ${cnt[$1.FAIL]} failed"
+	[ "${cnt[$1.SKIP]}" -gt 0 ] && s+=", ${cnt[$1.SKIP]} skipped"
+	echo "$s"
+}
+planned=$((${#tests[@]} * ${#flavours[@]}))
 for entry in "${tests[@]}"; do
 	# "name !flavour,..." in the list: flavours nestor refuses for this test
 	# by design (the list says why); they are reported as skipped.
@@ -298,7 +274,8 @@ for entry in "${tests[@]}"; do
 	for fl in "${flavours[@]}"; do
 		if [[ $excluded == *",$fl,"* ]]; then
 			echo "SKIP $t ($fl): refused by design, see tests/zdtm.list"
-			skipped=$((skipped + 1))
+			skipped=$((skipped + 1)) ran=$((ran + 1))
+			tally "$fl" SKIP
 			continue
 		fi
 		wd=$(mktemp -d /tmp/zdtm.XXXXXX)
@@ -307,6 +284,8 @@ for entry in "${tests[@]}"; do
 		chmod 0777 "$wd"
 		pid=
 		run_one "$t" "$fl"
+		ran=$((ran + 1))
+		tally "$fl" "$verdict"
 		case $verdict in
 		PASS) echo "PASS $t ($fl)"; passed=$((passed + 1)) ;;
 		SKIP) echo "SKIP $t ($fl): $reason"; skipped=$((skipped + 1)) ;;
@@ -325,9 +304,10 @@ for entry in "${tests[@]}"; do
 	done
 done
 
-if [ $skipped -gt 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
-else
-	echo "$passed passed, $failed failed"
-fi
-[ $failed -eq 0 ]
+[ "${cnt[none.PASS]}${cnt[none.FAIL]}${cnt[none.SKIP]}" != 000 ] &&
+	echo "control (none): $(counts none)"
+[ "${cnt[cr.PASS]}${cnt[cr.FAIL]}${cnt[cr.SKIP]}" != 000 ] &&
+	echo "checkpoint/restore: $(counts cr)"
+# For tests/check.sh: every planned test x flavour must have run.
+echo "SUMMARY planned=$planned ran=$ran passed=$passed failed=$failed skipped=$skipped"
+[ $failed -eq 0 ] && [ $ran -eq $planned ]
