@@ -143,5 +143,87 @@ case_dir cli-fails
 script "$d/tests/cli.sh" 'echo "PASS cli: x"; echo "FAIL cli: y"; echo "1 passed, 1 failed"; exit 1'
 expect cli-fails fail 'FAIL cli: y'
 
+# ---- the whole-state snapshot (tests/snapshot.c, tests/lib/snapshot.sh) ----
+snapshot_bin=$root/build/tests/snapshot
+# shellcheck source=tests/lib/snapshot.sh
+. "$root/tests/lib/snapshot.sh"
+snap_x=() snap_allow=()
+# shellcheck source=tests/lib/common.sh
+. "$root/tests/lib/common.sh"
+sleeper() { # sleeper REDIRECTIONS: a sleep with these descriptors only, in $sp
+	(
+		close_fds
+		eval "exec $1"
+		exec sleep 30
+	) </dev/null >/dev/null 2>&1 &
+	sp=$!
+	sps+=("$sp")
+	sleep 0.2
+}
+sps=()
+# The sleeps and their process substitutions' sleeps, children first.
+kill_sleepers() {
+	local p c
+	for p in "${sps[@]}"; do
+		for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do
+			kill "$c" 2>/dev/null
+		done
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+trap 'kill_sleepers; [ -n "${HARNESS_KEEP:-}" ] || rm -rf "$tmp"' EXIT
+links() { grep -E "^$(head -n 1 "$1" | cut -d' ' -f1) fd\.[34]\.link " "$1" | cut -d' ' -f2-; }
+if [ ! -x "$snapshot_bin" ]; then
+	echo "FAIL harness: no $snapshot_bin (make tests-bin)"
+	failed=$((failed + 1))
+else
+	# A change of state between two snapshots is reported by key.
+	sleeper ""
+	snap_take "$sp" "$tmp/s1"
+	prlimit --pid "$sp" --nofile=100:200
+	snap_take "$sp" "$tmp/s2"
+	if ! snap_compare "$tmp/s1" "$tmp/s2" none restore "$tmp/d" &&
+		grep -q "^$sp limits.Max_open_files: before '.*', after '100 .*200 .*'" "$tmp/d"; then
+		ok "snapshot: a changed limit is reported"
+	else
+		echo "FAIL harness: snapshot: the changed limit went unseen: $(head -n 3 "$tmp/d")"
+		failed=$((failed + 1))
+	fi
+	# ... and the same snapshot twice is no difference.
+	snap_take "$sp" "$tmp/s3"
+	if snap_compare "$tmp/s2" "$tmp/s3" none restore "$tmp/d"; then
+		ok "snapshot: an unchanged task compares equal"
+	else
+		echo "FAIL harness: snapshot: an unchanged task differs: $(head -n 3 "$tmp/d")"
+		failed=$((failed + 1))
+	fi
+	# Pipe inodes are mapped, not compared: two pipes are #1 and #2 whatever
+	# their numbers, one pipe twice is #1 twice.
+	sleeper "3< <(exec sleep 30) 4< <(exec sleep 30)"
+	snap_take "$sp" "$tmp/two"
+	sleeper "3< <(exec sleep 30) 4< <(exec sleep 30)"
+	snap_take "$sp" "$tmp/two-again"
+	sleeper "3< <(exec sleep 30) 4<&3"
+	snap_take "$sp" "$tmp/one"
+	if [ "$(links "$tmp/two" | tr '\n' ' ')" = "fd.3.link pipe:[#1] fd.4.link pipe:[#2] " ] &&
+		[ "$(links "$tmp/two")" = "$(links "$tmp/two-again")" ] &&
+		[ "$(links "$tmp/one" | tr '\n' ' ')" = "fd.3.link pipe:[#1] fd.4.link pipe:[#1] " ]; then
+		ok "snapshot: pipe inodes compared as a bijection"
+	else
+		echo "FAIL harness: snapshot: pipe labels: $(links "$tmp/two" | tr '\n' ' ') / $(links "$tmp/one" | tr '\n' ' ')"
+		failed=$((failed + 1))
+	fi
+	# A known difference is excused for its test only.
+	printf '%s\n' "$sp fd.3.link pipe:[#1]" >"$tmp/k1"
+	printf '%s\n' "$sp fd.3.link pipe:[#2]" >"$tmp/k2"
+	if ! snap_compare "$tmp/k1" "$tmp/k2" some_test restore "$tmp/d" && [ -s "$tmp/d" ]; then
+		ok "snapshot: a relabelled pipe is a difference"
+	else
+		echo "FAIL harness: snapshot: a relabelled pipe went unseen"
+		failed=$((failed + 1))
+	fi
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -14,6 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ZDTM_BUILD:-$root/build}
 nestor=${NESTOR:-$root/build/nestor}
 subreaper=$build/tests/subreaper
+snapshot_bin=$build/tests/snapshot
 timeout_s=${ZDTM_TIMEOUT:-10}
 nestor_timeout=${ZDTM_NESTOR_TIMEOUT:-60}
 
@@ -21,6 +22,9 @@ nestor_timeout=${ZDTM_NESTOR_TIMEOUT:-60}
 . "$root/tests/lib/common.sh"
 wait_step=0.05
 subreap "$subreaper" run.sh "$0" "$@"
+reaper=$PPID
+# shellcheck source=tests/lib/snapshot.sh
+. "$root/tests/lib/snapshot.sh"
 
 flavour=all
 tests=()
@@ -41,6 +45,10 @@ esac
 if [ ${#tests[@]} -eq 0 ]; then
 	mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$root/tests/zdtm.list")
 fi
+if [ ! -x "$snapshot_bin" ]; then
+	echo "run.sh: $snapshot_bin is missing: make tests-bin" >&2
+	exit 2
+fi
 if [ "$flavour" != none ] && [ ! -x "$nestor" ]; then
 	echo "run.sh: no nestor binary at $nestor (set NESTOR, or use --flavour none)" >&2
 	exit 2
@@ -56,6 +64,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+parent_is() { [ "$(parent_of "$1")" = "$2" ]; }
 
 # The pid still runs our test program (its argv names our work dir).
 ours() {
@@ -160,12 +170,23 @@ maps_changed() {
 	return 1
 }
 
+# Each flavour compares the whole state of the tree (tests/lib/snapshot.sh)
+# before the dump with what it is after each restore (after the dump for
+# -R); the control compares two snapshots with no dump in between, so that
+# a key that changes by itself shows there, not as a nestor bug.
 checkpoint() {
-	local changed
+	local changed before=$wd/snap.before
+	if ! snap_take "$pid" "$before"; then
+		reason="snapshot before the dump failed: $(head -n 1 "$before.err")"
+		return 1
+	fi
 	case $1 in
-	none) ;;
-	restore) dump "$wd/img" && restore "$wd/img" ;;
-	twice) dump "$wd/img" && restore "$wd/img" && dump "$wd/img2" && restore "$wd/img2" ;;
+	none) sleep 0.1; snap_check "$before" "$wd/snap.control" control ;;
+	restore) dump "$wd/img" && restore "$wd/img" && snap_check "$before" "$wd/snap.after" restore ;;
+	twice)
+		dump "$wd/img" && restore "$wd/img" && snap_check "$before" "$wd/snap.after" restore &&
+			dump "$wd/img2" && restore "$wd/img2" &&
+			snap_check "$before" "$wd/snap.after2" restore2 ;;
 	leave-running)
 		save_maps "$wd/maps"
 		dump "$wd/img" -R || return 1
@@ -176,7 +197,8 @@ checkpoint() {
 		if changed=$(maps_changed "$wd/maps"); then
 			reason="dump -R changed the mappings of $changed"
 			return 1
-		fi ;;
+		fi
+		snap_check "$before" "$wd/snap.after" dump-R ;;
 	esac
 }
 
@@ -192,6 +214,9 @@ test_opts() {
 exec_test() {
 	cd "$wd" || exit 1
 	close_fds
+	# The test reads its parent at start: let the shell that forked us exit
+	# first, so that it is our subreaper from the start, as after a restore.
+	wait_until 5 parent_is "$BASHPID" "$reaper"
 	exec setsid "$1" "$wd" </dev/null >"$wd/out.log" 2>&1
 }
 
@@ -202,6 +227,7 @@ run_one() {
 	reason=
 	read -r -a dump_opts <<<"$(test_opts "$1" dump)"
 	read -r -a restore_opts <<<"$(test_opts "$1" restore)"
+	snap_setup "$1"
 	if [ ! -x "$bin" ]; then
 		reason="no binary $bin"
 		return
@@ -242,6 +268,11 @@ run_one() {
 
 diagnose() {
 	local f
+	for f in "$wd"/snap-*.diff; do
+		[ -s "$f" ] || continue
+		echo "  --- ${f#$wd/}"
+		head -n 40 "$f" | sed 's/^/  | /'
+	done
 	for f in "$wd/out.log" "$wd"/img*.err "$wd"/img*/dump.log \
 		"$wd"/img*/restore.log; do
 		[ -s "$f" ] || continue
