@@ -904,6 +904,29 @@ t_family_nestor_dies() {
 	task_intact && task_passes
 }
 
+# t_family_rewritten FILE ENTRY FIELD VALUE ERE...: an image of the family
+# rewritten with valid checksums (build/fuzz/restore-fuzz -e), well formed
+# but wrong: refused in one line, nothing of the family made. PID in FILE or
+# VALUE stands for a pid of the family: PID0 the root, PID1 its child,
+# PID2 the grandchild.
+t_family_rewritten() {
+	local file=$1 entry=$2 field=$3 value=$4 i
+	shift 4
+	copy_family || return
+	[ -x "$build/fuzz/restore-fuzz" ] || bad "no $build/fuzz/restore-fuzz: make check builds it" ||
+		return
+	for i in 0 1 2; do
+		file=${file//PID$i/${fam_pids[$i]}}
+		value=${value//PID$i/${fam_pids[$i]}}
+		set -- "${@//PID$i/${fam_pids[$i]}}"
+	done
+	"$build/fuzz/restore-fuzz" -e "$file:$entry:$field=$value" "$img" ||
+		bad "cannot rewrite $file" || return
+	nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	refused "${file//./\\.}" "$@"
+	family_gone
+}
+
 # nestor is killed at many moments of the restore: either the whole family
 # is back and passes, or none of it is left.
 t_family_killed() {
@@ -1140,6 +1163,20 @@ run "restore: a tree, nestor killed once the pidfile is written" t_family_nestor
 run "restore: a tree, nestor killed past the point of no return" t_family_nestor_dies kept back
 run "restore: a tree, nestor killed half way through the release" t_family_nestor_dies \
 	detach-half back
+run "restore: pstree.img rewritten: a child in session 1" t_family_rewritten pstree.img 1 \
+	sid 1 "session 1\\b"
+run "restore: pstree.img rewritten: a grandchild in a group no task leads" \
+	t_family_rewritten pstree.img 2 pgid 1 "group 1\\b"
+run "restore: pstree.img rewritten: a child leads a session its child is not in" \
+	t_family_rewritten pstree.img 1 sid PID1 "session PID0"
+run "restore: pstree.img rewritten: the root shares nestor's fd table" t_family_rewritten \
+	pstree.img 0 clone_files 1 "bad entry 0"
+run "restore: pstree.img rewritten: the root in another session, no --shell-job" \
+	t_family_rewritten pstree.img 0 sid PID1 "session"
+run "restore: core-PID.img rewritten: cwd not a directory of files.img" t_family_rewritten \
+	core-PID0.img 0 cwd_id 99999 "cwd"
+run "restore: inventory.img rewritten: another root" t_family_rewritten inventory.img 0 \
+	root_pid PID1 "disagree"
 run "restore: a tree, nestor killed at many moments" t_family_killed
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
 run "restore: mapped file changed since the dump" t_restore_file_changed

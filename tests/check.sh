@@ -26,6 +26,9 @@ run build/tests/subreaper build/tests/pty/shell_job "$PWD/build/nestor" "$PWD/bu
 rm -rf "$job_dir"
 run tests/cli.sh
 run tests/bad_input.sh
+# The structure-aware fuzzer of the restore's validation, for a bounded time
+# (FUZZ_SECONDS), seed fixed: a crash, a hang or an accepted inconsistent set is a FAIL.
+run build/fuzz/restore-fuzz -s 1 -t "${FUZZ_SECONDS:-20}" fuzz/corpus/dumps/*
 
 passed=$(grep -c '^PASS' "$out")
 failed=$(grep -c '^FAIL' "$out")
