@@ -20,6 +20,8 @@ uint64_t rng_next(uint64_t *s);
 /* One change somewhere in m (a field, nested or repeated); says what in what. */
 void fuzz_mutate(struct fuzz_pool *pool, ProtobufCMessage *m, uint64_t *s, char *what,
 		 size_t wlen);
+/* Appends a copy of the first element of repeated field f of m. */
+bool fuzz_dup_first(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
 void fuzz_pool_collect(struct fuzz_pool *pool, ProtobufCMessage *m);
 
 /*

@@ -406,3 +406,22 @@ void fuzz_pool_collect(struct fuzz_pool *pool, ProtobufCMessage *m)
 		}
 	}
 }
+
+bool fuzz_dup_first(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	size_t *cnt = (size_t *)((char *)m + f->quantifier_offset);
+	char **arr = (char **)((char *)m + f->offset);
+	size_t es = elem_size(f);
+	char *grown;
+
+	if (f->label != PROTOBUF_C_LABEL_REPEATED || !*cnt)
+		return false;
+	grown = realloc(*arr, (*cnt + 1) * es);
+	if (!grown)
+		return false;
+	*arr = grown;
+	if (!copy_elem(f, grown, grown + *cnt * es))
+		return false;
+	(*cnt)++;
+	return true;
+}

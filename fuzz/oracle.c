@@ -17,7 +17,14 @@
  * - a task's core matches its tree entry (pid, threads in order);
  * - descriptors unique; every lock on a descriptor of its task;
  * - memory areas page aligned, ordered, not overlapping, below the top of
- *   user space; page runs inside areas that keep pages, counted exactly.
+ *   user space; page runs inside areas that keep pages, counted exactly;
+ * - what a task shares with its parent is the same in both images: the
+ *   descriptor table (CLONE_FILES), cwd, root and umask (CLONE_FS), the
+ *   signal actions (CLONE_SIGHAND);
+ * - signal actions for signals 1-64 but SIGKILL and SIGSTOP, once each;
+ * - a socket's peer, listener and pending clients are sockets of files.img
+ *   (unless gone or outside); an epoll instance's owner is a task holding it,
+ *   and each watched fd is one of the owner's.
  */
 #include <stdio.h>
 #include <string.h>
@@ -168,12 +175,80 @@ static const char *check_inventory(const struct restore_ctx *ctx)
 	return NULL;
 }
 
-static const char *check_files(const struct restore_ctx *ctx)
+static bool socket_exists(const struct restore_ctx *ctx, uint64_t ino)
 {
 	for (size_t i = 0; i < ctx->nr_files; i++)
+		if (ctx->files[i]->sock && ctx->files[i]->sock->has_ino && ctx->files[i]->sock->ino == ino)
+			return true;
+	return false;
+}
+
+static const char *check_socket(const struct restore_ctx *ctx, const FileEntry *f)
+{
+	const SocketEntry *s = f->sock;
+
+	if (s->has_peer_ino && s->peer_ino && !s->peer_gone && !s->peer_external &&
+	    !socket_exists(ctx, s->peer_ino))
+		return BROKEN("socket file %u: peer %llu is no socket of files.img", f->id,
+			      (unsigned long long)s->peer_ino);
+	if (s->has_listener_ino && s->listener_ino && !socket_exists(ctx, s->listener_ino))
+		return BROKEN("socket file %u: listener %llu is no socket of files.img", f->id,
+			      (unsigned long long)s->listener_ino);
+	for (size_t i = 0; i < s->n_pending; i++)
+		if (s->pending[i]->client_ino && !socket_exists(ctx, s->pending[i]->client_ino))
+			return BROKEN("socket file %u: pending client %llu is no socket of files.img",
+				      f->id, (unsigned long long)s->pending[i]->client_ino);
+	return NULL;
+}
+
+static bool holds_file(const struct restore_task *t, uint32_t id)
+{
+	for (size_t i = 0; t->fdinfo && i < t->fdinfo->n_fds; i++)
+		if (t->fdinfo->fds[i]->file_id == id)
+			return true;
+	return false;
+}
+
+static bool has_fd(const struct restore_task *t, uint32_t fd)
+{
+	for (size_t i = 0; t->fdinfo && i < t->fdinfo->n_fds; i++)
+		if (t->fdinfo->fds[i]->fd == fd)
+			return true;
+	return false;
+}
+
+static const char *check_epoll(const struct restore_ctx *ctx, const FileEntry *f)
+{
+	const EpollState *e = f->anon->epoll;
+	const struct restore_task *owner = NULL;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pe->pid == e->owner)
+			owner = &ctx->tasks[i];
+	if (!owner || !holds_file(owner, f->id))
+		return BROKEN("epoll file %u: owner %u holds no fd of it", f->id, e->owner);
+	for (size_t i = 0; i < e->n_watches; i++)
+		if (!has_fd(owner, e->watches[i]->tfd))
+			return BROKEN("epoll file %u watches fd %u, which its owner %u does not have",
+				      f->id, e->watches[i]->tfd, e->owner);
+	return NULL;
+}
+
+static const char *check_files(const struct restore_ctx *ctx)
+{
+	const char *w;
+
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		const FileEntry *f = ctx->files[i];
+
 		for (size_t k = 0; k < i; k++)
-			if (ctx->files[i]->id == ctx->files[k]->id)
-				return BROKEN("file id %u twice in files.img", ctx->files[i]->id);
+			if (f->id == ctx->files[k]->id)
+				return BROKEN("file id %u twice in files.img", f->id);
+		if (f->sock && (w = check_socket(ctx, f)))
+			return w;
+		if (f->anon && f->anon->epoll && (w = check_epoll(ctx, f)))
+			return w;
+	}
 	return NULL;
 }
 
@@ -268,6 +343,85 @@ static const char *check_mm(const struct restore_ctx *ctx, const struct restore_
 	return NULL;
 }
 
+static const struct restore_task *parent_of(const struct restore_ctx *ctx,
+					    const struct restore_task *t)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pe->pid == t->pe->ppid)
+			return &ctx->tasks[i];
+	return NULL;
+}
+
+static bool same_path(const struct restore_ctx *ctx, uint32_t a, uint32_t b)
+{
+	const FileEntry *x = file_of(ctx, a), *y = file_of(ctx, b);
+
+	return x && y && !strcmp(x->path, y->path);
+}
+
+static bool same_fds(const FdinfoEntry *a, const FdinfoEntry *b)
+{
+	if (a->n_fds != b->n_fds)
+		return false;
+	for (size_t i = 0; i < a->n_fds; i++)
+		if (a->fds[i]->fd != b->fds[i]->fd || a->fds[i]->file_id != b->fds[i]->file_id ||
+		    a->fds[i]->cloexec != b->fds[i]->cloexec)
+			return false;
+	return true;
+}
+
+static bool same_actions(const TaskCoreEntry *a, const TaskCoreEntry *b)
+{
+	if (a->n_sigactions != b->n_sigactions)
+		return false;
+	for (size_t i = 0; i < a->n_sigactions; i++) {
+		const SigactionEntry *x = a->sigactions[i], *y = b->sigactions[i];
+
+		if (x->sig != y->sig || x->handler != y->handler || x->flags != y->flags ||
+		    x->restorer != y->restorer || x->mask != y->mask)
+			return false;
+	}
+	return true;
+}
+
+static const char *check_sharing(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const struct restore_task *p = parent_of(ctx, t);
+
+	if (!t->pe->clone_files && !t->pe->clone_fs && !t->pe->clone_sighand)
+		return NULL;
+	if (!p || !p->core || !p->fdinfo)
+		return BROKEN("task %u shares with no live parent", t->pe->pid);
+	if (t->pe->clone_files && !same_fds(t->fdinfo, p->fdinfo))
+		return BROKEN("task %u shares its parent's descriptor table, but its own differs",
+			      t->pe->pid);
+	if (t->pe->clone_fs && (!same_path(ctx, t->core->cwd_id, p->core->cwd_id) ||
+				!same_path(ctx, t->core->root_id, p->core->root_id) ||
+				t->core->umask != p->core->umask))
+		return BROKEN("task %u shares its parent's fs, but cwd, root or umask differ",
+			      t->pe->pid);
+	if (t->pe->clone_sighand && !same_actions(t->core, p->core))
+		return BROKEN("task %u shares its parent's signal actions, but they differ",
+			      t->pe->pid);
+	return NULL;
+}
+
+static const char *check_actions(const struct restore_task *t)
+{
+	const TaskCoreEntry *c = t->core;
+
+	for (size_t i = 0; i < c->n_sigactions; i++) {
+		uint32_t sig = c->sigactions[i]->sig;
+
+		if (!sig || sig > 64 || sig == 9 || sig == 19)
+			return BROKEN("task %u: an action for signal %u", t->pe->pid, sig);
+		for (size_t k = 0; k < i; k++)
+			if (c->sigactions[k]->sig == sig)
+				return BROKEN("task %u: two actions for signal %u", t->pe->pid, sig);
+	}
+	return NULL;
+}
+
 const char *oracle_check(const struct restore_ctx *ctx)
 {
 	const char *w;
@@ -284,7 +438,8 @@ const char *oracle_check(const struct restore_ctx *ctx)
 			continue;
 		if (!t->core || !t->fdinfo)
 			return BROKEN("live task %u has no core or fdinfo", t->pe->pid);
-		if ((w = check_core(ctx, t)) || (w = check_fds(ctx, t)))
+		if ((w = check_core(ctx, t)) || (w = check_fds(ctx, t)) || (w = check_actions(t)) ||
+		    (w = check_sharing(ctx, t)))
 			return w;
 		if (t->pe->clone_vm ? t->mm != NULL : t->mm == NULL)
 			return BROKEN("task %u: memory image %s", t->pe->pid,

@@ -23,7 +23,8 @@
  *
  *   restore-fuzz -e FILE:ENTRY:FIELD=VALUE DIR
  *
- * sets one integer field of one entry of an image in DIR and writes it back
+ * sets one integer field of one entry of an image in DIR (VALUE "dup":
+ * appends a copy of a repeated field's first element) and writes it back
  * with valid checksums, for tests/bad_input.sh.
  */
 #include <dirent.h>
@@ -380,25 +381,33 @@ static int edit(const char *spec, const char *dir)
 	size_t n, at = 8;
 	int type;
 
-	if (sscanf(spec, "%255[^:]:%u:%127[^=]=%lli", file, &entry, field, (long long *)&v) != 4 ||
+	bool dup = false;
+
+	if (sscanf(spec, "%255[^:]:%u:%127[^=]=", file, &entry, field) != 3 ||
 	    (type = img_type_of(file)) < 0)
 		return fprintf(stderr, "restore-fuzz: bad edit %s\n", spec), 2;
+	dup = !strcmp(strchr(spec, '=') + 1, "dup");
+	v = strtoull(strchr(spec, '=') + 1, NULL, 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	f.type = type;
 	if (read_whole(path, &f.data, &f.len) < 0 || (n = split_entries(&f, off, len)) <= entry)
 		return fprintf(stderr, "restore-fuzz: %s has no entry %u\n", path, entry), 2;
 	fd = protobuf_c_message_descriptor_get_field_by_name(img_descs[type].msg, field);
 	out = malloc(f.len * 2 + 64);
-	if (!fd || !out || fd->label == PROTOBUF_C_LABEL_REPEATED || fd->type == PROTOBUF_C_TYPE_STRING ||
-	    fd->type == PROTOBUF_C_TYPE_BYTES || fd->type == PROTOBUF_C_TYPE_MESSAGE)
-		return fprintf(stderr, "restore-fuzz: no integer field %s in %s\n", field, file), 2;
+	if (!fd || !out || (!dup && (fd->label == PROTOBUF_C_LABEL_REPEATED ||
+				     fd->type == PROTOBUF_C_TYPE_STRING ||
+				     fd->type == PROTOBUF_C_TYPE_BYTES ||
+				     fd->type == PROTOBUF_C_TYPE_MESSAGE)))
+		return fprintf(stderr, "restore-fuzz: no such field %s in %s\n", field, file), 2;
 	memcpy(out, f.data, 8);
 	for (size_t i = 0; i < n; i++) {
 		ProtobufCMessage *m = decode(&f, off[i], len[i]);
 
 		if (!m)
 			return 2;
-		if (i == entry) {
+		if (i == entry && dup && !fuzz_dup_first(m, fd))
+			return fprintf(stderr, "restore-fuzz: %s is empty in %s\n", field, file), 2;
+		if (i == entry && !dup) {
 			memcpy((char *)m + fd->offset, &v, fd->type == PROTOBUF_C_TYPE_UINT64 ||
 				fd->type == PROTOBUF_C_TYPE_INT64 ? 8 : 4);
 			if (fd->label == PROTOBUF_C_LABEL_OPTIONAL)

@@ -121,6 +121,67 @@ static int validate_fds(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+static bool same_fds(const FdinfoEntry *a, const FdinfoEntry *b)
+{
+	if (a->n_fds != b->n_fds)
+		return false;
+	for (size_t i = 0; i < a->n_fds; i++)
+		if (a->fds[i]->fd != b->fds[i]->fd || a->fds[i]->file_id != b->fds[i]->file_id ||
+		    a->fds[i]->cloexec != b->fds[i]->cloexec)
+			return false;
+	return true;
+}
+
+static bool same_path(struct restore_ctx *ctx, uint32_t a, uint32_t b)
+{
+	const FileEntry *x = restore_file(ctx, a), *y = restore_file(ctx, b);
+
+	return x && y && !strcmp(x->path, y->path);
+}
+
+static bool same_actions(const TaskCoreEntry *a, const TaskCoreEntry *b)
+{
+	if (a->n_sigactions != b->n_sigactions)
+		return false;
+	for (size_t i = 0; i < a->n_sigactions; i++) {
+		const SigactionEntry *x = a->sigactions[i], *y = b->sigactions[i];
+
+		if (x->sig != y->sig || x->handler != y->handler || x->flags != y->flags ||
+		    x->restorer != y->restorer || x->mask != y->mask)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * What a task shares with its parent is made once, by the parent: the
+ * task's own images must say the same, or it would come back silently
+ * different from them.
+ */
+static int validate_sharing(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const struct restore_task *p = t->parent >= 0 ? &ctx->tasks[t->parent] : NULL;
+	const char *what = NULL, *img = "core";
+
+	if (!p || !is_live(p))
+		return 0;
+	if (t->pe->clone_files && !same_fds(t->fdinfo, p->fdinfo)) {
+		what = "descriptor table";
+		img = "fdinfo";
+	} else if (t->pe->clone_fs && (!same_path(ctx, t->core->cwd_id, p->core->cwd_id) ||
+				       !same_path(ctx, t->core->root_id, p->core->root_id) ||
+				       t->core->umask != p->core->umask)) {
+		what = "cwd, root or umask";
+	} else if (t->pe->clone_sighand && !same_actions(t->core, p->core)) {
+		what = "signal actions";
+	}
+	if (what)
+		return log_error_ret(-EINVAL, "images %s-%d.img and %s-%d.img are corrupted: the "
+					      "tasks share their %s, which differ", img, t->pid, img,
+				     p->pid, what);
+	return 0;
+}
+
 static int check_free(pid_t pid)
 {
 	char p[32];
@@ -153,7 +214,8 @@ static int validate(struct restore_ctx *ctx)
 		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
 		    (r = timers_validate(t)) < 0 || (host && (r = cgroup_validate(t)) < 0) ||
 		    (t->mm && (r = mem_validate(ctx, t)) < 0) || (r = validate_fds(ctx, t)) < 0 ||
-		    (r = locks_validate(t)) < 0 || (r = tty_validate_ctty(ctx, t)) < 0)
+		    (r = locks_validate(t)) < 0 || (r = tty_validate_ctty(ctx, t)) < 0 ||
+		    (r = validate_sharing(ctx, t)) < 0)
 			return r;
 		ctx->fd_base = MAX(ctx->fd_base, files_max_fd(t) + 1);
 	}
