@@ -878,6 +878,31 @@ t_family_nestor_dies() {
 	task_intact && task_passes
 }
 
+# t_family_rewritten EDIT[,EDIT...] ERE...: images of the family rewritten
+# with valid checksums (EDIT is FILE:ENTRY:FIELD=VALUE for
+# build/fuzz/restore-fuzz -e), well formed but wrong: refused in one line
+# naming the first EDIT's file, nothing of the family made. PID0 in an EDIT
+# or ERE stands for the root's pid, PID1 its child's, PID2 the grandchild's.
+t_family_rewritten() {
+	local edits=$1 e i file
+	shift
+	copy_family || return
+	[ -x "$build/fuzz/restore-fuzz" ] || bad "no $build/fuzz/restore-fuzz: make check builds it" ||
+		return
+	for i in 0 1 2; do
+		edits=${edits//PID$i/${fam_pids[$i]}}
+		set -- "${@//PID$i/${fam_pids[$i]}}"
+	done
+	file=${edits%%:*}
+	IFS=, read -r -a edits <<<"$edits"
+	for e in "${edits[@]}"; do
+		"$build/fuzz/restore-fuzz" -e "$e" "$img" || bad "cannot rewrite: $e" || return
+	done
+	nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	refused "${file//./\\.}" "$@"
+	family_gone
+}
+
 # nestor is killed at many moments of the restore: either the whole family
 # is back and passes, or none of it is left.
 t_family_killed() {
@@ -1114,6 +1139,26 @@ run "restore: a tree, nestor killed once the pidfile is written" t_family_nestor
 run "restore: a tree, nestor killed past the point of no return" t_family_nestor_dies kept back
 run "restore: a tree, nestor killed half way through the release" t_family_nestor_dies \
 	detach-half back
+run "restore: pstree.img rewritten: a child in session 1" t_family_rewritten pstree.img:1:sid=1 \
+	"session 1\\b"
+run "restore: pstree.img rewritten: a grandchild in a group no task leads" \
+	t_family_rewritten pstree.img:2:pgid=1 "group 1\\b"
+run "restore: pstree.img rewritten: a child leads a session its child is not in" \
+	t_family_rewritten pstree.img:1:sid=PID1 "session PID0"
+run "restore: pstree.img rewritten: the root shares nestor's fd table" t_family_rewritten \
+	pstree.img:0:clone_files=1 "bad entry 0"
+run "restore: pstree.img rewritten: the root in another session, no --shell-job" \
+	t_family_rewritten pstree.img:0:sid=PID1 "session"
+run "restore: pstree.img rewritten: a pid twice" t_family_rewritten pstree.img:2:pid=PID1 \
+	"bad entry 2|twice"
+run "restore: core-PID.img rewritten: cwd not a directory of files.img" t_family_rewritten \
+	core-PID0.img:0:cwd_id=99999 "cwd"
+run "restore: inventory.img rewritten: another root" t_family_rewritten \
+	inventory.img:0:root_pid=PID1 "disagree"
+run "restore: images rewritten: a child shares its parent's fs but has its own umask" \
+	t_family_rewritten core-PID1.img:0:umask=63,pstree.img:1:clone_fs=1 "core-PID0\\.img" "umask"
+run "restore: core-PID.img rewritten: two actions for one signal" t_family_rewritten \
+	core-PID0.img:0:sigactions=dup "signal"
 run "restore: a tree, nestor killed at many moments" t_family_killed
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
 run "restore: mapped file changed since the dump" t_restore_file_changed

@@ -135,13 +135,16 @@ job_dir=
 suite cli tests/cli.sh && ended cli
 suite bad_input tests/bad_input.sh && ended bad_input
 suite harness tests/harness_test.sh && ended harness
+# The structure-aware fuzzer of the restore's validation, for a bounded time
+# (FUZZ_SECONDS), seed fixed: a crash, a hang or an accepted inconsistent set is a FAIL.
+suite fuzz build/fuzz/restore-fuzz -s 1 -t "${FUZZ_SECONDS:-20}" fuzz/corpus/dumps/*
 
 echo
 cut -f2- "$out" | grep '^FAIL' | sed 's/^/  /'
 echo "unit: $(count unit)"
 echo "control (none): $(count zdtm -e "$control")"
 echo "checkpoint/restore: $(count zdtm -v "$control")"
-for s in shell_job cli bad_input harness; do
+for s in shell_job cli bad_input harness fuzz; do
 	echo "$s: $(count "$s")"
 done
 # The totals leave the control out; its failures fail the run all the same.

@@ -19,6 +19,7 @@
 #include "infect/vdso.h"
 #include "mem/mem.h"
 #include "restore/restore-priv.h"
+#include "restore/restore.h"
 #include "tree/cgroup.h"
 #include "tree/pstree.h"
 #include "tree/signals.h"
@@ -63,6 +64,23 @@ static int read_task_images(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+/* The inventory lists the tree's tasks, helpers aside, in the tree's order. */
+static int inventory_matches(const struct restore_ctx *ctx)
+{
+	size_t k = 0;
+	bool same = ctx->tasks[0].pid == (pid_t)ctx->inv->root_pid;
+
+	for (size_t i = 0; same && i < ctx->nr_tasks; i++) {
+		if (ctx->tasks[i].helper)
+			continue;
+		same = k < ctx->inv->n_pids && ctx->inv->pids[k] == (uint32_t)ctx->tasks[i].pid;
+		k++;
+	}
+	if (!same || k != ctx->inv->n_pids)
+		return log_error_ret(-EINVAL, "images inventory.img and pstree.img disagree");
+	return 0;
+}
+
 static int read_images(struct restore_ctx *ctx)
 {
 	InventoryEntry *inv;
@@ -79,11 +97,8 @@ static int read_images(struct restore_ctx *ctx)
 		return log_error_ret(-EINVAL, "image inventory.img is corrupted or from another machine");
 	if ((r = pstree_read(ctx)) < 0 || (r = read_files(ctx)) < 0)
 		return r;
-	size_t helpers = 0;
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		helpers += ctx->tasks[i].helper;
-	if (inv->n_pids != ctx->nr_tasks - helpers || ctx->tasks[0].pid != (pid_t)inv->root_pid)
-		return log_error_ret(-EINVAL, "images inventory.img and pstree.img disagree");
+	if ((r = inventory_matches(ctx)) < 0)
+		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = read_task_images(ctx, &ctx->tasks[i])) < 0)
 			return r;
@@ -106,6 +121,67 @@ static int validate_fds(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+static bool same_fds(const FdinfoEntry *a, const FdinfoEntry *b)
+{
+	if (a->n_fds != b->n_fds)
+		return false;
+	for (size_t i = 0; i < a->n_fds; i++)
+		if (a->fds[i]->fd != b->fds[i]->fd || a->fds[i]->file_id != b->fds[i]->file_id ||
+		    a->fds[i]->cloexec != b->fds[i]->cloexec)
+			return false;
+	return true;
+}
+
+static bool same_path(struct restore_ctx *ctx, uint32_t a, uint32_t b)
+{
+	const FileEntry *x = restore_file(ctx, a), *y = restore_file(ctx, b);
+
+	return x && y && !strcmp(x->path, y->path);
+}
+
+static bool same_actions(const TaskCoreEntry *a, const TaskCoreEntry *b)
+{
+	if (a->n_sigactions != b->n_sigactions)
+		return false;
+	for (size_t i = 0; i < a->n_sigactions; i++) {
+		const SigactionEntry *x = a->sigactions[i], *y = b->sigactions[i];
+
+		if (x->sig != y->sig || x->handler != y->handler || x->flags != y->flags ||
+		    x->restorer != y->restorer || x->mask != y->mask)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * What a task shares with its parent is made once, by the parent: the
+ * task's own images must say the same, or it would come back silently
+ * different from them.
+ */
+static int validate_sharing(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const struct restore_task *p = t->parent >= 0 ? &ctx->tasks[t->parent] : NULL;
+	const char *what = NULL, *img = "core";
+
+	if (!p || !is_live(p))
+		return 0;
+	if (t->pe->clone_files && !same_fds(t->fdinfo, p->fdinfo)) {
+		what = "descriptor table";
+		img = "fdinfo";
+	} else if (t->pe->clone_fs && (!same_path(ctx, t->core->cwd_id, p->core->cwd_id) ||
+				       !same_path(ctx, t->core->root_id, p->core->root_id) ||
+				       t->core->umask != p->core->umask)) {
+		what = "cwd, root or umask";
+	} else if (t->pe->clone_sighand && !same_actions(t->core, p->core)) {
+		what = "signal actions";
+	}
+	if (what)
+		return log_error_ret(-EINVAL, "images %s-%d.img and %s-%d.img are corrupted: the "
+					      "tasks share their %s, which differ", img, t->pid, img,
+				     p->pid, what);
+	return 0;
+}
+
 static int check_free(pid_t pid)
 {
 	char p[32];
@@ -121,22 +197,25 @@ static int validate(struct restore_ctx *ctx)
 {
 	int r;
 
-	if ((r = files_validate(ctx)) < 0 || (r = vdso_validate(ctx->inv)) < 0)
+	bool host = !ctx->images_only;
+
+	if ((r = files_validate(ctx)) < 0 || (host && (r = vdso_validate(ctx->inv)) < 0))
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
 
-		if ((r = check_free(t->pid)) < 0)
+		if (host && (r = check_free(t->pid)) < 0)
 			return r;
-		for (size_t k = 0; k < t->pe->n_threads; k++)
+		for (size_t k = 0; host && k < t->pe->n_threads; k++)
 			if ((r = check_free(t->pe->threads[k])) < 0)
 				return r;
 		if (!is_live(t))
 			continue;
 		if ((r = task_validate(ctx, t)) < 0 || (r = signals_validate(t)) < 0 ||
-		    (r = timers_validate(t)) < 0 || (r = cgroup_validate(t)) < 0 ||
+		    (r = timers_validate(t)) < 0 || (host && (r = cgroup_validate(t)) < 0) ||
 		    (t->mm && (r = mem_validate(ctx, t)) < 0) || (r = validate_fds(ctx, t)) < 0 ||
-		    (r = locks_validate(t)) < 0 || (r = tty_validate_ctty(ctx, t)) < 0)
+		    (r = locks_validate(t)) < 0 || (r = tty_validate_ctty(ctx, t)) < 0 ||
+		    (r = validate_sharing(ctx, t)) < 0)
 			return r;
 		ctx->fd_base = MAX(ctx->fd_base, files_max_fd(t) + 1);
 	}
@@ -193,7 +272,7 @@ void pidfile_abort(struct pidfile *pf)
 	pf->made = pf->committed = false;
 }
 
-static void free_ctx(struct restore_ctx *ctx)
+void restore_ctx_free(struct restore_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_files; i++)
 		img_free(IMG_FILES, ctx->files[i]);
@@ -249,6 +328,17 @@ int cr_restore(const struct opts *o)
 out:
 	if (r < 0)
 		pidfile_abort(&pf);
-	free_ctx(&ctx);
+	restore_ctx_free(&ctx);
 	return r;
+}
+
+int restore_check_images(const struct opts *o, struct restore_ctx *ctx)
+{
+	*ctx = (struct restore_ctx){ .opts = o, .dirfd = -1, .images_only = true };
+	ctx->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->dirfd < 0)
+		return log_error_errno(-errno, "can't restore: cannot open images dir %s", o->dir);
+	int r = read_images(ctx);
+
+	return r < 0 ? r : validate(ctx);
 }
