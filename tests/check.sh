@@ -25,6 +25,7 @@ job_dir=$(mktemp -d /tmp/nestor-shell-job.XXXXXX)
 run build/tests/subreaper build/tests/pty/shell_job "$PWD/build/nestor" "$PWD/build/tests/pty/job" "$job_dir"
 rm -rf "$job_dir"
 run tests/cli.sh
+run tests/memcg.sh
 run tests/bad_input.sh
 
 passed=$(grep -c '^PASS' "$out")
