@@ -133,6 +133,7 @@ fi
 rm -rf "$job_dir"
 job_dir=
 suite cli tests/cli.sh && ended cli
+suite memcg tests/memcg.sh && ended memcg
 suite bad_input tests/bad_input.sh && ended bad_input
 suite harness tests/harness_test.sh && ended harness
 # The structure-aware fuzzer of the restore's validation, for a bounded time
@@ -144,7 +145,7 @@ cut -f2- "$out" | grep '^FAIL' | sed 's/^/  /'
 echo "unit: $(count unit)"
 echo "control (none): $(count zdtm -e "$control")"
 echo "checkpoint/restore: $(count zdtm -v "$control")"
-for s in shell_job cli bad_input harness fuzz; do
+for s in shell_job cli memcg bad_input harness fuzz; do
 	echo "$s: $(count "$s")"
 done
 # The totals leave the control out; its failures fail the run all the same.
