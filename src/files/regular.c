@@ -207,7 +207,8 @@ static int validate(struct restore_ctx *ctx, const FileEntry *f)
 {
 	struct stat st;
 
-	if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked)
+	if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked ||
+	    ctx->images_only)
 		return 0;
 	if (stat(f->path, &st))
 		return log_error_errno(-errno, "can't restore: cannot find %s", f->path);
