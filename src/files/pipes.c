@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "files/fd-ops.h"
 #include "files/pipes.h"
 #include "tree/pstree.h"
 #include "core/util.h"
@@ -367,3 +368,29 @@ void pipes_close(struct restore_ctx *ctx)
 	ctx->pipes = NULL;
 	ctx->nr_pipes = 0;
 }
+
+static bool claims(const struct stat *st, const char *path)
+{
+	return S_ISFIFO(st->st_mode);
+}
+
+static int dump_fd(const struct fd_dump *d, FileEntry *f)
+{
+	return pipes_dump(d->ctx, d->t->pid, d->fd, d->st, f);
+}
+
+static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
+{
+	return pipes_open(ctx, f);
+}
+
+const struct fd_ops pipes_fd_ops = {
+	.name = "pipe",
+	.types = FD_TYPE(FILE_TYPE__PIPE) | FD_TYPE(FILE_TYPE__FIFO),
+	.claims = claims,
+	.dump = dump_fd,
+	.dump_finish = pipes_check_outside,
+	.validate = pipes_validate,
+	.open = open_fd,
+	.close = pipes_close,
+};
