@@ -388,9 +388,7 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 		return -ENOMEM;
 	for (size_t i = 0; i <= ctx->nr_files; i++)
 		ctx->file_fds[i] = -1;
-	if (open_mapped_files(ctx) < 0)
-		return -ESTALE;
-	if ((r = prepare_kinds(ctx)) < 0)
+	if ((r = open_mapped_files(ctx)) < 0 || (r = prepare_kinds(ctx)) < 0)
 		return r;
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		const FdinfoEntry *fi = ctx->tasks[k].fdinfo;

@@ -39,7 +39,10 @@ static int dump_unlinked_data(pid_t pid, const char *link, const char *what,
 		return log_error_ret(-EFBIG, "can't dump: task %d %s is an unlinked file of %llu bytes "
 					     "(at most %u supported)",
 				     pid, what, (unsigned long long)f->size, MAX_UNLINKED_SIZE);
-	rfd = open(link, O_RDONLY | O_CLOEXEC);
+	/* The task's file keeps its access time: it is given back at restore. */
+	rfd = open(link, O_RDONLY | O_CLOEXEC | O_NOATIME);
+	if (rfd < 0 && errno == EPERM)
+		rfd = open(link, O_RDONLY | O_CLOEXEC);
 	if (rfd < 0)
 		return log_error_errno(-errno, "cannot open %s", link);
 	data = arena_alloc(f->size ? f->size : 1);
@@ -55,6 +58,8 @@ static int dump_unlinked_data(pid_t pid, const char *link, const char *what,
 	f->has_ino = f->has_dev = true;
 	f->ino = st->st_ino;
 	f->dev = st->st_dev;
+	f->has_atime_ns = true;
+	f->atime_ns = st->st_atim.tv_sec * 1000000000ULL + st->st_atim.tv_nsec;
 	return 0;
 }
 
@@ -215,6 +220,20 @@ static int validate(struct restore_ctx *ctx, const FileEntry *f)
 	return check_unchanged(f, &st);
 }
 
+static struct timespec ts_of(uint64_t ns)
+{
+	return (struct timespec){ ns / 1000000000, ns % 1000000000 };
+}
+
+/* The times the file had (writing its content made them now). */
+static int set_times(int fd, const FileEntry *f)
+{
+	struct timespec ts[2] = { ts_of(f->has_atime_ns ? f->atime_ns : f->mtime_ns),
+				  ts_of(f->mtime_ns) };
+
+	return futimens(fd, ts);
+}
+
 /*
  * Brings an unlinked file back under its old name, so /proc shows
  * "path (deleted)" again: made beside it, swapped in with RENAME_EXCHANGE
@@ -231,6 +250,8 @@ static int open_unlinked(const FileEntry *f, int flags)
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot recreate unlinked file %s", f->path);
 	r = write_all(fd, f->data.data, f->data.len);
+	if (r == 0 && set_times(fd, f) < 0)
+		r = -errno;
 	close(fd);
 	fd = r < 0 ? r : open(tmp, flags | O_CLOEXEC);
 	if (fd < 0) {
@@ -297,16 +318,18 @@ static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 static int open_mapped(struct restore_ctx *ctx, const FileEntry *f, int mode)
 {
 	struct stat st;
-	int fd;
+	int fd, r;
 
 	if (f->unlinked)
 		return unlinked_open(ctx, f, mode);
 	fd = open(f->path, mode | O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", f->path);
-	if (fstat(fd, &st) || check_unchanged(f, &st) < 0) {
+	r = fstat(fd, &st) ? log_error_errno(-errno, "cannot stat %s", f->path)
+			   : check_unchanged(f, &st);
+	if (r < 0) {
 		close(fd);
-		return -ESTALE;
+		return r;
 	}
 	return fd;
 }
@@ -326,7 +349,7 @@ static int open_terminal(struct restore_ctx *ctx, const FileEntry *f)
 static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 {
 	struct stat st;
-	int fd;
+	int fd, r;
 
 	if (f->flags == (uint32_t)-1)
 		return open_mapped(ctx, f, flags);
@@ -338,7 +361,12 @@ static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 		fd = open(f->path, flags);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", f->path);
-	if (fstat(fd, &st) || (f->type == FILE_TYPE__CHR && st.st_rdev != f->rdev)) {
+	if (fstat(fd, &st)) {
+		r = -errno;
+		close(fd);
+		return log_error_errno(r, "cannot stat %s", f->path);
+	}
+	if (f->type == FILE_TYPE__CHR && st.st_rdev != f->rdev) {
 		close(fd);
 		return log_error_ret(-ESTALE, "can't restore: %s is not the device it was", f->path);
 	}
