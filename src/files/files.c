@@ -274,7 +274,10 @@ static bool entry_shape_ok(const FileEntry *f, size_t i)
 {
 	return f->id == i + 1 && f->path[0] && f->type >= FILE_TYPE__REG &&
 	       f->type <= FILE_TYPE__PTY && (f->path[0] == '/' || f->type > FILE_TYPE__TTY) &&
-	       (!f->unlinked || (f->has_data && f->data.len == f->size && f->type == FILE_TYPE__REG)) &&
+	       (!f->unlinked || (f->has_data && f->data.len == f->size && f->type == FILE_TYPE__REG) ||
+		((f->type == FILE_TYPE__DIR || f->type == FILE_TYPE__CHR) && f->has_ino &&
+		 f->has_dev) ||
+		f->type == FILE_TYPE__FIFO) &&
 	       (f->type != FILE_TYPE__PTY || f->pty) && (f->type != FILE_TYPE__SOCKET || f->sock) &&
 	       (f->type != FILE_TYPE__ANON || f->anon) && kind_of_type(f->type);
 }

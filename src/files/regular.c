@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "files/fd-ops.h"
 #include "files/files.h"
+#include "files/names.h"
 
 #define MAX_UNLINKED_SIZE (64u << 20)
 
@@ -191,6 +192,14 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 		return dump_unlinked_data(d->t->pid, d->link, what, st, f);
 	}
 	f->type = S_ISCHR(st->st_mode) ? FILE_TYPE__CHR : FILE_TYPE__DIR;
+	if (st->st_nlink || !deleted_suffix(f->path))
+		return 0;
+	/* A removed directory or device node: made again at restore, and removed. */
+	f->path[strlen(f->path) - 10] = 0;
+	f->unlinked = true;
+	f->has_ino = f->has_dev = true;
+	f->ino = st->st_ino;
+	f->dev = st->st_dev;
 	return 0;
 }
 
@@ -236,44 +245,42 @@ static int set_times(int fd, const FileEntry *f)
 
 /*
  * Brings an unlinked file back under its old name, so /proc shows
- * "path (deleted)" again: made beside it, swapped in with RENAME_EXCHANGE
- * when another file took the name since, unlinked, and swapped back.
+ * "path (deleted)" again: made there (the name held for the moment, see
+ * names.h), filled, opened and unlinked.
  */
 static int open_unlinked(const FileEntry *f, int flags)
 {
-	char tmp[4200];
-	bool taken;
-	int fd, r;
+	struct name_hold h;
+	int fd, r = name_hold_take(f->path, &h);
 
-	snprintf(tmp, sizeof(tmp), "%s.nestor-%u-%d", f->path, f->id, getpid());
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
-	if (fd < 0)
-		return log_error_errno(-errno, "cannot recreate unlinked file %s", f->path);
+	if (r < 0)
+		return r;
+	fd = open(f->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
+	if (fd < 0) {
+		r = log_error_errno(-errno, "cannot recreate unlinked file %s", f->path);
+		name_hold_release(&h);
+		return r;
+	}
+	h.made = true;
 	r = write_all(fd, f->data.data, f->data.len);
-	if (r == 0 && set_times(fd, f) < 0)
+	if (r == 0 && (fchmod(fd, f->mode & 07777) || set_times(fd, f)))
 		r = -errno;
 	close(fd);
-	fd = r < 0 ? r : open(tmp, flags | O_CLOEXEC);
-	if (fd < 0) {
-		unlink(tmp);
-		return log_error_errno(fd == r ? r : -errno, "cannot recreate unlinked file %s", f->path);
-	}
-	taken = !access(f->path, F_OK);
-	if (taken ? renameat2(AT_FDCWD, tmp, AT_FDCWD, f->path, RENAME_EXCHANGE)
-		  : rename(tmp, f->path)) {
-		r = -errno;
-		close(fd);
-		unlink(tmp);
-		return log_error_errno(r, "cannot put unlinked file %s back", f->path);
-	}
-	unlink(f->path);
-	if (taken && rename(tmp, f->path)) {
-		r = -errno;
-		close(fd);
-		return log_error_errno(r, "cannot put %s back after restoring an unlinked file",
-				       f->path);
-	}
-	return fd;
+	fd = r < 0 ? r : open(f->path, flags | O_CLOEXEC);
+	if (fd < 0)
+		r = log_error_errno(fd == r ? r : -errno, "cannot recreate unlinked file %s", f->path);
+	name_hold_release(&h);
+	return r < 0 ? r : fd;
+}
+
+/* The object itself, made again: what every description of it reopens. */
+static int make_unlinked(const FileEntry *f)
+{
+	if (f->type == FILE_TYPE__REG)
+		return open_unlinked(f, O_RDWR);
+	return names_open_deleted(f->path, (f->type == FILE_TYPE__DIR ? S_IFDIR : S_IFCHR) |
+						   (f->mode & 07777),
+				  f->rdev, O_PATH);
 }
 
 struct unlinked_obj {
@@ -297,7 +304,7 @@ static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 		if (ctx->unlinked[i].dev == f->dev && ctx->unlinked[i].ino == f->ino)
 			o = &ctx->unlinked[i];
 	if (!o) {
-		fd = fd_move_above(open_unlinked(f, O_RDWR), ctx->fd_base + 1);
+		fd = fd_move_above(make_unlinked(f), ctx->fd_base + 1);
 		if (fd < 0)
 			return fd;
 		o = array_add(&ctx->unlinked, ctx->nr_unlinked, sizeof(*o));
@@ -311,7 +318,7 @@ static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 	/* shm_open's O_NOFOLLOW mattered only for the lookup: /proc's link must be followed. */
 	fd = fd_reopen(o->fd, flags & ~O_NOFOLLOW);
 	if (fd < 0)
-		return log_error_errno(fd, "cannot reopen unlinked file %s", f->path);
+		return log_error_errno(fd, "cannot reopen %s, made again", f->path);
 	return fd;
 }
 
@@ -355,7 +362,7 @@ static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 		return open_mapped(ctx, f, flags);
 	if (f->type == FILE_TYPE__TTY)
 		return open_terminal(ctx, f);
-	if (f->type == FILE_TYPE__REG && f->unlinked)
+	if (f->unlinked)
 		fd = unlinked_open(ctx, f, flags);
 	else
 		fd = open(f->path, flags);
