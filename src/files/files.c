@@ -274,7 +274,10 @@ static bool entry_shape_ok(const FileEntry *f, size_t i)
 {
 	return f->id == i + 1 && f->path[0] && f->type >= FILE_TYPE__REG &&
 	       f->type <= FILE_TYPE__PTY && (f->path[0] == '/' || f->type > FILE_TYPE__TTY) &&
-	       (!f->unlinked || (f->has_data && f->data.len == f->size && f->type == FILE_TYPE__REG)) &&
+	       (!f->unlinked || (f->has_data && f->data.len == f->size && f->type == FILE_TYPE__REG) ||
+		((f->type == FILE_TYPE__DIR || f->type == FILE_TYPE__CHR) && f->has_ino &&
+		 f->has_dev) ||
+		f->type == FILE_TYPE__FIFO) &&
 	       (f->type != FILE_TYPE__PTY || f->pty) && (f->type != FILE_TYPE__SOCKET || f->sock) &&
 	       (f->type != FILE_TYPE__ANON || f->anon) && kind_of_type(f->type);
 }
@@ -388,9 +391,7 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 		return -ENOMEM;
 	for (size_t i = 0; i <= ctx->nr_files; i++)
 		ctx->file_fds[i] = -1;
-	if (open_mapped_files(ctx) < 0)
-		return -ESTALE;
-	if ((r = prepare_kinds(ctx)) < 0)
+	if ((r = open_mapped_files(ctx)) < 0 || (r = prepare_kinds(ctx)) < 0)
 		return r;
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		const FdinfoEntry *fi = ctx->tasks[k].fdinfo;

@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "files/fd-ops.h"
+#include "files/names.h"
 #include "files/pipes.h"
 #include "tree/pstree.h"
 #include "core/util.h"
@@ -165,8 +166,14 @@ static int peek_data(pid_t pid, int fd, FileEntry *f)
 int pipes_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, FileEntry *f)
 {
 	bool named = f->path[0] == '/';
+	size_t l = strlen(f->path);
 
 	f->type = named ? FILE_TYPE__FIFO : FILE_TYPE__PIPE;
+	/* A FIFO removed since it was opened: made again for a moment at restore. */
+	if (named && !st->st_nlink && l > 10 && !strcmp(f->path + l - 10, " (deleted)")) {
+		f->path[l - 10] = 0;
+		f->unlinked = true;
+	}
 	if (!data_saved(ctx, st->st_ino)) {
 		int r = peek_data(pid, fd, f);
 		if (r < 0)
@@ -313,7 +320,9 @@ static int make_pipe(struct restore_ctx *ctx, const FileEntry *f, struct pipe_ob
 
 	if (f->type == FILE_TYPE__FIFO) {
 		/* Held read-write, opening either end later never blocks. */
-		p[0] = p[1] = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		p[0] = p[1] = f->unlinked ? names_open_deleted(f->path, S_IFIFO | (f->mode & 07777), 0,
+							       O_RDWR | O_NONBLOCK)
+					  : open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (p[0] < 0)
 			return log_error_errno(-errno, "cannot open FIFO %s", f->path);
 	} else if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {

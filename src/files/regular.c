@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "files/fd-ops.h"
 #include "files/files.h"
+#include "files/names.h"
 
 #define MAX_UNLINKED_SIZE (64u << 20)
 
@@ -39,7 +40,10 @@ static int dump_unlinked_data(pid_t pid, const char *link, const char *what,
 		return log_error_ret(-EFBIG, "can't dump: task %d %s is an unlinked file of %llu bytes "
 					     "(at most %u supported)",
 				     pid, what, (unsigned long long)f->size, MAX_UNLINKED_SIZE);
-	rfd = open(link, O_RDONLY | O_CLOEXEC);
+	/* The task's file keeps its access time: it is given back at restore. */
+	rfd = open(link, O_RDONLY | O_CLOEXEC | O_NOATIME);
+	if (rfd < 0 && errno == EPERM)
+		rfd = open(link, O_RDONLY | O_CLOEXEC);
 	if (rfd < 0)
 		return log_error_errno(-errno, "cannot open %s", link);
 	data = arena_alloc(f->size ? f->size : 1);
@@ -55,6 +59,8 @@ static int dump_unlinked_data(pid_t pid, const char *link, const char *what,
 	f->has_ino = f->has_dev = true;
 	f->ino = st->st_ino;
 	f->dev = st->st_dev;
+	f->has_atime_ns = true;
+	f->atime_ns = st->st_atim.tv_sec * 1000000000ULL + st->st_atim.tv_nsec;
 	return 0;
 }
 
@@ -186,6 +192,14 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 		return dump_unlinked_data(d->t->pid, d->link, what, st, f);
 	}
 	f->type = S_ISCHR(st->st_mode) ? FILE_TYPE__CHR : FILE_TYPE__DIR;
+	if (st->st_nlink || !deleted_suffix(f->path))
+		return 0;
+	/* A removed directory or device node: made again at restore, and removed. */
+	f->path[strlen(f->path) - 10] = 0;
+	f->unlinked = true;
+	f->has_ino = f->has_dev = true;
+	f->ino = st->st_ino;
+	f->dev = st->st_dev;
 	return 0;
 }
 
@@ -215,44 +229,58 @@ static int validate(struct restore_ctx *ctx, const FileEntry *f)
 	return check_unchanged(f, &st);
 }
 
+static struct timespec ts_of(uint64_t ns)
+{
+	return (struct timespec){ ns / 1000000000, ns % 1000000000 };
+}
+
+/* The times the file had (writing its content made them now). */
+static int set_times(int fd, const FileEntry *f)
+{
+	struct timespec ts[2] = { ts_of(f->has_atime_ns ? f->atime_ns : f->mtime_ns),
+				  ts_of(f->mtime_ns) };
+
+	return futimens(fd, ts);
+}
+
 /*
  * Brings an unlinked file back under its old name, so /proc shows
- * "path (deleted)" again: made beside it, swapped in with RENAME_EXCHANGE
- * when another file took the name since, unlinked, and swapped back.
+ * "path (deleted)" again: made there (the name held for the moment, see
+ * names.h), filled, opened and unlinked.
  */
 static int open_unlinked(const FileEntry *f, int flags)
 {
-	char tmp[4200];
-	bool taken;
-	int fd, r;
+	struct name_hold h;
+	int fd, r = name_hold_take(f->path, &h);
 
-	snprintf(tmp, sizeof(tmp), "%s.nestor-%u-%d", f->path, f->id, getpid());
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
-	if (fd < 0)
-		return log_error_errno(-errno, "cannot recreate unlinked file %s", f->path);
-	r = write_all(fd, f->data.data, f->data.len);
-	close(fd);
-	fd = r < 0 ? r : open(tmp, flags | O_CLOEXEC);
+	if (r < 0)
+		return r;
+	fd = open(f->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f->mode & 07777);
 	if (fd < 0) {
-		unlink(tmp);
-		return log_error_errno(fd == r ? r : -errno, "cannot recreate unlinked file %s", f->path);
+		r = log_error_errno(-errno, "cannot recreate unlinked file %s", f->path);
+		name_hold_release(&h);
+		return r;
 	}
-	taken = !access(f->path, F_OK);
-	if (taken ? renameat2(AT_FDCWD, tmp, AT_FDCWD, f->path, RENAME_EXCHANGE)
-		  : rename(tmp, f->path)) {
+	h.made = true;
+	r = write_all(fd, f->data.data, f->data.len);
+	if (r == 0 && (fchmod(fd, f->mode & 07777) || set_times(fd, f)))
 		r = -errno;
-		close(fd);
-		unlink(tmp);
-		return log_error_errno(r, "cannot put unlinked file %s back", f->path);
-	}
-	unlink(f->path);
-	if (taken && rename(tmp, f->path)) {
-		r = -errno;
-		close(fd);
-		return log_error_errno(r, "cannot put %s back after restoring an unlinked file",
-				       f->path);
-	}
-	return fd;
+	close(fd);
+	fd = r < 0 ? r : open(f->path, flags | O_CLOEXEC);
+	if (fd < 0)
+		r = log_error_errno(fd == r ? r : -errno, "cannot recreate unlinked file %s", f->path);
+	name_hold_release(&h);
+	return r < 0 ? r : fd;
+}
+
+/* The object itself, made again: what every description of it reopens. */
+static int make_unlinked(const FileEntry *f)
+{
+	if (f->type == FILE_TYPE__REG)
+		return open_unlinked(f, O_RDWR);
+	return names_open_deleted(f->path, (f->type == FILE_TYPE__DIR ? S_IFDIR : S_IFCHR) |
+						   (f->mode & 07777),
+				  f->rdev, O_PATH);
 }
 
 struct unlinked_obj {
@@ -276,7 +304,7 @@ static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 		if (ctx->unlinked[i].dev == f->dev && ctx->unlinked[i].ino == f->ino)
 			o = &ctx->unlinked[i];
 	if (!o) {
-		fd = fd_move_above(open_unlinked(f, O_RDWR), ctx->fd_base + 1);
+		fd = fd_move_above(make_unlinked(f), ctx->fd_base + 1);
 		if (fd < 0)
 			return fd;
 		o = array_add(&ctx->unlinked, ctx->nr_unlinked, sizeof(*o));
@@ -290,23 +318,25 @@ static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 	/* shm_open's O_NOFOLLOW mattered only for the lookup: /proc's link must be followed. */
 	fd = fd_reopen(o->fd, flags & ~O_NOFOLLOW);
 	if (fd < 0)
-		return log_error_errno(fd, "cannot reopen unlinked file %s", f->path);
+		return log_error_errno(fd, "cannot reopen %s, made again", f->path);
 	return fd;
 }
 
 static int open_mapped(struct restore_ctx *ctx, const FileEntry *f, int mode)
 {
 	struct stat st;
-	int fd;
+	int fd, r;
 
 	if (f->unlinked)
 		return unlinked_open(ctx, f, mode);
 	fd = open(f->path, mode | O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", f->path);
-	if (fstat(fd, &st) || check_unchanged(f, &st) < 0) {
+	r = fstat(fd, &st) ? log_error_errno(-errno, "cannot stat %s", f->path)
+			   : check_unchanged(f, &st);
+	if (r < 0) {
 		close(fd);
-		return -ESTALE;
+		return r;
 	}
 	return fd;
 }
@@ -326,19 +356,24 @@ static int open_terminal(struct restore_ctx *ctx, const FileEntry *f)
 static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 {
 	struct stat st;
-	int fd;
+	int fd, r;
 
 	if (f->flags == (uint32_t)-1)
 		return open_mapped(ctx, f, flags);
 	if (f->type == FILE_TYPE__TTY)
 		return open_terminal(ctx, f);
-	if (f->type == FILE_TYPE__REG && f->unlinked)
+	if (f->unlinked)
 		fd = unlinked_open(ctx, f, flags);
 	else
 		fd = open(f->path, flags);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", f->path);
-	if (fstat(fd, &st) || (f->type == FILE_TYPE__CHR && st.st_rdev != f->rdev)) {
+	if (fstat(fd, &st)) {
+		r = -errno;
+		close(fd);
+		return log_error_errno(r, "cannot stat %s", f->path);
+	}
+	if (f->type == FILE_TYPE__CHR && st.st_rdev != f->rdev) {
 		close(fd);
 		return log_error_ret(-ESTALE, "can't restore: %s is not the device it was", f->path);
 	}
