@@ -84,8 +84,10 @@ int parse_u64(const char *s, uint64_t *ret);
 int parse_int(const char *s, int *ret);
 /* Moves fd (closing it) to the first free number >= min_fd; a negative fd passes through. */
 int fd_move_above(int fd, int min_fd);
-/* Saved open flags as they are given back: no creation flags, close-on-exec for nestor. */
-#define OPEN_FLAGS_RESTORE(flags) (((flags) & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC)
+/* Saved open flags as they are given back: no creation flags, close-on-exec for nestor,
+ * no O_ASYNC (open() marks the file with it but never arms it, and F_SETFL cannot arm
+ * it after that: fown.c turns it on in the task). */
+#define OPEN_FLAGS_RESTORE(flags) (((flags) & ~(O_CREAT | O_EXCL | O_TRUNC | O_ASYNC)) | O_CLOEXEC)
 /* A new open file description of what fd refers to, with flags; -errno on failure. */
 int fd_reopen(int fd, int flags);
 /*

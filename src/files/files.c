@@ -14,6 +14,7 @@
 #include "core/sys.h"
 #include "core/util.h"
 #include "files/content.h"
+#include "files/fown.h"
 #include "files/fd-ops.h"
 #include "files/files.h"
 #include "files/locks.h"
@@ -199,7 +200,9 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, int fd, FdEntr
 	f->path = arena_strdup(path);
 	if (!f->path)
 		return -ENOMEM;
-	r = dump_fd_kind(ctx, t, fd, link, &st, f);
+	r = fown_dump(ctx, t, fd, f);
+	if (r == 0)
+		r = dump_fd_kind(ctx, t, fd, link, &st, f);
 	if (r < 0 || (r = add_description(ctx, t, fd, &st, f)) < 0)
 		return r;
 	*ret = f;
@@ -294,6 +297,8 @@ int files_validate(struct restore_ctx *ctx)
 		const struct fd_ops *o = kind_of_type(f->type);
 		int r = o->validate ? o->validate(ctx, f) : 0;
 
+		if (r == 0)
+			r = fown_validate(f);
 		if (r < 0)
 			return r;
 	}

@@ -358,7 +358,8 @@ int pipes_open(struct restore_ctx *ctx, const FileEntry *f)
 		       (f->flags & ~O_DIRECT) | O_NONBLOCK);
 	if (fd < 0)
 		return log_error_errno(fd, "cannot open a pipe end");
-	if ((f->flags & (O_NONBLOCK | O_DIRECT)) != O_NONBLOCK && fcntl(fd, F_SETFL, f->flags) < 0) {
+	if ((f->flags & (O_NONBLOCK | O_DIRECT)) != O_NONBLOCK &&
+	    fcntl(fd, F_SETFL, f->flags & ~O_ASYNC) < 0) {
 		close(fd);
 		return log_error_errno(-errno, "cannot set the flags of a pipe end");
 	}

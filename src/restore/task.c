@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "files/fown.h"
 #include "files/files.h"
 #include "files/locks.h"
 #include "mem/mem.h"
@@ -95,7 +96,7 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		task_report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);
 		_exit(0);
 	}
-	if ((r = join_group(ctx, idx, ch)) < 0)
+	if ((r = join_group(ctx, idx, ch)) < 0 || (r = fown_restore_task(ctx, t)) < 0)
 		goto fail;
 	if (t->zombie)
 		become_zombie(t->pe->exit_status);
