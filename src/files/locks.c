@@ -3,13 +3,17 @@
  * locks belong to an open file description: nestor takes them on the
  * descriptions it opens for the tree. POSIX locks belong to the process and
  * die with any close of the file by it, so the blob takes them after it has
- * closed nestor's descriptors. Leases, delegations, mandatory locks and
+ * closed nestor's descriptors; in a table shared between processes, nestor
+ * takes them from inside the task (ptrace) once it has closed its own fds
+ * there. Leases, delegations, mandatory locks and
  * waiters are refused.
  */
 #define LOG_PREFIX "locks: "
 #include <fcntl.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include "core/arena.h"
 #include "files/locks.h"
 #include "core/log.h"
@@ -38,6 +42,8 @@ static int parse_line(pid_t pid, int fd, const char *line, LockEntry *e)
 	e->start = start;
 	e->len = !strcmp(end, "EOF") ? 0 : strtoull(end, NULL, 10) - start + 1;
 	e->ino = ino;
+	e->has_pid = true;
+	e->pid = owner;
 	return 0;
 }
 
@@ -153,7 +159,8 @@ int locks_restore_descriptions(struct restore_ctx *ctx)
 void locks_fill_args(const struct restore_task *t, struct rst_args *a)
 {
 	a->nr_locks = 0;
-	for (size_t i = 0; i < t->fdinfo->n_locks; i++) {
+	/* A shared table's locks would die when nestor closes its fds there. */
+	for (size_t i = 0; !t->shared_files && i < t->fdinfo->n_locks; i++) {
 		const LockEntry *e = t->fdinfo->locks[i];
 
 		if (e->kind != LOCK_KIND_POSIX)
@@ -164,4 +171,46 @@ void locks_fill_args(const struct restore_task *t, struct rst_args *a)
 		a->locks[a->nr_locks].len = e->len;
 		a->nr_locks++;
 	}
+}
+
+/* Whether the lock's owner pid is another task of the tree (which takes it). */
+static bool taken_by_other(const struct restore_ctx *ctx, const struct restore_task *t,
+			   const LockEntry *e)
+{
+	if (!e->has_pid || e->pid == t->pid)
+		return false;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == e->pid && ctx->tasks[i].shared_files &&
+		    !ctx->tasks[i].zombie && !ctx->tasks[i].helper)
+			return true;
+	return false;
+}
+
+int locks_restore_late(struct restore_ctx *ctx, struct restore_task *t, struct remote *rt)
+{
+	uint64_t addr;
+	int r = 0;
+
+	if (!t->shared_files || !t->fdinfo)
+		return 0;
+	for (size_t i = 0; r == 0 && i < t->fdinfo->n_locks; i++) {
+		const LockEntry *e = t->fdinfo->locks[i];
+		struct flock fl = { .l_type = e->type, .l_whence = SEEK_SET, .l_start = e->start,
+				    .l_len = e->len };
+		long ret;
+
+		if (e->kind != LOCK_KIND_POSIX || taken_by_other(ctx, t, e))
+			continue;
+		if ((r = remote_scratch(rt, sizeof(fl), &addr)) < 0 ||
+		    (r = remote_write(t->pid, addr, &fl, sizeof(fl))) < 0 ||
+		    (r = remote_syscall(rt, __NR_fcntl, &ret, e->fd, F_SETLK, addr, 0, 0, 0)) < 0)
+			break;
+		if (ret < 0)
+			r = log_error_errno((int)ret, "can't restore the POSIX lock of task %d fd %u "
+						      "(someone else holds the file locked?)",
+					    t->pid, e->fd);
+	}
+	/* The scratch area is on the blob's stack, which goes with the blob. */
+	free(steal_ptr(rt->scratch_saved));
+	return r;
 }

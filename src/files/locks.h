@@ -3,6 +3,7 @@
 #define NESTOR_LOCKS_H
 
 #include "core/model.h"
+#include "infect/ptrace.h"
 #include "restorer/restorer-abi.h"
 
 enum { LOCK_KIND_FLOCK = 1, LOCK_KIND_POSIX = 2, LOCK_KIND_OFD = 3 };
@@ -14,5 +15,8 @@ int locks_validate(const struct restore_task *t);
 int locks_restore_descriptions(struct restore_ctx *ctx);
 /* POSIX locks for the blob, which takes them last. */
 void locks_fill_args(const struct restore_task *t, struct rst_args *a);
+/* A task whose fd table is shared: its POSIX locks, taken by nestor in the
+ * task (rt: its main thread, stopped in the blob) after closing its own fds. */
+int locks_restore_late(struct restore_ctx *ctx, struct restore_task *t, struct remote *rt);
 
 #endif

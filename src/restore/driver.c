@@ -278,6 +278,8 @@ static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
 			return log_error_ret(r < 0 ? r : (int)ret, "cannot close nestor's fds in "
 								  "task %d", t->pid);
 	}
+	if ((r = locks_restore_late(ctx, t, &rt)) < 0)
+		return r;
 	/* Timers tied to another thread: that thread exists only now. */
 	if ((r = timers_restore_late(t, &rt)) < 0)
 		return r;
