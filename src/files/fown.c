@@ -35,10 +35,13 @@ static bool in_tree(const struct dump_ctx *ctx, int type, pid_t id)
 
 int fown_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, FileEntry *f)
 {
-	_cleanup_close_ int own = sys_dup_task_fd(t->pid, fd);
+	_cleanup_close_ int own = -1;
 	struct f_owner_ex o;
 	int sig;
 
+	if (f->flags & O_PATH)
+		return 0; /* no I/O, no owner: fcntl says EBADF */
+	own = sys_dup_task_fd(t->pid, fd);
 	if (own < 0)
 		return log_error_errno(own, "cannot copy task %d fd %d", t->pid, fd);
 	if (fcntl(own, F_GETOWN_EX, &o) || (sig = fcntl(own, F_GETSIG)) < 0)
