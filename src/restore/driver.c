@@ -480,6 +480,7 @@ static int start_tree(struct restore_ctx *ctx, struct channels *ch, struct progr
 {
 	sigset_t all, old;
 	pid_t root;
+	int r;
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old); /* the tasks start with everything blocked */
@@ -489,6 +490,8 @@ static int start_tree(struct restore_ctx *ctx, struct channels *ch, struct progr
 		return root;
 	*ret_root = root;
 	note_task(ctx, pg, root);
+	if ((r = fault("forked")) < 0)
+		return r;
 	/* EXITKILL: if nestor dies half way, the half-made tree dies with it. */
 	if (ptrace(PTRACE_SEIZE, root, 0, RESTORE_TRACE_OPTS))
 		return log_error_errno(-errno, "cannot trace task %d", root);
