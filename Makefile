@@ -44,7 +44,8 @@ $(BUILD)/restorer/restorer.elf: $(RST_SRCS) src/restorer/restorer.lds src/restor
 		readelf -rW $@; rm -f $@; exit 1; fi
 $(BUILD)/restorer/restorer.bin: $(BUILD)/restorer/restorer.elf
 	objcopy -O binary $< $@
-$(BUILD)/src/restorer-blob.o: $(BUILD)/restorer/restorer.bin | $(BUILD)/src
+$(BUILD)/src/restorer-blob.o: $(BUILD)/restorer/restorer.bin
+	@mkdir -p $(BUILD)/src
 	cd $(BUILD)/restorer && ld -r -b binary -z noexecstack -o ../src/restorer-blob.o restorer.bin
 
 $(BUILD)/nestor: $(BUILD)/src/core/main.o $(LIB_OBJS)

@@ -15,18 +15,14 @@ subreaper=$build/tests/subreaper
 helper=$build/tests/bad/badtask
 limit=${BAD_TIMEOUT:-20}
 
+# shellcheck source=tests/lib/common.sh
+. "$root/tests/lib/common.sh"
+wait_step=0.02
 # Orphans (refused targets, tasks a failed restore left behind) must be
-# reaped by us: pid 1 may not. Our parent is then the subreaper, and the
-# stray check looks at its children: so it must be our own subreaper, not
-# one of a runner above us (exec keeps the pid: $$ is the subreaper's).
-if [ "${NESTOR_SUBREAPED:-}" != "$PPID" ]; then
-	if [ ! -x "$subreaper" ]; then
-		echo "bad_input.sh: $subreaper is missing: make tests-bin" >&2
-		exit 2
-	fi
-	export NESTOR_SUBREAPED=$$
-	exec "$subreaper" "$BASH" "$0" "$@"
-fi
+# reaped by us. Our parent is then the subreaper, and the stray check looks
+# at its children: so it must be our own subreaper, not one of a runner
+# above us, which subreap makes sure of.
+subreap "$subreaper" bad_input.sh "$0" "$@"
 if [ ! -x "$nestor" ]; then
 	echo "bad_input.sh: no nestor binary at $nestor (make, or set NESTOR)" >&2
 	exit 2
@@ -64,17 +60,8 @@ trap 'exit 130' INT TERM
 
 # ---- processes ----
 
-# stat_of PID: fields after the comm into st[] (st[0] state, st[1] ppid,
-# st[3] session, st[11] utime, st[12] stime); fails when the pid is gone.
-stat_of() {
-	local line
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	line=${line##*) }
-	read -r -a st <<<"$line"
-}
-
-alive() { stat_of "$1" && [ "${st[0]}" != Z ] && [ "${st[0]}" != X ]; }
-gone() { ! alive "$1"; }
+# stat_of, alive and gone come from tests/lib/common.sh; alive leaves the
+# task's stat fields in st[].
 
 # A task of ours: its command line names our temp dir.
 mine() {
@@ -92,16 +79,6 @@ tracer_of() {
 }
 
 cputime() { stat_of "$1" && echo $((st[11] + st[12])); }
-
-# wait_until SECONDS CMD...: polls CMD, fails after SECONDS.
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.02
-	done
-}
 
 kill_procs() {
 	local p
@@ -154,13 +131,10 @@ find_strays() {
 # Runs in a subshell: the task gets only fds 0-2 (a leaked pipe would be one
 # more thing for nestor to refuse). launch WORKDIR setsid|nosid CMD...
 launch() {
-	local fd wd=$1 how=$2
+	local wd=$1 how=$2
 	shift 2
 	cd "$wd" || exit 1
-	for fd in "/proc/$BASHPID/fd/"*; do
-		fd=${fd##*/}
-		[ "$fd" -gt 2 ] && [ "$fd" != "${keep_fd:-}" ] && eval "exec $fd>&-"
-	done
+	close_fds "${keep_fd:-}"
 	if [ "$how" = pipein ]; then
 		# stdin from a pipe that a process outside the tree holds too
 		exec setsid "$@" <&"$keep_fd" >"$wd/out.log" 2>&1 {keep_fd}<&-
