@@ -963,6 +963,8 @@ t_family_killed() {
 		sleep "$d"
 		kill -KILL "$np" 2>/dev/null
 		wait "$np" 2>/dev/null
+		# A tree nestor took with it dies a moment after nestor: let it.
+		sleep 0.3
 		n=$((n + 1))
 		if alive "$fpid" && mine "$fpid"; then
 			back=$((back + 1))

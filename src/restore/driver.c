@@ -4,7 +4,9 @@
  * (PTRACE_O_TRACEFORK). The tasks say how far they got through the status
  * pipe; the barrier lets them on once every task exists. Once all have
  * trapped at the end of their blob, nestor sets the registers, unmaps each
- * blob and lets the tree go at once. On any failure it kills what it made.
+ * blob, parks every thread in an event stop, writes the pidfile, passes the
+ * point of no return (EXITKILL cleared) and lets the tree go at once. On
+ * any failure before that, it kills every task it made.
  */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
