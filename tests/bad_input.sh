@@ -908,6 +908,10 @@ run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
+run "dump: a thread in a UTS namespace of its own" dump_refused thread_uts -- \
+	"thread AUX\\b" "task PID\\b" "uts namespace"
+run "dump: a task whose next child starts a pid namespace" dump_refused ns-pid_for_children -- \
+	"\\bPID\\b" "pid_for_children"
 run "dump: a task waiting for its vfork() child" dump_refused vfork -- "\\bPID\\b" "vfork"
 run "dump: more pending signals than a dump takes" dump_refused pending -- "\\bPID\\b" "pending signals"
 run "dump: a stopped task" t_stopped
