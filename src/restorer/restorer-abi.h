@@ -62,6 +62,13 @@ struct rst_thread {
 	char comm[16];      /* the thread's name; empty: leave it */
 	uint64_t stack_top; /* threads other than the main one start here */
 	uint64_t args;      /* back to struct rst_args */
+	/* This thread's seccomp filters after the task's: struct rst_seccomp[]. */
+	uint32_t nr_seccomp;
+	uint64_t seccomp;
+	uint32_t no_new_privs, securebits, pdeath_sig, personality;
+	uint64_t timerslack_ns; /* 0: leave it */
+	char loginuid[12];      /* decimal, to write to /proc/thread-self/loginuid; "": leave it */
+	uint32_t membarrier;    /* main thread: MEMBARRIER_CMD_REGISTER_* bits to register */
 };
 
 #define RST_THREAD_STACK (16 << 10)

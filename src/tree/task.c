@@ -15,6 +15,7 @@
 #include "core/kerndat.h"
 #include "core/log.h"
 #include "core/sys.h"
+#include "infect/ptrace.h"
 #include "tree/seccomp.h"
 #include "tree/task.h"
 #include "core/util.h"
@@ -276,6 +277,33 @@ static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
 	return 0;
 }
 
+#define MEMBARRIER_CMD_GET_REGISTRATIONS 512
+#define MEMBARRIER_REGISTERS                                                                       \
+	(4 /* GLOBAL_EXPEDITED */ | 16 /* PRIVATE_EXPEDITED */ | 64 /* ..._SYNC_CORE */ |          \
+	 256 /* ..._RSEQ */)
+
+/* The memory's membarrier registrations, asked inside the task (6.3+). */
+static int dump_membarrier(struct dump_task *t, TaskCoreEntry *core)
+{
+	long v;
+	int r = remote_syscall(&t->rt, __NR_membarrier, &v, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0,
+			       0, 0, 0);
+
+	if (r < 0)
+		return r;
+	if (v == -EINVAL || v == -ENOSYS)
+		return 0; /* an older kernel: nothing can be told, nothing was registered here */
+	if (v < 0)
+		return log_error_errno((int)v, "cannot read the membarrier registrations of task %d",
+				       t->pid);
+	if (v & ~(long)MEMBARRIER_REGISTERS)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has membarrier registrations "
+						  "%#lx nestor does not know", t->pid, v);
+	core->has_membarrier = v != 0;
+	core->membarrier = v;
+	return 0;
+}
+
 /* Per-task flags only prctl() tells, asked inside the task. */
 static void dump_prctl_flags(struct dump_task *t, TaskCoreEntry *core)
 {
@@ -331,6 +359,8 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	    (r = dump_rlimits(t, core)) < 0 || (r = dump_sched(t, core)) < 0)
 		return r;
 	dump_prctl_flags(t, core);
+	if ((r = dump_membarrier(t, core)) < 0)
+		return r;
 	if ((r = files_dump_dir(ctx, t->pid, "cwd", &core->cwd_id)) < 0 ||
 	    (r = files_dump_dir(ctx, t->pid, "root", &core->root_id)) < 0)
 		return r;
@@ -339,10 +369,36 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 
 /* ---- restore ---- */
 
+/*
+ * The root's parent is outside the tree: at restore it is nestor. With -d
+ * nestor exits at once and the kernel would send the signal then, killing
+ * (or waking) the task for a death that did not happen: refused by name.
+ * Without -d nestor stays its parent until it exits, as the one it had.
+ */
+static int check_root_pdeath(struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const TaskCoreEntry *c = t->core;
+
+	if (t->parent != -1 || !ctx->opts->detach)
+		return 0;
+	for (size_t i = 0; i <= c->n_threads; i++) {
+		const ThreadEntry *th = i ? c->threads[i - 1] : c->thread;
+		uint32_t sig = i ? th->pdeath_sig : c->pdeath_sig;
+
+		if (sig)
+			return log_error_ret(-EOPNOTSUPP, "can't restore: thread %u of root task %u "
+							  "has parent-death signal %u; with -d its "
+							  "parent, nestor, exits at once (restore "
+							  "without -d)", th->tid, t->pid, sig);
+	}
+	return 0;
+}
+
 int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
 	const ThreadEntry *th = c->thread;
+	int r;
 
 	if (c->pid != (uint32_t)t->pid || c->pid == 0 || c->pid > 4194304 || !th ||
 	    th->tid != c->pid || thread_validate(th) < 0 || c->creds->n_uids != 4 ||
@@ -361,6 +417,13 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 			return log_error_ret(-EPERM, "can't restore: task %d's hard RLIMIT_%s is above "
 						     "nestor's own", t->pid, rlimit_names[i]);
 	}
+	if (threads_check_loginuid(c) < 0)
+		return -EPERM;
+	if ((r = check_root_pdeath(ctx, t)) < 0)
+		return r;
+	if ((c->has_membarrier && c->membarrier & ~(uint32_t)MEMBARRIER_REGISTERS) ||
+	    c->pdeath_sig > 64)
+		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
 	if (c->oom_score_adj < 0 || c->oom_score_adj > 1000)
 		return log_error_ret(-EPERM, "can't restore: task %d's oom_score_adj %d needs "
 					     "CAP_SYS_RESOURCE", t->pid, c->oom_score_adj);
@@ -402,9 +465,8 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 	if (prctl(PR_SET_CHILD_SUBREAPER, c->child_subreaper, 0, 0, 0) ||
 	    prctl(PR_SET_THP_DISABLE, c->thp_disable, 0, 0, 0))
 		return log_error_errno(-errno, "cannot set prctl flags of task %d", t->pid);
-	/* Parent-death signal: set in the blob's last steps would race nothing; here is fine. */
-	if (prctl(PR_SET_PDEATHSIG, c->pdeath_sig, 0, 0, 0))
-		return log_error_errno(-errno, "cannot set pdeath signal of task %d", t->pid);
+	/* The parent-death signal is the blob's to set, after the credentials
+	 * (a change of credentials clears it). */
 	return 0;
 }
 

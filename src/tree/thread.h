@@ -15,6 +15,8 @@ int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry *
 int threads_dump(struct dump_task *t);
 
 int thread_validate(const ThreadEntry *th);
+/* Refuses a login uid restore cannot set (one line, naming the thread). */
+int threads_check_loginuid(const TaskCoreEntry *c);
 /* Bytes the blob's region needs for the threads of a task. */
 size_t threads_args_size(const TaskCoreEntry *c);
 /* Lays out struct rst_thread for each thread at `at` in the region. */
