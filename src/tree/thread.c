@@ -15,6 +15,7 @@
 #include <sys/ptrace.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "tree/cgroup.h"
 #include "tree/proc.h"
 #include "tree/seccomp.h"
 #include "tree/signals.h"
@@ -482,5 +483,5 @@ int thread_restore_regs(pid_t tid, const ThreadEntry *th)
 		return -EINVAL;
 	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask))
 		return log_error_errno(-errno, "cannot set signal mask of thread %d", tid);
-	return 0;
+	return cgroup_restore_thread(th);
 }
