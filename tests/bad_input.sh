@@ -859,6 +859,19 @@ t_restore_no_cgroup() {
 		bad "a task with pid $tpid exists after the refused restore"; }
 }
 
+# The root's parent is outside the tree: with -d nestor, its parent at
+# restore, exits at once and would fire the signal. Refused by name.
+t_restore_root_pdeath() {
+	start_task pdeath || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 test ! -e "/proc/$tpid" || bad "task $tpid still there after the dump" ||
+		return
+	nestor_run restore -D "$twd/img" -d
+	refused "\\b$tpid\\b" "parent-death" "-d" && { gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"; }
+}
+
 # Back to the pids cgroup we came from; the cases' cgroups removed.
 cg_cleanup() {
 	local d
@@ -1023,6 +1036,7 @@ run "restore: mapped file changed since the dump" t_restore_file_changed
 run "dump: interrupted by SIGTERM" t_dump_interrupted
 run "restore: the task's cgroup does not exist" t_restore_no_cgroup
 run "restore: from another cgroup than the dump's, into the task's own" t_restore_other_cgroup
+run "restore: -d, the root has a parent-death signal" t_restore_root_pdeath
 run "restore: intact images (control)" t_restore_intact
 
 run "show: core-PID.img with a byte flipped" t_show_file

@@ -343,6 +343,10 @@ static void setup(void)
 		/* Our next child would be init of a new pid namespace. */
 		enter_ns(CLONE_NEWPID, "pid");
 		ns_name = "pid_for_children";
+	} else if (!strcmp(mode, "pdeath")) {
+		/* SIGWINCH: harmless whenever it comes (our parent may be gone already). */
+		if (prctl(PR_SET_PDEATHSIG, SIGWINCH))
+			fail("PR_SET_PDEATHSIG: %m");
 	} else if (!strcmp(mode, "ns-user")) {
 		enter_ns(CLONE_NEWUSER, "user");
 		map_root();
