@@ -988,7 +988,6 @@ run "dump: a unix datagram socket connected to an unnamed one outside, --ext-uni
 run "restore: --ext-unix-sk, the outside datagram peer's name is gone" t_unix_ext_gone
 run "restore: a queued datagram's named sender outside the tree is only in flight" \
 	t_unix_sender_inflight
-run "dump: a thread with credentials of its own" dump_refused thread_creds -- "\\bPID\\b" "thread" "credentials"
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"

@@ -290,13 +290,14 @@ static void map_areas(struct rst_args *a)
 }
 
 /*
- * The thread's credentials (the task's; a thread with others is refused at
- * dump), its securebits and no_new_privs, and last its parent-death signal,
- * which any change of credentials clears.
+ * The thread's credentials (its own, or the task's), its securebits and
+ * no_new_privs, and last its parent-death signal, which any change of
+ * credentials clears. Ids, groups and capabilities are per thread in the
+ * kernel: the raw calls here change only this one.
  */
 static void restore_creds(struct rst_args *a, struct rst_thread *th)
 {
-	struct rst_creds *c = &a->creds;
+	struct rst_creds *c = th->has_creds ? &th->creds : &a->creds;
 	struct {
 		uint32_t version;
 		int pid;
@@ -310,7 +311,7 @@ static void restore_creds(struct rst_args *a, struct rst_thread *th)
 	};
 
 	/* Drop from the bounding set while we still hold CAP_SETPCAP. */
-	for (uint32_t cap = 0; cap <= c->last_cap; cap++)
+	for (uint32_t cap = 0; cap <= a->creds.last_cap; cap++)
 		if (!(c->cap_bnd & (1ULL << cap)))
 			CHECK(rsys(NR_prctl, PR_CAPBSET_DROP, cap, 0), RST_STEP_CREDS, cap);
 	CHECK(rsys(NR_prctl, PR_SET_SECUREBITS, th->securebits | 0x10 /* KEEP_CAPS */, 0),
@@ -323,11 +324,11 @@ static void restore_creds(struct rst_args *a, struct rst_thread *th)
 	CHECK(rsys(NR_capset, &hdr, data, 0), RST_STEP_CREDS, 1);
 	if (!(th->securebits & 0x10))
 		CHECK(rsys(NR_prctl, PR_SET_KEEPCAPS, 0, 0), RST_STEP_CREDS, 2);
-	for (uint32_t cap = 0; cap <= c->last_cap; cap++)
+	for (uint32_t cap = 0; cap <= a->creds.last_cap; cap++)
 		if (c->cap_amb & (1ULL << cap))
 			CHECK(rsys6(NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0, 0),
 			      RST_STEP_CREDS, 3);
-	CHECK(rsys(NR_prctl, PR_SET_DUMPABLE, c->dumpable, 0), RST_STEP_CREDS, 4);
+	CHECK(rsys(NR_prctl, PR_SET_DUMPABLE, a->creds.dumpable, 0), RST_STEP_CREDS, 4);
 	if (th->no_new_privs)
 		CHECK(rsys6(NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0), RST_STEP_CREDS, 5);
 	CHECK(rsys(NR_prctl, PR_SET_PDEATHSIG, th->pdeath_sig, 0), RST_STEP_CREDS, 6);

@@ -173,7 +173,7 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 	return 0;
 }
 
-static int dump_creds(struct dump_task *t, CredsEntry **ret)
+int task_creds_from_status(const struct proc_status *s, CredsEntry **ret)
 {
 	CredsEntry *c = ANEW(CredsEntry);
 
@@ -181,19 +181,27 @@ static int dump_creds(struct dump_task *t, CredsEntry **ret)
 		return -ENOMEM;
 	creds_entry__init(c);
 	c->n_uids = c->n_gids = 4;
-	c->uids = arena_memdup(t->status.uid, sizeof(t->status.uid));
-	c->gids = arena_memdup(t->status.gid, sizeof(t->status.gid));
-	c->n_groups = t->status.nr_groups;
-	c->groups = arena_memdup(t->status.groups, c->n_groups * sizeof(uint32_t));
-	c->cap_inh = t->status.cap_inh;
-	c->cap_prm = t->status.cap_prm;
-	c->cap_eff = t->status.cap_eff;
-	c->cap_bnd = t->status.cap_bnd;
-	c->cap_amb = t->status.cap_amb;
-	c->no_new_privs = t->status.no_new_privs;
-	c->securebits = t->pa->securebits;
+	c->uids = arena_memdup(s->uid, sizeof(s->uid));
+	c->gids = arena_memdup(s->gid, sizeof(s->gid));
+	c->n_groups = s->nr_groups;
+	c->groups = arena_memdup(s->groups, c->n_groups * sizeof(uint32_t));
+	c->cap_inh = s->cap_inh;
+	c->cap_prm = s->cap_prm;
+	c->cap_eff = s->cap_eff;
+	c->cap_bnd = s->cap_bnd;
+	c->cap_amb = s->cap_amb;
+	c->no_new_privs = s->no_new_privs;
 	*ret = c;
 	return c->uids && c->gids && c->groups ? 0 : -ENOMEM;
+}
+
+static int dump_creds(struct dump_task *t, CredsEntry **ret)
+{
+	int r = task_creds_from_status(&t->status, ret);
+
+	if (r == 0)
+		(*ret)->securebits = t->pa->securebits;
+	return r;
 }
 
 static int dump_rlimits(struct dump_task *t, TaskCoreEntry *core)
@@ -470,23 +478,29 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+/* Validated: 4 uids and gids, at most RST_MAX_GROUPS groups. */
+void task_fill_creds(const CredsEntry *cr, struct rst_creds *ret)
+{
+	memcpy(ret->uids, cr->uids, sizeof(ret->uids));
+	memcpy(ret->gids, cr->gids, sizeof(ret->gids));
+	if (cr->n_groups) /* no groups: no array at all */
+		memcpy(ret->groups, cr->groups, cr->n_groups * sizeof(uint32_t));
+	ret->nr_groups = cr->n_groups;
+	ret->securebits = cr->securebits;
+	ret->cap_inh = cr->cap_inh;
+	ret->cap_prm = cr->cap_prm;
+	ret->cap_eff = cr->cap_eff;
+	ret->cap_bnd = cr->cap_bnd;
+	ret->cap_amb = cr->cap_amb;
+	ret->no_new_privs = cr->no_new_privs;
+}
+
 void task_fill_args(struct restore_task *t, struct rst_args *a)
 {
 	const TaskCoreEntry *c = t->core;
 	const CredsEntry *cr = c->creds;
 
-	memcpy(a->creds.uids, cr->uids, sizeof(a->creds.uids));
-	memcpy(a->creds.gids, cr->gids, sizeof(a->creds.gids));
-	if (cr->n_groups) /* no groups: no array at all */
-		memcpy(a->creds.groups, cr->groups, cr->n_groups * sizeof(uint32_t));
-	a->creds.nr_groups = cr->n_groups;
-	a->creds.securebits = cr->securebits;
-	a->creds.cap_inh = cr->cap_inh;
-	a->creds.cap_prm = cr->cap_prm;
-	a->creds.cap_eff = cr->cap_eff;
-	a->creds.cap_bnd = cr->cap_bnd;
-	a->creds.cap_amb = cr->cap_amb;
-	a->creds.no_new_privs = cr->no_new_privs;
+	task_fill_creds(cr, &a->creds);
 	a->creds.dumpable = c->dumpable;
 	a->creds.last_cap = kdat.last_cap;
 	a->nr_rlimits = c->n_rlimits;

@@ -19,6 +19,7 @@
 #include "tree/proc.h"
 #include "tree/seccomp.h"
 #include "tree/signals.h"
+#include "tree/task.h"
 #include "core/sys.h"
 #include "tree/thread.h"
 #include "core/util.h"
@@ -274,10 +275,11 @@ int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry *
 }
 
 /*
- * What /proc says of a thread other than the main one: its name, and its
- * credentials. These are per thread in the kernel; libc keeps them the
- * same in every thread, and a restore gives all threads the task's, so a
- * thread with credentials of its own (a raw setresuid in it) is refused.
+ * What /proc says of a thread other than the main one: its name, its
+ * no_new_privs and seccomp mode, and its credentials. These are per
+ * thread in the kernel; libc keeps them the same in every thread, but a
+ * raw setresuid, setgroups or capset in one thread changes only it: such
+ * a thread keeps credentials of its own.
  */
 static int dump_thread_status(const struct dump_task *t, pid_t tid, ThreadEntry *th)
 {
@@ -291,11 +293,10 @@ static int dump_thread_status(const struct dump_task *t, pid_t tid, ThreadEntry 
 	    s.nr_groups != m->nr_groups ||
 	    memcmp(s.groups, m->groups, s.nr_groups * sizeof(s.groups[0])) ||
 	    s.cap_inh != m->cap_inh || s.cap_prm != m->cap_prm || s.cap_eff != m->cap_eff ||
-	    s.cap_bnd != m->cap_bnd || s.cap_amb != m->cap_amb)
-		return log_error_ret(-EOPNOTSUPP,
-				     "can't dump: thread %d of task %d has credentials of its own "
-				     "(ids, groups or capabilities differ from the main thread's)",
-				     tid, t->pid);
+	    s.cap_bnd != m->cap_bnd || s.cap_amb != m->cap_amb) {
+		if ((r = task_creds_from_status(&s, &th->creds)) < 0)
+			return r;
+	}
 	if (s.seccomp == 1)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: thread %d of task %d is in strict "
 						  "seccomp mode (not supported)", tid, t->pid);
@@ -333,6 +334,8 @@ int thread_validate(const ThreadEntry *th)
 	    (th->has_cpu_mask && (th->cpu_mask.len > 128 || th->cpu_mask.len % 8)) ||
 	    (th->rseq && th->rseq->len > 1024) || (th->comm && strlen(th->comm) > 15) ||
 	    th->n_pending > SIGNALS_MAX_PENDING || !th->tid || th->pdeath_sig > 64 ||
+	    (th->creds && (th->creds->n_uids != 4 || th->creds->n_gids != 4 ||
+			   th->creds->n_groups > RST_MAX_GROUPS)) ||
 	    th->tid > 4194304)
 		return -EINVAL;
 	for (size_t i = 0; i < th->n_pending; i++)
@@ -440,6 +443,10 @@ static void fill_one(const TaskCoreEntry *c, const ThreadEntry *th, struct rst_t
 	rt->sched_nice = th->sched_nice;
 	rt->sched_flags = th->sched_flags;
 	fill_attrs(c, th, rt);
+	if (th->creds) {
+		rt->has_creds = 1;
+		task_fill_creds(th->creds, &rt->creds);
+	}
 	rt->nr_pending = th->n_pending;
 	rt->pending = (uint64_t)*cursor;
 	for (size_t i = 0; i < th->n_pending; i++, *cursor += 128)

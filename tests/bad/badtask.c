@@ -106,15 +106,6 @@ static void *spin_thread(void *arg)
 	return NULL;
 }
 
-/* A thread with an effective gid of its own (raw syscall: libc would change all). */
-static void *creds_thread(void *arg)
-{
-	(void)arg;
-	if (syscall(SYS_setresgid, -1, 4321, -1))
-		return NULL;
-	return spin_thread(NULL);
-}
-
 /* A thread in a UTS namespace of its own, with its own hostname. */
 static volatile pid_t uts_tid;
 static void *uts_thread(void *arg)
@@ -320,10 +311,8 @@ static void setup(void)
 			if (waitid(P_PID, child, &si, WEXITED | WNOWAIT))
 				fail("waitid: %m");
 		}
-	} else if (!strcmp(mode, "threads") || !strcmp(mode, "thread_creds")) {
-		void *(*fn)(void *) = strcmp(mode, "threads") ? creds_thread : spin_thread;
-
-		if ((e = pthread_create(&thread, NULL, fn, NULL)))
+	} else if (!strcmp(mode, "threads")) {
+		if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
 			fail("pthread_create: %s", strerror(e));
 		for (int i = 0; !thread_cnt; i++)
 			if (i > 1000000)
@@ -443,7 +432,7 @@ static void check(void)
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, child, &si, WEXITED | WNOHANG) || si.si_pid != child)
 			fail("zombie child %d was reaped by someone else", child);
-	} else if (!strcmp(mode, "threads") || !strcmp(mode, "thread_creds")) {
+	} else if (!strcmp(mode, "threads")) {
 		if (getegid() != 0)
 			fail("main thread's egid is %d, expected 0", getegid());
 		before = thread_cnt;
