@@ -367,7 +367,7 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	    (r = dump_rlimits(t, core)) < 0 || (r = dump_sched(t, core)) < 0)
 		return r;
 	dump_prctl_flags(t, core);
-	if ((r = dump_membarrier(t, core)) < 0)
+	if ((r = dump_membarrier(t, core)) < 0 || (r = thread_check_spec(&t->rt, t->pid)) < 0)
 		return r;
 	if ((r = files_dump_dir(ctx, t->pid, "cwd", &core->cwd_id)) < 0 ||
 	    (r = files_dump_dir(ctx, t->pid, "root", &core->root_id)) < 0)

@@ -139,6 +139,34 @@ static int dump_rseq(struct remote *rt, ThreadEntry *th)
 }
 
 /*
+ * Speculation control (PR_SET_SPECULATION_CTRL) is per thread and not
+ * restored yet: a thread whose flags differ from what a new task gets
+ * (nestor's own) is refused by name. Where the CPU or the kernel offers no
+ * control (as here), they cannot differ.
+ */
+int thread_check_spec(struct remote *rt, pid_t pid)
+{
+	static const char *const names[] = { "store bypass", "indirect branch", "L1D flush" };
+
+	for (int w = 0; w < 3; w++) {
+		long own = prctl(PR_GET_SPECULATION_CTRL, w, 0, 0, 0), v;
+		int r;
+
+		/* Not settable per task (no PR_SPEC_PRCTL): every task has the same. */
+		if (own < 0 || !(own & PR_SPEC_PRCTL))
+			continue;
+		r = remote_syscall(rt, __NR_prctl, &v, PR_GET_SPECULATION_CTRL, w, 0, 0, 0, 0);
+		if (r < 0)
+			return r;
+		if (v != own)
+			return log_error_ret(-EOPNOTSUPP, "can't dump: thread %d of task %d has "
+							  "speculation control for %s set (%#lx; "
+							  "not supported yet)", rt->pid, pid, names[w], v);
+	}
+	return 0;
+}
+
+/*
  * The attributes the kernel keeps per thread that only the thread tells
  * (the main thread's come from the parasite and /proc, into the core).
  */
@@ -319,6 +347,8 @@ int threads_dump(struct dump_task *t)
 		r = thread_dump(&t->threads[i], NULL, &c->threads[c->n_threads]);
 		if (r == 0)
 			r = dump_thread_status(t, t->threads[i].pid, c->threads[c->n_threads]);
+		if (r == 0)
+			r = thread_check_spec(&t->threads[i], t->pid);
 		if (r < 0)
 			return r;
 		c->n_threads++;

@@ -11,6 +11,8 @@
 int threads_seize(struct dump_task *t);
 /* pa: the parasite's answers for the main thread, NULL for the others. */
 int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry **ret);
+/* Refuses speculation-control flags other than a new task's (by name). */
+int thread_check_spec(struct remote *rt, pid_t pid);
 /* The other threads' entries, into core->threads. */
 int threads_dump(struct dump_task *t);
 
