@@ -22,6 +22,7 @@
 #include <sys/ptrace.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "tree/proc.h"
 #include "tree/seccomp.h"
 #include "core/util.h"
 
@@ -123,18 +124,26 @@ int seccomp_dump(struct dump_task *t)
 	if (t->status.seccomp == 1)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is in strict seccomp mode "
 						  "(not supported)", t->pid);
-	if ((r = read_chain(t->pid, &ch[0].v, &ch[0].n)) < 0)
+	if (t->status.seccomp && (r = read_chain(t->pid, &ch[0].v, &ch[0].n)) < 0)
 		return r;
-	for (size_t i = 0; i < t->nr_threads; i++)
-		if ((r = read_chain(t->threads[i].pid, &ch[i + 1].v, &ch[i + 1].n)) < 0)
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		struct proc_status st;
+
+		/* No ptrace call for a thread without filters: it needs nestor itself
+		 * to be free of seccomp (a dump from inside a container may not be). */
+		if ((r = proc_read_status(t->threads[i].pid, &st)) < 0)
+			return log_error_errno(r, "cannot read the status of thread %d",
+					       t->threads[i].pid);
+		if (st.seccomp && (r = read_chain(t->threads[i].pid, &ch[i + 1].v, &ch[i + 1].n)) < 0)
 			return r;
+	}
 	k = common_len(ch, t->nr_threads + 1);
 	c->seccomp = ch[0].v;
 	c->n_seccomp = k;
-	c->thread->seccomp = ch[0].v + k;
+	c->thread->seccomp = ch[0].v ? ch[0].v + k : NULL;
 	c->thread->n_seccomp = ch[0].n - k;
 	for (size_t i = 0; i < t->nr_threads; i++) {
-		c->threads[i]->seccomp = ch[i + 1].v + k;
+		c->threads[i]->seccomp = ch[i + 1].v ? ch[i + 1].v + k : NULL;
 		c->threads[i]->n_seccomp = ch[i + 1].n - k;
 	}
 	return 0;
