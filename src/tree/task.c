@@ -402,6 +402,13 @@ static int check_root_pdeath(struct restore_ctx *ctx, const struct restore_task 
 	return 0;
 }
 
+static bool is_dir_file(const struct restore_ctx *ctx, uint32_t id)
+{
+	const FileEntry *f = restore_file(ctx, id);
+
+	return f && f->type == FILE_TYPE__DIR;
+}
+
 int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
@@ -414,6 +421,9 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 	    c->n_rlimits > RST_NLIMITS || c->n_itimers > 3 || strlen(c->comm) > 15 ||
 	    c->n_threads != t->pe->n_threads || seccomp_validate(c) < 0)
 		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
+	if (!is_dir_file(ctx, c->cwd_id) || !is_dir_file(ctx, c->root_id))
+		return log_error_ret(-EINVAL, "image core-%d.img is corrupted: its cwd or root is no "
+					      "directory of files.img", t->pid);
 	for (size_t i = 0; i < c->n_threads; i++)
 		if (thread_validate(c->threads[i]) < 0 || c->threads[i]->tid != t->pe->threads[i])
 			return log_error_ret(-EINVAL, "image core-%d.img is corrupted: thread %zu",
@@ -425,13 +435,13 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 			return log_error_ret(-EPERM, "can't restore: task %d's hard RLIMIT_%s is above "
 						     "nestor's own", t->pid, rlimit_names[i]);
 	}
+	if ((c->has_membarrier && c->membarrier & ~(uint32_t)MEMBARRIER_REGISTERS) ||
+	    c->pdeath_sig > 64)
+		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
 	if (threads_check_loginuid(c) < 0)
 		return -EPERM;
 	if ((r = check_root_pdeath(ctx, t)) < 0)
 		return r;
-	if ((c->has_membarrier && c->membarrier & ~(uint32_t)MEMBARRIER_REGISTERS) ||
-	    c->pdeath_sig > 64)
-		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
 	if (c->oom_score_adj < 0 || c->oom_score_adj > 1000)
 		return log_error_ret(-EPERM, "can't restore: task %d's oom_score_adj %d needs "
 					     "CAP_SYS_RESOURCE", t->pid, c->oom_score_adj);
