@@ -41,11 +41,14 @@ tmp=$(mktemp -d /tmp/nestor-bad.XXXXXX)
 chmod 0755 "$tmp"
 procs=()     # tasks of the current case, killed when it ends
 immutable=() # dirs made immutable, released before removal
+cg_home=     # the pids cgroup this script came from, while it is elsewhere
+cgdirs=()    # cgroups a case made
 ncase=0
 
 cleanup() {
 	local d
 	kill_procs
+	cg_cleanup
 	for d in "${immutable[@]}"; do
 		chattr -i "$d" 2>/dev/null
 	done
@@ -258,6 +261,7 @@ run() {
 	why='' skip='' tpid='' twd='' err=''
 	"$@"
 	kill_procs
+	cg_cleanup
 	# Strays are killed whatever the verdict, so none is blamed on the next case.
 	if find_strays; then
 		bad "stray processes left:$stray"
@@ -1064,6 +1068,60 @@ t_restore_no_cgroup() {
 		bad "a task with pid $tpid exists after the refused restore"; }
 }
 
+# The root's parent is outside the tree: with -d nestor, its parent at
+# restore, exits at once and would fire the signal. Refused by name.
+t_restore_root_pdeath() {
+	start_task pdeath || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 test ! -e "/proc/$tpid" || bad "task $tpid still there after the dump" ||
+		return
+	nestor_run restore -D "$twd/img" -d
+	refused "\\b$tpid\\b" "parent-death" "-d" && { gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"; }
+}
+
+# Back to the pids cgroup we came from; the cases' cgroups removed.
+cg_cleanup() {
+	local d
+	[ -n "$cg_home" ] && echo $$ >"$cg_home/cgroup.procs"
+	cg_home=
+	for d in "${cgdirs[@]}"; do
+		wait_until 5 rmdir "$d" 2>/dev/null
+	done
+	cgdirs=()
+}
+
+# Dumped by a nestor in the task's own cgroup, restored by one in another:
+# the task goes back to its cgroup (the image keeps every hierarchy's path,
+# not only those that differ from the dumping nestor's).
+t_restore_other_cgroup() {
+	local root=/sys/fs/cgroup/pids a b path
+	[ -d "$root" ] || { skip="no cgroup v1 pids hierarchy"; return; }
+	path=$(sed -n 's/^[0-9]*:pids://p' /proc/$$/cgroup)
+	a=$root${path%/}/nestor-bad-a-$$ b=$root${path%/}/nestor-bad-b-$$
+	mkdir "$a" "$b" || bad "cannot make $a and $b" || return
+	cgdirs+=("$a" "$b")
+	cg_home=$root${path%/}
+	echo $$ >"$a/cgroup.procs" || bad "cannot enter $a" || return
+	start_task plain || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 test ! -e "/proc/$tpid" || bad "task $tpid still there after the dump" ||
+		return
+	echo $$ >"$b/cgroup.procs" || bad "cannot enter $b" || return
+	nestor_run restore -D "$twd/img" -d
+	echo $$ >"$cg_home/cgroup.procs"
+	[ "$rc" = 0 ] || bad "restore failed: $(head -c 300 "$tmp/stderr")" || return
+	procs+=("$tpid")
+	path=$(sed -n 's/^[0-9]*:pids://p' "/proc/$tpid/cgroup")
+	[ "$root$path" = "$a" ] || bad "restored task $tpid is in pids cgroup $path, not in ${a#$root}" ||
+		return
+	task_intact && task_passes
+	kill_procs
+	cg_cleanup
+}
+
 t_restore_intact() {
 	copy_base || return
 	if alive "$bpid" && ! mine "$bpid"; then
@@ -1117,6 +1175,10 @@ run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
+run "dump: a thread in a UTS namespace of its own" dump_refused thread_uts -- \
+	"thread AUX\\b" "task PID\\b" "uts namespace"
+run "dump: a task whose next child starts a pid namespace" dump_refused ns-pid_for_children -- \
+	"\\bPID\\b" "pid_for_children"
 run "dump: a task waiting for its vfork() child" dump_refused vfork -- "\\bPID\\b" "vfork"
 run "dump: more pending signals than a dump takes" dump_refused pending -- "\\bPID\\b" "pending signals"
 run "dump: a stopped task" t_stopped
@@ -1135,7 +1197,6 @@ run "dump: a unix datagram socket connected to an unnamed one outside, --ext-uni
 run "restore: --ext-unix-sk, the outside datagram peer's name is gone" t_unix_ext_gone
 run "restore: a queued datagram's named sender outside the tree is only in flight" \
 	t_unix_sender_inflight
-run "dump: a thread with credentials of its own" dump_refused thread_creds -- "\\bPID\\b" "thread" "credentials"
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
@@ -1218,6 +1279,8 @@ run "restore: pid taken (original still running after dump -R)" t_restore_pid_ta
 run "restore: mapped file changed since the dump" t_restore_file_changed
 run "dump: interrupted by SIGTERM" t_dump_interrupted
 run "restore: the task's cgroup does not exist" t_restore_no_cgroup
+run "restore: from another cgroup than the dump's, into the task's own" t_restore_other_cgroup
+run "restore: -d, the root has a parent-death signal" t_restore_root_pdeath
 run "restore: intact images (control)" t_restore_intact
 
 run "show: core-PID.img with a byte flipped" t_show_file
