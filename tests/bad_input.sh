@@ -1199,6 +1199,8 @@ run "restore: a queued datagram's named sender outside the tree is only in fligh
 	t_unix_sender_inflight
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
+run "dump: a task holding a /proc file of a process outside the tree" dump_refused procfd -- \
+	"\\bPID\\b" "fd 5\\b" "/proc/1/stat" "not a task of the tree"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
 run "dump: a task attached to a System V shm segment" dump_refused sysv_shm -- "\\bPID\\b" \
 	"mapping AUX\\b" "System V shared memory in the host's IPC namespace \\(not supported\\)"

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "files/fd-ops.h"
 #include "files/memfd.h"
 #include "core/util.h"
 
@@ -159,3 +160,71 @@ void memfd_close(struct restore_ctx *ctx)
 	ctx->memfds = NULL;
 	ctx->nr_memfds = 0;
 }
+
+static bool claims(const struct stat *st, const char *path)
+{
+	return S_ISREG(st->st_mode) && memfd_path(path);
+}
+
+static int dump_fd(const struct fd_dump *d, FileEntry *f)
+{
+	return memfd_dump(d->ctx, d->t->pid, d->link, f->path, d->st, f);
+}
+
+/* A memfd a task maps or runs: one entry per memfd. */
+static int dump_mapped(struct dump_ctx *ctx, const struct fd_mapped *m, uint32_t *ret_id)
+{
+	FileEntry *f;
+
+	for (size_t i = 0; i < ctx->files.nr; i++) {
+		f = ctx->files.files[i];
+		if (f->type == FILE_TYPE__MEMFD && f->flags == (uint32_t)-1 && f->ino == m->st->st_ino) {
+			*ret_id = f->id;
+			return 0;
+		}
+	}
+	f = file_table_add(&ctx->files);
+	if (!f)
+		return -ENOMEM;
+	f->flags = (uint32_t)-1;
+	files_fill_stat(f, m->st);
+	*ret_id = f->id;
+	return memfd_dump(ctx, m->pid, m->link, m->path, m->st, f);
+}
+
+/* Every memfd exists before the tree, so that the tasks' mappings share it. */
+static int prepare(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		if (ctx->files[i]->type != FILE_TYPE__MEMFD || !ctx->files[i]->has_data)
+			continue;
+		int fd = memfd_open(ctx, ctx->files[i], O_RDONLY);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
+}
+
+static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
+{
+	int fd = memfd_open(ctx, f, flags);
+
+	if (fd >= 0 && f->flags != (uint32_t)-1 && lseek(fd, f->pos, SEEK_SET) < 0) {
+		close(fd);
+		return log_error_errno(-errno, "cannot seek %s", f->path);
+	}
+	return fd;
+}
+
+const struct fd_ops memfd_fd_ops = {
+	.name = "memfd",
+	.types = FD_TYPE(FILE_TYPE__MEMFD),
+	.claims = claims,
+	.dump = dump_fd,
+	.dump_mapped = dump_mapped,
+	.validate = memfd_validate,
+	.prepare = prepare,
+	.open = open_fd,
+	.close = memfd_close,
+};

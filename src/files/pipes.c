@@ -12,6 +12,8 @@
 #include <string.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "files/fd-ops.h"
+#include "files/names.h"
 #include "files/pipes.h"
 #include "tree/pstree.h"
 #include "core/util.h"
@@ -69,8 +71,14 @@ static int peek_data(pid_t pid, int fd, FileEntry *f)
 int pipes_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, FileEntry *f)
 {
 	bool named = f->path[0] == '/';
+	size_t l = strlen(f->path);
 
 	f->type = named ? FILE_TYPE__FIFO : FILE_TYPE__PIPE;
+	/* A FIFO removed since it was opened: made again for a moment at restore. */
+	if (named && !st->st_nlink && l > 10 && !strcmp(f->path + l - 10, " (deleted)")) {
+		f->path[l - 10] = 0;
+		f->unlinked = true;
+	}
 	if (!data_saved(ctx, st->st_ino)) {
 		int r = peek_data(pid, fd, f);
 		if (r < 0)
@@ -163,7 +171,9 @@ static int make_pipe(struct restore_ctx *ctx, const FileEntry *f, struct pipe_ob
 
 	if (f->type == FILE_TYPE__FIFO) {
 		/* Held read-write, opening either end later never blocks. */
-		p[0] = p[1] = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		p[0] = p[1] = f->unlinked ? names_open_deleted(f->path, S_IFIFO | (f->mode & 07777), 0,
+							       O_RDWR | O_NONBLOCK)
+					  : open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (p[0] < 0)
 			return log_error_errno(-errno, "cannot open FIFO %s", f->path);
 	} else if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
@@ -222,3 +232,29 @@ void pipes_close(struct restore_ctx *ctx)
 	ctx->pipes = NULL;
 	ctx->nr_pipes = 0;
 }
+
+static bool claims(const struct stat *st, const char *path)
+{
+	return S_ISFIFO(st->st_mode);
+}
+
+static int dump_fd(const struct fd_dump *d, FileEntry *f)
+{
+	return pipes_dump(d->ctx, d->t->pid, d->fd, d->st, f);
+}
+
+static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
+{
+	return pipes_open(ctx, f);
+}
+
+const struct fd_ops pipes_fd_ops = {
+	.name = "pipe",
+	.types = FD_TYPE(FILE_TYPE__PIPE) | FD_TYPE(FILE_TYPE__FIFO),
+	.claims = claims,
+	.dump = dump_fd,
+	.dump_finish = pipes_check_outside,
+	.validate = pipes_validate,
+	.open = open_fd,
+	.close = pipes_close,
+};

@@ -17,7 +17,7 @@
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include "core/arena.h"
-#include "files/files.h"
+#include "files/fd-ops.h"
 #include "core/log.h"
 #include "core/sys.h"
 #include "files/tty.h"
@@ -375,3 +375,24 @@ int tty_set_foreground(const struct restore_task *t)
 		close(fd);
 	return r;
 }
+
+static bool claims(const struct stat *st, const char *path)
+{
+	return tty_is_pty(st);
+}
+
+static int dump_fd(const struct fd_dump *d, FileEntry *f)
+{
+	return tty_dump(d->ctx, d->t, d->fd, d->st, f);
+}
+
+const struct fd_ops tty_fd_ops = {
+	.name = "pty",
+	.types = FD_TYPE(FILE_TYPE__PTY),
+	.claims = claims,
+	.dump = dump_fd,
+	.dump_finish = tty_finish_dump,
+	.validate = tty_validate,
+	.open = tty_open,
+	.close = tty_close,
+};

@@ -9,7 +9,6 @@
 #include "core/log.h"
 #include "core/sys.h"
 #include "core/util.h"
-#include "files/anonfd.h"
 #include "files/files.h"
 #include "files/locks.h"
 #include "mem/mem.h"
@@ -51,7 +50,7 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 {
 	int base = ctx->fd_base, r;
 
-	if ((!t->pe->clone_files && (r = anonfd_restore_task(ctx, t)) < 0) ||
+	if ((r = files_restore_task(ctx, t)) < 0 ||
 	    (r = task_restore_early(ctx, t)) < 0 || (r = signals_restore(t)) < 0 ||
 	    (r = timers_restore(t)) < 0 || (r = cgroup_restore(t)) < 0 ||
 	    (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
