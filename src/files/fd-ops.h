@@ -51,6 +51,9 @@ struct fd_ops {
 	/* In nestor: a new description for f, opened with flags (the mode, for a
 	 * mapped file: f->flags is then (uint32_t)-1); returns the fd. */
 	int (*open)(struct restore_ctx *ctx, const FileEntry *f, int flags);
+	/* Optional: whether f is opened by the restored task itself once the
+	 * whole tree exists (open is then called there), not by nestor before. */
+	bool (*late)(const FileEntry *f);
 	/* Optional: in a restoring task once its fds are in place. */
 	int (*restore_task)(struct restore_ctx *ctx, struct restore_task *t);
 	/* Optional: in nestor, once the tree has its descriptors (or failed). */

@@ -27,6 +27,13 @@ static const struct fd_ops *kind_of_type(uint32_t type)
 	return NULL;
 }
 
+static bool is_late(const FileEntry *f)
+{
+	const struct fd_ops *o = kind_of_type(f->type);
+
+	return o->late && o->late(f);
+}
+
 static const struct fd_ops *kind_claiming(const struct stat *st, const char *path, bool mapped)
 {
 	for (size_t i = 0; i < nr_fd_kinds; i++) {
@@ -407,7 +414,7 @@ int files_open_table(struct restore_ctx *ctx, int term_fd)
 			const FileEntry *f = ctx->files[id - 1];
 			int fd;
 
-			if (ctx->file_fds[id] >= 0)
+			if (ctx->file_fds[id] >= 0 || is_late(f))
 				continue;
 			fd = kind_of_type(f->type)->open(ctx, f,
 							 OPEN_FLAGS_RESTORE(f->flags) | O_NOCTTY);
@@ -445,6 +452,8 @@ int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t)
 	for (size_t i = 0; i < fi->n_fds; i++) {
 		const FdEntry *e = fi->fds[i];
 
+		if (is_late(ctx->files[e->file_id - 1]))
+			continue;
 		if (dup3(ctx->file_fds[e->file_id], e->fd, e->cloexec ? O_CLOEXEC : 0) < 0)
 			return log_error_errno(-errno, "cannot install fd %u of task %d", e->fd,
 					       t->pid);
@@ -452,8 +461,55 @@ int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+/* The fd of this task's that holds description id, below fd index n, or -1. */
+static int earlier_fd(const FdinfoEntry *fi, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fi->fds[i]->file_id == id)
+			return fi->fds[i]->fd;
+	return -1;
+}
+
+/*
+ * The late descriptions, opened by the task now that the whole tree exists;
+ * one description per task (tasks that shared one across fork each get
+ * their own). A task sharing its table gets them from the table's owner.
+ */
+static int open_late(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const FdinfoEntry *fi = t->fdinfo;
+
+	for (size_t i = 0; !t->pe->clone_files && i < fi->n_fds; i++) {
+		const FdEntry *e = fi->fds[i];
+		const FileEntry *f = ctx->files[e->file_id - 1];
+		int fd = earlier_fd(fi, i, e->file_id), r = 0;
+
+		if (!is_late(f))
+			continue;
+		if (fd < 0) {
+			fd = kind_of_type(f->type)->open(ctx, f,
+							 OPEN_FLAGS_RESTORE(f->flags) | O_NOCTTY);
+			fd = fd_move_above(fd, ctx->fd_base + 1);
+			if (fd < 0)
+				return fd;
+			if (dup3(fd, e->fd, e->cloexec ? O_CLOEXEC : 0) < 0)
+				r = -errno;
+			close(fd);
+		} else if (dup3(fd, e->fd, e->cloexec ? O_CLOEXEC : 0) < 0) {
+			r = -errno;
+		}
+		if (r < 0)
+			return log_error_errno(r, "cannot install fd %u of task %d", e->fd, t->pid);
+	}
+	return 0;
+}
+
 int files_restore_task(struct restore_ctx *ctx, struct restore_task *t)
 {
+	int r = open_late(ctx, t);
+
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < nr_fd_kinds; i++) {
 		int r = fd_kinds[i]->restore_task ? fd_kinds[i]->restore_task(ctx, t) : 0;
 

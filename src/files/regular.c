@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include "core/arena.h"
 #include "core/log.h"
@@ -157,10 +159,62 @@ static bool claims_mapped(const struct stat *st, const char *path)
 	return true;
 }
 
+/* The pid in a /proc/PID[/...] path, or 0. */
+static pid_t proc_pid_of(const char *path, const char **ret_rest)
+{
+	char *end;
+	long n;
+
+	if (strncmp(path, "/proc/", 6) || path[6] < '1' || path[6] > '9')
+		return 0;
+	n = strtol(path + 6, &end, 10);
+	if ((*end && *end != '/') || n <= 0 || n > INT32_MAX)
+		return 0;
+	*ret_rest = end;
+	return n;
+}
+
+static bool in_tree(const struct dump_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * A file of /proc/PID: PID must be a task of the tree, which the restore
+ * brings back with that pid; its file is opened once the tree exists. A
+ * thread's directory (task/TID) does not exist before the blob makes the
+ * threads, and a process outside the tree does not come back: refused.
+ */
+static int dump_proc_file(const struct fd_dump *d, FileEntry *f)
+{
+	const char *rest = NULL;
+	pid_t pid = proc_pid_of(f->path, &rest), tid;
+	struct statfs sf;
+
+	if (!pid || statfs(d->link, &sf) || sf.f_type != PROC_SUPER_MAGIC)
+		return 0;
+	if (!in_tree(d->ctx, pid))
+		return log_error_ret(-EOPNOTSUPP,
+					     "can't dump: task %d fd %d is %s, a /proc file of "
+					     "process %d, which is not a task of the tree",
+					     d->t->pid, d->fd, f->path, pid);
+	if (!strncmp(rest, "/task/", 6) && (tid = atoi(rest + 6)) != pid)
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't dump: task %d fd %d is %s, a /proc file of thread %d "
+				     "(not supported yet)", d->t->pid, d->fd, f->path, tid);
+	f->has_proc_pid = true;
+	f->proc_pid = pid;
+	return 0;
+}
+
 static int dump_fd(const struct fd_dump *d, FileEntry *f)
 {
 	const struct stat *st = d->st;
 	char what[32];
+	int r;
 
 	if (is_tty(st)) {
 		if (!d->ctx->opts->shell_job)
@@ -168,6 +222,12 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 					     "can't dump: task %d fd %d is the terminal %s (use --shell-job)",
 					     d->t->pid, d->fd, f->path);
 		f->type = FILE_TYPE__TTY;
+		return 0;
+	}
+	if ((S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && (r = dump_proc_file(d, f)) < 0)
+		return r;
+	if (f->has_proc_pid) {
+		f->type = S_ISREG(st->st_mode) ? FILE_TYPE__REG : FILE_TYPE__DIR;
 		return 0;
 	}
 	if (S_ISREG(st->st_mode)) {
@@ -204,11 +264,32 @@ static int check_unchanged(const FileEntry *f, const struct stat *st)
 	return 0;
 }
 
+static bool late(const FileEntry *f)
+{
+	return f->has_proc_pid;
+}
+
+/* A /proc file's task must be one of the tree's. */
+static int validate_proc(struct restore_ctx *ctx, const FileEntry *f)
+{
+	char want[32];
+	int n = snprintf(want, sizeof(want), "/proc/%u", f->proc_pid);
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == (pid_t)f->proc_pid && !ctx->tasks[i].helper && !f->unlinked &&
+		    f->flags != (uint32_t)-1 && !strncmp(f->path, want, n) &&
+		    (f->path[n] == '/' || !f->path[n]))
+			return 0;
+	return log_error_ret(-EINVAL, "image files.img is corrupted: bad /proc file %u", f->id);
+}
+
 /* Mapped and executed files must be there, unchanged, before anything is made. */
 static int validate(struct restore_ctx *ctx, const FileEntry *f)
 {
 	struct stat st;
 
+	if (f->has_proc_pid)
+		return validate_proc(ctx, f);
 	if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked ||
 	    ctx->images_only)
 		return 0;
@@ -407,6 +488,7 @@ const struct fd_ops regular_fd_ops = {
 	.claims_mapped = claims_mapped,
 	.dump_mapped = dump_mapped,
 	.validate = validate,
+	.late = late,
 	.open = open_fd,
 	.close = close_all,
 };
