@@ -16,6 +16,8 @@
 #include "core/util.h"
 #include "files/fown.h"
 
+/* A task or group of the tree; a thread only if it is a main thread: the
+ * others are made later, in the blob, after the owners are set. */
 static bool in_tree(const struct dump_ctx *ctx, int type, pid_t id)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -23,12 +25,8 @@ static bool in_tree(const struct dump_ctx *ctx, int type, pid_t id)
 
 		if (t->zombie)
 			continue;
-		if ((type == F_OWNER_PID && t->pid == id) || (type == F_OWNER_PGRP && t->stat.pgid == id) ||
-		    (type == F_OWNER_TID && t->pid == id))
+		if (type == F_OWNER_PGRP ? t->stat.pgid == id : t->pid == id)
 			return true;
-		for (size_t k = 0; type == F_OWNER_TID && k < t->nr_threads; k++)
-			if (t->threads[k].pid == id)
-				return true;
 	}
 	return false;
 }
@@ -48,9 +46,12 @@ int fown_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, FileEntry *f)
 		return log_error_errno(-errno, "cannot read the owner of task %d fd %d", t->pid, fd);
 	if (o.pid && !in_tree(ctx, o.type, o.pid))
 		return log_error_ret(-EOPNOTSUPP,
-				     "can't dump: task %d fd %d is owned (F_SETOWN) by %s %d, outside "
-				     "the tree",
-				     t->pid, fd, o.type == F_OWNER_PGRP ? "group" : "task", o.pid);
+				     "can't dump: task %d fd %d is owned (F_SETOWN) by %s %d, not a "
+				     "task or group of the tree (or a thread other than a main one: "
+				     "not supported)",
+				     t->pid, fd,
+				     o.type == F_OWNER_PGRP ? "group" : o.type == F_OWNER_TID ? "thread" : "task",
+				     o.pid);
 	if (!o.pid && !sig)
 		return 0;
 	f->has_fown_type = f->has_fown_pid = f->has_fown_sig = true;

@@ -2,7 +2,8 @@
 /*
  * memfd_exec: a memfd holding a program (a copy of /bin/true), sealed
  * against writes as runc seals its own copy, chmod 0750 and chowned to
- * 1234:5678, plus a second memfd of another size and no sealing. After
+ * 1234:5678, a second memfd of another size and no sealing, and a third
+ * made with MFD_NOEXEC_SEAL (sealed against exec, mode 0666). After
  * restore the program runs from the memfd (fexecve: no ETXTBSY, nothing
  * holds it writable), and size, seals, mode and owner are as they were.
  */
@@ -19,6 +20,12 @@
 #include "zdtm.h"
 
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
 
 static void check(int fd, const char *what, off_t size, mode_t mode, uid_t uid, gid_t gid,
 		  int seals)
@@ -58,13 +65,14 @@ static int run(int fd)
 int main(int argc, char **argv)
 {
 	struct stat st;
-	int prog, other, src, r;
+	int prog, other, noexec, src, r;
 
 	test_init(argc, argv);
 	prog = memfd_create("zdtm-prog", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	other = memfd_create("zdtm-other", MFD_CLOEXEC);
+	noexec = memfd_create("zdtm-noexec", MFD_NOEXEC_SEAL | MFD_CLOEXEC);
 	src = open("/bin/true", O_RDONLY | O_CLOEXEC);
-	if (prog < 0 || other < 0 || src < 0 || fstat(src, &st))
+	if (prog < 0 || other < 0 || noexec < 0 || src < 0 || fstat(src, &st))
 		fail("set-up: %m");
 	if (sendfile(prog, src, NULL, st.st_size) != st.st_size)
 		fail("copy /bin/true: %m");
@@ -81,6 +89,7 @@ int main(int argc, char **argv)
 
 	check(prog, "the program's memfd", st.st_size, 0750, 1234, 5678, SEALS);
 	check(other, "the other memfd", 12345, 0604, 0, 0, F_SEAL_SEAL);
+	check(noexec, "the noexec memfd", 0, 0666, 0, 0, F_SEAL_EXEC);
 	if ((r = run(prog)) != 0)
 		fail("the program from the memfd: %s", r > 100 ? strerror(r - 100) : "exit non-zero");
 	pass();
