@@ -1201,6 +1201,8 @@ run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
 run "dump: a task holding a /proc file of a process outside the tree" dump_refused procfd -- \
 	"\\bPID\\b" "fd 5\\b" "/proc/1/stat" "not a task of the tree"
+run "dump: a pipe owned (F_SETOWN_EX) by a thread other than the main one" \
+	dump_refused fown_thread -- "\\bPID\\b" "fd 7\\b" "thread AUX\\b" "F_SETOWN"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
 run "dump: a task attached to a System V shm segment" dump_refused sysv_shm -- "\\bPID\\b" \
 	"mapping AUX\\b" "System V shared memory in the host's IPC namespace \\(not supported\\)"

@@ -117,6 +117,14 @@ static void *uts_thread(void *arg)
 	return spin_thread(NULL);
 }
 
+/* A thread that says its tid (in uts_tid), then spins. */
+static void *tid_thread(void *arg)
+{
+	(void)arg;
+	uts_tid = syscall(SYS_gettid);
+	return spin_thread(NULL);
+}
+
 static void place_fd(int fd, int want)
 {
 	if (fd == want)
@@ -396,6 +404,23 @@ static void setup(void)
 		enter_ns(CLONE_NEWNS, "mnt");
 	} else if (!strcmp(mode, "seccomp")) {
 		setup_seccomp();
+	} else if (!strcmp(mode, "fown_thread")) {
+		/* A pipe whose SIGIO goes to a thread other than the main one. */
+		struct f_owner_ex o = { F_OWNER_TID, 0 };
+
+		if ((e = pthread_create(&thread, NULL, tid_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+		for (int i = 0; !thread_cnt; i++)
+			if (i > 1000000)
+				fail("the thread never started counting");
+			else
+				sched_yield();
+		o.pid = uts_tid;
+		if (pipe(p) || fcntl(p[0], F_SETOWN_EX, &o))
+			fail("pipe or F_SETOWN_EX: %m");
+		place_fd(p[0], 7);
+		place_fd(p[1], 8);
+		put_file("aux", "%d", uts_tid);
 	} else if (!strcmp(mode, "pipe")) {
 		if (pipe(p))
 			fail("pipe: %m");
