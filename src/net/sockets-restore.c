@@ -133,7 +133,7 @@ static const char *bad_entry(const struct restore_ctx *ctx, const FileEntry *f)
 	    (e->state != TCP_ESTABLISHED && e->state != TCP_CLOSE && e->state != TCP_LISTEN) ||
 	    (e->state == TCP_LISTEN && e->type == SOCK_DGRAM))
 		return "state";
-	if (f->flags & ~(O_ACCMODE | O_NONBLOCK) || e->shutdown > 3)
+	if (f->flags & ~(O_ACCMODE | O_NONBLOCK | O_ASYNC) || e->shutdown > 3)
 		return "flags";
 	if ((e->has_name && !good_name(&e->name)) ||
 	    ((e->name_dir || e->name_file) &&

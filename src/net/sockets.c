@@ -613,11 +613,7 @@ static int dump_unix(struct skd *s, uint64_t ino, const FileEntry *f)
 				     "can't dump: task %d fd %d is a unix socket in "
 				     "state %d (not supported yet)",
 				     s->pid, s->fd, s->d.state);
-	if (f->flags & O_ASYNC)
-		return log_error_ret(-EOPNOTSUPP,
-				     "can't dump: task %d fd %d is a unix socket with "
-				     "O_ASYNC (not supported yet)",
-				     s->pid, s->fd);
+	/* O_ASYNC, its owner and signal: fown.c. */
 	/* A datagram socket another one connect()ed to says connected too: that comes back. */
 	if (s->d.type == SOCK_DGRAM && !s->d.has_peer)
 		s->d.state = TCP_CLOSE;
