@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "mem/mem.h"
 #include "mem/pages.h"
+#include "mem/shmem.h"
 #include "core/sys.h"
 #include "core/util.h"
 #include "tree/seccomp.h"
@@ -73,9 +74,10 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 			     pid, (unsigned long long)v->start, (unsigned long long)v->end, p);
 }
 
+/* Areas whose pages the task's own page tables decide; shared objects are saved whole (shmem.c). */
 static bool vma_has_pages(uint32_t kind)
 {
-	return kind == VMA_ANON || kind == VMA_FILE_PRIVATE || kind == VMA_SHARED_ANON;
+	return kind == VMA_ANON || kind == VMA_FILE_PRIVATE;
 }
 
 /* Whether a pagemap entry is a page we must save for an area of this kind. */
@@ -251,22 +253,6 @@ static int fill_mm_fields(struct dump_task *t, MmEntry *mm)
 	return mm->auxv ? 0 : -ENOMEM;
 }
 
-/* Which shared anonymous object an area maps: tasks that share it over fork see one inode. */
-static int dump_shm_id(pid_t pid, VmaEntry *v)
-{
-	char link[96];
-	struct stat st;
-
-	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)v->start, (unsigned long long)v->end);
-	if (stat(link, &st))
-		return log_error_errno(-errno, "cannot stat %s", link);
-	v->has_shmid = v->has_shm_size = true;
-	v->shmid = st.st_ino;
-	v->shm_size = st.st_size;
-	return 0;
-}
-
 int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 {
 	MmEntry *mm = ANEW(MmEntry);
@@ -315,14 +301,14 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 				return r;
 			v->has_file_id = true;
 		}
-		if (kind == VMA_SHARED_ANON && (r = dump_shm_id(t->pid, v)) < 0)
+		if (kind == VMA_SHARED_ANON && (r = shmem_dump_area(t->pid, v)) < 0)
 			return r;
 		if (kind == VMA_VDSO && !(v->name = arena_strdup(pv->path)))
 			return -ENOMEM;
 		mm->vmas[mm->n_vmas++] = v;
 	}
 	r = scan_pages(pmfd, mm, &rl);
-	if (r < 0)
+	if (r < 0 || (r = shmem_dump(ctx, t, mm)) < 0)
 		return r;
 	mm->runs = rl.runs;
 	mm->n_runs = rl.nr;
@@ -343,7 +329,9 @@ int mem_write(struct dump_ctx *ctx, struct dump_task *t)
 {
 	int r = pages_dump(ctx, t, t->mm);
 
-	return r < 0 ? r : img_write_one(ctx->dirfd, IMG_MM, t->pid, t->mm);
+	if (r < 0 || (r = shmem_write(ctx, t, t->mm)) < 0)
+		return r;
+	return img_write_one(ctx->dirfd, IMG_MM, t->pid, t->mm);
 }
 
 /* ---- restore ---- */
@@ -435,6 +423,8 @@ int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad page runs", t->pid);
 	if (mm->n_auxv > 128 || mm->n_auxv % 2)
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad auxv", t->pid);
+	if (shmem_validate(ctx, t) < 0)
+		return -EINVAL;
 	if (!restore_file(ctx, mm->exe_file_id))
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad exe file", t->pid);
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
@@ -582,8 +572,8 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		return r;
 	for (int i = 0; i < n; i++)
 		park += self[i].end - self[i].start;
-	r = map_blob(mm, t, mm->n_vmas * sizeof(struct rst_vma) + mm->n_runs * sizeof(struct rst_run),
-		     park, ret);
+	r = map_blob(mm, t, mm->n_vmas * sizeof(struct rst_vma) + mm->n_runs * sizeof(struct rst_run) +
+				    shmem_args_size(mm), park, ret);
 	if (r < 0)
 		return r;
 	a = ret->args;
@@ -601,114 +591,6 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	a->pages_fd = fd_move_above(img_open_file(ctx->dirfd, name), min_fd);
 	if (a->pages_fd < 0)
 		return a->pages_fd;
-	return fill_runs_and_mm(ctx, mm, a);
-}
-
-/* ---- shared anonymous memory ---- */
-
-static struct shm_obj *find_shm(struct restore_ctx *ctx, uint64_t id)
-{
-	for (size_t i = 0; i < ctx->nr_shms; i++)
-		if (ctx->shms[i].id == id)
-			return &ctx->shms[i];
-	return NULL;
-}
-
-static int collect_shms(struct restore_ctx *ctx)
-{
-	for (size_t k = 0; k < ctx->nr_tasks; k++) {
-		const MmEntry *mm = ctx->tasks[k].mm;
-
-		for (size_t i = 0; mm && i < mm->n_vmas; i++) {
-			const VmaEntry *v = mm->vmas[i];
-			struct shm_obj *o;
-
-			if (v->kind != VMA_SHARED_ANON)
-				continue;
-			if (!v->has_shmid || !v->has_shm_size || v->shm_size > (1ULL << 40) ||
-			    v->shm_size & (PAGE_SIZE - 1) || v->pgoff + (v->end - v->start) > v->shm_size)
-				return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad shared "
-							      "area %llx", ctx->tasks[k].pid,
-						     (unsigned long long)v->start);
-			o = find_shm(ctx, v->shmid);
-			if (o && o->size != v->shm_size)
-				return log_error_ret(-EINVAL, "images disagree on the size of shared "
-							      "object %llu", (unsigned long long)v->shmid);
-			if (o)
-				continue;
-			if (ctx->nr_shms == RST_MAX_SHMS)
-				return log_error_ret(-EOPNOTSUPP, "can't restore: more than %d shared "
-								  "anonymous objects", RST_MAX_SHMS);
-			o = array_add(&ctx->shms, ctx->nr_shms, sizeof(*o));
-			if (!o)
-				return -ENOMEM;
-			ctx->nr_shms++;
-			*o = (struct shm_obj){ v->shmid, v->shm_size, 0 };
-		}
-	}
-	return 0;
-}
-
-/* Whether [start, end) is free in every task's saved layout. */
-static bool free_in_all(struct restore_ctx *ctx, uint64_t start, uint64_t end)
-{
-	for (size_t k = 0; k < ctx->nr_tasks; k++) {
-		const MmEntry *mm = ctx->tasks[k].mm;
-
-		for (size_t i = 0; mm && i < mm->n_vmas; i++)
-			if (mm->vmas[i]->start < end && mm->vmas[i]->end > start)
-				return false;
-	}
-	return true;
-}
-
-/*
- * Each shared anonymous object is mapped once by nestor, where no task had
- * anything: every task inherits it over fork, and its blob makes its own
- * mappings of it (mremap with old size 0) before dropping nestor's.
- */
-int mem_open_shms(struct restore_ctx *ctx)
-{
-	uint64_t total = 0;
-	int r = collect_shms(ctx);
-
-	if (r < 0 || !ctx->nr_shms)
-		return r;
-	for (size_t i = 0; i < ctx->nr_shms; i++)
-		total += ctx->shms[i].size;
-	for (uint64_t base = 1ULL << 44; base + total < TASK_SIZE; base += 1ULL << 40) {
-		uint64_t at = base;
-
-		if (!free_in_all(ctx, base, base + total))
-			continue;
-		for (size_t i = 0; i < ctx->nr_shms; i++) {
-			void *p = mmap((void *)at, ctx->shms[i].size, PROT_READ | PROT_WRITE,
-				       MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-			if (p == MAP_FAILED)
-				return log_error_errno(-errno, "cannot map shared memory");
-			ctx->shms[i].addr = at;
-			at += ctx->shms[i].size;
-		}
-		return 0;
-	}
-	return log_error_ret(-ENOMEM, "no room for the shared memory of the tasks");
-}
-
-void mem_fill_shms(struct restore_ctx *ctx, struct restore_task *t, struct rst_args *a)
-{
-	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
-
-	if (!t->mm) /* the owner's blob makes the shared memory */
-		return;
-	a->nr_shms = ctx->nr_shms;
-	for (size_t i = 0; i < ctx->nr_shms; i++) {
-		a->shms[i][0] = ctx->shms[i].addr;
-		a->shms[i][1] = ctx->shms[i].size;
-	}
-	for (size_t i = 0; i < t->mm->n_vmas; i++) {
-		const VmaEntry *v = t->mm->vmas[i];
-
-		if (v->kind == VMA_SHARED_ANON)
-			vmas[i].src = find_shm(ctx, v->shmid)->addr + v->pgoff;
-	}
+	r = shmem_prepare(ctx, t, min_fd, a, (struct rst_run *)a->runs + mm->n_runs);
+	return r < 0 ? r : fill_runs_and_mm(ctx, mm, a);
 }

@@ -131,6 +131,13 @@ struct rst_args {
 	/* Shared anonymous objects nestor mapped before forking: start, length. */
 	uint32_t nr_shms;
 	uint64_t shms[RST_MAX_SHMS][2];
+	/* The objects this task saved: it fills them from their images (runs: struct rst_run). */
+	uint32_t nr_shm_fills;
+	struct {
+		int32_t fd;
+		uint32_t nr_runs;
+		uint64_t runs;
+	} shm_fills[RST_MAX_SHMS];
 	/*
 	 * Memory shared between processes (see vmshare.c). An owner's blob says
 	 * it runs (*vm_ready_word = 1), waits for its sharers to come in, keeps

@@ -150,12 +150,12 @@ static void move_vdso(struct rst_args *a)
 		      RST_STEP_VDSO, a->vdso_tgt[i]);
 }
 
-static void read_pages(struct rst_args *a, struct rst_run *r)
+static void read_pages(struct rst_args *a, int fd, struct rst_run *r)
 {
 	uint64_t done = 0, len = r->nr_pages * PAGE;
 
 	while (done < len) {
-		long n = rsys6(NR_pread64, a->pages_fd, r->vaddr + done, len - done, r->off + done,
+		long n = rsys6(NR_pread64, fd, r->vaddr + done, len - done, r->off + done,
 			       0, 0);
 		if (n == 0)
 			n = -61; /* ENODATA: the page file is shorter than the image says */
@@ -209,7 +209,7 @@ static void fill_run(struct rst_args *a, int uffd, uint32_t kind, struct rst_run
 			return;
 		/* Pages it copied before failing are in place; pread overwrites them. */
 	}
-	read_pages(a, r);
+	read_pages(a, a->pages_fd, r);
 }
 
 static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
@@ -283,6 +283,10 @@ static void map_areas(struct rst_args *a)
 	}
 	if (uffd >= 0)
 		rsys(NR_close, uffd, 0, 0);
+	/* The shared objects this task saved, whole, through nestor's mapping of each. */
+	for (uint32_t i = 0; i < a->nr_shm_fills; i++)
+		for (uint32_t k = 0; k < a->shm_fills[i].nr_runs; k++)
+			read_pages(a, a->shm_fills[i].fd, (struct rst_run *)a->shm_fills[i].runs + k);
 	for (uint32_t i = 0; i < a->nr_shms; i++)
 		CHECK(rsys(NR_munmap, a->shms[i][0], a->shms[i][1], 0), RST_STEP_UNMAP, a->shms[i][0]);
 }
