@@ -237,13 +237,12 @@ static int fill_mm_fields(struct dump_task *t, MmEntry *mm)
 	mm->arg_end = t->stat.arg_end;
 	mm->env_start = t->stat.env_start;
 	mm->env_end = t->stat.env_end;
-	/* The current brk is the end of the [heap] area, or its start if empty. */
-	mm->brk = mm->start_brk;
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (mm->vmas[i]->start == PAGE_ALIGN(mm->start_brk) ||
-		    (mm->vmas[i]->start <= mm->start_brk && mm->vmas[i]->end > mm->start_brk &&
-		     mm->vmas[i]->kind == VMA_ANON))
-			mm->brk = mm->vmas[i]->end;
+	/* The exact break, from the task itself; the heap area's end is page-rounded. */
+	mm->brk = t->pa->brk;
+	if (mm->brk < mm->start_brk)
+		return log_error_ret(-EIO, "task %d: program break %#llx below its start %#llx",
+				     t->pid, (unsigned long long)mm->brk,
+				     (unsigned long long)mm->start_brk);
 	snprintf(path, sizeof(path), "/proc/%d/auxv", t->pid);
 	r = read_file_at(AT_FDCWD, path, &auxv, 4096);
 	if (r < 0)
