@@ -21,6 +21,9 @@
 
 #define TASK_SIZE     0x7ffffffff000ULL
 #define PM_BATCH      65536 /* pagemap entries read at once */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08 /* Linux 6.11; Debian's headers are older */
+#endif
 
 /* Flags of areas nestor cannot rebuild: refused at dump with their name. */
 static const struct {
@@ -78,6 +81,12 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 static bool vma_has_pages(uint32_t kind)
 {
 	return kind == VMA_ANON || kind == VMA_FILE_PRIVATE;
+}
+
+/* A droppable area's pages are never saved: they come back empty, as the kernel may make them. */
+static bool area_saves_pages(const VmaEntry *v)
+{
+	return vma_has_pages(v->kind) && !(v->madv & VMF_DP);
 }
 
 /* Whether a pagemap entry is a page we must save for an area of this kind. */
@@ -164,7 +173,7 @@ static int add_region(struct run_list *rl, const VmaEntry *v, const struct pm_pa
 {
 	uint64_t start = MAX(reg->start, v->start), end = MIN(reg->end, v->end);
 
-	if (start >= end || !vma_has_pages(v->kind) || reg->categories & PAGE_IS_PFNZERO)
+	if (start >= end || !area_saves_pages(v) || reg->categories & PAGE_IS_PFNZERO)
 		return 0; /* the zero page: only ever read, comes back as zero anyway */
 	if (v->kind == VMA_FILE_PRIVATE && reg->categories & PAGE_IS_FILE &&
 	    !(reg->categories & PAGE_IS_SWAPPED))
@@ -197,7 +206,7 @@ static int scan_pages(int pmfd, const MmEntry *mm, struct run_list *rl)
 
 		if (n < 0 && (errno == ENOTTY || errno == EINVAL)) {
 			for (size_t i = 0; i < mm->n_vmas; i++) /* an older kernel */
-				if (vma_has_pages(mm->vmas[i]->kind) &&
+				if (area_saves_pages(mm->vmas[i]) &&
 				    scan_pagemap_read(pmfd, mm->vmas[i], rl) < 0)
 					return -EIO;
 			return 0;
@@ -290,7 +299,7 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 		v->prot = pv->prot;
 		v->kind = kind;
 		v->madv = pv->vmflags;
-		v->flags = (pv->shared ? MAP_SHARED : MAP_PRIVATE) |
+		v->flags = (pv->shared ? MAP_SHARED : pv->vmflags & VMF_DP ? MAP_DROPPABLE : MAP_PRIVATE) |
 			   (kind == VMA_ANON || kind == VMA_SHARED_ANON ? MAP_ANONYMOUS : 0) |
 			   (pv->vmflags & VMF_GD ? MAP_GROWSDOWN : 0) |
 			   (pv->vmflags & VMF_NR ? MAP_NORESERVE : 0);
@@ -335,15 +344,25 @@ int mem_write(struct dump_ctx *ctx, struct dump_task *t)
 
 /* ---- restore ---- */
 
+/* One type of mapping: shared, private or (anonymous only) droppable. */
+static bool map_type_ok(const VmaEntry *v)
+{
+	uint32_t type = v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_DROPPABLE);
+
+	return type == MAP_SHARED || type == MAP_PRIVATE ||
+	       (type == MAP_DROPPABLE && v->kind == VMA_ANON);
+}
+
 static int validate_vma(const struct restore_ctx *ctx, const VmaEntry *v, uint64_t prev_end)
 {
-	const uint32_t flags_ok = MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
-				  MAP_NORESERVE;
+	const uint32_t flags_ok = MAP_SHARED | MAP_PRIVATE | MAP_DROPPABLE | MAP_ANONYMOUS |
+				  MAP_GROWSDOWN | MAP_NORESERVE;
 	const FileEntry *f;
 
 	if (v->start >= v->end || v->end > TASK_SIZE || (v->start | v->end) & (PAGE_SIZE - 1) ||
 	    v->start < prev_end || v->prot & ~7u || v->flags & ~flags_ok || v->kind < VMA_ANON ||
-	    v->kind > VMA_VDSO || v->pgoff & (PAGE_SIZE - 1))
+	    v->kind > VMA_VDSO || v->pgoff & (PAGE_SIZE - 1) ||
+	    !map_type_ok(v))
 		return -EINVAL;
 	if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
 		return 0;
@@ -368,7 +387,7 @@ static int validate_runs(const MmEntry *mm)
 		while (vi < mm->n_vmas && mm->vmas[vi]->end <= r->vaddr)
 			vi++;
 		if (vi == mm->n_vmas || mm->vmas[vi]->start > r->vaddr || mm->vmas[vi]->end < end ||
-		    !vma_has_pages(mm->vmas[vi]->kind))
+		    !area_saves_pages(mm->vmas[vi]))
 			return -EINVAL;
 		pages += r->nr_pages;
 		prev_end = end;

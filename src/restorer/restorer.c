@@ -32,6 +32,8 @@
 #define PR_SET_NO_NEW_PRIVS 38
 #define PR_CAP_AMBIENT     47
 #define PR_CAP_AMBIENT_RAISE 2
+#define MADV_RANDOM    1
+#define MADV_SEQUENTIAL 2
 #define MADV_DONTFORK  10
 #define MADV_DONTDUMP  16
 #define MADV_HUGEPAGE  14
@@ -221,6 +223,7 @@ static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
 		{ VMF_DC, MADV_DONTFORK },   { VMF_DD, MADV_DONTDUMP },
 		{ VMF_HG, MADV_HUGEPAGE },   { VMF_NH, MADV_NOHUGEPAGE },
 		{ VMF_MG, MADV_MERGEABLE },  { VMF_WF, MADV_WIPEONFORK },
+		{ VMF_SR, MADV_SEQUENTIAL }, { VMF_RR, MADV_RANDOM },
 	};
 	uint64_t len = v->end - v->start;
 
