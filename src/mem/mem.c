@@ -55,8 +55,8 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 		*ret_kind = v->shared ? VMA_SHARED_ANON : VMA_ANON;
 		return 0;
 	}
-	if (!strcmp(p, "/dev/zero (deleted)") && v->shared) {
-		*ret_kind = VMA_SHARED_ANON;
+	if (!strcmp(p, "/dev/zero (deleted)")) { /* a shmem object, mapped shared or not */
+		*ret_kind = v->shared ? VMA_SHARED_ANON : VMA_SHM_PRIVATE;
 		return 0;
 	}
 	/*
@@ -80,7 +80,13 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 /* Areas whose pages the task's own page tables decide; shared objects are saved whole (shmem.c). */
 static bool vma_has_pages(uint32_t kind)
 {
-	return kind == VMA_ANON || kind == VMA_FILE_PRIVATE;
+	return kind == VMA_ANON || kind == VMA_FILE_PRIVATE || kind == VMA_SHM_PRIVATE;
+}
+
+/* A private mapping of a file: its pages still in the file's page cache are not copies. */
+static bool private_of_file(uint32_t kind)
+{
+	return kind == VMA_FILE_PRIVATE || kind == VMA_SHM_PRIVATE;
 }
 
 /* A droppable area's pages are never saved: they come back empty, as the kernel may make them. */
@@ -96,7 +102,7 @@ static bool page_wanted(uint32_t kind, uint64_t pme)
 		return true;
 	if (!(pme & PM_PRESENT))
 		return false;
-	if (kind == VMA_FILE_PRIVATE && (pme & PM_FILE))
+	if (private_of_file(kind) && (pme & PM_FILE))
 		return false; /* still the file's page, not a private copy */
 	if (kdat.has_zero_pfn && (pme & PM_PFN_MASK) == kdat.zero_pfn)
 		return false; /* only ever read: comes back as zero anyway */
@@ -175,7 +181,7 @@ static int add_region(struct run_list *rl, const VmaEntry *v, const struct pm_pa
 
 	if (start >= end || !area_saves_pages(v) || reg->categories & PAGE_IS_PFNZERO)
 		return 0; /* the zero page: only ever read, comes back as zero anyway */
-	if (v->kind == VMA_FILE_PRIVATE && reg->categories & PAGE_IS_FILE &&
+	if (private_of_file(v->kind) && reg->categories & PAGE_IS_FILE &&
 	    !(reg->categories & PAGE_IS_SWAPPED))
 		return 0; /* still the file's page, not a private copy */
 	return add_range(rl, start, end, v->start);
@@ -309,7 +315,8 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 				return r;
 			v->has_file_id = true;
 		}
-		if (kind == VMA_SHARED_ANON && (r = shmem_dump_area(t->pid, v)) < 0)
+		if ((kind == VMA_SHARED_ANON || kind == VMA_SHM_PRIVATE) &&
+		    (r = shmem_dump_area(t->pid, v)) < 0)
 			return r;
 		if (kind == VMA_VDSO && !(v->name = arena_strdup(pv->path)))
 			return -ENOMEM;
@@ -361,7 +368,7 @@ static int validate_vma(const struct restore_ctx *ctx, const VmaEntry *v, uint64
 
 	if (v->start >= v->end || v->end > TASK_SIZE || (v->start | v->end) & (PAGE_SIZE - 1) ||
 	    v->start < prev_end || v->prot & ~7u || v->flags & ~flags_ok || v->kind < VMA_ANON ||
-	    v->kind > VMA_VDSO || v->pgoff & (PAGE_SIZE - 1) ||
+	    v->kind > VMA_SHM_PRIVATE || v->pgoff & (PAGE_SIZE - 1) ||
 	    !map_type_ok(v))
 		return -EINVAL;
 	if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)

@@ -30,6 +30,11 @@
 #define TASK_SIZE    0x7ffffffff000ULL
 #define SHM_MAX_SIZE (1ULL << 40)
 
+static bool maps_object(const VmaEntry *v)
+{
+	return v->kind == VMA_SHARED_ANON || v->kind == VMA_SHM_PRIVATE;
+}
+
 static void map_files_link(char *buf, size_t len, pid_t pid, const VmaEntry *v)
 {
 	snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", pid, (unsigned long long)v->start,
@@ -107,7 +112,7 @@ static int open_object(pid_t pid, const MmEntry *mm, uint64_t id)
 	int fd;
 
 	for (size_t i = 0; i < mm->n_vmas; i++) {
-		if (mm->vmas[i]->kind != VMA_SHARED_ANON || mm->vmas[i]->shmid != id)
+		if (!maps_object(mm->vmas[i]) || mm->vmas[i]->shmid != id)
 			continue;
 		map_files_link(link, sizeof(link), pid, mm->vmas[i]);
 		fd = open(link, O_RDONLY | O_CLOEXEC);
@@ -128,7 +133,7 @@ int shmem_dump(struct dump_ctx *ctx, struct dump_task *t, MmEntry *mm)
 		ShmObjectEntry *o;
 		int r;
 
-		if (v->kind != VMA_SHARED_ANON || saved_before(ctx, mm, v->shmid))
+		if (!maps_object(v) || saved_before(ctx, mm, v->shmid))
 			continue;
 		if (!(o = ANEW(ShmObjectEntry)))
 			return -ENOMEM;
@@ -230,7 +235,7 @@ static void count_object(const struct restore_ctx *ctx, uint64_t id, uint64_t si
 				*ret_saved += o->size == size ? 1 : 2;
 		}
 		for (size_t i = 0; mm && i < mm->n_vmas; i++)
-			*ret_mapped |= mm->vmas[i]->kind == VMA_SHARED_ANON && mm->vmas[i]->shmid == id;
+			*ret_mapped |= maps_object(mm->vmas[i]) && mm->vmas[i]->shmid == id;
 	}
 }
 
@@ -247,7 +252,7 @@ int shmem_validate(struct restore_ctx *ctx, struct restore_task *t)
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const VmaEntry *v = mm->vmas[i];
 
-		if (v->kind != VMA_SHARED_ANON)
+		if (!maps_object(v))
 			continue;
 		if (!v->has_shmid || !v->has_shm_size || v->shm_size > SHM_MAX_SIZE ||
 		    v->shm_size & (PAGE_SIZE - 1) || v->pgoff > v->shm_size ||
@@ -297,7 +302,7 @@ static int collect_shms(struct restore_ctx *ctx)
 			if (!o)
 				return -ENOMEM;
 			ctx->nr_shms++;
-			*o = (struct shm_obj){ so->id, so->size, 0 };
+			*o = (struct shm_obj){ so->id, so->size, 0, -1 };
 		}
 	}
 	return 0;
@@ -314,6 +319,19 @@ static bool free_in_all(struct restore_ctx *ctx, uint64_t start, uint64_t end)
 				return false;
 	}
 	return true;
+}
+
+/* A descriptor of the object, for the tasks' private mappings of it (inherited). */
+static int open_own_object(struct restore_ctx *ctx, struct shm_obj *o)
+{
+	char link[96];
+
+	snprintf(link, sizeof(link), "/proc/self/map_files/%llx-%llx", (unsigned long long)o->addr,
+		 (unsigned long long)(o->addr + o->size));
+	o->fd = fd_move_above(open(link, O_RDWR | O_CLOEXEC), ctx->fd_base + 1);
+	if (o->fd < 0)
+		return log_error_errno(o->fd, "cannot open %s", link);
+	return 0;
 }
 
 int mem_open_shms(struct restore_ctx *ctx)
@@ -337,6 +355,8 @@ int mem_open_shms(struct restore_ctx *ctx)
 				return log_error_errno(-errno, "cannot map shared memory");
 			ctx->shms[i].addr = at;
 			at += ctx->shms[i].size;
+			if ((r = open_own_object(ctx, &ctx->shms[i])) < 0)
+				return r;
 		}
 		return 0;
 	}
@@ -398,5 +418,7 @@ void mem_fill_shms(struct restore_ctx *ctx, struct restore_task *t, struct rst_a
 
 		if (v->kind == VMA_SHARED_ANON)
 			vmas[i].src = find_shm(ctx, v->shmid)->addr + v->pgoff;
+		if (v->kind == VMA_SHM_PRIVATE) /* mapped from nestor's descriptor of it */
+			vmas[i].fd = find_shm(ctx, v->shmid)->fd;
 	}
 }

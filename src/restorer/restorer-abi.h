@@ -33,6 +33,7 @@ enum {
 	VMA_FILE_SHARED = 3,
 	VMA_SHARED_ANON = 4, /* MAP_SHARED|MAP_ANONYMOUS */
 	VMA_VDSO = 5,        /* [vdso], [vvar], [vvar_vclock]: moved, not made */
+	VMA_SHM_PRIVATE = 6, /* MAP_PRIVATE of a shared anonymous object ("/dev/zero (deleted)") */
 };
 
 struct rst_vma {
