@@ -10,9 +10,11 @@
  * (pages in memory or in swap); they go to shmem-ID.img, back to back.
  *
  * Restore: nestor maps each object once before the tree, where no task has
- * anything, so that every task inherits it; each task's blob maps its areas
- * from it (mremap, old size 0) and the blob of the task that saved it fills
- * it from its image first (so the pages are charged to that task's cgroup).
+ * anything, and opens it through its own map_files: every task inherits
+ * both; each task's blob maps its areas from the descriptor (so an area may
+ * reach past the object's end, as mremap can make it), and the blob of the
+ * task that saved the object fills it through nestor's mapping first (so
+ * the pages are charged to that task's cgroup).
  */
 #define LOG_PREFIX "shmem: "
 #include <fcntl.h>
@@ -254,9 +256,9 @@ int shmem_validate(struct restore_ctx *ctx, struct restore_task *t)
 
 		if (!maps_object(v))
 			continue;
+		/* An area may reach past the object's end (grown by mremap): SIGBUS there, as before. */
 		if (!v->has_shmid || !v->has_shm_size || v->shm_size > SHM_MAX_SIZE ||
-		    v->shm_size & (PAGE_SIZE - 1) || v->pgoff > v->shm_size ||
-		    v->end - v->start > v->shm_size - v->pgoff)
+		    v->shm_size & (PAGE_SIZE - 1) || v->pgoff > TASK_SIZE)
 			return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad shared "
 						      "area %llx", t->pid, (unsigned long long)v->start);
 		count_object(ctx, v->shmid, v->shm_size, &saved, &mapped);
@@ -416,9 +418,10 @@ void mem_fill_shms(struct restore_ctx *ctx, struct restore_task *t, struct rst_a
 	for (size_t i = 0; i < t->mm->n_vmas; i++) {
 		const VmaEntry *v = t->mm->vmas[i];
 
-		if (v->kind == VMA_SHARED_ANON)
-			vmas[i].src = find_shm(ctx, v->shmid)->addr + v->pgoff;
-		if (v->kind == VMA_SHM_PRIVATE) /* mapped from nestor's descriptor of it */
+		/* Mapped from nestor's descriptor of the object, shared or private. */
+		if (maps_object(v)) {
 			vmas[i].fd = find_shm(ctx, v->shmid)->fd;
+			vmas[i].flags &= ~MAP_ANONYMOUS;
+		}
 	}
 }

@@ -38,7 +38,6 @@ enum {
 
 struct rst_vma {
 	uint64_t start, end, pgoff;
-	uint64_t src; /* shared anonymous: where nestor's mapping of the object is, or 0 */
 	uint64_t vmflags; /* VMF_* from proc.h */
 	uint32_t prot, flags, kind;
 	int32_t fd;

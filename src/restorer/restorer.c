@@ -267,17 +267,13 @@ static void map_areas(struct rst_args *a)
 
 		if (v->kind == VMA_VDSO)
 			continue;
-		if (v->src)
-			/* The object nestor mapped before forking: a second mapping of it. */
-			r = rsys6(NR_mremap, v->src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
-		else if (v->kind == VMA_ANON || v->kind == VMA_SHARED_ANON)
+		/* Files, and shared anonymous objects through nestor's descriptor of each. */
+		if (v->fd < 0)
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, -1, 0);
 		else
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, v->fd,
 				  v->pgoff);
 		CHECK(r, RST_STEP_MMAP, v->start);
-		if (v->src) /* it came read-write, as nestor mapped it */
-			CHECK(rsys(NR_mprotect, v->start, len, prot), RST_STEP_PROTECT, v->start);
 		for (; ri < a->nr_runs && runs[ri].vaddr < v->end; ri++)
 			fill_run(a, uffd, v->kind, &runs[ri]);
 		if (prot != v->prot)

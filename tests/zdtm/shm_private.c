@@ -6,10 +6,14 @@
  * private). After restore: pages written through the private mapping keep
  * their private copy; the others still show the object, including a write
  * made to the object after restore; the object itself is whole.
+ * Also a shared anonymous area grown by mremap() past its object's end
+ * (the kernel allows it; the pages past the end raise SIGBUS): it comes
+ * back with its length, its object's size and content.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -47,10 +51,31 @@ static void check(const char *shm, const char *priv)
 	}
 }
 
+static void check_grown(const char *grown)
+{
+	struct vma_info vma;
+	char link[96];
+	struct stat st;
+	int fd;
+
+	if (vma_find(grown, &vma) || strcmp(vma.perms, "rw-s") ||
+	    vma.start != (unsigned long)grown || vma.end - vma.start != 4 * PAGE_SIZE)
+		fail("grown area at %p: %lx-%lx %s", grown, vma.start, vma.end, vma.perms);
+	snprintf(link, sizeof(link), "/proc/self/map_files/%lx-%lx", vma.start, vma.end);
+	fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || st.st_size != 2 * PAGE_SIZE)
+		fail("grown area's object: %m, %ld bytes, expected %lu", fd < 0 ? 0L : (long)st.st_size,
+		     2 * PAGE_SIZE);
+	close(fd);
+	for (unsigned long i = 0; i < 2 * PAGE_SIZE; i++)
+		if (grown[i] != (char)(i ^ 0x3c))
+			fail("grown area byte %lu: %#x", i, (unsigned char)grown[i]);
+}
+
 int main(int argc, char **argv)
 {
 	struct vma_info vma;
-	char link[96], *shm, *priv;
+	char link[96], *shm, *priv, *grown;
 	int fd;
 
 	test_init(argc, argv);
@@ -73,6 +98,15 @@ int main(int argc, char **argv)
 		if (copied(i / PAGE_SIZE))
 			priv[i] = private_byte(i);
 	check(shm, priv);
+	grown = mmap(NULL, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (grown == MAP_FAILED)
+		fail("mmap: %m");
+	for (unsigned long i = 0; i < 2 * PAGE_SIZE; i++)
+		grown[i] = (char)(i ^ 0x3c);
+	grown = mremap(grown, 2 * PAGE_SIZE, 4 * PAGE_SIZE, MREMAP_MAYMOVE);
+	if (grown == MAP_FAILED)
+		fail("mremap: %m");
+	check_grown(grown);
 
 	test_daemon();
 	test_waitsig();
@@ -81,6 +115,7 @@ int main(int argc, char **argv)
 	    vma.end - vma.start != NPAGES * PAGE_SIZE)
 		fail("private mapping at %p lost", priv);
 	check(shm, priv);
+	check_grown(grown);
 	/* Pages never written privately still show the object. */
 	shm[2 * PAGE_SIZE] = 0x42;
 	if (priv[2 * PAGE_SIZE] != 0x42)
