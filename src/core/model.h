@@ -122,6 +122,7 @@ struct restore_task {
 struct restore_ctx {
 	const struct opts *opts;
 	int dirfd;
+	bool images_only; /* validate the images alone, nothing of this machine (the fuzzer) */
 	InventoryEntry *inv;
 	FileEntry **files;
 	size_t nr_files;
@@ -130,6 +131,7 @@ struct restore_ctx {
 	struct restore_task *tasks;
 	size_t nr_tasks;
 	int fd_base; /* the task's fds are below; nestor's service fds at and above */
+	int term_fd; /* nestor's terminal for --shell-job, or -1 */
 	struct pipe_obj *pipes; /* pipes made so far, by inode */
 	size_t nr_pipes;
 	struct shm_obj *shms; /* shared anonymous objects, mapped by nestor, inherited */

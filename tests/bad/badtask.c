@@ -106,12 +106,14 @@ static void *spin_thread(void *arg)
 	return NULL;
 }
 
-/* A thread with an effective gid of its own (raw syscall: libc would change all). */
-static void *creds_thread(void *arg)
+/* A thread in a UTS namespace of its own, with its own hostname. */
+static volatile pid_t uts_tid;
+static void *uts_thread(void *arg)
 {
 	(void)arg;
-	if (syscall(SYS_setresgid, -1, 4321, -1))
+	if (unshare(CLONE_NEWUTS) || sethostname("nestor-thread", 13))
 		return NULL;
+	uts_tid = syscall(SYS_gettid);
 	return spin_thread(NULL);
 }
 
@@ -248,12 +250,63 @@ static void setup_sysv_shm(void)
 	put_file("aux", "%lx-%lx", (unsigned long)sysv, (unsigned long)sysv + SHM_SIZE);
 }
 
+/*
+ * family: a child in a group of its own and its child, which has a second
+ * thread; none asks for a death signal, so a root that dies alone leaves
+ * them running. aux gets "CHILD GRANDCHILD".
+ */
+static pid_t grandchild;
+
+static void family_member(void)
+{
+	int e;
+
+	if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+static void setup_family(void)
+{
+	int p[2];
+
+	if (pipe(p))
+		fail("pipe: %m");
+	child = fork();
+	if (child < 0)
+		fail("fork: %m");
+	if (child == 0) {
+		pid_t g;
+
+		close(p[0]);
+		setpgid(0, 0);
+		g = fork();
+		if (g == 0) {
+			close(p[1]);
+			family_member();
+		}
+		if (g < 0 || write(p[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (read(p[0], &grandchild, sizeof(grandchild)) != sizeof(grandchild))
+		fail("the child did not fork the grandchild");
+	close(p[0]);
+	put_file("aux", "%d %d", child, grandchild);
+}
+
 static void setup(void)
 {
 	int p[2], e;
 
 	if (!strcmp(mode, "plain")) {
 		return;
+	} else if (!strcmp(mode, "family")) {
+		setup_family();
 	} else if (!strcmp(mode, "vm_orphans")) {
 		/* Two grandchildren share one memory that their parent left by exec:
 		 * neither got it from the other, which no restore can make again. */
@@ -309,16 +362,31 @@ static void setup(void)
 			if (waitid(P_PID, child, &si, WEXITED | WNOWAIT))
 				fail("waitid: %m");
 		}
-	} else if (!strcmp(mode, "threads") || !strcmp(mode, "thread_creds")) {
-		void *(*fn)(void *) = strcmp(mode, "threads") ? creds_thread : spin_thread;
-
-		if ((e = pthread_create(&thread, NULL, fn, NULL)))
+	} else if (!strcmp(mode, "threads")) {
+		if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
 			fail("pthread_create: %s", strerror(e));
 		for (int i = 0; !thread_cnt; i++)
 			if (i > 1000000)
 				fail("the second thread never started counting");
 			else
 				sched_yield();
+	} else if (!strcmp(mode, "thread_uts")) {
+		if ((e = pthread_create(&thread, NULL, uts_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+		for (int i = 0; !thread_cnt; i++)
+			if (i > 1000000)
+				fail("the UTS thread never started counting (unshare: %m)");
+			else
+				sched_yield();
+		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "ns-pid_for_children")) {
+		/* Our next child would be init of a new pid namespace. */
+		enter_ns(CLONE_NEWPID, "pid");
+		ns_name = "pid_for_children";
+	} else if (!strcmp(mode, "pdeath")) {
+		/* SIGWINCH: harmless whenever it comes (our parent may be gone already). */
+		if (prctl(PR_SET_PDEATHSIG, SIGWINCH))
+			fail("PR_SET_PDEATHSIG: %m");
 	} else if (!strcmp(mode, "ns-user")) {
 		enter_ns(CLONE_NEWUSER, "user");
 		map_root();
@@ -345,6 +413,11 @@ static void setup(void)
 		e = eventfd(42, 0);
 		if (e < 0)
 			fail("eventfd: %m");
+		place_fd(e, 5);
+	} else if (!strcmp(mode, "procfd")) {
+		e = open("/proc/1/stat", O_RDONLY | O_CLOEXEC);
+		if (e < 0)
+			fail("open /proc/1/stat: %m");
 		place_fd(e, 5);
 	} else if (!strcmp(mode, "pidfd")) {
 		e = syscall(SYS_pidfd_open, getpid(), 0);
@@ -406,7 +479,13 @@ static void check(void)
 	unsigned long before;
 	siginfo_t si;
 
-	if (!strcmp(mode, "child") || !strcmp(mode, "vm_orphans")) {
+	if (!strcmp(mode, "family")) {
+		if (kill(child, 0) || kill(grandchild, 0))
+			fail("child %d or grandchild %d is gone", child, grandchild);
+		kill(grandchild, SIGKILL);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	} else if (!strcmp(mode, "child") || !strcmp(mode, "vm_orphans")) {
 		if (kill(child, 0) || waitpid(child, NULL, WNOHANG) != 0)
 			fail("child %d is gone", child);
 		kill(child, SIGKILL);
@@ -415,7 +494,7 @@ static void check(void)
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, child, &si, WEXITED | WNOHANG) || si.si_pid != child)
 			fail("zombie child %d was reaped by someone else", child);
-	} else if (!strcmp(mode, "threads") || !strcmp(mode, "thread_creds")) {
+	} else if (!strcmp(mode, "threads")) {
 		if (getegid() != 0)
 			fail("main thread's egid is %d, expected 0", getegid());
 		before = thread_cnt;
@@ -424,6 +503,28 @@ static void check(void)
 			fail("the second thread stopped counting");
 		thread_stop = 1;
 		pthread_join(thread, NULL);
+	} else if (!strcmp(mode, "thread_uts")) {
+		char host[64] = "";
+
+		before = thread_cnt;
+		usleep(20000);
+		if (thread_cnt == before)
+			fail("the UTS thread stopped counting");
+		snprintf(path, sizeof(path), "/proc/self/task/%d/ns/uts", uts_tid);
+		if (stat(path, &st) || stat("/proc/self/ns/uts", &ns_before) ||
+		    st.st_ino == ns_before.st_ino)
+			fail("the thread is no longer in a UTS namespace of its own");
+		gethostname(host, sizeof(host));
+		if (!strcmp(host, "nestor-thread"))
+			fail("the main thread has the thread's hostname");
+		thread_stop = 1;
+		pthread_join(thread, NULL);
+	} else if (!strcmp(mode, "ns-pid_for_children")) {
+		char link[64];
+
+		if (readlink("/proc/self/ns/pid_for_children", link, sizeof(link)) >= 0 ||
+		    errno != ENOENT)
+			fail("pid_for_children is readable: no longer a new pid namespace");
 	} else if (!strncmp(mode, "ns-", 3)) {
 		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_name);
 		if (stat(path, &st) || st.st_ino != ns_before.st_ino)
@@ -440,7 +541,8 @@ static void check(void)
 	} else if (!strcmp(mode, "eventfd")) {
 		if (read(5, &v, sizeof(v)) != sizeof(v) || v != 42)
 			fail("eventfd counter %llu, expected 42", (unsigned long long)v);
-	} else if (!strcmp(mode, "pidfd") || !strcmp(mode, "io_uring")) {
+	} else if (!strcmp(mode, "pidfd") || !strcmp(mode, "io_uring") ||
+		   !strcmp(mode, "procfd")) {
 		struct stat st;
 		if (fstat(5, &st))
 			fail("the %s on fd 5 is gone", mode);
