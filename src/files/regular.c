@@ -15,7 +15,9 @@
 #include "core/util.h"
 #include "files/fd-ops.h"
 #include "files/files.h"
+#include "files/identity.h"
 #include "files/names.h"
+#include "restorer/restorer-abi.h"
 
 #define MAX_UNLINKED_SIZE (64u << 20)
 
@@ -123,7 +125,7 @@ static int dump_mapped(struct dump_ctx *ctx, const struct fd_mapped *m, uint32_t
 	f->flags = (uint32_t)-1; /* not an open description: a mapped or executed file */
 	files_fill_stat(f, st);
 	*ret_id = f->id;
-	return f->path ? 0 : -ENOMEM;
+	return f->path ? ident_record(f, m->link, st) : -ENOMEM;
 }
 
 int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t *ret_id)
@@ -150,7 +152,7 @@ int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t 
 	f->flags = O_RDONLY | O_DIRECTORY;
 	files_fill_stat(f, &st);
 	*ret_id = f->id;
-	return f->path ? 0 : -ENOMEM;
+	return f->path ? ident_record(f, link, &st) : -ENOMEM;
 }
 
 static bool is_tty(const struct stat *st)
@@ -245,7 +247,7 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 	if (S_ISREG(st->st_mode)) {
 		f->type = FILE_TYPE__REG;
 		if (st->st_nlink)
-			return 0;
+			return ident_record(f, d->link, st);
 		if (deleted_suffix(f->path))
 			f->path[strlen(f->path) - 10] = 0;
 		snprintf(what, sizeof(what), "fd %d", d->fd);
@@ -253,7 +255,7 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 	}
 	f->type = S_ISCHR(st->st_mode) ? FILE_TYPE__CHR : FILE_TYPE__DIR;
 	if (st->st_nlink || !deleted_suffix(f->path))
-		return 0;
+		return f->type == FILE_TYPE__DIR ? ident_record(f, d->link, st) : 0;
 	/* A removed directory or device node: made again at restore, and removed. */
 	f->path[strlen(f->path) - 10] = 0;
 	f->unlinked = true;
@@ -265,15 +267,48 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 
 /* ---- restore ---- */
 
-static int check_unchanged(const FileEntry *f, const struct stat *st)
+/* Who holds f, for messages: a task's fd, cwd, root, exe or mapping. */
+static const char *holder(const struct restore_ctx *ctx, const FileEntry *f, char *buf,
+			  size_t len)
 {
-	if ((uint64_t)st->st_size != f->size || files_mtime_ns(st) != f->mtime_ns)
-		return log_error_ret(-ESTALE, "can't restore: %s changed since the dump "
-					      "(size %llu, was %llu; mtime differs: %s)",
-				     f->path, (unsigned long long)st->st_size,
-				     (unsigned long long)f->size,
-				     files_mtime_ns(st) != f->mtime_ns ? "yes" : "no");
-	return 0;
+	snprintf(buf, len, "file %u", f->id);
+	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+		const struct restore_task *t = &ctx->tasks[k];
+		const FdinfoEntry *fi = t->fdinfo;
+		const MmEntry *mm = t->mm;
+
+		for (size_t i = 0; fi && i < fi->n_fds; i++)
+			if (fi->fds[i]->file_id == f->id)
+				return snprintf(buf, len, "task %d fd %u", t->pid, fi->fds[i]->fd), buf;
+		if (t->core && (t->core->cwd_id == f->id || t->core->root_id == f->id))
+			return snprintf(buf, len, "task %d %s", t->pid,
+					t->core->cwd_id == f->id ? "cwd" : "root"), buf;
+		if (mm && mm->exe_file_id == f->id)
+			return snprintf(buf, len, "task %d exe", t->pid), buf;
+		for (size_t i = 0; mm && i < mm->n_vmas; i++)
+			if (mm->vmas[i]->has_file_id && mm->vmas[i]->file_id == f->id &&
+			    (mm->vmas[i]->kind == VMA_FILE_PRIVATE ||
+			     mm->vmas[i]->kind == VMA_FILE_SHARED))
+				return snprintf(buf, len, "task %d mapping %llx-%llx", t->pid,
+						(unsigned long long)mm->vmas[i]->start,
+						(unsigned long long)mm->vmas[i]->end), buf;
+	}
+	return buf;
+}
+
+/* A file reopened by its path (not made again, not a /proc file). */
+static bool by_path(const FileEntry *f)
+{
+	return (f->type == FILE_TYPE__REG || f->type == FILE_TYPE__DIR) && !f->unlinked &&
+	       !f->has_proc_pid;
+}
+
+/* The file at f's path, or the open fd, is f as it was at the dump. */
+static int check_file(const struct restore_ctx *ctx, const FileEntry *f, int fd)
+{
+	char who[96];
+
+	return ident_check(f, fd, holder(ctx, f, who, sizeof(who)));
 }
 
 static bool late(const FileEntry *f)
@@ -295,19 +330,14 @@ static int validate_proc(struct restore_ctx *ctx, const FileEntry *f)
 	return log_error_ret(-EINVAL, "image files.img is corrupted: bad /proc file %u", f->id);
 }
 
-/* Mapped and executed files must be there, unchanged, before anything is made. */
+/* Files reopened by path must be there, the same and unchanged, before anything is made. */
 static int validate(struct restore_ctx *ctx, const FileEntry *f)
 {
-	struct stat st;
-
 	if (f->has_proc_pid)
 		return validate_proc(ctx, f);
-	if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked ||
-	    ctx->images_only)
+	if (!by_path(f) || ctx->images_only)
 		return 0;
-	if (stat(f->path, &st))
-		return log_error_errno(-errno, "can't restore: cannot find %s", f->path);
-	return check_unchanged(f, &st);
+	return check_file(ctx, f, -1);
 }
 
 static struct timespec ts_of(uint64_t ns)
@@ -405,7 +435,6 @@ static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 
 static int open_mapped(struct restore_ctx *ctx, const FileEntry *f, int mode)
 {
-	struct stat st;
 	int fd, r;
 
 	if (f->unlinked)
@@ -413,8 +442,7 @@ static int open_mapped(struct restore_ctx *ctx, const FileEntry *f, int mode)
 	fd = open(f->path, mode | O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", f->path);
-	r = fstat(fd, &st) ? log_error_errno(-errno, "cannot stat %s", f->path)
-			   : check_unchanged(f, &st);
+	r = check_file(ctx, f, fd);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -457,6 +485,10 @@ static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 	if (f->type == FILE_TYPE__CHR && st.st_rdev != f->rdev) {
 		close(fd);
 		return log_error_ret(-ESTALE, "can't restore: %s is not the device it was", f->path);
+	}
+	if (by_path(f) && (r = check_file(ctx, f, fd)) < 0) {
+		close(fd);
+		return r;
 	}
 	/* A directory's position is a cookie of its file system: lseek takes it back. */
 	if ((f->type == FILE_TYPE__REG || f->type == FILE_TYPE__DIR) && !(f->flags & O_PATH) &&

@@ -165,6 +165,42 @@ static void setup_seccomp(void)
 		skip("seccomp filter: %m");
 }
 
+/* An open file (fd 6, at offset 100) and a cwd, both in the work dir. */
+static void setup_files(void)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/data", workdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail("create %s: %m", path);
+	for (int i = 0; i < MAP_SIZE; i++)
+		if (write(fd, &(char){ 'a' + i % 26 }, 1) != 1)
+			fail("write %s: %m", path);
+	if (lseek(fd, 100, SEEK_SET) != 100)
+		fail("lseek: %m");
+	place_fd(fd, 6);
+	snprintf(path, sizeof(path), "%s/cwd", workdir);
+	if (mkdir(path, 0755) || chdir(path))
+		fail("mkdir/chdir %s: %m", path);
+}
+
+static void check_files(void)
+{
+	char buf[4096], want[4096];
+	struct stat st;
+
+	snprintf(want, sizeof(want), "%s/cwd", workdir);
+	if (!getcwd(buf, sizeof(buf)) || strcmp(buf, want))
+		fail("cwd is %s, expected %s", buf, want);
+	if (fstat(6, &st) || st.st_size != MAP_SIZE || lseek(6, 0, SEEK_CUR) != 100)
+		fail("fd 6: size %ld offset %ld, expected %d 100", (long)st.st_size,
+		     (long)lseek(6, 0, SEEK_CUR), MAP_SIZE);
+	if (read(6, buf, 1) != 1 || buf[0] != 'a' + 100 % 26)
+		fail("fd 6 reads %#x at 100", buf[0]);
+}
+
 static void setup_map(void)
 {
 	char path[4096];
@@ -436,6 +472,8 @@ static void setup(void)
 			big[off] = (char)(off >> 12);
 	} else if (!strcmp(mode, "map")) {
 		setup_map();
+	} else if (!strcmp(mode, "files")) {
+		setup_files();
 	} else if (!strcmp(mode, "sysv_shm")) {
 		setup_sysv_shm();
 	} else {
@@ -511,6 +549,8 @@ static void check(void)
 		for (size_t off = 0; off < BIG_SIZE; off += 4096)
 			if (big[off] != (char)(off >> 12))
 				fail("big memory at %zu changed", off);
+	} else if (!strcmp(mode, "files")) {
+		check_files();
 	} else if (!strcmp(mode, "map")) {
 		for (int i = 0; i < MAP_SIZE; i++)
 			if (map[i] != 'a' + i % 26)

@@ -1,0 +1,117 @@
+/*
+ * The identity of a file reopened by its path. A regular file must be the
+ * same file, neither replaced, truncated nor modified: its size and mtime
+ * are compared, and on the same file system as at the dump (same f_fsid and
+ * st_dev) its file handle too (name_to_handle_at: the inode and its
+ * generation, so a file deleted and another made with its inode number is
+ * told apart), or its inode number where the file system gives no handle. A
+ * directory (an fd's, cwd, root) must be the same directory: only its
+ * identity is compared, as its mtime changes with every entry made in it.
+ *
+ * ctime is not compared: chmod, chown, rename and hard links change it
+ * without changing what the task reads. A writer that puts the mtime back
+ * (touch -d, utimensat) to the nanosecond without changing the size is not
+ * seen on another file system. On another file system (a restore on another
+ * machine, the files copied there) the handle and inode cannot match and
+ * are not compared: size and mtime are.
+ */
+#define LOG_PREFIX "files: "
+#include <fcntl.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include "core/arena.h"
+#include "core/log.h"
+#include "files/fd-ops.h"
+#include "files/identity.h"
+
+#define HANDLE_MAX 128
+
+struct handle_buf {
+	struct file_handle h;
+	unsigned char bytes[HANDLE_MAX];
+};
+
+static uint64_t fsid_of(const struct statfs *sf)
+{
+	uint64_t v;
+
+	memcpy(&v, &sf->f_fsid, sizeof(v));
+	return v;
+}
+
+/* The handle of what dirfd/path names (following links); 0 or -errno. */
+static int get_handle(int dirfd, const char *path, int flags, struct handle_buf *b)
+{
+	int mnt;
+
+	b->h.handle_bytes = HANDLE_MAX;
+	return name_to_handle_at(dirfd, path, &b->h, &mnt, flags) ? -errno : 0;
+}
+
+int ident_record(FileEntry *f, const char *link, const struct stat *st)
+{
+	struct handle_buf b;
+	struct statfs sf;
+
+	f->has_dev = f->has_ino = true;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	if (statfs(link, &sf) == 0) {
+		f->has_fsid = true;
+		f->fsid = fsid_of(&sf);
+	}
+	/* EOPNOTSUPP: a file system that gives no handles (overlayfs, procfs). */
+	if (get_handle(AT_FDCWD, link, AT_SYMLINK_FOLLOW, &b) < 0)
+		return 0;
+	f->has_handle_type = f->has_handle = true;
+	f->handle_type = b.h.handle_type;
+	f->handle.len = b.h.handle_bytes;
+	f->handle.data = arena_memdup(b.bytes, b.h.handle_bytes);
+	return f->handle.data ? 0 : -ENOMEM;
+}
+
+/* Whether the file is the one of the dump, on the same file system. */
+static bool same_file(const FileEntry *f, int fd, const struct stat *st)
+{
+	struct handle_buf b;
+	struct statfs sf;
+	int r;
+
+	r = fd >= 0 ? fstatfs(fd, &sf) : statfs(f->path, &sf);
+	if (r || !f->has_fsid || fsid_of(&sf) != f->fsid || !f->has_dev || st->st_dev != f->dev)
+		return true; /* another file system: only size and mtime tell */
+	if (!f->has_handle)
+		return !f->has_ino || st->st_ino == f->ino;
+	r = fd >= 0 ? get_handle(fd, "", AT_EMPTY_PATH, &b)
+		    : get_handle(AT_FDCWD, f->path, AT_SYMLINK_FOLLOW, &b);
+	return r == 0 && b.h.handle_type == f->handle_type && b.h.handle_bytes == f->handle.len &&
+	       !memcmp(b.bytes, f->handle.data, f->handle.len);
+}
+
+int ident_check(const FileEntry *f, int fd, const char *who)
+{
+	bool dir = f->type == FILE_TYPE__DIR;
+	struct stat st;
+
+	if (fd >= 0 ? fstat(fd, &st) : stat(f->path, &st))
+		return log_error_errno(-errno, "can't restore: %s: cannot find %s", who, f->path);
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return log_error_ret(-ESTALE, "can't restore: %s: %s is no longer a %s", who,
+				     f->path, dir ? "directory" : "regular file");
+	if (!same_file(f, fd, &st))
+		return log_error_ret(-ESTALE,
+				     "can't restore: %s: %s was replaced by another %s since the dump",
+				     who, f->path, dir ? "directory" : "file");
+	if (dir)
+		return 0;
+	if ((uint64_t)st.st_size != f->size)
+		return log_error_ret(-ESTALE,
+				     "can't restore: %s: %s changed since the dump (size %llu, was %llu)",
+				     who, f->path, (unsigned long long)st.st_size,
+				     (unsigned long long)f->size);
+	if (files_mtime_ns(&st) != f->mtime_ns)
+		return log_error_ret(-ESTALE,
+				     "can't restore: %s: %s changed since the dump (modified: its "
+				     "mtime differs)", who, f->path);
+	return 0;
+}
