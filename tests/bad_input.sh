@@ -986,6 +986,17 @@ t_restore_file_changed() {
 	rm -f "$f.orig"
 }
 
+# A dump refused late (here: files.img cannot be made, refused once every
+# task is collected and its images written) leaves the connections waiting
+# in a listener's backlog there: the task accepts each, with its data, and
+# its client hears it. Before, they had been accepted by nestor and lost.
+t_backlog_kept() {
+	start_task backlog || return
+	mkdir -p "$twd/img/files.img"
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	refused "files\\.img" && no_inventory "$twd/img" && task_intact && task_passes
+}
+
 # A file or directory reopened by its path must be the one of the dump:
 # t_files_changed [CMD ERE...]: a task with an open file (fd 6, $twd/data)
 # and a cwd ($twd/cwd) is dumped, CMD runs in $twd, and the restore is
@@ -1196,6 +1207,7 @@ run "restore: core-PID.img rewritten: two actions for one signal" t_family_rewri
 	core-PID0.img:0:sigactions=dup "signal"
 run "restore: a tree, nestor killed at many moments" t_family_killed
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
+run "dump: refused late, the connections waiting in a backlog are kept" t_backlog_kept
 run "restore: mapped file changed since the dump" t_restore_file_changed
 run "restore: open file replaced by a copy (same size and mtime)" t_files_changed \
 	'cp -p data data.new && mv data.new data' "fd 6" "/data\\b" "replaced"

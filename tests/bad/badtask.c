@@ -165,6 +165,51 @@ static void setup_seccomp(void)
 		skip("seccomp filter: %m");
 }
 
+/* A listener (fd 6) on WORKDIR/sock with BACKLOG connections of its own
+ * waiting, each holding data its client (fds 7...) sent. */
+#define BACKLOG 3
+static void setup_backlog(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", workdir);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 8))
+		fail("listener: %m");
+	place_fd(l, 6);
+	for (int i = 0; i < BACKLOG; i++) {
+		int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		char msg[32];
+
+		snprintf(msg, sizeof(msg), "client %d", i);
+		if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    write(c, msg, strlen(msg)) != (ssize_t)strlen(msg))
+			fail("client %d: %m", i);
+		place_fd(c, 7 + i);
+	}
+}
+
+/* Every waiting connection is still there, in order, with its data, and its
+ * client hears the answer. */
+static void check_backlog(void)
+{
+	for (int i = 0; i < BACKLOG; i++) {
+		char msg[32], got[32] = "";
+		int a = accept4(6, NULL, NULL, SOCK_CLOEXEC);
+
+		snprintf(msg, sizeof(msg), "client %d", i);
+		if (a < 0)
+			fail("connection %d is no longer waiting: %m", i);
+		if (read(a, got, sizeof(got) - 1) != (ssize_t)strlen(msg) || strcmp(got, msg))
+			fail("connection %d holds '%s', expected '%s'", i, got, msg);
+		if (write(a, "ok", 2) != 2 || read(7 + i, got, 2) != 2 || memcmp(got, "ok", 2))
+			fail("client %d does not hear its connection: %m", i);
+		close(a);
+	}
+	if (accept4(6, NULL, NULL, SOCK_CLOEXEC) >= 0)
+		fail("one more connection is waiting");
+}
+
 /* An open file (fd 6, at offset 100) and a cwd, both in the work dir. */
 static void setup_files(void)
 {
@@ -474,6 +519,8 @@ static void setup(void)
 		setup_map();
 	} else if (!strcmp(mode, "files")) {
 		setup_files();
+	} else if (!strcmp(mode, "backlog")) {
+		setup_backlog();
 	} else if (!strcmp(mode, "sysv_shm")) {
 		setup_sysv_shm();
 	} else {
@@ -551,6 +598,8 @@ static void check(void)
 				fail("big memory at %zu changed", off);
 	} else if (!strcmp(mode, "files")) {
 		check_files();
+	} else if (!strcmp(mode, "backlog")) {
+		check_backlog();
 	} else if (!strcmp(mode, "map")) {
 		for (int i = 0; i < MAP_SIZE; i++)
 			if (map[i] != 'a' + i % 26)
