@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "files/content.h"
 #include "files/fd-ops.h"
 #include "files/files.h"
 #include "files/locks.h"
@@ -292,7 +293,7 @@ static bool entry_shape_ok(const FileEntry *f, size_t i)
 {
 	return f->id == i + 1 && f->path[0] && f->type >= FILE_TYPE__REG &&
 	       f->type <= FILE_TYPE__PTY && (f->path[0] == '/' || f->type > FILE_TYPE__TTY) &&
-	       (!f->unlinked || (f->has_data && f->data.len == f->size && f->type == FILE_TYPE__REG) ||
+	       (!f->unlinked || (content_validate(f) == 0 && f->type == FILE_TYPE__REG) ||
 		((f->type == FILE_TYPE__DIR || f->type == FILE_TYPE__CHR) && f->has_ino &&
 		 f->has_dev) ||
 		f->type == FILE_TYPE__FIFO) &&

@@ -1,7 +1,8 @@
 /*
  * memfd objects. A memfd shows as "/memfd:NAME (deleted)" in fd links and
  * maps; it is known by its inode. Dump: its content is read once (through
- * the /proc link that opens it), with its seals. Restore: nestor makes each
+ * the /proc link that opens it; data extents only, content.c), with its
+ * seals, mode and owner. Restore: nestor makes each
  * memfd once, before the tree, and every description or mapping of it is a
  * fresh open of /proc/self/fd/N, so that all still share its pages.
  */
@@ -11,12 +12,16 @@
 #include <sys/mman.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "files/content.h"
 #include "files/fd-ops.h"
 #include "files/memfd.h"
 #include "core/util.h"
 
-#define MEMFD_MAX (256u << 20)
-#define SEALS_OK  (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+#define SEALS_OK                                                                                   \
+	(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)
 
 bool memfd_path(const char *path)
 {
@@ -32,29 +37,18 @@ static FileEntry *content_of(struct dump_ctx *ctx, uint64_t ino)
 	return NULL;
 }
 
-static int read_content(const char *link, FileEntry *f)
+static int read_content(pid_t pid, const char *link, const struct stat *st, FileEntry *f)
 {
 	_cleanup_close_ int fd = open(link, O_RDONLY | O_CLOEXEC);
-	uint8_t *data;
 	int seals, r;
 
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", link);
-	if (f->size > MEMFD_MAX)
-		return log_error_ret(-EFBIG, "can't dump: memfd %s holds %llu bytes (at most %u)",
-				     f->path, (unsigned long long)f->size, MEMFD_MAX);
-	data = arena_alloc(f->size ? f->size : 1);
-	if (!data)
-		return -ENOMEM;
-	r = pread_all(fd, data, f->size, 0);
-	if (r < 0)
-		return log_error_errno(r, "cannot read memfd %s", f->path);
+	if ((r = content_dump(fd, st, pid, f->path, f)) < 0)
+		return r;
 	seals = fcntl(fd, F_GET_SEALS);
 	f->has_seals = true;
 	f->seals = seals < 0 ? F_SEAL_SEAL : seals; /* EINVAL: made without MFD_ALLOW_SEALING */
-	f->has_data = true;
-	f->data.data = data;
-	f->data.len = f->size;
 	return 0;
 }
 
@@ -74,7 +68,7 @@ int memfd_dump(struct dump_ctx *ctx, pid_t pid, const char *link, const char *pa
 	f->size = st->st_size;
 	if (content_of(ctx, st->st_ino))
 		return 0;
-	return read_content(link, f);
+	return read_content(pid, link, st, f);
 }
 
 /* ---- restore ---- */
@@ -82,6 +76,7 @@ int memfd_dump(struct dump_ctx *ctx, pid_t pid, const char *link, const char *pa
 struct memfd_obj {
 	uint64_t ino;
 	int fd;
+	bool given; /* a description of a task is the memfd_create() one */
 };
 
 int memfd_validate(struct restore_ctx *ctx, const FileEntry *f)
@@ -92,8 +87,7 @@ int memfd_validate(struct restore_ctx *ctx, const FileEntry *f)
 		found |= ctx->files[i]->type == FILE_TYPE__MEMFD && ctx->files[i]->has_ino &&
 			 f->has_ino && ctx->files[i]->ino == f->ino && ctx->files[i]->has_data;
 	if (!found || !f->has_ino || !memfd_path(f->path) || strlen(f->path) > 7 + 249 ||
-	    (f->has_data && (f->data.len != f->size || f->size > MEMFD_MAX || !f->has_seals ||
-			     f->seals & ~SEALS_OK)))
+	    (f->has_data && (content_validate(f) < 0 || !f->has_seals || f->seals & ~SEALS_OK)))
 		return log_error_ret(-EINVAL, "image files.img is corrupted: bad memfd %u", f->id);
 	return 0;
 }
@@ -116,8 +110,8 @@ static int make_memfd(struct restore_ctx *ctx, uint64_t ino)
 	fd = memfd_create(c->path + 7, MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0));
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot create memfd %s", c->path);
-	r = write_all(fd, c->data.data, c->data.len);
-	if (r == 0 && ftruncate(fd, c->size))
+	r = content_restore(fd, c);
+	if (r == 0 && fchmod(fd, c->mode & 07777))
 		r = -errno;
 	if (r == 0 && sealable && c->seals && fcntl(fd, F_ADD_SEALS, c->seals))
 		r = -errno;
@@ -126,6 +120,27 @@ static int make_memfd(struct restore_ctx *ctx, uint64_t ino)
 		return log_error_errno(r, "cannot refill memfd %s", c->path);
 	}
 	return fd_move_above(fd, ctx->fd_base + 1);
+}
+
+/*
+ * The description memfd_create() made does not count as a writer of the
+ * inode, a reopen for writing does, and exec refuses a file with writers
+ * (ETXTBSY). So writable mappings and the first read-write description
+ * are that description itself, shared with nestor until it lets go.
+ */
+static int original_fd(struct memfd_obj *o, const FileEntry *f, int flags)
+{
+	bool mapped = f->flags == (uint32_t)-1;
+	int fd = fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot dup memfd %s", f->path);
+	if (!mapped && fcntl(fd, F_SETFL, flags)) {
+		close(fd);
+		return log_error_errno(-errno, "cannot set the flags of memfd %s", f->path);
+	}
+	o->given |= !mapped;
+	return fd;
 }
 
 int memfd_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
@@ -146,6 +161,8 @@ int memfd_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 			return o->fd;
 		ctx->nr_memfds++;
 	}
+	if ((flags & O_ACCMODE) == O_RDWR && (f->flags == (uint32_t)-1 || !o->given))
+		return original_fd(o, f, flags);
 	fd = fd_reopen(o->fd, flags);
 	if (fd < 0)
 		return log_error_errno(fd, "cannot open memfd %s", f->path);

@@ -13,13 +13,13 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "files/content.h"
 #include "files/fd-ops.h"
 #include "files/files.h"
 #include "files/identity.h"
 #include "files/names.h"
 #include "restorer/restorer-abi.h"
 
-#define MAX_UNLINKED_SIZE (64u << 20)
 
 static bool deleted_suffix(const char *path)
 {
@@ -37,28 +37,16 @@ static int dump_unlinked_data(pid_t pid, const char *link, const char *what,
 			      const struct stat *st, FileEntry *f)
 {
 	_cleanup_close_ int rfd = -1;
-	uint8_t *data;
 	int r;
 
-	if (f->size > MAX_UNLINKED_SIZE)
-		return log_error_ret(-EFBIG, "can't dump: task %d %s is an unlinked file of %llu bytes "
-					     "(at most %u supported)",
-				     pid, what, (unsigned long long)f->size, MAX_UNLINKED_SIZE);
 	/* The task's file keeps its access time: it is given back at restore. */
 	rfd = open(link, O_RDONLY | O_CLOEXEC | O_NOATIME);
 	if (rfd < 0 && errno == EPERM)
 		rfd = open(link, O_RDONLY | O_CLOEXEC);
 	if (rfd < 0)
 		return log_error_errno(-errno, "cannot open %s", link);
-	data = arena_alloc(f->size ? f->size : 1);
-	if (!data)
-		return -ENOMEM;
-	r = pread_all(rfd, data, f->size, 0);
-	if (r < 0)
-		return log_error_errno(r, "cannot read unlinked file of task %d %s", pid, what);
-	f->has_data = true;
-	f->data.data = data;
-	f->data.len = f->size;
+	if ((r = content_dump(rfd, st, pid, what, f)) < 0)
+		return r;
 	f->unlinked = true;
 	f->has_ino = f->has_dev = true;
 	f->ino = st->st_ino;
@@ -373,7 +361,7 @@ static int open_unlinked(const FileEntry *f, int flags)
 		return r;
 	}
 	h.made = true;
-	r = write_all(fd, f->data.data, f->data.len);
+	r = content_restore(fd, f);
 	if (r == 0 && (fchmod(fd, f->mode & 07777) || set_times(fd, f)))
 		r = -errno;
 	close(fd);

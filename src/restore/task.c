@@ -77,6 +77,12 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	int r;
 
 	/* The root waits until nestor traces it; the others are traced from birth. */
+	/* Only nestor writes to these: were a task to hold them, a nestor that died
+	 * before tracing the root would leave it waiting for the word forever. */
+	if (idx == 0) {
+		close(ch->go_wr);
+		close(ch->barrier_wr);
+	}
 	if (idx == 0 && read(ch->go_rd, &c, 1) != 1)
 		_exit(1);
 	/*

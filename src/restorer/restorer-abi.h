@@ -43,6 +43,16 @@ struct rst_vma {
 	int32_t fd;
 };
 
+struct rst_creds {
+	uint32_t uids[4], gids[4];
+	uint32_t groups[RST_MAX_GROUPS];
+	uint32_t nr_groups;
+	uint32_t securebits;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t no_new_privs, dumpable;
+	uint32_t last_cap;
+};
+
 /* What each thread restores itself: the main thread runs it too. */
 struct rst_thread {
 	int32_t tid;
@@ -62,6 +72,15 @@ struct rst_thread {
 	char comm[16];      /* the thread's name; empty: leave it */
 	uint64_t stack_top; /* threads other than the main one start here */
 	uint64_t args;      /* back to struct rst_args */
+	/* This thread's seccomp filters after the task's: struct rst_seccomp[]. */
+	uint32_t nr_seccomp;
+	uint64_t seccomp;
+	uint32_t no_new_privs, securebits, pdeath_sig, personality;
+	uint64_t timerslack_ns; /* 0: leave it */
+	char loginuid[12];      /* decimal, to write to /proc/thread-self/loginuid; "": leave it */
+	uint32_t membarrier;    /* main thread: MEMBARRIER_CMD_REGISTER_* bits to register */
+	uint32_t has_creds;     /* credentials of its own in creds, else the task's */
+	struct rst_creds creds;
 };
 
 #define RST_THREAD_STACK (16 << 10)
@@ -85,15 +104,6 @@ struct rst_mm_map {
 	uint32_t exe_fd;
 };
 
-struct rst_creds {
-	uint32_t uids[4], gids[4];
-	uint32_t groups[RST_MAX_GROUPS];
-	uint32_t nr_groups;
-	uint32_t securebits;
-	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
-	uint32_t no_new_privs, dumpable;
-	uint32_t last_cap;
-};
 
 struct rst_args {
 	uint64_t magic;

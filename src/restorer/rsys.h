@@ -59,6 +59,9 @@ enum {
 	NR_sched_setaffinity = 203,
 	NR_userfaultfd = 323,
 	NR_futex = 202,
+	NR_personality = 135,
+	NR_membarrier = 324,
+	NR_openat = 257,
 };
 
 #endif
