@@ -129,9 +129,6 @@ int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t 
 		return r;
 	if (stat(link, &st))
 		return log_error_errno(-errno, "cannot stat %s", link);
-	if (strstr(path, " (deleted)"))
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has its %s in a deleted directory %s",
-				     pid, which, path);
 	f = file_table_add(&ctx->files);
 	if (!f)
 		return -ENOMEM;
@@ -140,7 +137,17 @@ int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t 
 	f->flags = O_RDONLY | O_DIRECTORY;
 	files_fill_stat(f, &st);
 	*ret_id = f->id;
-	return f->path ? ident_record(f, link, &st) : -ENOMEM;
+	if (!f->path)
+		return -ENOMEM;
+	if (st.st_nlink || !deleted_suffix(path))
+		return ident_record(f, link, &st);
+	/* A directory removed since: made again for the restore, and removed. */
+	f->path[strlen(path) - 10] = 0;
+	f->unlinked = true;
+	f->has_ino = f->has_dev = true;
+	f->ino = st.st_ino;
+	f->dev = st.st_dev;
+	return 0;
 }
 
 static bool is_tty(const struct stat *st)
@@ -496,6 +503,32 @@ static void close_all(struct restore_ctx *ctx)
 	ctx->nr_unlinked = 0;
 }
 
+/* The fd nestor holds of an object it made again, or -1. */
+static int made_fd(const struct restore_ctx *ctx, const FileEntry *f)
+{
+	for (size_t i = 0; i < ctx->nr_unlinked; i++)
+		if (ctx->unlinked[i].dev == f->dev && ctx->unlinked[i].ino == f->ino)
+			return ctx->unlinked[i].fd;
+	return -1;
+}
+
+/* Removed directories that are a task's cwd or root, made before the tree. */
+static int prepare(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		const FileEntry *f = ctx->files[i];
+		int fd;
+
+		if (f->type != FILE_TYPE__DIR || !f->unlinked || made_fd(ctx, f) >= 0)
+			continue;
+		fd = unlinked_open(ctx, f, O_PATH | O_DIRECTORY);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
+}
+
 int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const FileEntry *root = restore_file(ctx, t->core->root_id);
@@ -503,11 +536,19 @@ int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t)
 
 	if (!root || !cwd || root->type != FILE_TYPE__DIR || cwd->type != FILE_TYPE__DIR)
 		return log_error_ret(-EINVAL, "image core-%d.img is corrupted: bad cwd or root", t->pid);
-	/* Both paths are as nestor sees them, so cwd first: chroot leaves it be. */
-	if (chdir(cwd->path))
+	/* Both paths are as nestor sees them, so cwd first: chroot leaves it be.
+	 * A removed one was made again by nestor, which holds it. */
+	if (cwd->unlinked ? fchdir(made_fd(ctx, cwd)) : chdir(cwd->path))
 		return log_error_errno(-errno, "cannot change directory to %s", cwd->path);
-	if (strcmp(root->path, "/") && chroot(root->path))
+	if (root->unlinked) {
+		char held[32];
+
+		snprintf(held, sizeof(held), "/proc/self/fd/%d", made_fd(ctx, root));
+		if (chroot(held))
+			return log_error_errno(-errno, "cannot change root to %s", root->path);
+	} else if (strcmp(root->path, "/") && chroot(root->path)) {
 		return log_error_errno(-errno, "cannot change root to %s", root->path);
+	}
 	return 0;
 }
 
@@ -521,6 +562,7 @@ const struct fd_ops regular_fd_ops = {
 	.dump_mapped = dump_mapped,
 	.validate = validate,
 	.late = late,
+	.prepare = prepare,
 	.open = open_fd,
 	.close = close_all,
 };
