@@ -86,12 +86,20 @@ static int dump_mapped(struct dump_ctx *ctx, const struct fd_mapped *m, uint32_t
 	struct stat now;
 	FileEntry *f;
 
-	if (deleted_suffix(m->path) && !m->exe)
-		return add_unlinked_mapped(ctx, m, ret_id);
+	if (deleted_suffix(m->path) && m->exe) {
+		/* A program deleted (or upgraded) while it runs: its text is mapped. */
+		for (size_t i = 0; i < ctx->nr_mapped; i++) {
+			const struct mapped_file *mf = &ctx->mapped[i];
+
+			if (mf->ino == st->st_ino && mf->major == major(st->st_dev) &&
+			    mf->minor == minor(st->st_dev)) {
+				*ret_id = mf->id;
+				return 0;
+			}
+		}
+	}
 	if (deleted_suffix(m->path))
-		return log_error_ret(-EOPNOTSUPP,
-				     "can't dump: task %d maps or runs %s, which is deleted", m->pid,
-				     m->path);
+		return add_unlinked_mapped(ctx, m, ret_id);
 	if (stat(m->path, &now) || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
 		return log_error_ret(-EOPNOTSUPP,
 				     "can't dump: task %d maps or runs %s, which is no longer at that path",
@@ -383,7 +391,7 @@ static int open_unlinked(const FileEntry *f, int flags)
 static int make_unlinked(const FileEntry *f)
 {
 	if (f->type == FILE_TYPE__REG)
-		return open_unlinked(f, O_RDWR);
+		return open_unlinked(f, O_RDONLY); /* never writable: it may be a program to run */
 	return names_open_deleted(f->path, (f->type == FILE_TYPE__DIR ? S_IFDIR : S_IFCHR) |
 						   (f->mode & 07777),
 				  f->rdev, O_PATH);
