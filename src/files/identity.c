@@ -13,12 +13,15 @@
  * (touch -d, utimensat) to the nanosecond without changing the size is not
  * seen on another file system. On another file system (a restore on another
  * machine, the files copied there) the handle and inode cannot match and
- * are not compared: size and mtime are.
+ * are not compared: size and mtime are. Files of pseudo file systems
+ * (proc, sysfs, cgroup, debugfs...) are made by the kernel as they are read:
+ * nothing of theirs is compared.
  */
 #define LOG_PREFIX "files: "
 #include <fcntl.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <linux/magic.h>
 #include "core/arena.h"
 #include "core/log.h"
 #include "files/fd-ops.h"
@@ -48,11 +51,28 @@ static int get_handle(int dirfd, const char *path, int flags, struct handle_buf 
 	return name_to_handle_at(dirfd, path, &b->h, &mnt, flags) ? -errno : 0;
 }
 
+static bool pseudo_fs(long type)
+{
+	static const long types[] = { PROC_SUPER_MAGIC,	 SYSFS_MAGIC,	    CGROUP_SUPER_MAGIC,
+				      CGROUP2_SUPER_MAGIC, DEBUGFS_MAGIC,    TRACEFS_MAGIC,
+				      SECURITYFS_MAGIC,	 BPF_FS_MAGIC,	    0x62656570 /* configfs */,
+				      0xde5e81e4 /* efivarfs */, 0x6165676c /* pstore */ };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (type == types[i])
+			return true;
+	return false;
+}
+
 int ident_record(FileEntry *f, const char *link, const struct stat *st)
 {
 	struct handle_buf b;
 	struct statfs sf;
 
+	if (statfs(link, &sf) == 0 && pseudo_fs(sf.f_type)) {
+		f->has_pseudo = f->pseudo = true;
+		return 0;
+	}
 	f->has_dev = f->has_ino = true;
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
@@ -93,6 +113,8 @@ int ident_check(const FileEntry *f, int fd, const char *who)
 	bool dir = f->type == FILE_TYPE__DIR;
 	struct stat st;
 
+	if (f->pseudo)
+		return 0;
 	if (fd >= 0 ? fstat(fd, &st) : stat(f->path, &st))
 		return log_error_errno(-errno, "can't restore: %s: cannot find %s", who, f->path);
 	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
