@@ -19,6 +19,7 @@
  */
 #define LOG_PREFIX "files: "
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -108,32 +109,28 @@ static bool same_file(const FileEntry *f, int fd, const struct stat *st)
 	       !memcmp(b.bytes, f->handle.data, f->handle.len);
 }
 
-int ident_check(const FileEntry *f, int fd, const char *who)
+int ident_compare(const FileEntry *f, int fd, char *why, size_t len)
 {
 	bool dir = f->type == FILE_TYPE__DIR;
 	struct stat st;
 
 	if (f->pseudo)
 		return 0;
-	if (fd >= 0 ? fstat(fd, &st) : stat(f->path, &st))
-		return log_error_errno(-errno, "can't restore: %s: cannot find %s", who, f->path);
+	if (fd >= 0 ? fstat(fd, &st) : stat(f->path, &st)) {
+		snprintf(why, len, "cannot be found: %s", strerror(errno));
+		return -errno;
+	}
 	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
-		return log_error_ret(-ESTALE, "can't restore: %s: %s is no longer a %s", who,
-				     f->path, dir ? "directory" : "regular file");
-	if (!same_file(f, fd, &st))
-		return log_error_ret(-ESTALE,
-				     "can't restore: %s: %s was replaced by another %s since the dump",
-				     who, f->path, dir ? "directory" : "file");
-	if (dir)
+		snprintf(why, len, "is no longer a %s", dir ? "directory" : "regular file");
+	else if (!same_file(f, fd, &st))
+		snprintf(why, len, "was replaced by another %s since the dump",
+			 dir ? "directory" : "file");
+	else if (!dir && (uint64_t)st.st_size != f->size)
+		snprintf(why, len, "changed since the dump (size %llu, was %llu)",
+			 (unsigned long long)st.st_size, (unsigned long long)f->size);
+	else if (!dir && files_mtime_ns(&st) != f->mtime_ns)
+		snprintf(why, len, "changed since the dump (modified: its mtime differs)");
+	else
 		return 0;
-	if ((uint64_t)st.st_size != f->size)
-		return log_error_ret(-ESTALE,
-				     "can't restore: %s: %s changed since the dump (size %llu, was %llu)",
-				     who, f->path, (unsigned long long)st.st_size,
-				     (unsigned long long)f->size);
-	if (files_mtime_ns(&st) != f->mtime_ns)
-		return log_error_ret(-ESTALE,
-				     "can't restore: %s: %s changed since the dump (modified: its "
-				     "mtime differs)", who, f->path);
-	return 0;
+	return -ESTALE;
 }

@@ -8,8 +8,9 @@
 
 /* At dump: records f's identity; link opens the file (a /proc link), st is its stat. */
 int ident_record(FileEntry *f, const char *link, const struct stat *st);
-/* At restore: the file fd (or, if fd < 0, at f->path) is f as it was at the
- * dump, or -ESTALE with one line naming who (the task and fd) and the file. */
-int ident_check(const FileEntry *f, int fd, const char *who);
+/* At restore: whether the file fd (or, if fd < 0, at f->path) is f as it
+ * was at the dump: 0, or -ESTALE (-errno if it cannot be found) and why, in
+ * words that follow the path ("was replaced by another file..."). */
+int ident_compare(const FileEntry *f, int fd, char *why, size_t len);
 
 #endif

@@ -309,9 +309,13 @@ static bool by_path(const FileEntry *f)
 /* The file at f's path, or the open fd, is f as it was at the dump. */
 static int check_file(const struct restore_ctx *ctx, const FileEntry *f, int fd)
 {
-	char who[96];
+	char who[96], why[128];
+	int r = ident_compare(f, fd, why, sizeof(why));
 
-	return ident_check(f, fd, holder(ctx, f, who, sizeof(who)));
+	if (r < 0)
+		return log_error_ret(r, "can't restore: %s: %s %s", holder(ctx, f, who, sizeof(who)),
+				     f->path, why);
+	return 0;
 }
 
 static bool late(const FileEntry *f)
