@@ -177,21 +177,6 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
-/* Before the tree is released: every parasite waited for and unmapped. */
-static int remove_parasites(struct dump_ctx *ctx)
-{
-	struct parasite_args pa;
-	int r = 0;
-
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		int rr = parasite_finish(&ctx->tasks[i], &pa);
-
-		rr = rr ? rr : parasite_unmap(&ctx->tasks[i]);
-		r = r ? r : rr;
-	}
-	return r;
-}
-
 /*
  * Every task's parasite is started before the first is waited for: they
  * run side by side while nestor goes on. A task sharing its parent's memory
@@ -200,7 +185,7 @@ static int remove_parasites(struct dump_ctx *ctx)
  */
 static int collect_tasks(struct dump_ctx *ctx)
 {
-	int r = 0;
+	int r = 0, rr;
 
 	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
 		struct dump_task *t = &ctx->tasks[i];
@@ -209,6 +194,9 @@ static int collect_tasks(struct dump_ctx *ctx)
 		if (r == 0 && !t->clone_vm)
 			r = start_task(ctx, t);
 	}
+	/* Even after a failure: every parasite parks before the release. */
+	rr = parasite_finish_all(ctx->tasks, ctx->nr_tasks);
+	r = r ? r : rr;
 	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 
@@ -292,7 +280,7 @@ int cr_dump(const struct opts *o)
 		r = collect(&ctx);
 	if (r < 0 || o->leave_running) {
 		/* Nothing is killed unless every image is written and synced. */
-		rr = remove_parasites(&ctx);
+		rr = parasite_finish_all(ctx.tasks, ctx.nr_tasks);
 		r = r ? r : rr;
 		rr = pstree_release(&ctx, false);
 		r = r ? r : rr;

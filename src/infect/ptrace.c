@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -13,9 +14,10 @@
 #include "tree/proc.h"
 #include "infect/ptrace.h"
 #include "core/util.h"
+#include "infect/sigframe.h"
+#include "restorer/restorer-abi.h"
 
-#define SCRATCH_MAX 4096
-#define RED_ZONE    128
+#define XSAVE_BUF (64 << 10)
 
 #define ERESTARTSYS           512
 #define ERESTARTNOINTR        513
@@ -134,12 +136,15 @@ static int interrupt_task(pid_t pid)
 
 int remote_seize(pid_t pid, struct remote *rt)
 {
-	uint64_t all = ~0ULL;
 	int r;
 
 	memset(rt, 0, sizeof(*rt));
 	rt->pid = pid;
-	/* Suspended seccomp: our remote syscalls must not meet the task's filters. */
+	/*
+	 * Suspended seccomp: our remote syscalls must not meet the task's
+	 * filters. Never PTRACE_O_EXITKILL: a nestor that dies must not take
+	 * the tree with it.
+	 */
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP))
 		return log_error_errno(-errno, "cannot seize task %d", pid);
 	r = interrupt_task(pid);
@@ -149,9 +154,8 @@ int remote_seize(pid_t pid, struct remote *rt)
 		r = log_error_errno(-errno, "cannot read registers of task %d", pid);
 		goto detach;
 	}
-	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(uint64_t), &rt->sigmask) ||
-	    ptrace(PTRACE_SETSIGMASK, pid, sizeof(uint64_t), &all)) {
-		r = log_error_errno(-errno, "cannot block signals of task %d", pid);
+	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(uint64_t), &rt->sigmask)) {
+		r = log_error_errno(-errno, "cannot read the signal mask of task %d", pid);
 		goto detach;
 	}
 	return 0;
@@ -186,32 +190,6 @@ void regs_fixup_restart(struct user_regs_struct *r, bool new_task)
 	r->orig_rax = -1;
 }
 
-int remote_release(struct remote *rt)
-{
-	struct user_regs_struct regs = rt->regs;
-	int r = 0;
-
-	if (rt->scratch_saved) {
-		if (remote_write(rt->pid, rt->scratch, rt->scratch_saved, rt->scratch_len))
-			r = log_error_errno(-EFAULT, "cannot restore the stack of task %d", rt->pid);
-		free(rt->scratch_saved);
-		rt->scratch_saved = NULL;
-	}
-	/*
-	 * After a remote syscall the task sits in a syscall-exit stop, where the
-	 * kernel will not restart the syscall we interrupted: do it as it would.
-	 */
-	if (rt->ran_syscall)
-		regs_fixup_restart(&regs, false);
-	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
-		r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
-	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask))
-		r = log_error_errno(-errno, "cannot restore signal mask of task %d", rt->pid);
-	if (ptrace(PTRACE_DETACH, rt->pid, 0, 0) && r == 0)
-		r = log_error_errno(-errno, "cannot detach from task %d", rt->pid);
-	return r;
-}
-
 int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end)
 {
 	size_t len = end - start;
@@ -230,50 +208,61 @@ int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end)
 	return log_error_ret(-ENOENT, "no syscall instruction in the vdso of task %d", rt->pid);
 }
 
+void remote_set_scratch(struct remote *rt, uint64_t addr, size_t len)
+{
+	rt->scratch = addr;
+	rt->scratch_len = len;
+}
+
 int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr)
 {
-	if (len > SCRATCH_MAX)
+	if (!rt->scratch_len)
+		return log_error_ret(-EINVAL, "no memory of nestor's in task %d for a remote call",
+				     rt->pid);
+	if (len > rt->scratch_len)
 		return -E2BIG;
-	if (!rt->scratch_saved) {
-		rt->scratch_len = SCRATCH_MAX;
-		rt->scratch = ((rt->regs.rsp - RED_ZONE - SCRATCH_MAX) & ~63ULL);
-		rt->scratch_saved = malloc(SCRATCH_MAX);
-		if (!rt->scratch_saved)
-			return -ENOMEM;
-		if (remote_read(rt->pid, rt->scratch, rt->scratch_saved, SCRATCH_MAX)) {
-			free(rt->scratch_saved);
-			rt->scratch_saved = NULL;
-			return log_error_errno(-EFAULT, "task %d has no usable stack below %#llx",
-					       rt->pid, (unsigned long long)rt->regs.rsp);
-		}
-	}
 	*ret_addr = rt->scratch;
 	return 0;
 }
 
 /*
- * Single-stepping over the syscall instruction costs one stop (the trap
- * after it), where PTRACE_SYSCALL costs two (entry and exit).
+ * Remote syscalls stop at the syscall's entry and exit (PTRACE_SYSCALL),
+ * never with a trap: a single-step or an int3 raises a SIGTRAP that the
+ * kernel forces (resetting the task's SIGTRAP handler when the signal is
+ * blocked) and that the task takes itself if nestor dies in that stop.
+ * A syscall stop is no signal: a detached task just goes on.
  */
-static int syscall_step(pid_t pid)
+static int syscall_stop(pid_t pid)
 {
 	int status, r;
 
-	if (ptrace(PTRACE_SINGLESTEP, pid, 0, 0))
+	if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
 		return log_error_errno(-errno, "cannot resume task %d", pid);
 	r = wait_stopped(pid, &status);
 	if (r < 0)
 		return log_error_errno(r, "cannot wait for task %d", pid);
 	if (!WIFSTOPPED(status))
 		return log_error_ret(-ESRCH, "task %d died in a remote syscall", pid);
-	if (WSTOPSIG(status) != SIGTRAP)
+	if (WSTOPSIG(status) != (SIGTRAP | 0x80))
 		return log_error_ret(-EIO, "task %d stopped with signal %d in a remote syscall",
 				     pid, WSTOPSIG(status));
 	return 0;
 }
 
-int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
-		   long a5, long a6)
+static void set_args(struct user_regs_struct *r, long a1, long a2, long a3, long a4, long a5,
+		     long a6)
+{
+	r->rdi = a1;
+	r->rsi = a2;
+	r->rdx = a3;
+	r->r10 = a4;
+	r->r8 = a5;
+	r->r9 = a6;
+}
+
+/* From a stop outside a syscall: the registers point at the gadget. */
+static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		       long a5, long a6)
 {
 	struct user_regs_struct regs = rt->regs;
 	int r;
@@ -282,23 +271,209 @@ int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long
 		return log_error_ret(-EINVAL, "no syscall gadget in task %d", rt->pid);
 	regs.rip = rt->gadget;
 	regs.rax = nr;
-	regs.orig_rax = -1; /* no restart fix-ups when resuming from the trap */
-	regs.rdi = a1;
-	regs.rsi = a2;
-	regs.rdx = a3;
-	regs.r10 = a4;
-	regs.r8 = a5;
-	regs.r9 = a6;
+	regs.orig_rax = -1; /* no restart of what the task was doing */
+	set_args(&regs, a1, a2, a3, a4, a5, a6);
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	rt->ran_syscall = true;
-	r = syscall_step(rt->pid);
-	if (r < 0)
+	if ((r = syscall_stop(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0)
 		return r;
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
 	*ret = regs.rax;
 	return 0;
+}
+
+/* Back to the park's entry stop, from the exit of an injected syscall. */
+static int repark(struct remote *rt)
+{
+	struct user_regs_struct regs = rt->pregs;
+
+	regs.rip = rt->base + RST_PARK_OFF;
+	regs.orig_rax = -1;
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	return syscall_stop(rt->pid);
+}
+
+/* Parked: the rt_sigreturn at the entry stop becomes syscall nr. */
+static int inject(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		  long a5, long a6)
+{
+	struct user_regs_struct regs = rt->pregs;
+	int r;
+
+	regs.orig_rax = nr;
+	set_args(&regs, a1, a2, a3, a4, a5, a6);
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	if ((r = syscall_stop(rt->pid)) < 0)
+		return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	*ret = regs.rax;
+	return nr == __NR_munmap && a1 == (long)rt->base ? 0 : repark(rt);
+}
+
+int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		   long a5, long a6)
+{
+	int r;
+
+	if (rt->base && !rt->parked && (r = remote_park(rt)) < 0)
+		return r;
+	if (rt->parked)
+		return inject(rt, nr, ret, a1, a2, a3, a4, a5, a6);
+	return gadget_call(rt, nr, ret, a1, a2, a3, a4, a5, a6);
+}
+
+/*
+ * The bootstrap: one mmap with its arguments in registers, through the
+ * vDSO's syscall instruction. This is the one moment the task runs with
+ * nestor's registers and no frame to go back through; right after it, the
+ * task gets its own registers again (at a syscall exit stop, which the
+ * kernel restarts on its own if nestor dies there).
+ */
+int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
+{
+	uint64_t all = ~0ULL;
+	long addr;
+	int r;
+
+	/* Blocked, no signal is delivered (nor stops) while the mmap runs. */
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
+		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
+	r = gadget_call(rt, __NR_mmap, &addr, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask) ||
+	    ptrace(PTRACE_SETREGS, rt->pid, 0, &rt->regs))
+		return log_error_errno(-errno, "cannot set task %d back", rt->pid);
+	if (r < 0)
+		return r;
+	if (addr < 0 && addr > -4096)
+		return log_error_errno((int)addr, "cannot map the parasite in task %d", rt->pid);
+	*ret_addr = addr;
+	return 0;
+}
+
+/*
+ * The thread's first syscall reads its altstack straight into its frame
+ * (rt_sigreturn sets the altstack from there); it then parks. Resumed
+ * without nestor from any stop on the way, it ends in that rt_sigreturn.
+ */
+static int park_thread(struct remote *rt)
+{
+	struct user_regs_struct regs = rt->regs;
+	uint64_t all = ~0ULL;
+	int r;
+
+	regs.rip = rt->base + RST_REMOTE_OFF;
+	regs.rax = __NR_sigaltstack;
+	regs.orig_rax = -1;
+	set_args(&regs, 0, sigframe_uc_stack(rt->frame), 0, 0, 0, 0);
+	regs.rsp = sigframe_sp(rt->frame);
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	rt->ran_syscall = true;
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
+		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
+	/* sigaltstack's entry and exit, then rt_sigreturn's entry. */
+	for (int i = 0; i < 3; i++)
+		if ((r = syscall_stop(rt->pid)) < 0)
+			return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &rt->pregs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	if (rt->pregs.rip != rt->base + RST_PARK_SYS_OFF + 2 || rt->pregs.orig_rax != __NR_rt_sigreturn)
+		return log_error_ret(-EIO, "task %d did not park (at %#llx, syscall %lld)", rt->pid,
+				     rt->pregs.rip, (long long)rt->pregs.orig_rax);
+	rt->parked = true;
+	return 0;
+}
+
+int remote_park(struct remote *rt)
+{
+	static uint8_t xbuf[XSAVE_BUF];
+	struct user_regs_struct own = rt->regs;
+	size_t xlen = sizeof(xbuf), len;
+	_cleanup_free_ uint8_t *frame = NULL;
+	int r;
+
+	if (rt->parked)
+		return 0;
+	if ((r = ptrace_get_xsave(rt->pid, xbuf, &xlen)) < 0)
+		return r;
+	len = sigframe_size(xlen);
+	if (len > rt->frame_len)
+		return log_error_ret(-E2BIG, "the xsave area of task %d (%zu bytes) has no room",
+				     rt->pid, xlen);
+	frame = malloc(len);
+	if (!frame)
+		return -ENOMEM;
+	/*
+	 * What the kernel would do were the task to go on: an interrupted
+	 * syscall starts again (rt_sigreturn leaves no restart block: one
+	 * that had one is issued again with its arguments).
+	 */
+	regs_fixup_restart(&own, true);
+	if ((r = sigframe_build(&own, rt->sigmask, xbuf, xlen, rt->frame, frame, len)) < 0)
+		return r;
+	if ((r = remote_write(rt->pid, rt->frame, frame, len)) < 0)
+		return log_error_errno(r, "cannot write the frame of task %d", rt->pid);
+	return park_thread(rt);
+}
+
+/*
+ * Parked, every step keeps the thread safe: its mask first (the frame
+ * would give the same), the mapping's unmap (the main thread, last), then
+ * its own registers, at an entry stop where no syscall is left to run.
+ * Only between the unmap and the next call can a nestor that dies leave
+ * a task without its registers.
+ */
+static int release_parked(struct remote *rt)
+{
+	struct user_regs_struct regs = rt->regs;
+	long ret = 0;
+	int r = 0;
+
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask))
+		r = log_error_errno(-errno, "cannot restore signal mask of task %d", rt->pid);
+	if (rt->unmap_len && r == 0) {
+		r = inject(rt, __NR_munmap, &ret, rt->base, rt->unmap_len, 0, 0, 0, 0);
+		if (r == 0 && ret < 0)
+			r = log_error_errno((int)ret, "cannot unmap the parasite from task %d",
+					    rt->pid);
+	}
+	regs_fixup_restart(&regs, false);
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
+	rt->parked = false;
+	if (ptrace(PTRACE_DETACH, rt->pid, 0, 0) && r == 0)
+		r = log_error_errno(-errno, "cannot detach from task %d", rt->pid);
+	return r;
+}
+
+int remote_release(struct remote *rt)
+{
+	struct user_regs_struct regs = rt->regs;
+	int r = 0;
+
+	if (rt->parked)
+		return release_parked(rt);
+	/*
+	 * After a remote syscall the task sits in a syscall-exit stop, where the
+	 * kernel will not restart the syscall we interrupted: do it as it would.
+	 */
+	if (rt->ran_syscall) {
+		regs_fixup_restart(&regs, false);
+		if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+			r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
+		if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask))
+			r = log_error_errno(-errno, "cannot restore signal mask of task %d",
+					    rt->pid);
+	}
+	if (ptrace(PTRACE_DETACH, rt->pid, 0, 0) && r == 0)
+		r = log_error_errno(-errno, "cannot detach from task %d", rt->pid);
+	return r;
 }
 
 int ptrace_get_xsave(pid_t pid, void *buf, size_t *len)

@@ -11,10 +11,37 @@ rst_gadget:
 	syscall
 	int3
 	.balign 16
-	/* Dump mode (offset 32): nestor put us in the task to ask it things. */
+	/*
+	 * Dump mode (offset 32): nestor put us in the task to ask it things,
+	 * %rsi = the thread's signal frame. Done, we park (below).
+	 */
 parasite_entry:
+	mov %rsi, %r12
 	call parasite_main
-	int3
+	mov %r12, %rsp
+	jmp rst_park
+	/*
+	 * Dump mode, the remote syscall (offset 64) and the park. nestor runs a
+	 * syscall at rst_remote with %rsp at the thread's signal frame (built
+	 * from its own registers, mask and xsave area, in this mapping); the
+	 * thread then parks at the entry of the rt_sigreturn at rst_park_sys,
+	 * where nestor holds it, and injects its next syscalls (by changing
+	 * the syscall number at that entry stop: they return to the second
+	 * rt_sigreturn). Resumed without nestor at any of these points (nestor
+	 * died: its death detaches the thread), the thread finishes what it
+	 * was doing and returns to its own registers through the frame.
+	 */
+	.balign 64
+	.globl rst_remote
+rst_remote:
+	syscall
+rst_park:
+	mov $15, %eax
+rst_park_sys:
+	syscall
+	mov $15, %eax
+	syscall
+	ud2
 1:
 	call restorer_main
 	ud2

@@ -7,7 +7,10 @@
 
 #define RST_MAGIC        0x6e65737472737421ULL
 #define RST_GADGET_OFF   16 /* "syscall; int3" at this offset of the blob */
-#define RST_PARASITE_OFF 32 /* dump mode: parasite_main(%rdi = args), then int3 */
+#define RST_PARASITE_OFF 32 /* dump mode: parasite_main(%rdi = args, %rsi = frame), then park */
+#define RST_REMOTE_OFF   64 /* dump mode: "syscall", then the park */
+#define RST_PARK_OFF     66 /* "mov $15, %eax; syscall": rt_sigreturn through the frame */
+#define RST_PARK_SYS_OFF 71 /* the park's syscall instruction */
 #define RST_MAX_VDSO     4
 #define RST_MAX_GROUPS   128
 #define RST_STACK_SIZE   (64 << 10)
