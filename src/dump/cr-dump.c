@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "mem/mem.h"
 #include "infect/parasite.h"
+#include "infect/rop.h"
 #include "files/pipes.h"
 #include "tree/pstree.h"
 #include "tree/seccomp.h"
@@ -145,11 +146,22 @@ static int start_task(struct dump_ctx *ctx, struct dump_task *t)
 	if (t->zombie)
 		return 0;
 	/* A task sharing its parent's memory has its vDSO too: no smaps to read. */
-	if (t->clone_vm)
-		t->rt.gadget = ctx->tasks[t->parent].rt.gadget;
-	else if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 ||
-		 (r = find_gadget(t)) < 0)
-		return r;
+	if (t->clone_vm) {
+		const struct remote *o = &ctx->tasks[t->parent].rt;
+
+		t->rt.gadget = o->gadget;
+		t->rt.rop_syscall = o->rop_syscall;
+		t->rt.rop_sigret = o->rop_sigret;
+		t->rt.vmas = o->vmas;
+		t->rt.nr_vmas = o->nr_vmas;
+	} else {
+		if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 ||
+		    (r = find_gadget(t)) < 0)
+			return r;
+		rop_find(&t->rt, t->vmas, t->nr_vmas);
+		t->rt.vmas = t->vmas;
+		t->rt.nr_vmas = t->nr_vmas;
+	}
 	t->pa = arena_alloc(sizeof(*t->pa));
 	if (!t->pa)
 		return -ENOMEM;

@@ -9,8 +9,9 @@
  * per thread: the buffers of that thread's remote calls and the signal
  * frame that takes it back to its own registers, signal mask and xsave
  * area. A thread nestor runs code in is parked (ptrace.c) at the entry of
- * an rt_sigreturn through that frame: if nestor dies, the thread is
- * detached, the rt_sigreturn runs and the thread goes on as it was. No
+ * a harmless syscall followed by the cure: if nestor dies, the thread is
+ * detached, closes what nestor opened in the task (the main thread) and
+ * rt_sigreturns through that frame, and goes on as it was. No
  * trap and no signal is involved: the task's SIGTRAP handler is never
  * touched, and nothing nestor writes goes below a stack pointer.
  *
@@ -77,9 +78,11 @@ static void assign_slots(struct dump_task *t, uint64_t base, size_t slot, size_t
 
 		all[k]->base = base;
 		remote_set_scratch(all[k], at, SCRATCH);
-		all[k]->frame = at + SCRATCH;
-		all[k]->frame_len = slot - SCRATCH;
+		all[k]->frame = at + SCRATCH + RST_CURE_SIZE;
+		all[k]->frame_len = slot - SCRATCH - RST_CURE_SIZE;
+		all[k]->done = t->rt.frame - RST_CURE_SIZE + offsetof(struct rst_cure, done_word);
 	}
+	t->rt.main_thread = true;
 	t->rt.unmap_len = len;
 }
 
@@ -93,7 +96,7 @@ static int load(struct dump_task *t, struct parasite_args *args)
 
 	if ((r = check_blob()) < 0 || (r = ptrace_get_xsave(t->pid, xbuf, &xlen)) < 0)
 		return r;
-	slot = PAGE_ALIGN(SCRATCH + sigframe_size(xlen));
+	slot = PAGE_ALIGN(SCRATCH + RST_CURE_SIZE + sigframe_size(xlen));
 	len = slots_off() + (t->nr_threads + 1) * slot;
 	if ((r = remote_map(&t->rt, len, &base)) < 0)
 		return r;
@@ -115,7 +118,7 @@ int parasite_start(struct dump_task *t, struct parasite_args *args)
 
 	if (r < 0)
 		return r;
-	/* At the park's entry stop: no rt_sigreturn (-1), the parasite instead. */
+	/* At the park's entry stop: no syscall (-1), the parasite instead. */
 	regs = t->rt.pregs;
 	regs.orig_rax = -1;
 	regs.rip = t->parasite + RST_PARASITE_OFF;
@@ -148,7 +151,7 @@ static int step(struct dump_task *t)
 				     WSTOPSIG(status));
 	if (ptrace(PTRACE_GETREGS, t->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", t->pid);
-	if (regs.rip == t->parasite + RST_PARK_SYS_OFF + 2 && regs.orig_rax == __NR_rt_sigreturn) {
+	if (regs.rip == t->parasite + RST_PARK_SYS_OFF + 2 && regs.orig_rax == RST_PARK_NR) {
 		rt->pregs = regs;
 		rt->parked = true;
 		return 1;

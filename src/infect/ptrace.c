@@ -1,6 +1,9 @@
 /* ptrace-based control of a task: seize, remote syscalls, registers. */
 #define LOG_PREFIX "ptrace: "
+#include <dirent.h>
 #include <elf.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -14,10 +17,16 @@
 #include "tree/proc.h"
 #include "infect/ptrace.h"
 #include "core/util.h"
+#include "infect/rop.h"
 #include "infect/sigframe.h"
 #include "restorer/restorer-abi.h"
 
 #define XSAVE_BUF (64 << 10)
+
+_Static_assert(offsetof(struct rst_cure, nr_fds) == 4 && offsetof(struct rst_cure, done) == 8 &&
+		       offsetof(struct rst_cure, timeout) == 16 &&
+		       offsetof(struct rst_cure, fds) == 40 && sizeof(struct rst_cure) <= RST_CURE_SIZE,
+	       "entry.S reads struct rst_cure at these offsets");
 
 #define ERESTARTSYS           512
 #define ERESTARTNOINTR        513
@@ -260,6 +269,8 @@ static void set_args(struct user_regs_struct *r, long a1, long a2, long a3, long
 	r->r9 = a6;
 }
 
+static int sigreturn_stop(struct remote *rt);
+
 /* From a stop outside a syscall: the registers point at the gadget. */
 static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
 		       long a5, long a6)
@@ -296,22 +307,145 @@ static int repark(struct remote *rt)
 	return syscall_stop(rt->pid);
 }
 
-/* Parked: the rt_sigreturn at the entry stop becomes syscall nr. */
+static int write_fds(struct remote *rt)
+{
+	uint64_t at = rt->frame - RST_CURE_SIZE;
+	int r;
+
+	if ((r = remote_write(rt->pid, at + offsetof(struct rst_cure, fds), rt->fds,
+			      rt->nr_fds * sizeof(rt->fds[0]))) < 0 ||
+	    (r = remote_write(rt->pid, at + offsetof(struct rst_cure, nr_fds), &rt->nr_fds,
+			      sizeof(rt->nr_fds))) < 0)
+		return log_error_errno(r, "cannot write into task %d", rt->pid);
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The n lowest free descriptor numbers of the task: where its next fds go. */
+static int lowest_free(pid_t pid, int n, int *ret)
+{
+	char path[64];
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_free_ int *v = NULL;
+	size_t nr = 0, cap = 0;
+	struct dirent *de;
+	int want = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	if (!(d = opendir(path)))
+		return log_error_errno(-errno, "cannot open %s", path);
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (parse_int(de->d_name, &fd) < 0)
+			continue;
+		if (nr == cap) {
+			int *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+		}
+		v[nr++] = fd;
+	}
+	qsort(v, nr, sizeof(*v), cmp_int);
+	for (size_t i = 0; n > 0; want++) {
+		while (i < nr && v[i] < want)
+			i++;
+		if (i < nr && v[i] == want)
+			continue;
+		*ret++ = want;
+		n--;
+	}
+	return 0;
+}
+
+/* How many descriptors syscall nr makes in the task (recvmsg: one at most, here). */
+static int fds_made(long nr)
+{
+	switch (nr) {
+	case __NR_socket: case __NR_recvmsg: case __NR_open: case __NR_openat: case __NR_dup:
+	case __NR_memfd_create: case __NR_accept4: case __NR_eventfd2:
+		return 1;
+	case __NR_pipe2: case __NR_socketpair:
+		return 2;
+	}
+	return 0;
+}
+
+/*
+ * The main thread's cure block lists nestor's fds in the task before any
+ * syscall that makes or closes one runs: the next fds go to the lowest free
+ * numbers, and a close that runs removes its fd. Whatever stop nestor dies
+ * in, the cure closes exactly nestor's fds.
+ */
+static int track_fds(struct remote *rt, long nr, long a1, bool *ret_changed)
+{
+	int n = fds_made(nr), r;
+
+	*ret_changed = false;
+	if (!rt->main_thread)
+		return 0;
+	if (nr == __NR_close) {
+		for (int i = 0; i < rt->nr_fds; i++)
+			if (rt->fds[i] == a1) {
+				rt->fds[i] = rt->fds[--rt->nr_fds];
+				*ret_changed = true;
+				return write_fds(rt);
+			}
+		return 0;
+	}
+	if (!n)
+		return 0;
+	if (rt->nr_fds + n > RST_CURE_FDS)
+		return log_error_ret(-EMFILE, "nestor holds too many fds in task %d", rt->pid);
+	if ((r = lowest_free(rt->pid, n, rt->fds + rt->nr_fds)) < 0)
+		return r;
+	rt->nr_fds += n;
+	*ret_changed = true;
+	return write_fds(rt);
+}
+
+/* After the syscall: fds predicted that were not made (a failure) are dropped. */
+static int check_fds(struct remote *rt, long nr)
+{
+	int n = fds_made(nr), kept = rt->nr_fds - n;
+	char path[64];
+
+	for (int i = rt->nr_fds - n; i < rt->nr_fds; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", rt->pid, rt->fds[i]);
+		if (!access(path, F_OK) || errno != ENOENT)
+			rt->fds[kept++] = rt->fds[i];
+	}
+	if (kept == rt->nr_fds)
+		return 0;
+	rt->nr_fds = kept;
+	return write_fds(rt);
+}
+
+/* Parked: the park's syscall at the entry stop becomes syscall nr. */
 static int inject(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
 		  long a5, long a6)
 {
 	struct user_regs_struct regs = rt->pregs;
+	bool tracked;
 	int r;
 
 	regs.orig_rax = nr;
 	set_args(&regs, a1, a2, a3, a4, a5, a6);
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
-	if ((r = syscall_stop(rt->pid)) < 0)
+	if ((r = track_fds(rt, nr, a1, &tracked)) < 0 || (r = syscall_stop(rt->pid)) < 0)
 		return r;
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
 	*ret = regs.rax;
+	if (tracked && nr != __NR_close && (r = check_fds(rt, nr)) < 0)
+		return r;
 	return nr == __NR_munmap && a1 == (long)rt->base ? 0 : repark(rt);
 }
 
@@ -328,38 +462,122 @@ int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long
 }
 
 /*
- * The bootstrap: one mmap with its arguments in registers, through the
- * vDSO's syscall instruction. This is the one moment the task runs with
- * nestor's registers and no frame to go back through; right after it, the
- * task gets its own registers again (at a syscall exit stop, which the
- * kernel restarts on its own if nestor dies there).
+ * Without a frame: the mmap through the vDSO's syscall instruction, with
+ * nestor's registers (a task whose vDSO or libc nestor does not know).
+ * Right after it the task gets its own registers again (at a syscall exit
+ * stop, which the kernel restarts on its own if nestor dies there).
  */
-int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
+static int map_bare(struct remote *rt, size_t len, long *ret)
 {
 	uint64_t all = ~0ULL;
-	long addr;
 	int r;
 
-	/* Blocked, no signal is delivered (nor stops) while the mmap runs. */
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
 		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
-	r = gadget_call(rt, __NR_mmap, &addr, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
+	r = gadget_call(rt, __NR_mmap, ret, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask) ||
 	    ptrace(PTRACE_SETREGS, rt->pid, 0, &rt->regs))
 		return log_error_errno(-errno, "cannot set task %d back", rt->pid);
+	return r;
+}
+
+/* Runs a syscall, from the thread's stop at the trampoline's rt_sigreturn, that returns there. */
+static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		    long a5, long a6)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	regs.orig_rax = nr;
+	set_args(&regs, a1, a2, a3, a4, a5, a6);
+	regs.rip = rt->rop_syscall + 2;
+	regs.rsp = rt->rop.sp;
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	if ((r = syscall_stop(rt->pid)) < 0)
+		return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	*ret = regs.rax;
+	return sigreturn_stop(rt);
+}
+
+/*
+ * The bootstrap: the thread first reads its altstack into the frame below
+ * its stack pointer (rop.c) and stops at the rt_sigreturn that follows;
+ * there its syscall becomes the mmap, which returns the same way.
+ */
+int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
+{
+	struct user_regs_struct regs = rt->regs;
+	uint64_t all = ~0ULL;
+	long addr;
+	int r;
+
+	r = rop_enter(rt, rt->vmas, rt->nr_vmas, NULL, &rt->rop);
+	if (r < 0) {
+		pr_debug("task %d: mapping made with nestor's registers (%s)", rt->pid,
+			 strerror(-r));
+		if ((r = map_bare(rt, len, &addr)) < 0)
+			return r;
+		goto mapped;
+	}
+	regs.rip = rt->rop_syscall;
+	regs.rax = __NR_sigaltstack;
+	regs.orig_rax = -1;
+	set_args(&regs, 0, sigframe_uc_stack(rt->rop.sp), 0, 0, 0, 0);
+	regs.rsp = rt->rop.sp;
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	rt->ran_syscall = true;
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
+		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
+	if ((r = syscall_stop(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0 ||
+	    (r = sigreturn_stop(rt)) < 0)
+		return r;
+	if ((r = remote_read(rt->pid, sigframe_uc_stack(rt->rop.sp), rt->altstack,
+			     sizeof(rt->altstack))) < 0)
+		return log_error_errno(r, "cannot read the frame of task %d", rt->pid);
+	r = rop_call(rt, __NR_mmap, &addr, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (r < 0)
 		return r;
+mapped:
 	if (addr < 0 && addr > -4096)
 		return log_error_errno((int)addr, "cannot map the parasite in task %d", rt->pid);
 	*ret_addr = addr;
 	return 0;
 }
 
+/* At the entry stop of the trampoline's rt_sigreturn (the next stop). */
+static int sigreturn_stop(struct remote *rt)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if ((r = syscall_stop(rt->pid)) < 0)
+		return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	if (regs.orig_rax != __NR_rt_sigreturn || regs.rip < rt->rop_sigret ||
+	    regs.rip > rt->rop_sigret + 9)
+		return log_error_ret(-EIO, "task %d did not come back to its trampoline", rt->pid);
+	return 0;
+}
+
+static bool at_park(const struct remote *rt, const struct user_regs_struct *r)
+{
+	return r->rip == rt->base + RST_PARK_SYS_OFF + 2 && r->orig_rax == RST_PARK_NR &&
+	       (long)r->rax == -ENOSYS;
+}
+
 /*
  * The thread's first syscall reads its altstack straight into its frame
  * (rt_sigreturn sets the altstack from there); it then parks. Resumed
- * without nestor from any stop on the way, it ends in that rt_sigreturn.
+ * without nestor from any stop on the way, it ends in the cure.
  */
 static int park_thread(struct remote *rt)
 {
@@ -369,7 +587,7 @@ static int park_thread(struct remote *rt)
 
 	regs.rip = rt->base + RST_REMOTE_OFF;
 	regs.rax = __NR_sigaltstack;
-	regs.orig_rax = -1;
+	regs.orig_rax = -1; /* at a syscall entry stop: that syscall is skipped */
 	set_args(&regs, 0, sigframe_uc_stack(rt->frame), 0, 0, 0, 0);
 	regs.rsp = sigframe_sp(rt->frame);
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
@@ -377,17 +595,20 @@ static int park_thread(struct remote *rt)
 	rt->ran_syscall = true;
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
 		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
-	/* sigaltstack's entry and exit, then rt_sigreturn's entry. */
-	for (int i = 0; i < 3; i++)
+	/* (the skipped syscall's exit,) sigaltstack's entry and exit, the park's entry */
+	for (int i = 0; i < 4; i++) {
 		if ((r = syscall_stop(rt->pid)) < 0)
 			return r;
-	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &rt->pregs))
-		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
-	if (rt->pregs.rip != rt->base + RST_PARK_SYS_OFF + 2 || rt->pregs.orig_rax != __NR_rt_sigreturn)
-		return log_error_ret(-EIO, "task %d did not park (at %#llx, syscall %lld)", rt->pid,
-				     rt->pregs.rip, (long long)rt->pregs.orig_rax);
-	rt->parked = true;
-	return 0;
+		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &rt->pregs))
+			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+		if (at_park(rt, &rt->pregs)) {
+			rt->parked = true;
+			/* No frame below its stack pointer is needed any more. */
+			return rop_leave(rt, &rt->rop);
+		}
+	}
+	return log_error_ret(-EIO, "task %d did not park (at %#llx, syscall %lld)", rt->pid,
+			     rt->pregs.rip, (long long)rt->pregs.orig_rax);
 }
 
 int remote_park(struct remote *rt)
@@ -396,6 +617,7 @@ int remote_park(struct remote *rt)
 	struct user_regs_struct own = rt->regs;
 	size_t xlen = sizeof(xbuf), len;
 	_cleanup_free_ uint8_t *frame = NULL;
+	struct rst_cure *cure;
 	int r;
 
 	if (rt->parked)
@@ -406,7 +628,7 @@ int remote_park(struct remote *rt)
 	if (len > rt->frame_len)
 		return log_error_ret(-E2BIG, "the xsave area of task %d (%zu bytes) has no room",
 				     rt->pid, xlen);
-	frame = malloc(len);
+	frame = calloc(1, RST_CURE_SIZE + len);
 	if (!frame)
 		return -ENOMEM;
 	/*
@@ -415,37 +637,73 @@ int remote_park(struct remote *rt)
 	 * that had one is issued again with its arguments).
 	 */
 	regs_fixup_restart(&own, true);
-	if ((r = sigframe_build(&own, rt->sigmask, xbuf, xlen, rt->frame, frame, len)) < 0)
+	cure = (struct rst_cure *)frame;
+	cure->main = rt->main_thread;
+	cure->done = rt->done;
+	cure->timeout[1] = 100 * 1000 * 1000;
+	if ((r = sigframe_build(&own, rt->sigmask, xbuf, xlen, rt->frame, frame + RST_CURE_SIZE,
+				len)) < 0)
 		return r;
-	if ((r = remote_write(rt->pid, rt->frame, frame, len)) < 0)
+	if ((r = remote_write(rt->pid, rt->frame - RST_CURE_SIZE, frame, RST_CURE_SIZE + len)) < 0)
 		return log_error_errno(r, "cannot write the frame of task %d", rt->pid);
 	return park_thread(rt);
 }
 
 /*
- * Parked, every step keeps the thread safe: its mask first (the frame
- * would give the same), the mapping's unmap (the main thread, last), then
- * its own registers, at an entry stop where no syscall is left to run.
- * Only between the unmap and the next call can a nestor that dies leave
- * a task without its registers.
+ * The main thread's mapping goes last, by a munmap that returns through a
+ * frame below its stack pointer (rop.c): at no moment does the thread
+ * depend on nestor. Without that frame (no trampoline found), only between
+ * the unmap and the next call can a nestor that dies leave the task
+ * without its registers.
+ */
+static int unmap_parked(struct remote *rt)
+{
+	long ret = 0;
+	int r;
+
+	if (rop_enter(rt, rt->vmas, rt->nr_vmas, rt->altstack, &rt->rop) == 0) {
+		struct user_regs_struct regs = rt->pregs;
+
+		regs.orig_rax = __NR_munmap;
+		set_args(&regs, rt->base, rt->unmap_len, 0, 0, 0, 0);
+		regs.rip = rt->rop_syscall + 2;
+		regs.rsp = rt->rop.sp;
+		if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+			return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+		if ((r = syscall_stop(rt->pid)) < 0)
+			return r;
+		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+		ret = regs.rax;
+		r = sigreturn_stop(rt);
+	} else {
+		r = inject(rt, __NR_munmap, &ret, rt->base, rt->unmap_len, 0, 0, 0, 0);
+	}
+	if (r == 0 && ret < 0)
+		r = log_error_errno((int)ret, "cannot unmap the parasite from task %d", rt->pid);
+	return r;
+}
+
+/*
+ * Parked, every step keeps the thread safe: the mapping's unmap (the main
+ * thread, after the others), its own registers at an entry stop where no
+ * syscall is left to run (the task's bytes below its stack pointer back
+ * only then), its mask, the detach.
  */
 static int release_parked(struct remote *rt)
 {
 	struct user_regs_struct regs = rt->regs;
-	long ret = 0;
 	int r = 0;
 
-	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask))
-		r = log_error_errno(-errno, "cannot restore signal mask of task %d", rt->pid);
-	if (rt->unmap_len && r == 0) {
-		r = inject(rt, __NR_munmap, &ret, rt->base, rt->unmap_len, 0, 0, 0, 0);
-		if (r == 0 && ret < 0)
-			r = log_error_errno((int)ret, "cannot unmap the parasite from task %d",
-					    rt->pid);
-	}
+	if (rt->unmap_len)
+		r = unmap_parked(rt);
 	regs_fixup_restart(&regs, false);
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
+	if (rop_leave(rt, &rt->rop) < 0 && r == 0)
+		r = -EFAULT;
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask) && r == 0)
+		r = log_error_errno(-errno, "cannot restore signal mask of task %d", rt->pid);
 	rt->parked = false;
 	if (ptrace(PTRACE_DETACH, rt->pid, 0, 0) && r == 0)
 		r = log_error_errno(-errno, "cannot detach from task %d", rt->pid);
@@ -467,6 +725,7 @@ int remote_release(struct remote *rt)
 		regs_fixup_restart(&regs, false);
 		if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 			r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
+		rop_leave(rt, &rt->rop);
 		if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask))
 			r = log_error_errno(-errno, "cannot restore signal mask of task %d",
 					    rt->pid);

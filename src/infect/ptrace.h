@@ -6,6 +6,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/user.h>
+#include "restorer/restorer-abi.h"
+
+struct proc_vma;
+
+/* A signal frame below a thread's stack pointer (rop.c). */
+struct rop {
+	uint64_t sp;    /* the frame, and the stack pointer the vDSO's ret pops it from */
+	size_t len;
+	uint8_t *saved; /* the task's own bytes there, while the frame is in place */
+};
 
 struct remote {
 	pid_t pid;
@@ -16,15 +26,26 @@ struct remote {
 	size_t scratch_len;
 	/*
 	 * Dump: the parasite mapping (restorer-abi.h) and this thread's slot
-	 * in it. Once parked, the thread sits at the entry of an rt_sigreturn
-	 * through a frame of its own registers, mask and xsave area: resumed
-	 * at any moment without nestor, it is itself again.
+	 * in it. Once parked, the thread sits at the entry of a harmless
+	 * syscall followed by an rt_sigreturn through a frame of its own
+	 * registers, mask and xsave area: resumed at any moment without
+	 * nestor, it is itself again.
 	 */
 	uint64_t base;                /* the mapping, or 0 */
 	uint64_t frame;               /* the thread's frame in it */
 	size_t frame_len;
 	size_t unmap_len;             /* the main thread unmaps the mapping on release */
-	struct user_regs_struct pregs; /* parked: at the entry stop of rt_sigreturn */
+	uint64_t done;                /* the main thread's done word (struct rst_cure) */
+	bool main_thread;             /* closes, if nestor dies, the fds nestor made */
+	int32_t fds[RST_CURE_FDS];    /* those fds (main thread), as in its cure block */
+	int nr_fds;
+	struct user_regs_struct pregs; /* parked: at the entry stop of the park's syscall */
+	/* Before and after the mapping: rop.c, with the task's areas. */
+	uint64_t rop_syscall, rop_sigret;
+	const struct proc_vma *vmas;
+	int nr_vmas;
+	uint64_t altstack[3];         /* the thread's stack_t, once read into a frame */
+	struct rop rop;
 	bool parked;
 	bool ran_syscall;             /* registers changed: put them back on release */
 };

@@ -366,8 +366,12 @@ __attribute__((noreturn)) static void task_main(struct restore_ctx *ctx, int idx
 	char c;
 	int r;
 
-	/* The root waits until nestor traces it; the others are traced from birth. */
-	if (idx == 0 && read(ch->go_rd, &c, 1) != 1)
+	/*
+	 * The root waits until nestor traces it; the others are traced from
+	 * birth. Its copy of the write end goes first: a nestor that dies
+	 * before the go ends the wait (EOF), and the root with it.
+	 */
+	if (idx == 0 && (close(ch->go_wr), read(ch->go_rd, &c, 1) != 1))
 		_exit(1);
 	/*
 	 * Descriptors before children: a child sharing this table (CLONE_FILES)

@@ -7,6 +7,7 @@
 #define LOG_PREFIX "pstree: "
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <string.h>
 #include <sys/wait.h>
 #include "core/arena.h"
@@ -328,9 +329,32 @@ int pstree_write(struct dump_ctx *ctx)
 	return r;
 }
 
+/*
+ * Every image is written and synced and the tree is to die: from here a
+ * nestor that dies half way through the kills must still kill every task,
+ * not leave part of the tree (this is the one time a dump asks for it).
+ */
+static void kill_with_nestor(struct dump_ctx *ctx)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_EXITKILL;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		if (!t->seized)
+			continue;
+		ptrace(PTRACE_SETOPTIONS, t->pid, 0, opts);
+		for (size_t k = 0; k < t->nr_threads; k++)
+			ptrace(PTRACE_SETOPTIONS, t->threads[k].pid, 0, opts);
+	}
+}
+
 int pstree_release(struct dump_ctx *ctx, bool kill_them)
 {
 	int r = 0;
+
+	if (kill_them)
+		kill_with_nestor(ctx);
 
 	/* Children first: a released parent must not see a child still held. */
 	for (size_t i = ctx->nr_tasks; i-- > 0;) {
