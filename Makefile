@@ -44,7 +44,8 @@ $(BUILD)/restorer/restorer.elf: $(RST_SRCS) src/restorer/restorer.lds src/restor
 		readelf -rW $@; rm -f $@; exit 1; fi
 $(BUILD)/restorer/restorer.bin: $(BUILD)/restorer/restorer.elf
 	objcopy -O binary $< $@
-$(BUILD)/src/restorer-blob.o: $(BUILD)/restorer/restorer.bin | $(BUILD)/src
+$(BUILD)/src/restorer-blob.o: $(BUILD)/restorer/restorer.bin
+	@mkdir -p $(BUILD)/src
 	cd $(BUILD)/restorer && ld -r -b binary -z noexecstack -o ../src/restorer-blob.o restorer.bin
 
 $(BUILD)/nestor: $(BUILD)/src/core/main.o $(LIB_OBJS)
@@ -73,7 +74,7 @@ deps:
 	@./scripts/install-deps.sh
 
 check: deps
-	$(MAKE) all tests-bin $(UNIT_BINS) $(PTY_BINS)
+	$(MAKE) all tests-bin $(UNIT_BINS) $(PTY_BINS) $(BUILD)/fuzz/restore-fuzz
 	./tests/check.sh
 
 demo: deps
@@ -89,7 +90,14 @@ bench: deps
 	./bench/run.sh
 
 fuzz: deps
-	$(MAKE) $(BUILD)/fuzz/image-fuzz
+	$(MAKE) $(BUILD)/fuzz/image-fuzz $(BUILD)/fuzz/restore-fuzz
+
+# The structure-aware fuzzer of the restore's validation (fuzz/restore-fuzz.c),
+# built with the project's compiler: make check runs it for a bounded time.
+RFUZZ_SRCS := fuzz/restore-fuzz.c fuzz/mutate.c fuzz/oracle.c
+$(BUILD)/fuzz/restore-fuzz: $(RFUZZ_SRCS) fuzz/fuzz.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -I . -o $@ $(RFUZZ_SRCS) $(LIB_OBJS) $(LDLIBS)
 
 # The image reader built with clang's sanitizers, so libFuzzer sees its coverage.
 FUZZ_CFLAGS = $(filter-out -O2 -Werror,$(ALL_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address

@@ -27,12 +27,14 @@ reps=${BENCH_REPS:-3}
 small_reps=${BENCH_SMALL_REPS:-10}
 wait_s=30
 
+# shellcheck source=tests/lib/common.sh
+. "$root/tests/lib/common.sh"
+wait_step=0.01
 # Pid 1 here does not reap orphans: dumped and restored tasks need our own reaper.
-if [ -z "${NESTOR_SUBREAPED:-}" ]; then
+if [ "${NESTOR_SUBREAPED:-}" != "$PPID" ]; then
 	make -s -C "$root" -f tests/tests.mk build/tests/subreaper || exit 2
-	export NESTOR_SUBREAPED=1
-	exec "$build/tests/subreaper" "$BASH" "$0" "$@"
 fi
+subreap "$build/tests/subreaper" bench "$0" "$@"
 reaper=$PPID
 
 die() {
@@ -58,23 +60,10 @@ wd=$top/wd    # the workloads' files: ready, result, logs
 pid=
 mounted=
 
-alive() {
-	local line
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	line=${line##*) }
-	[ "${line%% *}" != Z ]
-}
-
 # A task we may kill: alive, and a child of our reaper (spawned or restored).
 mine() {
-	local line f
-	alive "$1" || return 1
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	read -r -a f <<<"${line##*) }"
-	[ "${f[1]}" = "$reaper" ]
+	alive "$1" && [ "$(parent_of "$1")" = "$reaper" ]
 }
-
-gone() { [ ! -e "/proc/$1" ]; }
 
 # Blocked in nanosleep or clock_nanosleep (x86_64 syscalls 35 and 230).
 asleep() {
@@ -83,20 +72,10 @@ asleep() {
 	[ "$nr" = 230 ] || [ "$nr" = 35 ]
 }
 
-# wait_until SECONDS CMD...: polls CMD, fails after SECONDS.
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.01
-	done
-}
-
 kill_workload() {
 	if [ -n "$pid" ] && mine "$pid"; then
 		kill -KILL "$pid"
-		wait_until 10 gone "$pid"
+		wait_until 10 reaped "$pid"
 	fi
 	pid=
 }
@@ -130,10 +109,7 @@ spawn() {
 	rm -f "$wd/ready" "$wd/result"
 	pid=$(
 		(
-			for fd in "/proc/$BASHPID/fd/"*; do
-				fd=${fd##*/}
-				[ "$fd" -gt 2 ] && eval "exec $fd>&-"
-			done
+			close_fds
 			cd "$wd" || exit 1
 			exec setsid "$@" </dev/null >>"$wd/out.log" 2>&1
 		) &
@@ -159,7 +135,7 @@ dump_timed() {
 	[ "$2" = big ] && warm
 	nestor_timed "$top/ns" dump -t "$pid" -D "$1" -o dump.log ||
 		fail "nestor dump of $pid exited $?" "$1"
-	wait_until "$wait_s" gone "$pid" || fail "task $pid still there after dump" "$1"
+	wait_until "$wait_s" reaped "$pid" || fail "task $pid still there after dump" "$1"
 }
 
 # restore_timed DIR big|small: restores $pid from DIR and checks that it runs.

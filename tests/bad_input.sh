@@ -15,18 +15,14 @@ subreaper=$build/tests/subreaper
 helper=$build/tests/bad/badtask
 limit=${BAD_TIMEOUT:-20}
 
+# shellcheck source=tests/lib/common.sh
+. "$root/tests/lib/common.sh"
+wait_step=0.02
 # Orphans (refused targets, tasks a failed restore left behind) must be
-# reaped by us: pid 1 may not. Our parent is then the subreaper, and the
-# stray check looks at its children: so it must be our own subreaper, not
-# one of a runner above us (exec keeps the pid: $$ is the subreaper's).
-if [ "${NESTOR_SUBREAPED:-}" != "$PPID" ]; then
-	if [ ! -x "$subreaper" ]; then
-		echo "bad_input.sh: $subreaper is missing: make tests-bin" >&2
-		exit 2
-	fi
-	export NESTOR_SUBREAPED=$$
-	exec "$subreaper" "$BASH" "$0" "$@"
-fi
+# reaped by us. Our parent is then the subreaper, and the stray check looks
+# at its children: so it must be our own subreaper, not one of a runner
+# above us, which subreap makes sure of.
+subreap "$subreaper" bad_input.sh "$0" "$@"
 if [ ! -x "$nestor" ]; then
 	echo "bad_input.sh: no nestor binary at $nestor (make, or set NESTOR)" >&2
 	exit 2
@@ -64,17 +60,8 @@ trap 'exit 130' INT TERM
 
 # ---- processes ----
 
-# stat_of PID: fields after the comm into st[] (st[0] state, st[1] ppid,
-# st[3] session, st[11] utime, st[12] stime); fails when the pid is gone.
-stat_of() {
-	local line
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	line=${line##*) }
-	read -r -a st <<<"$line"
-}
-
-alive() { stat_of "$1" && [ "${st[0]}" != Z ] && [ "${st[0]}" != X ]; }
-gone() { ! alive "$1"; }
+# stat_of, alive and gone come from tests/lib/common.sh; alive leaves the
+# task's stat fields in st[].
 
 # A task of ours: its command line names our temp dir.
 mine() {
@@ -92,16 +79,6 @@ tracer_of() {
 }
 
 cputime() { stat_of "$1" && echo $((st[11] + st[12])); }
-
-# wait_until SECONDS CMD...: polls CMD, fails after SECONDS.
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.02
-	done
-}
 
 kill_procs() {
 	local p
@@ -154,13 +131,10 @@ find_strays() {
 # Runs in a subshell: the task gets only fds 0-2 (a leaked pipe would be one
 # more thing for nestor to refuse). launch WORKDIR setsid|nosid CMD...
 launch() {
-	local fd wd=$1 how=$2
+	local wd=$1 how=$2
 	shift 2
 	cd "$wd" || exit 1
-	for fd in "/proc/$BASHPID/fd/"*; do
-		fd=${fd##*/}
-		[ "$fd" -gt 2 ] && [ "$fd" != "${keep_fd:-}" ] && eval "exec $fd>&-"
-	done
+	close_fds "${keep_fd:-}"
 	if [ "$how" = pipein ]; then
 		# stdin from a pipe that a process outside the tree holds too
 		exec setsid "$@" <&"$keep_fd" >"$wd/out.log" 2>&1 {keep_fd}<&-
@@ -789,6 +763,190 @@ t_restore_pidfile_unwritable() {
 	nothing_restored
 }
 
+# ---- restore: a failed restore of a tree leaves none of its tasks ----
+
+fpid='' fwd='' fam_err='' fam_pids=()
+
+# The dump of a family: a root, its child in a group of its own, and a
+# grandchild with a second thread, none with a death signal.
+need_family() {
+	if [ -n "$fam_err" ]; then
+		bad "$fam_err"
+		return
+	fi
+	[ -n "$fpid" ] && return 0
+	local why0=$why p
+	why=
+	start_task family || true
+	if [ -z "$why" ]; then
+		read -r -a fam_pids <"$twd/aux"
+		fam_pids=("$tpid" "${fam_pids[@]}")
+		nestor_run dump -t "$tpid" -D "$tmp/fam"
+		[ $rc = 0 ] || why="exit $rc: $(tr '\n' '|' <"$tmp/stderr")"
+	fi
+	for p in "${fam_pids[@]}"; do
+		[ -z "$why" ] && ! wait_until 5 gone "$p" && why="task $p still there after the dump"
+	done
+	if [ -n "$why" ]; then
+		fam_err="cannot make the family dump: $why"
+		why=$why0
+		bad "$fam_err"
+		return
+	fi
+	fpid=$tpid fwd=$twd
+	why=$why0 tpid='' twd=''
+	procs=()
+}
+
+copy_family() {
+	need_family || return
+	img=$tmp/f.$ncase
+	cp -a "$tmp/fam" "$img"
+	if ! family_free; then
+		skip="a pid of the family was reused by another process"
+		return 1
+	fi
+}
+
+# No task of the family, by its dumped pids and by its command line.
+family_free() {
+	local p f
+	for p in "${fam_pids[@]}"; do
+		alive "$p" && mine "$p" && return 1
+	done
+	for f in /proc/[0-9]*/cmdline; do
+		[[ $(tr '\0' ' ' 2>/dev/null <"$f") == "$helper family $fwd "* ]] && return 1
+	done
+	return 0
+}
+
+family_gone() {
+	local p
+	if ! wait_until 3 family_free; then
+		for p in "${fam_pids[@]}"; do
+			alive "$p" && mine "$p" && procs+=("$p")
+		done
+		bad "tasks of the family left after the failed restore:$(for p in "${fam_pids[@]}"; do
+			alive "$p" && echo -n " $p(${st[0]})"; done)"
+		return
+	fi
+	[ ! -e "$img.pid" ] || bad "the failed restore wrote its pidfile" || return
+	[ -z "$(find "$img" "${img%/*}" -maxdepth 2 -name '*.nestor-*' 2>/dev/null)" ] ||
+		bad "a temporary pidfile was left: $(find "$img" -name '*.nestor-*')"
+}
+
+# t_family_pidfile WHERE: the pidfile cannot be written: refused before the
+# tree is made, or the tree killed when only the end tells.
+t_family_pidfile() {
+	local pf
+	copy_family || return
+	case $1 in
+	missing) pf=$img/no/such/dir/pid ;;
+	readonly) make_immutable "$img/ro" || return; pf=$img/ro/pid ;;
+	isdir) mkdir "$img/piddir"; pf=$img/piddir ;;
+	esac
+	nestor_run restore -D "$img" -d --pidfile "$pf"
+	refused "${pf//./\\.}"
+	family_gone
+}
+
+# t_family_fault WHERE: a failure injected at a late step of the restore.
+t_family_fault() {
+	copy_family || return
+	NESTOR_FAULT=$1 nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	refused "injected" "$1"
+	family_gone
+}
+
+# t_family_nestor_dies WHERE gone|back: nestor is killed at that step; before
+# the point of no return nothing of the family is left, after it the whole
+# family runs and passes.
+t_family_nestor_dies() {
+	copy_family || return
+	NESTOR_FAULT=kill:$1 nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	[ "$rc" = 137 ] || bad "nestor was not killed at $1 (exit $rc: $(head -c 300 "$tmp/stderr"))" ||
+		return
+	if [ "$2" = gone ]; then
+		rm -f "$img.pid"
+		family_gone
+		return
+	fi
+	alive "$fpid" && mine "$fpid" || bad "the family is gone after nestor died at $1" || return
+	tpid=$fpid twd=$fwd
+	procs+=("${fam_pids[@]}")
+	rm -f "$twd/result"
+	task_intact && task_passes
+}
+
+# t_family_rewritten EDIT[,EDIT...] ERE...: images of the family rewritten
+# with valid checksums (EDIT is FILE:ENTRY:FIELD=VALUE for
+# build/fuzz/restore-fuzz -e), well formed but wrong: refused in one line
+# naming the first EDIT's file, nothing of the family made. PID0 in an EDIT
+# or ERE stands for the root's pid, PID1 its child's, PID2 the grandchild's.
+t_family_rewritten() {
+	local edits=$1 e i file
+	shift
+	copy_family || return
+	[ -x "$build/fuzz/restore-fuzz" ] || bad "no $build/fuzz/restore-fuzz: make check builds it" ||
+		return
+	for i in 0 1 2; do
+		edits=${edits//PID$i/${fam_pids[$i]}}
+		set -- "${@//PID$i/${fam_pids[$i]}}"
+	done
+	file=${edits%%:*}
+	IFS=, read -r -a edits <<<"$edits"
+	for e in "${edits[@]}"; do
+		"$build/fuzz/restore-fuzz" -e "$e" "$img" || bad "cannot rewrite: $e" || return
+	done
+	nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	refused "${file//./\\.}" "$@"
+	family_gone
+}
+
+# nestor is killed at many moments of the restore: either the whole family
+# is back and passes, or none of it is left.
+t_family_killed() {
+	local d np n=0 back=0
+	copy_family || return
+	for d in 0 0.0005 0.001 0.0015 0.002 0.0025 0.003 0.0035 0.004 0.005 0.006 0.008 0.012 0.02; do
+		{ "$nestor" restore -D "$img" -d --pidfile "$img.pid" </dev/null >"$tmp/stdout" \
+			2>"$tmp/stderr" & np=$!; } 2>/dev/null
+		sleep "$d"
+		kill -KILL "$np" 2>/dev/null
+		wait "$np" 2>/dev/null
+		n=$((n + 1))
+		if alive "$fpid" && mine "$fpid"; then
+			back=$((back + 1))
+			tpid=$fpid twd=$fwd
+			procs+=("$tpid")
+			rm -f "$twd/result"
+			task_intact && task_passes || { why="after a kill at ${d}s: $why"; return; }
+			procs=()
+			wait_until 3 family_free || bad "after a kill at ${d}s, the restored family did not end" ||
+				return
+		else
+			wait_until 3 family_free ||
+				bad "nestor killed at ${d}s left part of the family:$(for p in "${fam_pids[@]}"; do
+					alive "$p" && echo -n " $p(${st[0]})"; done)" || return
+		fi
+		rm -f "$img.pid"
+	done
+	[ -n "${BAD_VERBOSE:-}" ] && echo "  $n kills, $back restores completed"
+	return 0
+}
+
+t_family_intact() {
+	copy_family || return
+	nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	[ $rc = 0 ] || bad "restore failed: exit $rc: $(tr '\n' '|' <"$tmp/stderr")" || return
+	tpid=$fpid twd=$fwd
+	procs+=("${fam_pids[@]}")
+	[ "$(cat "$img.pid" 2>/dev/null)" = "$fpid" ] || bad "pidfile says '$(cat "$img.pid")'" ||
+		return
+	rm -f "$twd/result"
+	task_intact && task_passes
+}
+
 # A refused dump must not spoil a complete dump already in its -D.
 t_dump_keeps_old() {
 	local p
@@ -969,6 +1127,39 @@ run "restore: core-PID.img is a directory" t_restore_not_regular core-PID.img di
 run "restore: core-PID.img is a FIFO" t_restore_not_regular core-PID.img fifo
 run "restore: -o log file in a missing dir" t_restore_log_unwritable
 run "restore: --pidfile in a missing dir" t_restore_pidfile_unwritable
+run "restore: a tree, intact (control)" t_family_intact
+run "restore: a tree, --pidfile in a missing dir" t_family_pidfile missing
+run "restore: a tree, --pidfile in a read-only dir" t_family_pidfile readonly
+run "restore: a tree, --pidfile is a directory" t_family_pidfile isdir
+for f in tree-made finish-last pidfile-written detach-half; do
+	run "restore: a tree, failure injected at $f" t_family_fault "$f"
+done
+run "restore: a tree, nestor killed once the pidfile is written" t_family_nestor_dies \
+	pidfile-written gone
+run "restore: a tree, nestor killed past the point of no return" t_family_nestor_dies kept back
+run "restore: a tree, nestor killed half way through the release" t_family_nestor_dies \
+	detach-half back
+run "restore: pstree.img rewritten: a child in session 1" t_family_rewritten pstree.img:1:sid=1 \
+	"session 1\\b"
+run "restore: pstree.img rewritten: a grandchild in a group no task leads" \
+	t_family_rewritten pstree.img:2:pgid=1 "group 1\\b"
+run "restore: pstree.img rewritten: a child leads a session its child is not in" \
+	t_family_rewritten pstree.img:1:sid=PID1 "session PID0"
+run "restore: pstree.img rewritten: the root shares nestor's fd table" t_family_rewritten \
+	pstree.img:0:clone_files=1 "bad entry 0"
+run "restore: pstree.img rewritten: the root in another session, no --shell-job" \
+	t_family_rewritten pstree.img:0:sid=PID1 "session"
+run "restore: pstree.img rewritten: a pid twice" t_family_rewritten pstree.img:2:pid=PID1 \
+	"bad entry 2|twice"
+run "restore: core-PID.img rewritten: cwd not a directory of files.img" t_family_rewritten \
+	core-PID0.img:0:cwd_id=99999 "cwd"
+run "restore: inventory.img rewritten: another root" t_family_rewritten \
+	inventory.img:0:root_pid=PID1 "disagree"
+run "restore: images rewritten: a child shares its parent's fs but has its own umask" \
+	t_family_rewritten core-PID1.img:0:umask=63,pstree.img:1:clone_fs=1 "core-PID0\\.img" "umask"
+run "restore: core-PID.img rewritten: two actions for one signal" t_family_rewritten \
+	core-PID0.img:0:sigactions=dup "signal"
+run "restore: a tree, nestor killed at many moments" t_family_killed
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
 run "restore: mapped file changed since the dump" t_restore_file_changed
 run "dump: interrupted by SIGTERM" t_dump_interrupted

@@ -14,18 +14,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ZDTM_BUILD:-$root/build}
 nestor=${NESTOR:-$root/build/nestor}
 subreaper=$build/tests/subreaper
+snapshot_bin=$build/tests/snapshot
 timeout_s=${ZDTM_TIMEOUT:-10}
 nestor_timeout=${ZDTM_NESTOR_TIMEOUT:-60}
 
-# Orphans (restored tasks above all) must be reaped by us: pid 1 may not.
-if [ -z "${NESTOR_SUBREAPED:-}" ]; then
-	if [ ! -x "$subreaper" ]; then
-		echo "run.sh: $subreaper is missing: make tests-bin" >&2
-		exit 2
-	fi
-	export NESTOR_SUBREAPED=1
-	exec "$subreaper" "$BASH" "$0" "$@"
-fi
+# shellcheck source=tests/lib/common.sh
+. "$root/tests/lib/common.sh"
+wait_step=0.05
+subreap "$subreaper" run.sh "$0" "$@"
+reaper=$PPID
+# shellcheck source=tests/lib/snapshot.sh
+. "$root/tests/lib/snapshot.sh"
 
 flavour=all
 tests=()
@@ -46,6 +45,10 @@ esac
 if [ ${#tests[@]} -eq 0 ]; then
 	mapfile -t tests < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$root/tests/zdtm.list")
 fi
+if [ ! -x "$snapshot_bin" ]; then
+	echo "run.sh: $snapshot_bin is missing: make tests-bin" >&2
+	exit 2
+fi
 if [ "$flavour" != none ] && [ ! -x "$nestor" ]; then
 	echo "run.sh: no nestor binary at $nestor (set NESTOR, or use --flavour none)" >&2
 	exit 2
@@ -62,19 +65,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Task state letter, or nothing when the pid is gone.
-state() {
-	local line
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
-	line=${line##*) }
-	echo "${line%% *}"
-}
-
-alive() {
-	local s
-	s=$(state "$1")
-	[ -n "$s" ] && [ "$s" != Z ]
-}
+parent_is() { [ "$(parent_of "$1")" = "$2" ]; }
 
 # The pid still runs our test program (its argv names our work dir).
 ours() {
@@ -83,30 +74,16 @@ ours() {
 
 # Ours, or at least a child of our subreaper (a restore gone wrong).
 mine() {
-	local line
 	ours "$1" && return 0
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	[ "$(echo "${line##*) }" | cut -d' ' -f2)" = "$PPID" ]
+	[ "$(parent_of "$1")" = "$PPID" ]
 }
 
-# wait_until SECONDS CMD...: polls CMD, fails after SECONDS.
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
-
-gone() { ! alive "$1"; }
 ready_or_exited() { [ -e "$wd/ready" ] || gone "$pid"; }
 finished() { [ -s "$wd/result" ] && gone "$pid"; }
 
 kill_test() {
 	if [ -n "$pid" ] && alive "$pid" && mine "$pid"; then
-		kill -KILL "$pid"
-		wait_until 5 gone "$pid"
+		kill_wait "$pid" 5
 	fi
 	return 0
 }
@@ -130,7 +107,7 @@ dump() {
 		return 1
 	fi
 	# The subreaper reaps it; restore needs the pid free, not a zombie.
-	if ! wait_until "$timeout_s" test ! -e "/proc/$pid"; then
+	if ! wait_until "$timeout_s" reaped "$pid"; then
 		reason="task $pid still a zombie after dump"
 		return 1
 	fi
@@ -193,12 +170,23 @@ maps_changed() {
 	return 1
 }
 
+# Each flavour compares the whole state of the tree (tests/lib/snapshot.sh)
+# before the dump with what it is after each restore (after the dump for
+# -R); the control compares two snapshots with no dump in between, so that
+# a key that changes by itself shows there, not as a nestor bug.
 checkpoint() {
-	local changed
+	local changed before=$wd/snap.before
+	if ! snap_take "$pid" "$before"; then
+		reason="snapshot before the dump failed: $(head -n 1 "$before.err")"
+		return 1
+	fi
 	case $1 in
-	none) ;;
-	restore) dump "$wd/img" && restore "$wd/img" ;;
-	twice) dump "$wd/img" && restore "$wd/img" && dump "$wd/img2" && restore "$wd/img2" ;;
+	none) sleep 0.1; snap_check "$before" "$wd/snap.control" control ;;
+	restore) dump "$wd/img" && restore "$wd/img" && snap_check "$before" "$wd/snap.after" restore ;;
+	twice)
+		dump "$wd/img" && restore "$wd/img" && snap_check "$before" "$wd/snap.after" restore &&
+			dump "$wd/img2" && restore "$wd/img2" &&
+			snap_check "$before" "$wd/snap.after2" restore2 ;;
 	leave-running)
 		save_maps "$wd/maps"
 		dump "$wd/img" -R || return 1
@@ -209,7 +197,8 @@ checkpoint() {
 		if changed=$(maps_changed "$wd/maps"); then
 			reason="dump -R changed the mappings of $changed"
 			return 1
-		fi ;;
+		fi
+		snap_check "$before" "$wd/snap.after" dump-R ;;
 	esac
 }
 
@@ -223,22 +212,22 @@ test_opts() {
 # Runs in a subshell: the test gets only fds 0-2, nothing leaked from whoever
 # started the runner (a stray pipe is one more thing for nestor to dump).
 exec_test() {
-	local fd
 	cd "$wd" || exit 1
-	for fd in /proc/$BASHPID/fd/*; do
-		fd=${fd##*/}
-		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
-	done
+	close_fds
+	# The test reads its parent at start: let the shell that forked us exit
+	# first, so that it is our subreaper from the start, as after a restore.
+	wait_until 5 parent_is "$BASHPID" "$reaper"
 	exec setsid "$1" "$wd" </dev/null >"$wd/out.log" 2>&1
 }
 
 # run_one NAME FLAVOUR: sets verdict to PASS, SKIP or FAIL and reason.
 run_one() {
-	local bin=$build/tests/zdtm/$1 res sid line
+	local bin=$build/tests/zdtm/$1 res sid
 	verdict=FAIL
 	reason=
 	read -r -a dump_opts <<<"$(test_opts "$1" dump)"
 	read -r -a restore_opts <<<"$(test_opts "$1" restore)"
+	snap_setup "$1"
 	if [ ! -x "$bin" ]; then
 		reason="no binary $bin"
 		return
@@ -258,8 +247,7 @@ run_one() {
 		esac
 		return
 	fi
-	read -r line 2>/dev/null <"/proc/$pid/stat"
-	sid=$(echo "${line##*) }" | cut -d' ' -f4)
+	sid=$(stat_of "$pid" && echo "${st[3]}")
 	if [ "$sid" != "$pid" ]; then
 		reason="test is not a session leader (sid $sid), setsid must not fork"
 		return
@@ -280,6 +268,11 @@ run_one() {
 
 diagnose() {
 	local f
+	for f in "$wd"/snap-*.diff; do
+		[ -s "$f" ] || continue
+		echo "  --- ${f#$wd/}"
+		head -n 40 "$f" | sed 's/^/  | /'
+	done
 	for f in "$wd/out.log" "$wd"/img*.err "$wd"/img*/dump.log \
 		"$wd"/img*/restore.log; do
 		[ -s "$f" ] || continue
@@ -288,7 +281,21 @@ diagnose() {
 	done
 }
 
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 ran=0
+# The none flavour is a control (the test alone, no checkpoint): counted apart.
+declare -A cnt=([none.PASS]=0 [none.FAIL]=0 [none.SKIP]=0 [cr.PASS]=0 [cr.FAIL]=0 [cr.SKIP]=0)
+tally() {
+	local k=cr
+	[ "$1" = none ] && k=none
+	cnt[$k.$2]=$((cnt[$k.$2] + 1))
+}
+# counts KIND: "P passed, F failed[, S skipped]" of none or cr.
+counts() {
+	local s="${cnt[$1.PASS]} passed, ${cnt[$1.FAIL]} failed"
+	[ "${cnt[$1.SKIP]}" -gt 0 ] && s+=", ${cnt[$1.SKIP]} skipped"
+	echo "$s"
+}
+planned=$((${#tests[@]} * ${#flavours[@]}))
 for entry in "${tests[@]}"; do
 	# "name !flavour,..." in the list: flavours nestor refuses for this test
 	# by design (the list says why); they are reported as skipped.
@@ -298,7 +305,8 @@ for entry in "${tests[@]}"; do
 	for fl in "${flavours[@]}"; do
 		if [[ $excluded == *",$fl,"* ]]; then
 			echo "SKIP $t ($fl): refused by design, see tests/zdtm.list"
-			skipped=$((skipped + 1))
+			skipped=$((skipped + 1)) ran=$((ran + 1))
+			tally "$fl" SKIP
 			continue
 		fi
 		wd=$(mktemp -d /tmp/zdtm.XXXXXX)
@@ -307,6 +315,8 @@ for entry in "${tests[@]}"; do
 		chmod 0777 "$wd"
 		pid=
 		run_one "$t" "$fl"
+		ran=$((ran + 1))
+		tally "$fl" "$verdict"
 		case $verdict in
 		PASS) echo "PASS $t ($fl)"; passed=$((passed + 1)) ;;
 		SKIP) echo "SKIP $t ($fl): $reason"; skipped=$((skipped + 1)) ;;
@@ -325,9 +335,10 @@ for entry in "${tests[@]}"; do
 	done
 done
 
-if [ $skipped -gt 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
-else
-	echo "$passed passed, $failed failed"
-fi
-[ $failed -eq 0 ]
+[ "${cnt[none.PASS]}${cnt[none.FAIL]}${cnt[none.SKIP]}" != 000 ] &&
+	echo "control (none): $(counts none)"
+[ "${cnt[cr.PASS]}${cnt[cr.FAIL]}${cnt[cr.SKIP]}" != 000 ] &&
+	echo "checkpoint/restore: $(counts cr)"
+# For tests/check.sh: every planned test x flavour must have run.
+echo "SUMMARY planned=$planned ran=$ran passed=$passed failed=$failed skipped=$skipped"
+[ $failed -eq 0 ] && [ $ran -eq $planned ]

@@ -1,4 +1,5 @@
-# Checkpoint/restore test programs: build/tests/subreaper, build/tests/lib/zdtm.o
+# Checkpoint/restore test programs: build/tests/subreaper, build/tests/snapshot,
+# build/tests/lib/zdtm.o
 # and one build/tests/zdtm/NAME per tests/zdtm/NAME.c.
 # Included by the top Makefile; also usable alone: make -f tests/tests.mk tests-bin
 CC    ?= cc
@@ -13,7 +14,12 @@ ZDTM_LIB    := $(BUILD)/tests/lib/zdtm.o
 # none: it selects AVX/AVX-512 per function with target attributes, so the
 # rest of the program still runs on a CPU without them.
 
-tests-bin: $(BUILD)/tests/subreaper $(ZDTM_LIB) $(ZDTM_BINS)
+tests-bin: $(BUILD)/tests/subreaper $(BUILD)/tests/snapshot $(ZDTM_LIB) $(ZDTM_BINS)
+
+# The state of a tree as /proc shows it, compared by tests/run.sh.
+$(BUILD)/tests/snapshot: tests/snapshot.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ZDTM_CFLAGS) -O2 -Wno-format-truncation -o $@ $<
 
 $(BUILD)/tests/subreaper: tests/subreaper.c
 	@mkdir -p $(dir $@)

@@ -122,6 +122,7 @@ struct restore_task {
 struct restore_ctx {
 	const struct opts *opts;
 	int dirfd;
+	bool images_only; /* validate the images alone, nothing of this machine (the fuzzer) */
 	InventoryEntry *inv;
 	FileEntry **files;
 	size_t nr_files;

@@ -522,7 +522,8 @@ int files_validate(struct restore_ctx *ctx)
 
 		if (validate_kind(ctx, f) < 0)
 			return -EINVAL;
-		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked)
+		if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked ||
+		    ctx->images_only)
 			continue;
 		if (stat(f->path, &st))
 			return log_error_errno(-errno, "can't restore: cannot find %s", f->path);

@@ -1,18 +1,29 @@
 /*
- * Writing the saved pages. The fast path has the task write its own memory
- * into the image with writev(): the same work as the cheapest possible dump
- * (one copy from resident pages into fresh tmpfs pages). Reading another
- * task's memory costs far more here: process_vm_readv() pins every page and
- * needs a bounce buffer, about 0.5 s/GiB against 0.35 s/GiB for writev.
- * The image fd reaches the task over an abstract unix socket (SCM_RIGHTS),
- * which needs no permission the task may lack. Areas it cannot read
- * (PROT_NONE), small dumps and tasks with a file size limit take the slow
- * path: nestor reads /proc/PID/mem.
+ * Writing the saved pages, so that nestor, not the task, pays for them. A
+ * page cache page is charged to the memory cgroup of whoever allocates it,
+ * until the file is deleted: a task that wrote its own pages into a tmpfs
+ * image would double its cgroup's usage, and a container near its limit
+ * would be OOM-killed by its own checkpoint.
+ *
+ * The fast path: nestor makes a pipe as big as fs.pipe-max-size allows and
+ * passes its write end to the task (an abstract unix socket, SCM_RIGHTS:
+ * no permission a task may lack); the task vmsplice()s a batch of its page
+ * runs into it (the pipe then references the task's own pages: no copy, no
+ * new page), and nestor splice()s the pipe into the image, which copies the
+ * pages into the image's page cache from nestor's process: one copy,
+ * charged to nestor. vmsplice takes plain page references, never pins, so
+ * a page still shared copy-on-write with a parent or child stays shared
+ * (process_vm_readv pins, and pinning makes the kernel give the task its
+ * own copy: GUP unshare). The pipe is always drained before the next
+ * batch, and before the task is let go.
+ *
+ * Areas the task cannot read (PROT_NONE) and small dumps take the slow
+ * path: nestor reads /proc/PID/mem into a buffer and writes it.
  */
 #define LOG_PREFIX "pages: "
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -23,24 +34,24 @@
 
 #define LOCAL_BATCH     (4 << 20)
 #define REMOTE_MIN      (1 << 20) /* below this, setting up the fast path costs more */
-#define REMOTE_IOVS     200
-#define REMOTE_BATCH    (1UL << 30) /* writev() stops short of 2 GiB */
+#define REMOTE_IOVS     200       /* 3200 bytes of scratch in the task */
+#define PIPE_MIN        (64 << 10)
+#define PIPE_WANT       (16 << 20) /* more only saves round trips we no longer see */
 
 struct page_io {
 	pid_t pid;
 	int fd;          /* the image, in nestor */
-	int remote_fd;   /* the same description, in the task; -1 if none */
+	int pipe[2];     /* nestor's pipe; -1 if none */
+	size_t pipe_len; /* its capacity in bytes */
+	int remote_fd;   /* the pipe's write end, in the task; -1 if none */
 	int memfd;       /* /proc/PID/mem, opened on first use */
 	struct remote *rt;
 	uint8_t *buf;
 };
 
 /*
- * Through /proc/PID/mem, not process_vm_readv(): that one pins each page,
- * and pinning an anonymous page still shared copy-on-write with a parent
- * or child makes the kernel give the task a copy of its own (GUP unshare):
- * slower, and the dump would grow the task's memory. /proc/PID/mem reads
- * PROT_NONE areas too.
+ * Through /proc/PID/mem, not process_vm_readv(): that one pins each page
+ * (see above). /proc/PID/mem reads PROT_NONE areas too.
  */
 static int read_local(struct page_io *io, const struct iovec *remote, size_t nr, uint8_t *buf)
 {
@@ -73,8 +84,28 @@ static int write_local(struct page_io *io, const struct iovec *iov, size_t nr, s
 	return r < 0 ? log_error_errno(r, "cannot write pages of task %d", io->pid) : 0;
 }
 
-/* The task writes iov (its own addresses) to the image; returns bytes written or -errno. */
-static long write_remote(struct page_io *io, const struct iovec *iov, size_t nr)
+/* Moves len bytes the task put in the pipe into the image. */
+static int drain(struct page_io *io, size_t len)
+{
+	while (len) {
+		ssize_t n = splice(io->pipe[0], NULL, io->fd, NULL, len, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return log_error_errno(n < 0 ? -errno : -EIO,
+					       "cannot splice pages of task %d into the image",
+					       io->pid);
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * The task vmsplices iov (its own addresses, at most the pipe's capacity)
+ * into the pipe; nestor drains what it took. Returns bytes moved or -errno.
+ */
+static long splice_remote(struct page_io *io, const struct iovec *iov, size_t nr)
 {
 	uint64_t addr;
 	long ret;
@@ -82,12 +113,45 @@ static long write_remote(struct page_io *io, const struct iovec *iov, size_t nr)
 
 	if (r < 0 || (r = remote_write(io->pid, addr, iov, nr * sizeof(*iov))) < 0)
 		return r;
-	r = remote_syscall(io->rt, __NR_writev, &ret, io->remote_fd, addr, nr, 0, 0, 0);
+	/* Non-blocking: a pipe that somehow filled must not hang the task. */
+	r = remote_syscall(io->rt, __NR_vmsplice, &ret, io->remote_fd, addr, nr, SPLICE_F_NONBLOCK,
+			   0, 0);
+	if (r < 0)
+		return r;
+	if (ret <= 0)
+		return log_error_ret(ret < 0 ? ret : -EIO,
+				     "task %d cannot vmsplice its pages at %p into nestor's pipe",
+				     io->pid, iov[0].iov_base);
+	r = drain(io, ret);
 	return r < 0 ? r : ret;
 }
 
-/* Hands the image fd to the task: it binds a socket, we send, it receives. */
-static int give_fd(struct page_io *io)
+/* Moves all of iov (len bytes) through the pipe, whatever each call takes. */
+static int write_remote(struct page_io *io, struct iovec *iov, size_t nr, size_t len)
+{
+	while (len) {
+		long n = splice_remote(io, iov, nr);
+
+		if (n < 0)
+			return n;
+		len -= n;
+		while (n > 0 && nr) {
+			size_t take = MIN((size_t)n, iov->iov_len);
+
+			iov->iov_base = (uint8_t *)iov->iov_base + take;
+			iov->iov_len -= take;
+			n -= take;
+			if (!iov->iov_len) {
+				iov++;
+				nr--;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Hands fd to the task: it binds a socket, we send, it receives. */
+static int give_fd(struct page_io *io, int fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
@@ -140,7 +204,7 @@ static int give_fd(struct page_io *io)
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &io->fd, sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	if (sendmsg(s, &mh, 0) != 1) {
 		r = -errno;
 		goto out;
@@ -168,14 +232,38 @@ static void take_fd(struct page_io *io)
 	io->remote_fd = -1;
 }
 
-static bool use_remote(struct dump_task *t, const MmEntry *mm)
+/* The biggest pipe fs.pipe-max-size lets us have (no CAP_SYS_RESOURCE here). */
+static int make_pipe(struct page_io *io)
 {
-	const TaskCoreEntry *c = t->core;
+	char buf[32] = "";
+	long max = 0;
+	int fd, n;
 
-	/* A file size limit would raise SIGXFSZ in the task. */
-	if (c->n_rlimits > RLIMIT_FSIZE && c->rlimits[RLIMIT_FSIZE]->cur != RLIM_INFINITY)
-		return false;
-	return mm->nr_pages * PAGE_SIZE >= REMOTE_MIN;
+	if (pipe2(io->pipe, O_CLOEXEC))
+		return log_error_errno(-errno, "cannot make a pipe for the pages of task %d", io->pid);
+	fd = open("/proc/sys/fs/pipe-max-size", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) > 0)
+			max = strtol(buf, NULL, 10);
+		close(fd);
+	}
+	max = MIN(MAX(max, PIPE_MIN), PIPE_WANT);
+	while ((n = fcntl(io->pipe[0], F_SETPIPE_SZ, (int)max)) < 0 && max > PIPE_MIN)
+		max /= 2;
+	n = fcntl(io->pipe[0], F_GETPIPE_SZ);
+	if (n < PIPE_MIN)
+		return log_error_ret(-ENOBUFS, "pipe for the pages of task %d holds only %d bytes",
+				     io->pid, n);
+	io->pipe_len = n;
+	return 0;
+}
+
+static void close_pipe(struct page_io *io)
+{
+	for (int i = 0; i < 2; i++)
+		if (io->pipe[i] >= 0)
+			close(io->pipe[i]);
+	io->pipe[0] = io->pipe[1] = -1;
 }
 
 static bool run_readable(const MmEntry *mm, size_t *vi, const PageRunEntry *run)
@@ -185,7 +273,7 @@ static bool run_readable(const MmEntry *mm, size_t *vi, const PageRunEntry *run)
 	return *vi < mm->n_vmas && mm->vmas[*vi]->prot & 1;
 }
 
-/* Gathers runs into batches: the task's own writev where it can, else ours. */
+/* Gathers runs into batches: through the pipe where the task can, else ours. */
 static int copy_runs(struct page_io *io, const MmEntry *mm)
 {
 	struct iovec iov[REMOTE_IOVS];
@@ -194,8 +282,9 @@ static int copy_runs(struct page_io *io, const MmEntry *mm)
 	while (i < mm->n_runs) {
 		bool remote = io->remote_fd >= 0 && run_readable(mm, &vi, mm->runs[i]);
 		size_t nr = 0, len = 0;
-		size_t max = remote ? REMOTE_BATCH : MIN(LOCAL_BATCH, MAX(mm->nr_pages, 1) * PAGE_SIZE);
-		long r;
+		size_t max = remote ? io->pipe_len
+				    : MIN(LOCAL_BATCH, MAX(mm->nr_pages, 1) * PAGE_SIZE);
+		int r;
 
 		while (i < mm->n_runs && nr < REMOTE_IOVS && len < max) {
 			const PageRunEntry *run = mm->runs[i];
@@ -213,23 +302,32 @@ static int copy_runs(struct page_io *io, const MmEntry *mm)
 			skip = 0;
 			i++;
 		}
-		if (!remote) {
-			r = write_local(io, iov, nr, len);
-		} else {
-			r = write_remote(io, iov, nr);
-			if (r >= 0 && (size_t)r != len)
-				r = log_error_ret(-EIO, "task %d wrote %ld of %zu bytes of its pages",
-						  io->pid, r, len);
-		}
+		r = remote ? write_remote(io, iov, nr, len) : write_local(io, iov, nr, len);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
+/* The fast path, if the task can take part in it; else the slow one. */
+static void setup_remote(struct page_io *io, const MmEntry *mm)
+{
+	if (mm->nr_pages * PAGE_SIZE < REMOTE_MIN)
+		return;
+	if (make_pipe(io) < 0 || give_fd(io, io->pipe[1]) < 0) {
+		pr_debug("task %d cannot vmsplice its pages; nestor reads them", io->pid);
+		io->remote_fd = -1;
+		close_pipe(io);
+		return;
+	}
+	pr_debug("task %d vmsplices its pages into a pipe of %zu bytes (fd %d there)", io->pid,
+		 io->pipe_len, io->remote_fd);
+}
+
 int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 {
-	struct page_io io = { .pid = t->pid, .remote_fd = -1, .memfd = -1, .rt = &t->rt };
+	struct page_io io = { .pid = t->pid, .remote_fd = -1, .memfd = -1, .rt = &t->rt,
+			      .pipe = { -1, -1 } };
 	char name[64];
 	int r;
 
@@ -243,14 +341,11 @@ int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 		close(io.fd);
 		return -ENOMEM;
 	}
-	if (use_remote(t, mm) && give_fd(&io) < 0) {
-		pr_debug("task %d cannot write its own pages; nestor reads them", t->pid);
-		io.remote_fd = -1;
-	}
-	if (io.remote_fd >= 0)
-		pr_debug("task %d writes its own pages (fd %d there)", t->pid, io.remote_fd);
+	setup_remote(&io, mm);
 	r = copy_runs(&io, mm);
 	take_fd(&io);
+	/* Whatever is left in the pipe (a failed batch) goes with it. */
+	close_pipe(&io);
 	/* One syncfs() for all images comes before the tree is killed. */
 	free(io.buf);
 	close(io.fd);

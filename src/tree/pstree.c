@@ -2,13 +2,14 @@
  * The process tree. Dump: the root and its descendants are seized parents
  * first, so none can fork behind our back; zombies are recorded with their
  * wait status. Restore: the tree image is read and checked; the tasks are
- * created by their own parents (see cr-restore.c).
+ * created by their own parents (see restore/tree.c).
  */
 #define LOG_PREFIX "pstree: "
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/ptrace.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include "core/arena.h"
 #include "core/log.h"
@@ -20,6 +21,7 @@
 #include "core/util.h"
 
 #define MAX_TASKS 4096
+#define PID_MAX 4194304 /* the kernel's limit (PID_MAX_LIMIT) */
 
 static struct dump_task *add_task(struct dump_ctx *ctx, pid_t pid, int parent)
 {
@@ -406,9 +408,10 @@ static int validate_entry(struct restore_ctx *ctx, size_t i)
 	int parent = e->ppid ? pstree_index(ctx, e->ppid) : -1;
 	int creator = e->has_creator ? pstree_index(ctx, e->creator) : parent;
 
-	if (!e->pid || e->pid > 4194304 || (size_t)pstree_index(ctx, e->pid) != i)
+	if (!e->pid || e->pid > PID_MAX || (size_t)pstree_index(ctx, e->pid) != i)
 		return -EINVAL;
-	if (i == 0 ? e->ppid != 0 || e->has_exit_status || e->has_creator || e->helper
+	if (i == 0 ? e->ppid != 0 || e->has_exit_status || e->has_creator || e->helper ||
+			     e->clone_files || e->clone_fs || e->clone_vm || e->clone_sighand
 		   : parent < 0 || (size_t)parent >= i || creator < 0 || (size_t)creator >= i)
 		return -EINVAL;
 	if (parent >= 0 && (ctx->tasks[parent].zombie || ctx->tasks[parent].helper))
@@ -443,6 +446,76 @@ static int validate_entry(struct restore_ctx *ctx, size_t i)
 	ctx->tasks[i].creator = creator;
 	/* The kernel drops rseq at a clone with CLONE_VM, and fork copies none. */
 	ctx->tasks[i].no_rseq = e->clone_vm || (creator >= 0 && ctx->tasks[creator].no_rseq);
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every pid and thread id of the tree once: clone3 would take none twice. */
+static int validate_ids(const struct restore_ctx *ctx)
+{
+	size_t n = 0, k = 0;
+	uint32_t *ids;
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		n += 1 + ctx->tasks[i].pe->n_threads;
+	ids = malloc(n * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *e = ctx->tasks[i].pe;
+
+		ids[k++] = e->pid;
+		for (size_t t = 0; t < e->n_threads; t++)
+			ids[k++] = e->threads[t];
+	}
+	qsort(ids, n, sizeof(*ids), cmp_u32);
+	for (size_t i = 0; i < n && !r; i++)
+		if (!ids[i] || ids[i] > PID_MAX || (i && ids[i] == ids[i - 1]))
+			r = log_error_ret(-EINVAL, "image pstree.img is corrupted: id %u %s", ids[i],
+					  ids[i] && ids[i] <= PID_MAX ? "twice" : "out of range");
+	free(ids);
+	return r;
+}
+
+/* Outside the tree: the root's session and group under --shell-job (nestor's own at restore). */
+static bool outside(const struct restore_ctx *ctx, uint32_t sid, uint32_t pgid)
+{
+	const PstreeEntry *root = ctx->tasks[0].pe;
+
+	return ctx->inv->shell_job && sid == root->sid && pgid == root->pgid;
+}
+
+/*
+ * Sessions and groups as the restore makes them: a task leads its own
+ * session (and then its own group), or inherits its creator's; it leads its
+ * own group or joins one a task of its session leads.
+ */
+static int validate_session(const struct restore_ctx *ctx, size_t i)
+{
+	const PstreeEntry *e = ctx->tasks[i].pe;
+	int creator = ctx->tasks[i].creator, leader;
+
+	if (i == 0 && outside(ctx, e->sid, e->pgid))
+		return 0;
+	if (e->sid == e->pid ? e->pgid != e->pid
+			     : i == 0 || ctx->tasks[creator].pe->sid != e->sid)
+		return log_error_ret(-EINVAL, "image pstree.img is corrupted: task %u in session %u "
+					      "cannot have it", e->pid, e->sid);
+	if (e->pgid == e->pid || outside(ctx, e->sid, e->pgid))
+		return 0;
+	leader = pstree_index(ctx, e->pgid);
+	if (leader < 0 || ctx->tasks[leader].pe->pgid != e->pgid ||
+	    ctx->tasks[leader].pe->sid != e->sid || outside(ctx, e->sid, e->pgid))
+		return log_error_ret(-EINVAL, "image pstree.img is corrupted: task %u in group %u, "
+					      "which no task of its session %u leads", e->pid, e->pgid,
+				     e->sid);
 	return 0;
 }
 
@@ -483,5 +556,10 @@ int pstree_read(struct restore_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (validate_entry(ctx, i) < 0)
 			return log_error_ret(-EINVAL, "image pstree.img is corrupted: bad entry %zu", i);
+	if ((r = validate_ids(ctx)) < 0)
+		return r;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if ((r = validate_session(ctx, i)) < 0)
+			return r;
 	return 0;
 }

@@ -127,11 +127,14 @@ bool siginfo_ok(const SiginfoEntry *e)
 int signals_validate(struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
+	uint64_t seen = 0;
 
 	for (size_t i = 0; i < c->n_sigactions; i++) {
 		uint32_t sig = c->sigactions[i]->sig;
-		if (sig == 0 || sig > NSIG_K || sig == SIGKILL || sig == SIGSTOP)
+		if (sig == 0 || sig > NSIG_K || sig == SIGKILL || sig == SIGSTOP ||
+		    seen & 1ULL << (sig - 1))
 			goto bad;
+		seen |= 1ULL << (sig - 1);
 	}
 	if (c->n_shared_pending > SIGNALS_MAX_PENDING)
 		goto bad;

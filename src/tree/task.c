@@ -312,6 +312,13 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 
 /* ---- restore ---- */
 
+static bool is_dir_file(const struct restore_ctx *ctx, uint32_t id)
+{
+	const FileEntry *f = restore_file(ctx, id);
+
+	return f && f->type == FILE_TYPE__DIR;
+}
+
 int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
@@ -323,6 +330,9 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 	    c->n_rlimits > RST_NLIMITS || c->n_itimers > 3 || strlen(c->comm) > 15 ||
 	    c->n_threads != t->pe->n_threads || seccomp_validate(c) < 0)
 		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
+	if (!is_dir_file(ctx, c->cwd_id) || !is_dir_file(ctx, c->root_id))
+		return log_error_ret(-EINVAL, "image core-%d.img is corrupted: its cwd or root is no "
+					      "directory of files.img", t->pid);
 	for (size_t i = 0; i < c->n_threads; i++)
 		if (thread_validate(c->threads[i]) < 0 || c->threads[i]->tid != t->pe->threads[i])
 			return log_error_ret(-EINVAL, "image core-%d.img is corrupted: thread %zu",

@@ -248,12 +248,63 @@ static void setup_sysv_shm(void)
 	put_file("aux", "%lx-%lx", (unsigned long)sysv, (unsigned long)sysv + SHM_SIZE);
 }
 
+/*
+ * family: a child in a group of its own and its child, which has a second
+ * thread; none asks for a death signal, so a root that dies alone leaves
+ * them running. aux gets "CHILD GRANDCHILD".
+ */
+static pid_t grandchild;
+
+static void family_member(void)
+{
+	int e;
+
+	if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+static void setup_family(void)
+{
+	int p[2];
+
+	if (pipe(p))
+		fail("pipe: %m");
+	child = fork();
+	if (child < 0)
+		fail("fork: %m");
+	if (child == 0) {
+		pid_t g;
+
+		close(p[0]);
+		setpgid(0, 0);
+		g = fork();
+		if (g == 0) {
+			close(p[1]);
+			family_member();
+		}
+		if (g < 0 || write(p[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (read(p[0], &grandchild, sizeof(grandchild)) != sizeof(grandchild))
+		fail("the child did not fork the grandchild");
+	close(p[0]);
+	put_file("aux", "%d %d", child, grandchild);
+}
+
 static void setup(void)
 {
 	int p[2], e;
 
 	if (!strcmp(mode, "plain")) {
 		return;
+	} else if (!strcmp(mode, "family")) {
+		setup_family();
 	} else if (!strcmp(mode, "vm_orphans")) {
 		/* Two grandchildren share one memory that their parent left by exec:
 		 * neither got it from the other, which no restore can make again. */
@@ -406,7 +457,13 @@ static void check(void)
 	unsigned long before;
 	siginfo_t si;
 
-	if (!strcmp(mode, "child") || !strcmp(mode, "vm_orphans")) {
+	if (!strcmp(mode, "family")) {
+		if (kill(child, 0) || kill(grandchild, 0))
+			fail("child %d or grandchild %d is gone", child, grandchild);
+		kill(grandchild, SIGKILL);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	} else if (!strcmp(mode, "child") || !strcmp(mode, "vm_orphans")) {
 		if (kill(child, 0) || waitpid(child, NULL, WNOHANG) != 0)
 			fail("child %d is gone", child);
 		kill(child, SIGKILL);

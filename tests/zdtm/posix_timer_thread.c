@@ -6,6 +6,9 @@
  * compared exactly). The periodic one keeps signalling that very thread, and
  * the one whose signal the thread blocks keeps exactly one signal queued in
  * the thread's own queue.
+ * The periodic timer's signal (42, SIG_T) is pending for a moment each time
+ * it fires (tests/lib/snapshot.sh):
+ * zdtm-snapshot-allow: status\.SigPnd\.42
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -3,6 +3,10 @@
  * seq'`: exec'd children, a pipe between them, short-lived sleeps. After
  * restore the numbers in seq must go on, one after another, none lost or
  * repeated (a pipe's data dropped or doubled would show).
+ * The tree is busy by design (tests/lib/snapshot.sh): a new sleep every
+ * 20 ms, and cat's output grows:
+ * zdtm-snapshot-transient: sleep
+ * zdtm-snapshot-allow: fd\.1\.info\.pos
  */
 #include <fcntl.h>
 #include <signal.h>

@@ -1,0 +1,532 @@
+/*
+ * nestor's side of the restore: it opens every file description once,
+ * creates the root with its pid and traces the whole tree
+ * (PTRACE_O_TRACEFORK). The tasks say how far they got through the status
+ * pipe; the barrier lets them on once every task exists. Once all have
+ * trapped at the end of their blob, nestor sets the registers, unmaps each
+ * blob and lets the tree go at once. On any failure it kills what it made.
+ */
+#define LOG_PREFIX "restore: "
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "core/log.h"
+#include "core/sys.h"
+#include "core/util.h"
+#include "files/files.h"
+#include "files/locks.h"
+#include "infect/ptrace.h"
+#include "mem/mem.h"
+#include "restore/restore-priv.h"
+#include "tree/proc.h"
+#include "tree/pstree.h"
+#include "tree/thread.h"
+#include "tree/timers.h"
+
+static int find_terminal(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (isatty(fd))
+			return fd;
+	return -1;
+}
+
+static const char *step_name(uint32_t step)
+{
+	static const char *const names[] = {
+		[RST_STEP_UNMAP] = "unmapping nestor", [RST_STEP_VDSO] = "moving the vdso",
+		[RST_STEP_MMAP] = "mapping an area",   [RST_STEP_PAGES] = "reading pages",
+		[RST_STEP_PROTECT] = "protecting an area", [RST_STEP_MADVISE] = "advising an area",
+		[RST_STEP_MM_MAP] = "setting the mm fields", [RST_STEP_THREAD] = "thread state",
+		[RST_STEP_CREDS] = "credentials",      [RST_STEP_RLIMITS] = "resource limits",
+		[RST_STEP_ITIMERS] = "interval timers", [RST_STEP_LOCKS] = "taking a POSIX lock",
+		[RST_STEP_SECCOMP] = "installing a seccomp filter",
+		[RST_STEP_XSTATE] = "allowing an xsave feature",
+	};
+
+	return step < ARRAY_SIZE(names) && names[step] ? names[step] : "an unknown step";
+}
+
+/* How nestor traces the tree; EXITKILL until the point of no return. */
+#define RESTORE_TRACE_OPTS                                                                         \
+	(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |    \
+	 PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP)
+
+struct progress {
+	size_t created, trapped, zombies_gone, live, zombies;
+	bool released;
+	/* By task index: a pidfd of each task nestor saw, or -1. Held so that a
+	 * failed restore kills it whatever became of its parent, and never a
+	 * stranger that took its pid since. */
+	int *pidfds;
+};
+
+/*
+ * NESTOR_FAULT=WHERE makes the restore fail at that late step, and
+ * NESTOR_FAULT=kill:WHERE kills nestor there, so that tests can check what a
+ * failure or nestor's death at that moment leaves of the tree.
+ */
+static int fault(const char *where)
+{
+	const char *f = getenv("NESTOR_FAULT");
+
+	if (f && !strncmp(f, "kill:", 5) && !strcmp(f + 5, where))
+		raise(SIGKILL);
+	if (f && !strcmp(f, where))
+		return log_error_ret(-EIO, "injected failure at %s (NESTOR_FAULT)", where);
+	return 0;
+}
+
+/* A task nestor traces or fathered, seen alive: it is one of the tree's. */
+static void note_task(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
+{
+	int idx = pstree_index(ctx, pid);
+
+	if (idx >= 0 && pg->pidfds[idx] < 0)
+		pg->pidfds[idx] = fd_move_above(sys_pidfd_open(pid, 0), ctx->fd_base + 1);
+}
+
+/* Reads what the tasks said; an error a task reported ends the restore. */
+static int drain_status(struct restore_ctx *ctx, struct channels *ch, struct progress *pg)
+{
+	struct rst_status st;
+
+	while (read(ch->status_rd, &st, sizeof(st)) == sizeof(st)) {
+		int idx = pstree_index(ctx, st.pid);
+
+		if (idx < 0)
+			return log_error_ret(-EIO, "an unknown task %d spoke", st.pid);
+		switch (st.step) {
+		case RST_STEP_CREATED:
+			pg->created++;
+			break;
+		case RST_STEP_READY:
+			ctx->tasks[idx].region = st.addr;
+			ctx->tasks[idx].region_len = st.len;
+			break;
+		case RST_STEP_CHILD:
+			return st.err < 0 ? st.err : -EIO; /* the task logged why */
+		default:
+			return log_error_errno(st.err < 0 ? st.err : -EIO,
+					       "can't restore task %d: failed at %s (%#llx)", st.pid,
+					       step_name(st.step), (unsigned long long)st.addr);
+		}
+	}
+	if (pg->created == ctx->nr_tasks && !pg->released) {
+		/* Every task exists and leads its own group if it should: let them go on. */
+		for (size_t i = 0; i < ctx->nr_tasks; i++)
+			if (!ctx->tasks[i].helper && write(ch->barrier_wr, "b", 1) != 1)
+				return log_error_errno(-errno, "cannot release the tasks");
+		pg->released = true;
+	}
+	return 0;
+}
+
+/* The task a thread belongs to, by tid; -1 if none. */
+static int owner_of(const struct restore_ctx *ctx, pid_t tid)
+{
+	int idx = pstree_index(ctx, tid);
+
+	for (size_t i = 0; idx < 0 && i < ctx->nr_tasks; i++)
+		for (size_t k = 0; k < ctx->tasks[i].pe->n_threads; k++)
+			if (ctx->tasks[i].pe->threads[k] == (uint32_t)tid)
+				idx = i;
+	return idx;
+}
+
+static int on_trap(struct restore_ctx *ctx, struct channels *ch, pid_t pid, struct progress *pg)
+{
+	int idx = owner_of(ctx, pid);
+	struct user_regs_struct regs = { 0 };
+	struct restore_task *t;
+	siginfo_t si = { 0 };
+
+	if (idx < 0)
+		return log_error_ret(-EIO, "an unknown task %d stopped", pid);
+	t = &ctx->tasks[idx];
+	ptrace(PTRACE_GETREGS, pid, 0, &regs);
+	/* The task said where its blob is before it jumped there. */
+	if (!t->region && drain_status(ctx, ch, pg) < 0)
+		return -EIO;
+	if (!t->region || regs.rip < t->region || regs.rip >= t->region + t->region_len) {
+		ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+		return log_error_ret(-EIO, "task %d stopped in the restorer (ip %#llx, blob at "
+					   "%#llx, signal %d code %d, fault address %p)", pid,
+				     (unsigned long long)regs.rip, (unsigned long long)t->region,
+				     si.si_signo, si.si_code, si.si_addr);
+	}
+	t->trapped++;
+	pg->trapped++;
+	return 0;
+}
+
+static int on_stop(struct restore_ctx *ctx, struct channels *ch, pid_t pid, int status,
+		   struct progress *pg)
+{
+	int event = status >> 16;
+
+	if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
+	    event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_STOP) {
+		/* A task forked, or was born traced: on with it. */
+		if (ptrace(PTRACE_CONT, pid, 0, 0))
+			return log_error_errno(-errno, "cannot resume task %d", pid);
+		return 0;
+	}
+	if (WSTOPSIG(status) == SIGTRAP)
+		return on_trap(ctx, ch, pid, pg);
+	/* A zombie-to-be dies of the signal it died of: let it through. */
+	int idx = pstree_index(ctx, pid);
+	if (idx >= 0 && ctx->tasks[idx].zombie) {
+		if (ptrace(PTRACE_CONT, pid, 0, WSTOPSIG(status)))
+			return log_error_errno(-errno, "cannot resume task %d", pid);
+		return 0;
+	}
+	return log_error_ret(-EIO, "task %d stopped with signal %d while being restored", pid,
+			     WSTOPSIG(status));
+}
+
+static int on_exit_event(struct restore_ctx *ctx, struct channels *ch, pid_t pid, int status,
+			 struct progress *pg)
+{
+	int idx = pstree_index(ctx, pid), r;
+
+	if (idx >= 0 && !is_live(&ctx->tasks[idx])) {
+		pg->zombies_gone++;
+		return 0;
+	}
+	r = drain_status(ctx, ch, pg);
+	if (r < 0)
+		return r;
+	return log_error_ret(-ECHILD, "task %d died while being restored (status %#x)", pid,
+			     status);
+}
+
+/* Drives the tree through ptrace until every live task sits in its final trap. */
+static int run_tree(struct restore_ctx *ctx, struct channels *ch, struct progress *pg)
+{
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + RESTORE_TIMEOUT_NS;
+	_cleanup_close_ int sfd = -1;
+	sigset_t chld;
+	int status, r;
+
+	/* Woken by a task's word or by a stop (SIGCHLD), whichever comes first. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return log_error_errno(-errno, "cannot watch the tasks");
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		if (!is_live(&ctx->tasks[i]))
+			pg->zombies++;
+		else
+			pg->live += 1 + ctx->tasks[i].pe->n_threads;
+	}
+	while (pg->trapped < pg->live || pg->zombies_gone < pg->zombies) {
+		pid_t pid;
+
+		if ((r = drain_status(ctx, ch, pg)) < 0)
+			return r;
+		pid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (pid < 0)
+			return log_error_errno(-errno, "cannot wait for the tasks");
+		if (pid == 0) {
+			struct pollfd p[2] = { { ch->status_rd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+			struct signalfd_siginfo si;
+
+			if (now_ns(CLOCK_MONOTONIC) > deadline)
+				return log_error_ret(-ETIMEDOUT, "the tasks took too long to restore");
+			poll(p, 2, 100);
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			continue;
+		}
+		if (WIFSTOPPED(status))
+			note_task(ctx, pg, pid);
+		r = WIFSTOPPED(status) ? on_stop(ctx, ch, pid, status, pg)
+				       : on_exit_event(ctx, ch, pid, status, pg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Sets every thread's registers, then unmaps the blob from inside the task. */
+static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
+{
+	struct remote rt = { .pid = t->pid };
+	long ret;
+	int r;
+
+	for (size_t k = 0; k < t->core->n_threads; k++)
+		if ((r = thread_restore_regs(t->core->threads[k]->tid, t->core->threads[k])) < 0)
+			return r;
+	if (ptrace(PTRACE_GETREGS, t->pid, 0, &rt.regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", t->pid);
+	rt.gadget = t->region + RST_GADGET_OFF;
+	if (t->shared_files) {
+		r = remote_syscall(&rt, __NR_close_range, &ret, ctx->fd_base, ~0U, 0, 0, 0, 0);
+		if (r < 0 || ret < 0)
+			return log_error_ret(r < 0 ? r : (int)ret, "cannot close nestor's fds in "
+								  "task %d", t->pid);
+	}
+	/* Timers tied to another thread: that thread exists only now. */
+	if ((r = timers_restore_late(t, &rt)) < 0)
+		return r;
+	r = remote_syscall(&rt, __NR_munmap, &ret, t->region, t->region_len, 0, 0, 0, 0);
+	if (r < 0 || ret < 0)
+		return log_error_ret(r < 0 ? r : (int)ret, "cannot unmap the restorer of task %d",
+				     t->pid);
+	return thread_restore_regs(t->pid, t->core->thread);
+}
+
+/* Calls fn for the main thread and every other thread of each live task; stops at an error. */
+static int each_thread(struct restore_ctx *ctx, int (*fn)(pid_t tid))
+{
+	int r;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+
+		if (!is_live(t))
+			continue;
+		for (size_t k = 0; k < t->core->n_threads; k++)
+			if ((r = fn(t->core->threads[k]->tid)) < 0)
+				return r;
+		if ((r = fn(t->pid)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * From the blob's final trap (a SIGTRAP signal-delivery stop) into a
+ * PTRACE_EVENT_STOP, with the registers already set: a thread in that stop
+ * whose tracer dies resumes at them, where the trap would have delivered
+ * its SIGTRAP.
+ */
+static int park_thread(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || ptrace(PTRACE_CONT, tid, 0, 0))
+		return log_error_errno(-errno, "cannot park thread %d", tid);
+	while (waitpid(tid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return log_error_errno(-errno, "cannot wait for thread %d", tid);
+	if (!WIFSTOPPED(status) || status >> 16 != PTRACE_EVENT_STOP)
+		return log_error_ret(-EIO, "thread %d did not park (status %#x)", tid, status);
+	return 0;
+}
+
+/* The point of no return: from here, nestor's death lets the tree run. */
+static int keep_thread(pid_t tid)
+{
+	if (ptrace(PTRACE_SETOPTIONS, tid, 0, RESTORE_TRACE_OPTS & ~PTRACE_O_EXITKILL))
+		return log_error_errno(-errno, "cannot let thread %d outlive nestor", tid);
+	return 0;
+}
+
+static int detach_thread(pid_t tid)
+{
+	if (ptrace(PTRACE_DETACH, tid, 0, 0))
+		return log_error_errno(-errno, "cannot detach from thread %d", tid);
+	return 0;
+}
+
+static int detach_tree(struct restore_ctx *ctx)
+{
+	bool first = true;
+	int r;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+
+		if (!is_live(t))
+			continue;
+		if (!first && (r = fault("detach-half")) < 0)
+			return r;
+		for (size_t k = 0; k < t->core->n_threads; k++)
+			if ((r = detach_thread(t->core->threads[k]->tid)) < 0)
+				return r;
+		if ((r = detach_thread(t->pid)) < 0)
+			return r;
+		first = false;
+	}
+	return 0;
+}
+
+/*
+ * Registers of every task first, then the pidfile, then the release of all
+ * at once, so that no task runs before the whole tree is back and none runs
+ * at all when the pidfile cannot be written.
+ */
+static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
+{
+	int last = -1, r;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (is_live(&ctx->tasks[i]))
+			last = i;
+	for (int i = 0; i <= last; i++) {
+		if (i == last && (r = fault("finish-last")) < 0)
+			return r;
+		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
+			return r;
+	}
+	if ((r = each_thread(ctx, park_thread)) < 0 || (r = pidfile_commit(pf, root)) < 0 ||
+	    (r = fault("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
+	    (r = fault("kept")) < 0)
+		return r;
+	return detach_tree(ctx);
+}
+
+/* Opens a pidfd for each task nestor traces or fathered and has not seen yet. */
+static bool find_unseen(struct restore_ctx *ctx, struct progress *pg)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct proc_status st;
+
+		if (pg->pidfds[i] >= 0 || proc_read_status(ctx->tasks[i].pid, &st) < 0 ||
+		    (st.tracer != getpid() && st.ppid != getpid()))
+			continue;
+		note_task(ctx, pg, ctx->tasks[i].pid);
+		found |= pg->pidfds[i] >= 0;
+	}
+	return found;
+}
+
+/*
+ * Kills what nestor made: each task it saw (by pidfd: a task released
+ * already has another parent, and a pid of the images may belong to
+ * someone else), and each it traces or fathered. Passes repeat until one
+ * finds none new: a task being killed may have just forked. Returns once
+ * every one is dead.
+ */
+static void kill_tree(struct restore_ctx *ctx, struct progress *pg)
+{
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + 5000000000ULL;
+	bool more = true;
+
+	for (int pass = 0; more && pass < 64; pass++) {
+		for (size_t i = 0; i < ctx->nr_tasks; i++)
+			if (pg->pidfds[i] >= 0)
+				sys_pidfd_send_signal(pg->pidfds[i], SIGKILL);
+		more = find_unseen(ctx, pg);
+	}
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct pollfd p = { pg->pidfds[i], POLLIN, 0 };
+
+		/* A pidfd is readable once its task has exited. */
+		while (p.fd >= 0 && poll(&p, 1, 100) == 0 && now_ns(CLOCK_MONOTONIC) < deadline)
+			;
+	}
+	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+		;
+}
+
+/* The pipes, and nestor's own fds, at fd_base and above: below is the tasks'. */
+static int open_channels(struct restore_ctx *ctx, struct channels *ch)
+{
+	int p[3][2], base = ctx->fd_base, r;
+
+	for (int i = 0; i < 3; i++) {
+		if (pipe2(p[i], O_CLOEXEC))
+			return log_error_errno(-errno, "cannot create pipes");
+		p[i][0] = fd_move_above(p[i][0], base + 1);
+		p[i][1] = fd_move_above(p[i][1], base + 1);
+	}
+	ch->status_rd = p[0][0];
+	ch->barrier_rd = p[1][0];
+	ch->barrier_wr = p[1][1];
+	ch->go_rd = p[2][0];
+	ch->go_wr = p[2][1];
+	if ((r = log_move_fd(base + 1)) < 0 || (ctx->dirfd = fd_move_above(ctx->dirfd, base + 1)) < 0)
+		return log_error_errno(r < 0 ? r : ctx->dirfd, "cannot move nestor's fds");
+	/* The status pipe sits exactly at fd_base: the blob closes all above it. */
+	ch->status_wr = fcntl(p[0][1], F_DUPFD_CLOEXEC, base);
+	close(p[0][1]);
+	if (ch->status_rd < 0 || ch->barrier_rd < 0 || ch->barrier_wr < 0 || ch->go_rd < 0 ||
+	    ch->go_wr < 0 || ch->status_wr != base)
+		return log_error_ret(-EBADF, "cannot place nestor's pipes at fd %d", base);
+	fcntl(ch->status_rd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void close_channels(struct channels *ch)
+{
+	int *fds[] = { &ch->status_rd, &ch->status_wr, &ch->barrier_rd,
+		       &ch->barrier_wr, &ch->go_rd, &ch->go_wr };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+static int start_tree(struct restore_ctx *ctx, struct channels *ch, struct progress *pg,
+		      pid_t *ret_root)
+{
+	sigset_t all, old;
+	pid_t root;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old); /* the tasks start with everything blocked */
+	root = fork_task(ctx, 0, ch);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (root < 0)
+		return root;
+	*ret_root = root;
+	note_task(ctx, pg, root);
+	/* EXITKILL: if nestor dies half way, the half-made tree dies with it. */
+	if (ptrace(PTRACE_SEIZE, root, 0, RESTORE_TRACE_OPTS))
+		return log_error_errno(-errno, "cannot trace task %d", root);
+	if (write(ch->go_wr, "g", 1) != 1)
+		return log_error_errno(-errno, "cannot start task %d", root);
+	return 0;
+}
+
+int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
+{
+	struct channels ch = { -1, -1, -1, -1, -1, -1 };
+	int term_fd = ctx->opts->shell_job ? find_terminal() : -1, r;
+	struct progress pg = { 0 };
+	struct rlimit nofile;
+	pid_t root = -1;
+
+	/* Room for the tasks' fds and ours above them. */
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	pg.pidfds = malloc(ctx->nr_tasks * sizeof(*pg.pidfds));
+	if (!pg.pidfds)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		pg.pidfds[i] = -1;
+	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
+	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
+	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
+	    (r = fault("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
+		kill_tree(ctx, &pg);
+		pidfile_abort(pf);
+	}
+	files_close_table(ctx);
+	close_channels(&ch);
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (pg.pidfds[i] >= 0)
+			close(pg.pidfds[i]);
+	free(pg.pidfds);
+	return r < 0 ? r : root;
+}
