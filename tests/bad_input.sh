@@ -915,6 +915,8 @@ t_family_killed() {
 		kill -KILL "$np" 2>/dev/null
 		wait "$np" 2>/dev/null
 		n=$((n + 1))
+		# Tasks the dead nestor still traced die of it (EXITKILL): let them go first.
+		sleep 0.2
 		if alive "$fpid" && mine "$fpid"; then
 			back=$((back + 1))
 			tpid=$fpid twd=$fwd
