@@ -41,6 +41,9 @@ kinds_failed=0
 started=$SECONDS
 
 cleanup() {
+	# A child bash not yet exec'd into nestor runs our traps if killed
+	# then: only the script itself may clean up (and kill the tree).
+	[ "$BASHPID" = "$$" ] || return 0
 	kill_tree
 	[ -n "$wd" ] && rm -rf "$wd"
 }
@@ -239,7 +242,8 @@ dump_trial() {
 	local opt=$1 sig=$2 delay=$3 npid rc why
 	start_tree || { res="FAIL the tree did not start"; return; }
 	snapshot "$wd/before"
-	"$nestor" dump -t "$pid" -D "$wd/img" $opt -v4 -o dump.log </dev/null 2>"$wd/dump.err" &
+	(trap - INT TERM EXIT; exec "$nestor" dump -t "$pid" -D "$wd/img" $opt -v4 -o dump.log \
+		</dev/null 2>"$wd/dump.err") &
 	npid=$!
 	sleep "$delay"
 	kill -"$sig" "$npid" 2>/dev/null
@@ -312,8 +316,8 @@ restore_kind() {
 	max=$(( (t1 - t0) / 1000 * 13 / 10 + 1000 ))
 	for ((i = 0, k0 = SECONDS; i < trials && (i < 5 || SECONDS - k0 < budget / 6); i++)); do
 		d=$(delay_for "$i" "$trials" "$max")
-		"$nestor" restore -D "$wd/img" -d --pidfile "$wd/pid" -o restore.log </dev/null \
-			2>"$wd/restore.err" &
+		(trap - INT TERM EXIT; exec "$nestor" restore -D "$wd/img" -d --pidfile "$wd/pid" \
+			-o restore.log </dev/null 2>"$wd/restore.err") &
 		npid=$!
 		sleep "$d"
 		kill -"$sig" "$npid" 2>/dev/null
