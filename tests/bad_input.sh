@@ -41,11 +41,14 @@ tmp=$(mktemp -d /tmp/nestor-bad.XXXXXX)
 chmod 0755 "$tmp"
 procs=()     # tasks of the current case, killed when it ends
 immutable=() # dirs made immutable, released before removal
+cg_home=     # the pids cgroup this script came from, while it is elsewhere
+cgdirs=()    # cgroups a case made
 ncase=0
 
 cleanup() {
 	local d
 	kill_procs
+	cg_cleanup
 	for d in "${immutable[@]}"; do
 		chattr -i "$d" 2>/dev/null
 	done
@@ -258,6 +261,7 @@ run() {
 	why='' skip='' tpid='' twd='' err=''
 	"$@"
 	kill_procs
+	cg_cleanup
 	# Strays are killed whatever the verdict, so none is blamed on the next case.
 	if find_strays; then
 		bad "stray processes left:$stray"
@@ -814,8 +818,11 @@ family_free() {
 	for p in "${fam_pids[@]}"; do
 		alive "$p" && mine "$p" && return 1
 	done
+	local args
 	for f in /proc/[0-9]*/cmdline; do
-		[[ $(tr '\0' ' ' 2>/dev/null <"$f") == "$helper family $fwd "* ]] && return 1
+		mapfile -d '' -t args 2>/dev/null <"$f" || continue
+		[ "${args[0]:-}" = "$helper" ] && [ "${args[1]:-}" = family ] &&
+			[ "${args[2]:-}" = "$fwd" ] && return 1
 	done
 	return 0
 }
@@ -832,7 +839,7 @@ family_gone() {
 	fi
 	[ ! -e "$img.pid" ] || bad "the failed restore wrote its pidfile" || return
 	[ -z "$(find "$img" "${img%/*}" -maxdepth 2 -name '*.nestor-*' 2>/dev/null)" ] ||
-		bad "a temporary pidfile was left: $(find "$img" -name '*.nestor-*')"
+		bad "a temporary pidfile was left: $(find "$img" "${img%/*}" -maxdepth 2 -name '*.nestor-*')"
 }
 
 # t_family_pidfile WHERE: the pidfile cannot be written: refused before the
@@ -903,6 +910,52 @@ t_family_rewritten() {
 	family_gone
 }
 
+# Real restores of changed images: the family's images (the tree, the
+# inventory and the descriptor tables only: changed memory or files could
+# touch this machine's files) changed as restore-fuzz iterations 0..N-1 do.
+# Each restore either succeeds (the tree is killed again) or is refused in
+# one line, within the time limit, leaving no task of it behind.
+t_family_fuzz_real() {
+	local n=${BAD_FUZZ_REAL:-24} i ok=0 refused_n=0 what
+	need_family || return
+	[ -x "$build/fuzz/restore-fuzz" ] || bad "no $build/fuzz/restore-fuzz: make check builds it" ||
+		return
+	for ((i = 0; i < n; i++)); do
+		img=$tmp/fz.$ncase.$i
+		cp -a "$tmp/fam" "$img"
+		family_free || { skip="a pid of the family was reused by another process"; return; }
+		what=$("$build/fuzz/restore-fuzz" -s 1 -o pstree,inventory,fdinfo -m "$i" "$img") ||
+			bad "iteration $i: cannot change the images" || return
+		nestor_run restore -D "$img" -d --pidfile "$img.pid"
+		if [ "$rc" = 0 ]; then
+			ok=$((ok + 1))
+		else
+			refused || { why="iteration $i ($what): $why"; return; }
+			refused_n=$((refused_n + 1))
+			wait_until 3 family_free || bad "iteration $i ($what): refused, but tasks are left" ||
+				return
+			if find_strays; then
+				bad "iteration $i ($what): refused, but left:$stray"
+				procs=("${stray_pids[@]}")
+				kill_procs_any
+				return
+			fi
+		fi
+		# What a successful restore made, whatever pids it got: the subreaper's
+		# children, and theirs once they are orphaned.
+		procs=("${fam_pids[@]}")
+		kill_procs
+		for _ in 1 2 3 4 5; do
+			find_strays || break
+			procs=("${stray_pids[@]}")
+			kill_procs_any
+		done
+		rm -rf "$img" "$img.pid"
+	done
+	[ -n "${BAD_VERBOSE:-}" ] && echo "  $n changed image sets: $ok restored, $refused_n refused"
+	return 0
+}
+
 # nestor is killed at many moments of the restore: either the whole family
 # is back and passes, or none of it is left.
 t_family_killed() {
@@ -914,6 +967,8 @@ t_family_killed() {
 		sleep "$d"
 		kill -KILL "$np" 2>/dev/null
 		wait "$np" 2>/dev/null
+		# A tree nestor took with it dies a moment after nestor: let it.
+		sleep 0.3
 		n=$((n + 1))
 		# Tasks the dead nestor still traced die of it (EXITKILL): let them go first.
 		sleep 0.2
@@ -1015,6 +1070,60 @@ t_restore_no_cgroup() {
 		bad "a task with pid $tpid exists after the refused restore"; }
 }
 
+# The root's parent is outside the tree: with -d nestor, its parent at
+# restore, exits at once and would fire the signal. Refused by name.
+t_restore_root_pdeath() {
+	start_task pdeath || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 test ! -e "/proc/$tpid" || bad "task $tpid still there after the dump" ||
+		return
+	nestor_run restore -D "$twd/img" -d
+	refused "\\b$tpid\\b" "parent-death" "-d" && { gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"; }
+}
+
+# Back to the pids cgroup we came from; the cases' cgroups removed.
+cg_cleanup() {
+	local d
+	[ -n "$cg_home" ] && echo $$ >"$cg_home/cgroup.procs"
+	cg_home=
+	for d in "${cgdirs[@]}"; do
+		wait_until 5 rmdir "$d" 2>/dev/null
+	done
+	cgdirs=()
+}
+
+# Dumped by a nestor in the task's own cgroup, restored by one in another:
+# the task goes back to its cgroup (the image keeps every hierarchy's path,
+# not only those that differ from the dumping nestor's).
+t_restore_other_cgroup() {
+	local root=/sys/fs/cgroup/pids a b path
+	[ -d "$root" ] || { skip="no cgroup v1 pids hierarchy"; return; }
+	path=$(sed -n 's/^[0-9]*:pids://p' /proc/$$/cgroup)
+	a=$root${path%/}/nestor-bad-a-$$ b=$root${path%/}/nestor-bad-b-$$
+	mkdir "$a" "$b" || bad "cannot make $a and $b" || return
+	cgdirs+=("$a" "$b")
+	cg_home=$root${path%/}
+	echo $$ >"$a/cgroup.procs" || bad "cannot enter $a" || return
+	start_task plain || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 test ! -e "/proc/$tpid" || bad "task $tpid still there after the dump" ||
+		return
+	echo $$ >"$b/cgroup.procs" || bad "cannot enter $b" || return
+	nestor_run restore -D "$twd/img" -d
+	echo $$ >"$cg_home/cgroup.procs"
+	[ "$rc" = 0 ] || bad "restore failed: $(head -c 300 "$tmp/stderr")" || return
+	procs+=("$tpid")
+	path=$(sed -n 's/^[0-9]*:pids://p' "/proc/$tpid/cgroup")
+	[ "$root$path" = "$a" ] || bad "restored task $tpid is in pids cgroup $path, not in ${a#$root}" ||
+		return
+	task_intact && task_passes
+	kill_procs
+	cg_cleanup
+}
+
 t_restore_intact() {
 	copy_base || return
 	if alive "$bpid" && ! mine "$bpid"; then
@@ -1068,6 +1177,10 @@ run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
+run "dump: a thread in a UTS namespace of its own" dump_refused thread_uts -- \
+	"thread AUX\\b" "task PID\\b" "uts namespace"
+run "dump: a task whose next child starts a pid namespace" dump_refused ns-pid_for_children -- \
+	"\\bPID\\b" "pid_for_children"
 run "dump: a task waiting for its vfork() child" dump_refused vfork -- "\\bPID\\b" "vfork"
 run "dump: more pending signals than a dump takes" dump_refused pending -- "\\bPID\\b" "pending signals"
 run "dump: a stopped task" t_stopped
@@ -1086,9 +1199,10 @@ run "dump: a unix datagram socket connected to an unnamed one outside, --ext-uni
 run "restore: --ext-unix-sk, the outside datagram peer's name is gone" t_unix_ext_gone
 run "restore: a queued datagram's named sender outside the tree is only in flight" \
 	t_unix_sender_inflight
-run "dump: a thread with credentials of its own" dump_refused thread_creds -- "\\bPID\\b" "thread" "credentials"
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
+run "dump: a task holding a /proc file of a process outside the tree" dump_refused procfd -- \
+	"\\bPID\\b" "fd 5\\b" "/proc/1/stat" "not a task of the tree"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
 run "dump: a task attached to a System V shm segment" dump_refused sysv_shm -- "\\bPID\\b" \
 	"mapping AUX\\b" "System V shared memory in the host's IPC namespace \\(not supported\\)"
@@ -1136,6 +1250,8 @@ run "restore: a tree, --pidfile is a directory" t_family_pidfile isdir
 for f in tree-made finish-last pidfile-written detach-half; do
 	run "restore: a tree, failure injected at $f" t_family_fault "$f"
 done
+run "restore: a tree, failure injected once the root is forked" t_family_fault forked
+run "restore: a tree, nestor killed once the root is forked" t_family_nestor_dies forked gone
 run "restore: a tree, nestor killed once the pidfile is written" t_family_nestor_dies \
 	pidfile-written gone
 run "restore: a tree, nestor killed past the point of no return" t_family_nestor_dies kept back
@@ -1162,10 +1278,13 @@ run "restore: images rewritten: a child shares its parent's fs but has its own u
 run "restore: core-PID.img rewritten: two actions for one signal" t_family_rewritten \
 	core-PID0.img:0:sigactions=dup "signal"
 run "restore: a tree, nestor killed at many moments" t_family_killed
+run "restore: a tree, images changed by the fuzzer, restored for real" t_family_fuzz_real
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
 run "restore: mapped file changed since the dump" t_restore_file_changed
 run "dump: interrupted by SIGTERM" t_dump_interrupted
 run "restore: the task's cgroup does not exist" t_restore_no_cgroup
+run "restore: from another cgroup than the dump's, into the task's own" t_restore_other_cgroup
+run "restore: -d, the root has a parent-death signal" t_restore_root_pdeath
 run "restore: intact images (control)" t_restore_intact
 
 run "show: core-PID.img with a byte flipped" t_show_file

@@ -57,14 +57,24 @@ enum {
 	VMA_FILE_SHARED = 3,
 	VMA_SHARED_ANON = 4, /* MAP_SHARED|MAP_ANONYMOUS */
 	VMA_VDSO = 5,        /* [vdso], [vvar], [vvar_vclock]: moved, not made */
+	VMA_SHM_PRIVATE = 6, /* MAP_PRIVATE of a shared anonymous object ("/dev/zero (deleted)") */
 };
 
 struct rst_vma {
 	uint64_t start, end, pgoff;
-	uint64_t src; /* shared anonymous: where nestor's mapping of the object is, or 0 */
 	uint64_t vmflags; /* VMF_* from proc.h */
 	uint32_t prot, flags, kind;
 	int32_t fd;
+};
+
+struct rst_creds {
+	uint32_t uids[4], gids[4];
+	uint32_t groups[RST_MAX_GROUPS];
+	uint32_t nr_groups;
+	uint32_t securebits;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t no_new_privs, dumpable;
+	uint32_t last_cap;
 };
 
 /* What each thread restores itself: the main thread runs it too. */
@@ -86,6 +96,15 @@ struct rst_thread {
 	char comm[16];      /* the thread's name; empty: leave it */
 	uint64_t stack_top; /* threads other than the main one start here */
 	uint64_t args;      /* back to struct rst_args */
+	/* This thread's seccomp filters after the task's: struct rst_seccomp[]. */
+	uint32_t nr_seccomp;
+	uint64_t seccomp;
+	uint32_t no_new_privs, securebits, pdeath_sig, personality;
+	uint64_t timerslack_ns; /* 0: leave it */
+	char loginuid[12];      /* decimal, to write to /proc/thread-self/loginuid; "": leave it */
+	uint32_t membarrier;    /* main thread: MEMBARRIER_CMD_REGISTER_* bits to register */
+	uint32_t has_creds;     /* credentials of its own in creds, else the task's */
+	struct rst_creds creds;
 };
 
 #define RST_THREAD_STACK (16 << 10)
@@ -109,15 +128,6 @@ struct rst_mm_map {
 	uint32_t exe_fd;
 };
 
-struct rst_creds {
-	uint32_t uids[4], gids[4];
-	uint32_t groups[RST_MAX_GROUPS];
-	uint32_t nr_groups;
-	uint32_t securebits;
-	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
-	uint32_t no_new_privs, dumpable;
-	uint32_t last_cap;
-};
 
 struct rst_args {
 	uint64_t magic;
@@ -155,6 +165,13 @@ struct rst_args {
 	/* Shared anonymous objects nestor mapped before forking: start, length. */
 	uint32_t nr_shms;
 	uint64_t shms[RST_MAX_SHMS][2];
+	/* The objects this task saved: it fills them from their images (runs: struct rst_run). */
+	uint32_t nr_shm_fills;
+	struct {
+		int32_t fd;
+		uint32_t nr_runs;
+		uint64_t runs;
+	} shm_fills[RST_MAX_SHMS];
 	/*
 	 * Memory shared between processes (see vmshare.c). An owner's blob says
 	 * it runs (*vm_ready_word = 1), waits for its sharers to come in, keeps
@@ -183,6 +200,7 @@ struct parasite_args {
 	uint64_t xcomp_perm;
 	int64_t securebits, dumpable, thp_disable;
 	uint32_t subreaper, pdeath_sig;
+	uint64_t brk;  /* brk(0): the exact program break, which /proc does not show */
 	int64_t err;   /* the first failure, or 0 */
 	uint32_t step; /* which call failed */
 	uint32_t pad;

@@ -22,6 +22,8 @@
 #define MREMAP_FIXED   2
 #define TASK_SIZE      0x7ffffffff000UL
 #define PAGE           4096UL
+#define PR_SET_PDEATHSIG   1
+#define PR_SET_TIMERSLACK  29
 #define PR_SET_MM          35
 #define PR_SET_MM_MAP      14
 #define PR_SET_DUMPABLE    4
@@ -32,6 +34,8 @@
 #define PR_SET_NO_NEW_PRIVS 38
 #define PR_CAP_AMBIENT     47
 #define PR_CAP_AMBIENT_RAISE 2
+#define MADV_RANDOM    1
+#define MADV_SEQUENTIAL 2
 #define MADV_DONTFORK  10
 #define MADV_DONTDUMP  16
 #define MADV_HUGEPAGE  14
@@ -150,12 +154,12 @@ static void move_vdso(struct rst_args *a)
 		      RST_STEP_VDSO, a->vdso_tgt[i]);
 }
 
-static void read_pages(struct rst_args *a, struct rst_run *r)
+static void read_pages(struct rst_args *a, int fd, struct rst_run *r)
 {
 	uint64_t done = 0, len = r->nr_pages * PAGE;
 
 	while (done < len) {
-		long n = rsys6(NR_pread64, a->pages_fd, r->vaddr + done, len - done, r->off + done,
+		long n = rsys6(NR_pread64, fd, r->vaddr + done, len - done, r->off + done,
 			       0, 0);
 		if (n == 0)
 			n = -61; /* ENODATA: the page file is shorter than the image says */
@@ -209,7 +213,7 @@ static void fill_run(struct rst_args *a, int uffd, uint32_t kind, struct rst_run
 			return;
 		/* Pages it copied before failing are in place; pread overwrites them. */
 	}
-	read_pages(a, r);
+	read_pages(a, a->pages_fd, r);
 }
 
 static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
@@ -221,6 +225,7 @@ static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
 		{ VMF_DC, MADV_DONTFORK },   { VMF_DD, MADV_DONTDUMP },
 		{ VMF_HG, MADV_HUGEPAGE },   { VMF_NH, MADV_NOHUGEPAGE },
 		{ VMF_MG, MADV_MERGEABLE },  { VMF_WF, MADV_WIPEONFORK },
+		{ VMF_SR, MADV_SEQUENTIAL }, { VMF_RR, MADV_RANDOM },
 	};
 	uint64_t len = v->end - v->start;
 
@@ -264,17 +269,13 @@ static void map_areas(struct rst_args *a)
 
 		if (v->kind == VMA_VDSO)
 			continue;
-		if (v->src)
-			/* The object nestor mapped before forking: a second mapping of it. */
-			r = rsys6(NR_mremap, v->src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
-		else if (v->kind == VMA_ANON || v->kind == VMA_SHARED_ANON)
+		/* Files, and shared anonymous objects through nestor's descriptor of each. */
+		if (v->fd < 0)
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, -1, 0);
 		else
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, v->fd,
 				  v->pgoff);
 		CHECK(r, RST_STEP_MMAP, v->start);
-		if (v->src) /* it came read-write, as nestor mapped it */
-			CHECK(rsys(NR_mprotect, v->start, len, prot), RST_STEP_PROTECT, v->start);
 		for (; ri < a->nr_runs && runs[ri].vaddr < v->end; ri++)
 			fill_run(a, uffd, v->kind, &runs[ri]);
 		if (prot != v->prot)
@@ -283,13 +284,23 @@ static void map_areas(struct rst_args *a)
 	}
 	if (uffd >= 0)
 		rsys(NR_close, uffd, 0, 0);
+	/* The shared objects this task saved, whole, through nestor's mapping of each. */
+	for (uint32_t i = 0; i < a->nr_shm_fills; i++)
+		for (uint32_t k = 0; k < a->shm_fills[i].nr_runs; k++)
+			read_pages(a, a->shm_fills[i].fd, (struct rst_run *)a->shm_fills[i].runs + k);
 	for (uint32_t i = 0; i < a->nr_shms; i++)
 		CHECK(rsys(NR_munmap, a->shms[i][0], a->shms[i][1], 0), RST_STEP_UNMAP, a->shms[i][0]);
 }
 
-static void restore_creds(struct rst_args *a)
+/*
+ * The thread's credentials (its own, or the task's), its securebits and
+ * no_new_privs, and last its parent-death signal, which any change of
+ * credentials clears. Ids, groups and capabilities are per thread in the
+ * kernel: the raw calls here change only this one.
+ */
+static void restore_creds(struct rst_args *a, struct rst_thread *th)
 {
-	struct rst_creds *c = &a->creds;
+	struct rst_creds *c = th->has_creds ? &th->creds : &a->creds;
 	struct {
 		uint32_t version;
 		int pid;
@@ -303,10 +314,10 @@ static void restore_creds(struct rst_args *a)
 	};
 
 	/* Drop from the bounding set while we still hold CAP_SETPCAP. */
-	for (uint32_t cap = 0; cap <= c->last_cap; cap++)
+	for (uint32_t cap = 0; cap <= a->creds.last_cap; cap++)
 		if (!(c->cap_bnd & (1ULL << cap)))
 			CHECK(rsys(NR_prctl, PR_CAPBSET_DROP, cap, 0), RST_STEP_CREDS, cap);
-	CHECK(rsys(NR_prctl, PR_SET_SECUREBITS, c->securebits | 0x10 /* KEEP_CAPS */, 0),
+	CHECK(rsys(NR_prctl, PR_SET_SECUREBITS, th->securebits | 0x10 /* KEEP_CAPS */, 0),
 	      RST_STEP_CREDS, 0);
 	CHECK(rsys(NR_setgroups, c->nr_groups, c->groups, 0), RST_STEP_CREDS, 0);
 	CHECK(rsys(NR_setresgid, c->gids[0], c->gids[1], c->gids[2]), RST_STEP_CREDS, 0);
@@ -314,17 +325,69 @@ static void restore_creds(struct rst_args *a)
 	CHECK(rsys(NR_setresuid, c->uids[0], c->uids[1], c->uids[2]), RST_STEP_CREDS, 0);
 	rsys(NR_setfsuid, c->uids[3], 0, 0);
 	CHECK(rsys(NR_capset, &hdr, data, 0), RST_STEP_CREDS, 1);
-	if (!(c->securebits & 0x10))
+	if (!(th->securebits & 0x10))
 		CHECK(rsys(NR_prctl, PR_SET_KEEPCAPS, 0, 0), RST_STEP_CREDS, 2);
-	for (uint32_t cap = 0; cap <= c->last_cap; cap++)
+	for (uint32_t cap = 0; cap <= a->creds.last_cap; cap++)
 		if (c->cap_amb & (1ULL << cap))
 			CHECK(rsys6(NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0, 0),
 			      RST_STEP_CREDS, 3);
-	CHECK(rsys(NR_prctl, PR_SET_DUMPABLE, c->dumpable, 0), RST_STEP_CREDS, 4);
-	if (c->no_new_privs)
+	CHECK(rsys(NR_prctl, PR_SET_DUMPABLE, a->creds.dumpable, 0), RST_STEP_CREDS, 4);
+	if (th->no_new_privs)
 		CHECK(rsys6(NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0), RST_STEP_CREDS, 5);
+	CHECK(rsys(NR_prctl, PR_SET_PDEATHSIG, th->pdeath_sig, 0), RST_STEP_CREDS, 6);
 }
 
+
+/* A chain of filters, oldest first. nestor traces us with
+ * PTRACE_O_SUSPEND_SECCOMP: they bite only once we are let go. */
+static void install_chain(struct rst_args *a, uint32_t n, uint64_t addr)
+{
+	struct rst_seccomp *v = (struct rst_seccomp *)addr;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct {
+			uint16_t len;
+			uint64_t filter;
+		} prog = { (uint16_t)v[i].len, v[i].prog };
+
+		CHECK(rsys(NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, v[i].flags, &prog),
+		      RST_STEP_SECCOMP, i);
+	}
+}
+
+/*
+ * The task's chain, which every thread shares, while we still may
+ * (CAP_SYS_ADMIN) and before the threads exist, so they inherit it as one
+ * object; each thread adds its own in restore_thread.
+ */
+static void install_seccomp(struct rst_args *a)
+{
+	install_chain(a, a->nr_seccomp, a->seccomp);
+}
+
+/* Writes the thread's audit login uid (only a thread can set its own). */
+static void restore_loginuid(struct rst_args *a, struct rst_thread *th)
+{
+	static const char path[] = "/proc/thread-self/loginuid";
+	uint32_t len = 0;
+	long fd;
+
+	while (th->loginuid[len])
+		len++;
+	fd = rsys6(NR_openat, -100 /* AT_FDCWD */, (long)path, 01 | O_CLOEXEC /* O_WRONLY */, 0,
+		   0, 0);
+	CHECK(fd, RST_STEP_THREAD, th->tid);
+	CHECK(rsys(NR_write, fd, th->loginuid, len), RST_STEP_THREAD, th->tid);
+	rsys(NR_close, fd, 0, 0);
+}
+
+/* membarrier registrations of the (whole) memory, by the main thread. */
+static void restore_membarrier(struct rst_args *a, uint32_t bits)
+{
+	for (uint32_t cmd = 4; cmd <= 256; cmd <<= 1)
+		if (bits & cmd)
+			CHECK(rsys(NR_membarrier, cmd, 0, 0), RST_STEP_THREAD, cmd);
+}
 
 /* What the kernel keeps per thread; each thread sets its own. */
 static void restore_thread(struct rst_args *a, struct rst_thread *th)
@@ -348,6 +411,16 @@ static void restore_thread(struct rst_args *a, struct rst_thread *th)
 					     th->sched_nice, th->sched_prio, 0, 0, 0, 0, 0 };
 		CHECK(rsys(NR_sched_setattr, 0, &attr, 0), RST_STEP_THREAD, th->tid);
 	}
+	CHECK(rsys(NR_personality, th->personality, 0, 0), RST_STEP_THREAD, th->tid);
+	if (th->timerslack_ns)
+		CHECK(rsys(NR_prctl, PR_SET_TIMERSLACK, th->timerslack_ns, 0), RST_STEP_THREAD,
+		      th->tid);
+	if (th->loginuid[0])
+		restore_loginuid(a, th);
+	if (th->membarrier)
+		restore_membarrier(a, th->membarrier);
+	/* Its own filters, after the task's it inherited; before its credentials. */
+	install_chain(a, th->nr_seccomp, th->seccomp);
 	/* Signals are all blocked here: they wait, with their siginfo, for the saved mask. */
 	for (uint32_t i = 0; i < th->nr_pending; i++, si += 128)
 		CHECK(rsys6(NR_rt_tgsigqueueinfo, a->pid, th->tid, *(int32_t *)si, (long)si, 0, 0),
@@ -380,7 +453,7 @@ __attribute__((noreturn)) static void thread_main(struct rst_thread *th)
 	struct rst_args *a = (struct rst_args *)th->args;
 
 	restore_thread(a, th);
-	restore_creds(a);
+	restore_creds(a, th);
 	done(a);
 	trap_to_nestor();
 	rsys(NR_exit_group, 3, 0, 0);
@@ -409,26 +482,6 @@ static void create_threads(struct rst_args *a)
 		};
 
 		CHECK(rst_clone3(&ca, sizeof(ca), thread_main, &th[i]), RST_STEP_THREAD, tid);
-	}
-}
-
-/*
- * The filters, oldest first, while we still may (CAP_SYS_ADMIN) and before
- * the threads exist, so they inherit them. nestor traces us with
- * PTRACE_O_SUSPEND_SECCOMP: they bite only once we are let go.
- */
-static void install_seccomp(struct rst_args *a)
-{
-	struct rst_seccomp *v = (struct rst_seccomp *)a->seccomp;
-
-	for (uint32_t i = 0; i < a->nr_seccomp; i++) {
-		struct {
-			uint16_t len;
-			uint64_t filter;
-		} prog = { (uint16_t)v[i].len, v[i].prog };
-
-		CHECK(rsys(NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, v[i].flags, &prog),
-		      RST_STEP_SECCOMP, i);
 	}
 }
 
@@ -515,7 +568,7 @@ void restorer_main(struct rst_args *a)
 	a->running = a->nr_threads;
 	create_threads(a);
 	restore_thread(a, (struct rst_thread *)a->threads);
-	restore_creds(a);
+	restore_creds(a, (struct rst_thread *)a->threads);
 	done(a);
 	/* nestor, our tracer, takes it from here: registers, signal mask, the blob's unmap. */
 	trap_to_nestor();
@@ -555,6 +608,7 @@ void parasite_main(struct parasite_args *p)
 	note(p, p->securebits = rsys(NR_prctl, PR_GET_SECUREBITS, 0, 0), 114);
 	note(p, p->dumpable = rsys(NR_prctl, PR_GET_DUMPABLE, 0, 0), 115);
 	note(p, p->thp_disable = rsys(NR_prctl, PR_GET_THP_DISABLE, 0, 0), 116);
+	p->brk = rsys(NR_brk, 0, 0, 0);
 	/* Without dynamic xsave features the kernel says EINVAL: none asked for. */
 	if (rsys(NR_arch_prctl, 0x1022 /* ARCH_GET_XCOMP_PERM */, &p->xcomp_perm, 0) < 0)
 		p->xcomp_perm = 0;

@@ -28,6 +28,7 @@ enum {
 	NR_mmap = 9,
 	NR_mprotect = 10,
 	NR_munmap = 11,
+	NR_brk = 12,
 	NR_mremap = 25,
 	NR_madvise = 28,
 	NR_setitimer = 38,
@@ -60,6 +61,9 @@ enum {
 	NR_sched_setaffinity = 203,
 	NR_userfaultfd = 323,
 	NR_futex = 202,
+	NR_personality = 135,
+	NR_membarrier = 324,
+	NR_openat = 257,
 };
 
 #endif

@@ -1,11 +1,19 @@
 /*
- * Seccomp filters. Dump: PTRACE_SECCOMP_GET_FILTER gives each filter of a
- * thread (newest first) and PTRACE_GET_SECCOMP_METADATA its flags; every
- * thread must carry the same chain (as after TSYNC or inheritance), else the
- * task is refused. Restore: the blob installs the chain, oldest first, while
- * still privileged and before it creates the threads, which inherit it.
- * nestor traces with PTRACE_O_SUSPEND_SECCOMP both ways, so neither its
- * remote syscalls nor the blob's run through the filters.
+ * Seccomp filters, per thread. Dump: PTRACE_SECCOMP_GET_FILTER gives each
+ * filter of a thread (newest first) and PTRACE_GET_SECCOMP_METADATA its
+ * flags. The longest chain every thread starts with is the task's (what
+ * inheritance and TSYNC make: one filter object all threads share); what a
+ * thread has beyond it is its own. The kernel tells no filter's identity,
+ * so sharing is judged by content: filters with the same program and flags
+ * at the same depth of every thread's chain are taken as one object.
+ * Restore: the blob installs the task's chain, oldest first, while still
+ * privileged and before it creates the threads, which inherit it (one
+ * object again, so a later TSYNC works as before); then each thread
+ * installs its own, before it drops to its credentials. nestor traces with
+ * PTRACE_O_SUSPEND_SECCOMP both ways, so neither its remote syscalls nor
+ * the blob's run through the filters. Named limit: filters two threads (but
+ * not all) share beyond the common chain come back as two equal copies; a
+ * TSYNC that relied on their being one object then fails.
  */
 #define LOG_PREFIX "seccomp: "
 #include <linux/filter.h>
@@ -14,6 +22,7 @@
 #include <sys/ptrace.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "tree/proc.h"
 #include "tree/seccomp.h"
 #include "core/util.h"
 
@@ -31,7 +40,8 @@ struct seccomp_meta {
 	uint64_t filter_off, flags;
 };
 
-/* The chain of one thread, newest first as the kernel numbers it. */
+/* The chain of one thread, newest first as the kernel numbers it; none
+ * (EINVAL) when the thread is not in filter mode. */
 static int read_chain(pid_t tid, SeccompFilterEntry ***ret, size_t *ret_n)
 {
 	SeccompFilterEntry **v = ANEW_ARRAY(SeccompFilterEntry *, MAX_FILTERS);
@@ -44,7 +54,7 @@ static int read_chain(pid_t tid, SeccompFilterEntry ***ret, size_t *ret_n)
 		struct seccomp_meta meta = { n, 0 };
 		SeccompFilterEntry *e;
 
-		if (len < 0 && errno == ENOENT)
+		if (len < 0 && (errno == ENOENT || (errno == EINVAL && n == 0)))
 			break;
 		if (len <= 0 || len > MAX_INSNS || n == MAX_FILTERS)
 			return log_error_errno(len < 0 ? -errno : -E2BIG,
@@ -76,86 +86,133 @@ static int read_chain(pid_t tid, SeccompFilterEntry ***ret, size_t *ret_n)
 	return 0;
 }
 
-static bool same_chain(SeccompFilterEntry **a, size_t na, SeccompFilterEntry **b, size_t nb)
+static bool same_filter(const SeccompFilterEntry *a, const SeccompFilterEntry *b)
 {
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++)
-		if (a[i]->prog.len != b[i]->prog.len || a[i]->flags != b[i]->flags ||
-		    memcmp(a[i]->prog.data, b[i]->prog.data, a[i]->prog.len))
-			return false;
-	return true;
+	return a->prog.len == b->prog.len && a->flags == b->flags &&
+	       !memcmp(a->prog.data, b->prog.data, a->prog.len);
+}
+
+struct chain {
+	SeccompFilterEntry **v;
+	size_t n;
+};
+
+/* How many filters, oldest first, every chain starts with. */
+static size_t common_len(const struct chain *ch, size_t nr)
+{
+	size_t k = ch[0].n;
+
+	for (size_t i = 1; i < nr; i++) {
+		size_t j = 0;
+
+		while (j < k && j < ch[i].n && same_filter(ch[0].v[j], ch[i].v[j]))
+			j++;
+		k = j;
+	}
+	return k;
 }
 
 int seccomp_dump(struct dump_task *t)
 {
 	TaskCoreEntry *c = t->core;
+	struct chain *ch = ANEW_ARRAY(struct chain, t->nr_threads + 1);
+	size_t k;
 	int r;
 
-	if (t->status.seccomp == 0)
-		return 0;
-	if (t->status.seccomp != 2)
+	if (!ch)
+		return -ENOMEM;
+	if (t->status.seccomp == 1)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is in strict seccomp mode "
 						  "(not supported)", t->pid);
-	r = read_chain(t->pid, &c->seccomp, &c->n_seccomp);
-	if (r < 0)
+	if (t->status.seccomp && (r = read_chain(t->pid, &ch[0].v, &ch[0].n)) < 0)
 		return r;
 	for (size_t i = 0; i < t->nr_threads; i++) {
-		SeccompFilterEntry **v;
-		size_t n;
+		struct proc_status st;
 
-		r = read_chain(t->threads[i].pid, &v, &n);
-		if (r < 0)
+		/* No ptrace call for a thread without filters: it needs nestor itself
+		 * to be free of seccomp (a dump from inside a container may not be). */
+		if ((r = proc_read_status(t->threads[i].pid, &st)) < 0)
+			return log_error_errno(r, "cannot read the status of thread %d",
+					       t->threads[i].pid);
+		if (st.seccomp && (r = read_chain(t->threads[i].pid, &ch[i + 1].v, &ch[i + 1].n)) < 0)
 			return r;
-		if (!same_chain(c->seccomp, c->n_seccomp, v, n))
-			return log_error_ret(-EOPNOTSUPP, "can't dump: thread %d of task %d has other "
-							  "seccomp filters than the task (not supported yet)",
-					     t->threads[i].pid, t->pid);
+	}
+	k = common_len(ch, t->nr_threads + 1);
+	c->seccomp = ch[0].v;
+	c->n_seccomp = k;
+	c->thread->seccomp = ch[0].v ? ch[0].v + k : NULL;
+	c->thread->n_seccomp = ch[0].n - k;
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		c->threads[i]->seccomp = ch[i + 1].v ? ch[i + 1].v + k : NULL;
+		c->threads[i]->n_seccomp = ch[i + 1].n - k;
 	}
 	return 0;
 }
 
 /* ---- restore ---- */
 
+static int chain_validate(SeccompFilterEntry **v, size_t n, size_t *total)
+{
+	if (n > MAX_FILTERS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = v[i]->prog.len;
+
+		if (!len || len % sizeof(struct sock_filter) ||
+		    len / sizeof(struct sock_filter) > MAX_INSNS ||
+		    v[i]->flags & ~(uint32_t)(SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW))
+			return -EINVAL;
+		*total += len;
+	}
+	return 0;
+}
+
 int seccomp_validate(const TaskCoreEntry *c)
 {
 	size_t total = 0;
 
-	if (c->n_seccomp > MAX_FILTERS)
+	if (chain_validate(c->seccomp, c->n_seccomp, &total) < 0 ||
+	    chain_validate(c->thread->seccomp, c->thread->n_seccomp, &total) < 0)
 		return -EINVAL;
-	for (size_t i = 0; i < c->n_seccomp; i++) {
-		size_t len = c->seccomp[i]->prog.len;
-
-		if (!len || len % sizeof(struct sock_filter) ||
-		    len / sizeof(struct sock_filter) > MAX_INSNS ||
-		    c->seccomp[i]->flags & ~(uint32_t)(SECCOMP_FILTER_FLAG_LOG |
-							SECCOMP_FILTER_FLAG_SPEC_ALLOW))
+	for (size_t i = 0; i < c->n_threads; i++)
+		if (chain_validate(c->threads[i]->seccomp, c->threads[i]->n_seccomp, &total) < 0 ||
+		    c->n_seccomp + c->threads[i]->n_seccomp > MAX_FILTERS)
 			return -EINVAL;
-		total += len;
+	return total > (4u << 20) || c->n_seccomp + c->thread->n_seccomp > MAX_FILTERS ? -EINVAL : 0;
+}
+
+size_t seccomp_chain_size(SeccompFilterEntry *const *v, size_t n)
+{
+	size_t len = n * sizeof(struct rst_seccomp);
+
+	for (size_t i = 0; i < n; i++)
+		len += (v[i]->prog.len + 7) & ~7UL;
+	return len;
+}
+
+size_t seccomp_chain_fill(SeccompFilterEntry *const *v, size_t n, uint8_t *at, uint32_t *ret_nr,
+			  uint64_t *ret_addr)
+{
+	struct rst_seccomp *d = (struct rst_seccomp *)at;
+	uint8_t *prog = at + n * sizeof(*d);
+
+	*ret_nr = n;
+	*ret_addr = (uint64_t)d;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(prog, v[i]->prog.data, v[i]->prog.len);
+		d[i] = (struct rst_seccomp){ v[i]->prog.len / sizeof(struct sock_filter), v[i]->flags,
+					     (uint64_t)prog };
+		prog += (v[i]->prog.len + 7) & ~7UL;
 	}
-	return total > (1u << 20) ? -EINVAL : 0;
+	return seccomp_chain_size(v, n);
 }
 
 size_t seccomp_args_size(const TaskCoreEntry *c)
 {
-	size_t n = c->n_seccomp * sizeof(struct rst_seccomp);
-
-	for (size_t i = 0; i < c->n_seccomp; i++)
-		n += (c->seccomp[i]->prog.len + 7) & ~7UL;
-	return n;
+	return seccomp_chain_size(c->seccomp, c->n_seccomp);
 }
 
 void seccomp_fill_args(const TaskCoreEntry *c, struct rst_args *a, uint8_t *at)
 {
-	struct rst_seccomp *v = (struct rst_seccomp *)at;
-	uint8_t *prog = at + c->n_seccomp * sizeof(*v);
-
-	a->nr_seccomp = c->n_seccomp;
-	a->seccomp = (uint64_t)v;
-	for (size_t i = 0; i < c->n_seccomp; i++) {
-		memcpy(prog, c->seccomp[i]->prog.data, c->seccomp[i]->prog.len);
-		v[i] = (struct rst_seccomp){ c->seccomp[i]->prog.len / sizeof(struct sock_filter),
-					     c->seccomp[i]->flags, (uint64_t)prog };
-		prog += (c->seccomp[i]->prog.len + 7) & ~7UL;
-	}
+	seccomp_chain_fill(c->seccomp, c->n_seccomp, at, &a->nr_seccomp, &a->seccomp);
 }

@@ -15,6 +15,7 @@
 #include "core/kerndat.h"
 #include "core/log.h"
 #include "core/sys.h"
+#include "infect/ptrace.h"
 #include "tree/seccomp.h"
 #include "tree/task.h"
 #include "core/util.h"
@@ -26,8 +27,6 @@ static const char *const rlimit_names[] = {
 	"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
 	"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME",
 };
-
-static const char *const ns_names[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
 
 /* nestor's own limits, read once: they bound what can be restored. */
 static bool own_hard_limit(int res, struct rlimit *ret)
@@ -47,42 +46,66 @@ static bool own_hard_limit(int res, struct rlimit *ret)
 	return true;
 }
 
-/* The links "kind:[inode]" name the namespaces: read from one open ns dir. */
-static int check_namespaces(pid_t pid)
+/*
+ * Every namespace a thread can be in on its own: threads can unshare or
+ * setns() uts, ipc, net, cgroup and time, and the *_for_children ones say
+ * where its next children would go.
+ */
+static const char *const ns_names[] = { "pid", "pid_for_children", "mnt", "net", "ipc", "uts",
+					"user", "cgroup", "time", "time_for_children" };
+
+/* nestor's own links, "kind:[inode]"; a kind this kernel lacks stays "". */
+static const char *own_ns(size_t i)
 {
 	static char own[ARRAY_SIZE(ns_names)][48];
 	static bool own_read;
-	_cleanup_close_ int dfd = -1;
-	char p[64], link[48];
 
 	if (!own_read) {
-		for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
+		for (size_t k = 0; k < ARRAY_SIZE(ns_names); k++) {
+			char p[64];
 			ssize_t n;
 
-			snprintf(p, sizeof(p), "/proc/self/ns/%s", ns_names[i]);
-			n = readlink(p, own[i], sizeof(own[i]) - 1);
-			/* A namespace kind this kernel lacks stays "". */
-			own[i][n > 0 ? n : 0] = 0;
+			snprintf(p, sizeof(p), "/proc/self/ns/%s", ns_names[k]);
+			n = readlink(p, own[k], sizeof(own[k]) - 1);
+			own[k][n > 0 ? n : 0] = 0;
 		}
 		own_read = true;
 	}
-	snprintf(p, sizeof(p), "/proc/%d/ns", pid);
+	return own[i];
+}
+
+/*
+ * The links "kind:[inode]" name the namespaces: read from one open ns dir
+ * of the thread. Until namespaces are restored (issue 8), every thread of
+ * every task must be in nestor's own. A pid_for_children namespace that has
+ * no init yet cannot be read (ENOENT): it is another one too.
+ */
+int task_check_ns(pid_t pid, pid_t tid)
+{
+	_cleanup_close_ int dfd = -1;
+	char p[64], link[48], who[64];
+
+	if (tid == pid)
+		snprintf(who, sizeof(who), "task %d", pid);
+	else
+		snprintf(who, sizeof(who), "thread %d of task %d", tid, pid);
+	snprintf(p, sizeof(p), "/proc/%d/task/%d/ns", pid, tid);
 	dfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return log_error_errno(-errno, "cannot open %s", p);
 	for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
 		ssize_t n;
 
-		if (!own[i][0])
+		if (!own_ns(i)[0])
 			continue;
 		n = readlinkat(dfd, ns_names[i], link, sizeof(link) - 1);
-		if (n < 0)
+		if (n < 0 && errno != ENOENT)
 			return log_error_errno(-errno, "cannot read %s/%s", p, ns_names[i]);
-		link[n] = 0;
-		if (strcmp(link, own[i]))
+		link[n > 0 ? n : 0] = 0;
+		if (strcmp(link, own_ns(i)))
 			return log_error_ret(-EOPNOTSUPP,
-					     "can't dump: task %d is in another %s namespace than nestor "
-					     "(not supported yet)", pid, ns_names[i]);
+					     "can't dump: %s is in another %s namespace than nestor "
+					     "(not supported yet)", who, ns_names[i]);
 	}
 	return 0;
 }
@@ -134,7 +157,8 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 	if (t->status.state == 'D' && proc_in_vfork(pid))
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d waits for a child it made "
 						  "with vfork() to exec or exit (not supported)", pid);
-	r = check_namespaces(pid);
+	/* A first look, before the seize; task_reread and threads_dump look again. */
+	r = task_check_ns(pid, pid);
 	if (r < 0)
 		return r;
 	if (is_child)
@@ -149,7 +173,7 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 	return 0;
 }
 
-static int dump_creds(struct dump_task *t, CredsEntry **ret)
+int task_creds_from_status(const struct proc_status *s, CredsEntry **ret)
 {
 	CredsEntry *c = ANEW(CredsEntry);
 
@@ -157,19 +181,27 @@ static int dump_creds(struct dump_task *t, CredsEntry **ret)
 		return -ENOMEM;
 	creds_entry__init(c);
 	c->n_uids = c->n_gids = 4;
-	c->uids = arena_memdup(t->status.uid, sizeof(t->status.uid));
-	c->gids = arena_memdup(t->status.gid, sizeof(t->status.gid));
-	c->n_groups = t->status.nr_groups;
-	c->groups = arena_memdup(t->status.groups, c->n_groups * sizeof(uint32_t));
-	c->cap_inh = t->status.cap_inh;
-	c->cap_prm = t->status.cap_prm;
-	c->cap_eff = t->status.cap_eff;
-	c->cap_bnd = t->status.cap_bnd;
-	c->cap_amb = t->status.cap_amb;
-	c->no_new_privs = t->status.no_new_privs;
-	c->securebits = t->pa->securebits;
+	c->uids = arena_memdup(s->uid, sizeof(s->uid));
+	c->gids = arena_memdup(s->gid, sizeof(s->gid));
+	c->n_groups = s->nr_groups;
+	c->groups = arena_memdup(s->groups, c->n_groups * sizeof(uint32_t));
+	c->cap_inh = s->cap_inh;
+	c->cap_prm = s->cap_prm;
+	c->cap_eff = s->cap_eff;
+	c->cap_bnd = s->cap_bnd;
+	c->cap_amb = s->cap_amb;
+	c->no_new_privs = s->no_new_privs;
 	*ret = c;
 	return c->uids && c->gids && c->groups ? 0 : -ENOMEM;
+}
+
+static int dump_creds(struct dump_task *t, CredsEntry **ret)
+{
+	int r = task_creds_from_status(&t->status, ret);
+
+	if (r == 0)
+		(*ret)->securebits = t->pa->securebits;
+	return r;
 }
 
 static int dump_rlimits(struct dump_task *t, TaskCoreEntry *core)
@@ -253,6 +285,33 @@ static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
 	return 0;
 }
 
+#define MEMBARRIER_CMD_GET_REGISTRATIONS 512
+#define MEMBARRIER_REGISTERS                                                                       \
+	(4 /* GLOBAL_EXPEDITED */ | 16 /* PRIVATE_EXPEDITED */ | 64 /* ..._SYNC_CORE */ |          \
+	 256 /* ..._RSEQ */)
+
+/* The memory's membarrier registrations, asked inside the task (6.3+). */
+static int dump_membarrier(struct dump_task *t, TaskCoreEntry *core)
+{
+	long v;
+	int r = remote_syscall(&t->rt, __NR_membarrier, &v, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0,
+			       0, 0, 0);
+
+	if (r < 0)
+		return r;
+	if (v == -EINVAL || v == -ENOSYS)
+		return 0; /* an older kernel: nothing can be told, nothing was registered here */
+	if (v < 0)
+		return log_error_errno((int)v, "cannot read the membarrier registrations of task %d",
+				       t->pid);
+	if (v & ~(long)MEMBARRIER_REGISTERS)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has membarrier registrations "
+						  "%#lx nestor does not know", t->pid, v);
+	core->has_membarrier = v != 0;
+	core->membarrier = v;
+	return 0;
+}
+
 /* Per-task flags only prctl() tells, asked inside the task. */
 static void dump_prctl_flags(struct dump_task *t, TaskCoreEntry *core)
 {
@@ -276,7 +335,11 @@ int task_reread(struct dump_task *t)
 	r = proc_read_stat(t->pid, &t->stat);
 	if (r < 0)
 		return log_error_errno(r, "cannot read the stat of task %d", t->pid);
-	return 0;
+	/* Frozen now: what decides dumpability is read again, for every thread. */
+	r = task_check_ns(t->pid, t->pid);
+	for (size_t i = 0; i < t->nr_threads && r == 0; i++)
+		r = task_check_ns(t->pid, t->threads[i].pid);
+	return r;
 }
 
 int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
@@ -304,6 +367,8 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	    (r = dump_rlimits(t, core)) < 0 || (r = dump_sched(t, core)) < 0)
 		return r;
 	dump_prctl_flags(t, core);
+	if ((r = dump_membarrier(t, core)) < 0 || (r = thread_check_spec(&t->rt, t->pid)) < 0)
+		return r;
 	if ((r = files_dump_dir(ctx, t->pid, "cwd", &core->cwd_id)) < 0 ||
 	    (r = files_dump_dir(ctx, t->pid, "root", &core->root_id)) < 0)
 		return r;
@@ -311,6 +376,31 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 }
 
 /* ---- restore ---- */
+
+/*
+ * The root's parent is outside the tree: at restore it is nestor. With -d
+ * nestor exits at once and the kernel would send the signal then, killing
+ * (or waking) the task for a death that did not happen: refused by name.
+ * Without -d nestor stays its parent until it exits, as the one it had.
+ */
+static int check_root_pdeath(struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const TaskCoreEntry *c = t->core;
+
+	if (t->parent != -1 || !ctx->opts->detach)
+		return 0;
+	for (size_t i = 0; i <= c->n_threads; i++) {
+		const ThreadEntry *th = i ? c->threads[i - 1] : c->thread;
+		uint32_t sig = i ? th->pdeath_sig : c->pdeath_sig;
+
+		if (sig)
+			return log_error_ret(-EOPNOTSUPP, "can't restore: thread %u of root task %u "
+							  "has parent-death signal %u; with -d its "
+							  "parent, nestor, exits at once (restore "
+							  "without -d)", th->tid, t->pid, sig);
+	}
+	return 0;
+}
 
 static bool is_dir_file(const struct restore_ctx *ctx, uint32_t id)
 {
@@ -323,6 +413,7 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
 	const ThreadEntry *th = c->thread;
+	int r;
 
 	if (c->pid != (uint32_t)t->pid || c->pid == 0 || c->pid > 4194304 || !th ||
 	    th->tid != c->pid || thread_validate(th) < 0 || c->creds->n_uids != 4 ||
@@ -344,6 +435,13 @@ int task_validate(struct restore_ctx *ctx, struct restore_task *t)
 			return log_error_ret(-EPERM, "can't restore: task %d's hard RLIMIT_%s is above "
 						     "nestor's own", t->pid, rlimit_names[i]);
 	}
+	if ((c->has_membarrier && c->membarrier & ~(uint32_t)MEMBARRIER_REGISTERS) ||
+	    c->pdeath_sig > 64)
+		return log_error_ret(-EINVAL, "image core-%d.img is corrupted", t->pid);
+	if (threads_check_loginuid(c) < 0)
+		return -EPERM;
+	if ((r = check_root_pdeath(ctx, t)) < 0)
+		return r;
 	if (c->oom_score_adj < 0 || c->oom_score_adj > 1000)
 		return log_error_ret(-EPERM, "can't restore: task %d's oom_score_adj %d needs "
 					     "CAP_SYS_RESOURCE", t->pid, c->oom_score_adj);
@@ -385,10 +483,26 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 	if (prctl(PR_SET_CHILD_SUBREAPER, c->child_subreaper, 0, 0, 0) ||
 	    prctl(PR_SET_THP_DISABLE, c->thp_disable, 0, 0, 0))
 		return log_error_errno(-errno, "cannot set prctl flags of task %d", t->pid);
-	/* Parent-death signal: set in the blob's last steps would race nothing; here is fine. */
-	if (prctl(PR_SET_PDEATHSIG, c->pdeath_sig, 0, 0, 0))
-		return log_error_errno(-errno, "cannot set pdeath signal of task %d", t->pid);
+	/* The parent-death signal is the blob's to set, after the credentials
+	 * (a change of credentials clears it). */
 	return 0;
+}
+
+/* Validated: 4 uids and gids, at most RST_MAX_GROUPS groups. */
+void task_fill_creds(const CredsEntry *cr, struct rst_creds *ret)
+{
+	memcpy(ret->uids, cr->uids, sizeof(ret->uids));
+	memcpy(ret->gids, cr->gids, sizeof(ret->gids));
+	if (cr->n_groups) /* no groups: no array at all */
+		memcpy(ret->groups, cr->groups, cr->n_groups * sizeof(uint32_t));
+	ret->nr_groups = cr->n_groups;
+	ret->securebits = cr->securebits;
+	ret->cap_inh = cr->cap_inh;
+	ret->cap_prm = cr->cap_prm;
+	ret->cap_eff = cr->cap_eff;
+	ret->cap_bnd = cr->cap_bnd;
+	ret->cap_amb = cr->cap_amb;
+	ret->no_new_privs = cr->no_new_privs;
 }
 
 void task_fill_args(struct restore_task *t, struct rst_args *a)
@@ -396,18 +510,7 @@ void task_fill_args(struct restore_task *t, struct rst_args *a)
 	const TaskCoreEntry *c = t->core;
 	const CredsEntry *cr = c->creds;
 
-	memcpy(a->creds.uids, cr->uids, sizeof(a->creds.uids));
-	memcpy(a->creds.gids, cr->gids, sizeof(a->creds.gids));
-	if (cr->n_groups) /* no groups: no array at all */
-		memcpy(a->creds.groups, cr->groups, cr->n_groups * sizeof(uint32_t));
-	a->creds.nr_groups = cr->n_groups;
-	a->creds.securebits = cr->securebits;
-	a->creds.cap_inh = cr->cap_inh;
-	a->creds.cap_prm = cr->cap_prm;
-	a->creds.cap_eff = cr->cap_eff;
-	a->creds.cap_bnd = cr->cap_bnd;
-	a->creds.cap_amb = cr->cap_amb;
-	a->creds.no_new_privs = cr->no_new_privs;
+	task_fill_creds(cr, &a->creds);
 	a->creds.dumpable = c->dumpable;
 	a->creds.last_cap = kdat.last_cap;
 	a->nr_rlimits = c->n_rlimits;

@@ -10,9 +10,15 @@
 /* Checks that the task is one nestor can dump now, naming why not; 1 for a
  * zombie child. */
 int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bool is_child);
+/* Refuses a thread (tid == pid: the main one) in another namespace than nestor's. */
+int task_check_ns(pid_t pid, pid_t tid);
 /* Once seized: status and stat again, the ones saved. */
 int task_reread(struct dump_task *t);
 int task_dump_core(struct dump_ctx *ctx, struct dump_task *t);
+/* Ids, groups and capabilities as /proc/PID/status gives them. */
+int task_creds_from_status(const struct proc_status *s, CredsEntry **ret);
+/* A validated creds entry into the blob's form. */
+void task_fill_creds(const CredsEntry *cr, struct rst_creds *ret);
 
 int task_validate(struct restore_ctx *ctx, struct restore_task *t);
 /* In the restoring child, before the blob: session, group, scheduling, misc. */

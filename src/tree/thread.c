@@ -15,7 +15,11 @@
 #include <sys/ptrace.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "tree/cgroup.h"
+#include "tree/proc.h"
+#include "tree/seccomp.h"
 #include "tree/signals.h"
+#include "tree/task.h"
 #include "core/sys.h"
 #include "tree/thread.h"
 #include "core/util.h"
@@ -134,6 +138,86 @@ static int dump_rseq(struct remote *rt, ThreadEntry *th)
 	return 0;
 }
 
+/*
+ * Speculation control (PR_SET_SPECULATION_CTRL) is per thread and not
+ * restored yet: a thread whose flags differ from what a new task gets
+ * (nestor's own) is refused by name. Where the CPU or the kernel offers no
+ * control (as here), they cannot differ.
+ */
+int thread_check_spec(struct remote *rt, pid_t pid)
+{
+	static const char *const names[] = { "store bypass", "indirect branch", "L1D flush" };
+
+	for (int w = 0; w < 3; w++) {
+		long own = prctl(PR_GET_SPECULATION_CTRL, w, 0, 0, 0), v;
+		int r;
+
+		/* Not settable per task (no PR_SPEC_PRCTL): every task has the same. */
+		if (own < 0 || !(own & PR_SPEC_PRCTL))
+			continue;
+		r = remote_syscall(rt, __NR_prctl, &v, PR_GET_SPECULATION_CTRL, w, 0, 0, 0, 0);
+		if (r < 0)
+			return r;
+		if (v != own)
+			return log_error_ret(-EOPNOTSUPP, "can't dump: thread %d of task %d has "
+							  "speculation control for %s set (%#lx; "
+							  "not supported yet)", rt->pid, pid, names[w], v);
+	}
+	return 0;
+}
+
+/*
+ * The attributes the kernel keeps per thread that only the thread tells
+ * (the main thread's come from the parasite and /proc, into the core).
+ */
+static int dump_attrs(struct remote *rt, uint64_t addr, ThreadEntry *th)
+{
+	uint32_t sig = 0;
+	long v;
+	int r;
+
+	r = remote_syscall(rt, __NR_prctl, &v, PR_GET_PDEATHSIG, addr, 0, 0, 0, 0);
+	if (r < 0 || v < 0 || remote_read(rt->pid, addr, &sig, sizeof(sig)))
+		return log_error_ret(r < 0 ? r : -EIO, "cannot read the parent-death signal of "
+						       "thread %d", rt->pid);
+	th->has_pdeath_sig = true;
+	th->pdeath_sig = sig;
+	if ((r = remote_syscall(rt, __NR_prctl, &v, PR_GET_SECUREBITS, 0, 0, 0, 0, 0)) < 0 || v < 0)
+		return log_error_ret(r < 0 ? r : (int)v, "cannot read the securebits of thread %d",
+				     rt->pid);
+	th->has_securebits = true;
+	th->securebits = v;
+	if ((r = remote_syscall(rt, __NR_prctl, &v, PR_GET_TIMERSLACK, 0, 0, 0, 0, 0)) < 0 || v < 0)
+		return log_error_ret(r < 0 ? r : (int)v, "cannot read the timer slack of thread %d",
+				     rt->pid);
+	th->has_timerslack_ns = true;
+	th->timerslack_ns = v;
+	r = remote_syscall(rt, __NR_personality, &v, 0xffffffff, 0, 0, 0, 0, 0);
+	if (r < 0 || v < 0)
+		return log_error_ret(r < 0 ? r : (int)v, "cannot read the personality of thread %d",
+				     rt->pid);
+	th->has_personality = true;
+	th->personality = v;
+	return 0;
+}
+
+static int dump_loginuid(pid_t tid, ThreadEntry *th)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/loginuid", tid);
+	r = read_file_at(AT_FDCWD, path, &buf, 64);
+	if (r == -ENOENT) /* no audit in this kernel */
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s", path);
+	th->has_loginuid = true;
+	th->loginuid = strtoul(buf, NULL, 10);
+	return 0;
+}
+
 /* What only the thread itself can tell: from the parasite (the main thread),
  * or asked with syscalls run in it. */
 static int dump_in_thread(struct remote *rt, const struct parasite_args *pa, ThreadEntry *th)
@@ -168,7 +252,7 @@ static int dump_in_thread(struct remote *rt, const struct parasite_args *pa, Thr
 	th->altstack_sp = buf[0];
 	th->altstack_flags = (uint32_t)buf[1];
 	th->altstack_size = buf[2];
-	return 0;
+	return dump_attrs(rt, addr, th);
 }
 
 static int dump_affinity(pid_t tid, ThreadEntry *th)
@@ -211,6 +295,7 @@ int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry *
 	th->tid = rt->pid;
 	if ((r = dump_regs(rt, th)) < 0 || (r = dump_rseq(rt, th)) < 0 ||
 	    (r = dump_in_thread(rt, pa, th)) < 0 || (r = dump_sched(rt->pid, th)) < 0 ||
+	    (r = dump_loginuid(rt->pid, th)) < 0 ||
 	    (r = signals_dump_pending(rt->pid, false, &th->pending, &th->n_pending)) < 0)
 		return r;
 	*ret = th;
@@ -218,10 +303,11 @@ int thread_dump(struct remote *rt, const struct parasite_args *pa, ThreadEntry *
 }
 
 /*
- * What /proc says of a thread other than the main one: its name, and its
- * credentials. These are per thread in the kernel; libc keeps them the
- * same in every thread, and a restore gives all threads the task's, so a
- * thread with credentials of its own (a raw setresuid in it) is refused.
+ * What /proc says of a thread other than the main one: its name, its
+ * no_new_privs and seccomp mode, and its credentials. These are per
+ * thread in the kernel; libc keeps them the same in every thread, but a
+ * raw setresuid, setgroups or capset in one thread changes only it: such
+ * a thread keeps credentials of its own.
  */
 static int dump_thread_status(const struct dump_task *t, pid_t tid, ThreadEntry *th)
 {
@@ -235,11 +321,15 @@ static int dump_thread_status(const struct dump_task *t, pid_t tid, ThreadEntry 
 	    s.nr_groups != m->nr_groups ||
 	    memcmp(s.groups, m->groups, s.nr_groups * sizeof(s.groups[0])) ||
 	    s.cap_inh != m->cap_inh || s.cap_prm != m->cap_prm || s.cap_eff != m->cap_eff ||
-	    s.cap_bnd != m->cap_bnd || s.cap_amb != m->cap_amb)
-		return log_error_ret(-EOPNOTSUPP,
-				     "can't dump: thread %d of task %d has credentials of its own "
-				     "(ids, groups or capabilities differ from the main thread's)",
-				     tid, t->pid);
+	    s.cap_bnd != m->cap_bnd || s.cap_amb != m->cap_amb) {
+		if ((r = task_creds_from_status(&s, &th->creds)) < 0)
+			return r;
+	}
+	if (s.seccomp == 1)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: thread %d of task %d is in strict "
+						  "seccomp mode (not supported)", tid, t->pid);
+	th->has_no_new_privs = true;
+	th->no_new_privs = s.no_new_privs;
 	th->comm = arena_strdup(s.name);
 	return th->comm ? 0 : -ENOMEM;
 }
@@ -257,6 +347,8 @@ int threads_dump(struct dump_task *t)
 		r = thread_dump(&t->threads[i], NULL, &c->threads[c->n_threads]);
 		if (r == 0)
 			r = dump_thread_status(t, t->threads[i].pid, c->threads[c->n_threads]);
+		if (r == 0)
+			r = thread_check_spec(&t->threads[i], t->pid);
 		if (r < 0)
 			return r;
 		c->n_threads++;
@@ -271,12 +363,52 @@ int thread_validate(const ThreadEntry *th)
 	if (!th->regs || th->xsave.len < 576 || th->xsave.len > XSAVE_MAX ||
 	    (th->has_cpu_mask && (th->cpu_mask.len > 128 || th->cpu_mask.len % 8)) ||
 	    (th->rseq && th->rseq->len > 1024) || (th->comm && strlen(th->comm) > 15) ||
-	    th->n_pending > SIGNALS_MAX_PENDING || !th->tid ||
+	    th->n_pending > SIGNALS_MAX_PENDING || !th->tid || th->pdeath_sig > 64 ||
+	    (th->creds && (th->creds->n_uids != 4 || th->creds->n_gids != 4 ||
+			   th->creds->n_groups > RST_MAX_GROUPS)) ||
 	    th->tid > 4194304)
 		return -EINVAL;
 	for (size_t i = 0; i < th->n_pending; i++)
 		if (!siginfo_ok(th->pending[i]))
 			return -EINVAL;
+	return 0;
+}
+
+/* nestor's own audit login uid, which the tasks it forks inherit. */
+static uint32_t own_loginuid(void)
+{
+	static uint32_t own = UINT32_MAX;
+	static bool read_it;
+	_cleanup_free_ char *buf = NULL;
+
+	if (!read_it && read_file_at(AT_FDCWD, "/proc/self/loginuid", &buf, 64) >= 0)
+		own = strtoul(buf, NULL, 10);
+	read_it = true;
+	return own;
+}
+
+/*
+ * A thread's login uid other than nestor's is written back, from inside
+ * the thread (the kernel allows no other writer). Once nestor's is set,
+ * changing it needs CAP_AUDIT_CONTROL: refused here without it, by name.
+ */
+int threads_check_loginuid(const TaskCoreEntry *c)
+{
+	struct proc_status st;
+	const ThreadEntry *th;
+
+	for (size_t i = 0; i <= c->n_threads; i++) {
+		th = i ? c->threads[i - 1] : c->thread;
+		if (!th->has_loginuid || th->loginuid == own_loginuid() ||
+		    own_loginuid() == UINT32_MAX)
+			continue;
+		if (proc_read_status(getpid(), &st) == 0 && (st.cap_eff & (1ULL << 30)))
+			continue;
+		return log_error_ret(-EPERM, "can't restore: thread %u of task %u has audit login "
+					     "uid %u, nestor's is %u and changing it needs "
+					     "CAP_AUDIT_CONTROL", th->tid, c->pid, th->loginuid,
+				     own_loginuid());
+	}
 	return 0;
 }
 
@@ -291,11 +423,28 @@ static size_t nr_pending(const TaskCoreEntry *c)
 
 size_t threads_args_size(const TaskCoreEntry *c)
 {
-	return (c->n_threads + 1) * sizeof(struct rst_thread) + nr_pending(c) * 128 +
+	size_t filters = seccomp_chain_size(c->thread->seccomp, c->thread->n_seccomp);
+
+	for (size_t i = 0; i < c->n_threads; i++)
+		filters += seccomp_chain_size(c->threads[i]->seccomp, c->threads[i]->n_seccomp);
+	return (c->n_threads + 1) * sizeof(struct rst_thread) + nr_pending(c) * 128 + filters +
 	       c->n_threads * RST_THREAD_STACK + 64;
 }
 
-static void fill_one(const ThreadEntry *th, struct rst_thread *rt, uint8_t **pending)
+/* Per-thread attributes: the thread's own, or (main thread) the task's. */
+static void fill_attrs(const TaskCoreEntry *c, const ThreadEntry *th, struct rst_thread *rt)
+{
+	rt->no_new_privs = th->has_no_new_privs ? th->no_new_privs : c->creds->no_new_privs;
+	rt->securebits = th->has_securebits ? th->securebits : c->creds->securebits;
+	rt->pdeath_sig = th->has_pdeath_sig ? th->pdeath_sig : c->pdeath_sig;
+	rt->timerslack_ns = th->has_timerslack_ns ? th->timerslack_ns : c->timerslack_ns;
+	rt->personality = th->has_personality ? th->personality : c->personality;
+	if (th->has_loginuid && th->loginuid != own_loginuid())
+		snprintf(rt->loginuid, sizeof(rt->loginuid), "%u", th->loginuid);
+}
+
+static void fill_one(const TaskCoreEntry *c, const ThreadEntry *th, struct rst_thread *rt,
+		     uint8_t **cursor)
 {
 	memset(rt, 0, sizeof(*rt));
 	rt->tid = th->tid;
@@ -323,23 +472,32 @@ static void fill_one(const ThreadEntry *th, struct rst_thread *rt, uint8_t **pen
 	rt->sched_prio = th->sched_prio;
 	rt->sched_nice = th->sched_nice;
 	rt->sched_flags = th->sched_flags;
+	fill_attrs(c, th, rt);
+	if (th->creds) {
+		rt->has_creds = 1;
+		task_fill_creds(th->creds, &rt->creds);
+	}
 	rt->nr_pending = th->n_pending;
-	rt->pending = (uint64_t)*pending;
-	for (size_t i = 0; i < th->n_pending; i++, *pending += 128)
-		memcpy(*pending, th->pending[i]->raw.data, 128);
+	rt->pending = (uint64_t)*cursor;
+	for (size_t i = 0; i < th->n_pending; i++, *cursor += 128)
+		memcpy(*cursor, th->pending[i]->raw.data, 128);
+	*cursor += seccomp_chain_fill(th->seccomp, th->n_seccomp, *cursor, &rt->nr_seccomp,
+				      &rt->seccomp);
 }
 
 void threads_fill_args(const TaskCoreEntry *c, struct rst_args *a, uint8_t *at, uint8_t *stacks)
 {
 	struct rst_thread *v = (struct rst_thread *)at;
-	uint8_t *pending = at + (c->n_threads + 1) * sizeof(*v);
+	uint8_t *cursor = at + (c->n_threads + 1) * sizeof(*v);
 
 	a->nr_threads = c->n_threads + 1;
 	a->threads = (uint64_t)v;
-	fill_one(c->thread, &v[0], &pending);
+	fill_one(c, c->thread, &v[0], &cursor);
 	v[0].args = (uint64_t)a;
+	/* One memory, registered once, by the main thread. */
+	v[0].membarrier = c->has_membarrier ? c->membarrier : 0;
 	for (size_t i = 0; i < c->n_threads; i++) {
-		fill_one(c->threads[i], &v[i + 1], &pending);
+		fill_one(c, c->threads[i], &v[i + 1], &cursor);
 		v[i + 1].args = (uint64_t)a;
 		v[i + 1].stack_top = (uint64_t)(stacks + (i + 1) * RST_THREAD_STACK - 64);
 	}
@@ -362,5 +520,5 @@ int thread_restore_regs(pid_t tid, const ThreadEntry *th)
 		return -EINVAL;
 	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask))
 		return log_error_errno(-errno, "cannot set signal mask of thread %d", tid);
-	return 0;
+	return cgroup_restore_thread(th);
 }

@@ -106,12 +106,14 @@ static void *spin_thread(void *arg)
 	return NULL;
 }
 
-/* A thread with an effective gid of its own (raw syscall: libc would change all). */
-static void *creds_thread(void *arg)
+/* A thread in a UTS namespace of its own, with its own hostname. */
+static volatile pid_t uts_tid;
+static void *uts_thread(void *arg)
 {
 	(void)arg;
-	if (syscall(SYS_setresgid, -1, 4321, -1))
+	if (unshare(CLONE_NEWUTS) || sethostname("nestor-thread", 13))
 		return NULL;
+	uts_tid = syscall(SYS_gettid);
 	return spin_thread(NULL);
 }
 
@@ -360,16 +362,31 @@ static void setup(void)
 			if (waitid(P_PID, child, &si, WEXITED | WNOWAIT))
 				fail("waitid: %m");
 		}
-	} else if (!strcmp(mode, "threads") || !strcmp(mode, "thread_creds")) {
-		void *(*fn)(void *) = strcmp(mode, "threads") ? creds_thread : spin_thread;
-
-		if ((e = pthread_create(&thread, NULL, fn, NULL)))
+	} else if (!strcmp(mode, "threads")) {
+		if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
 			fail("pthread_create: %s", strerror(e));
 		for (int i = 0; !thread_cnt; i++)
 			if (i > 1000000)
 				fail("the second thread never started counting");
 			else
 				sched_yield();
+	} else if (!strcmp(mode, "thread_uts")) {
+		if ((e = pthread_create(&thread, NULL, uts_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+		for (int i = 0; !thread_cnt; i++)
+			if (i > 1000000)
+				fail("the UTS thread never started counting (unshare: %m)");
+			else
+				sched_yield();
+		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "ns-pid_for_children")) {
+		/* Our next child would be init of a new pid namespace. */
+		enter_ns(CLONE_NEWPID, "pid");
+		ns_name = "pid_for_children";
+	} else if (!strcmp(mode, "pdeath")) {
+		/* SIGWINCH: harmless whenever it comes (our parent may be gone already). */
+		if (prctl(PR_SET_PDEATHSIG, SIGWINCH))
+			fail("PR_SET_PDEATHSIG: %m");
 	} else if (!strcmp(mode, "ns-user")) {
 		enter_ns(CLONE_NEWUSER, "user");
 		map_root();
@@ -396,6 +413,11 @@ static void setup(void)
 		e = eventfd(42, 0);
 		if (e < 0)
 			fail("eventfd: %m");
+		place_fd(e, 5);
+	} else if (!strcmp(mode, "procfd")) {
+		e = open("/proc/1/stat", O_RDONLY | O_CLOEXEC);
+		if (e < 0)
+			fail("open /proc/1/stat: %m");
 		place_fd(e, 5);
 	} else if (!strcmp(mode, "pidfd")) {
 		e = syscall(SYS_pidfd_open, getpid(), 0);
@@ -472,7 +494,7 @@ static void check(void)
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, child, &si, WEXITED | WNOHANG) || si.si_pid != child)
 			fail("zombie child %d was reaped by someone else", child);
-	} else if (!strcmp(mode, "threads") || !strcmp(mode, "thread_creds")) {
+	} else if (!strcmp(mode, "threads")) {
 		if (getegid() != 0)
 			fail("main thread's egid is %d, expected 0", getegid());
 		before = thread_cnt;
@@ -481,6 +503,28 @@ static void check(void)
 			fail("the second thread stopped counting");
 		thread_stop = 1;
 		pthread_join(thread, NULL);
+	} else if (!strcmp(mode, "thread_uts")) {
+		char host[64] = "";
+
+		before = thread_cnt;
+		usleep(20000);
+		if (thread_cnt == before)
+			fail("the UTS thread stopped counting");
+		snprintf(path, sizeof(path), "/proc/self/task/%d/ns/uts", uts_tid);
+		if (stat(path, &st) || stat("/proc/self/ns/uts", &ns_before) ||
+		    st.st_ino == ns_before.st_ino)
+			fail("the thread is no longer in a UTS namespace of its own");
+		gethostname(host, sizeof(host));
+		if (!strcmp(host, "nestor-thread"))
+			fail("the main thread has the thread's hostname");
+		thread_stop = 1;
+		pthread_join(thread, NULL);
+	} else if (!strcmp(mode, "ns-pid_for_children")) {
+		char link[64];
+
+		if (readlink("/proc/self/ns/pid_for_children", link, sizeof(link)) >= 0 ||
+		    errno != ENOENT)
+			fail("pid_for_children is readable: no longer a new pid namespace");
 	} else if (!strncmp(mode, "ns-", 3)) {
 		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_name);
 		if (stat(path, &st) || st.st_ino != ns_before.st_ino)
@@ -497,7 +541,8 @@ static void check(void)
 	} else if (!strcmp(mode, "eventfd")) {
 		if (read(5, &v, sizeof(v)) != sizeof(v) || v != 42)
 			fail("eventfd counter %llu, expected 42", (unsigned long long)v);
-	} else if (!strcmp(mode, "pidfd") || !strcmp(mode, "io_uring")) {
+	} else if (!strcmp(mode, "pidfd") || !strcmp(mode, "io_uring") ||
+		   !strcmp(mode, "procfd")) {
 		struct stat st;
 		if (fstat(5, &st))
 			fail("the %s on fd 5 is gone", mode);
