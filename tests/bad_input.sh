@@ -970,6 +970,8 @@ t_family_killed() {
 		# A tree nestor took with it dies a moment after nestor: let it.
 		sleep 0.3
 		n=$((n + 1))
+		# Tasks the dead nestor still traced die of it (EXITKILL): let them go first.
+		sleep 0.2
 		if alive "$fpid" && mine "$fpid"; then
 			back=$((back + 1))
 			tpid=$fpid twd=$fwd

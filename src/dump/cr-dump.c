@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "mem/mem.h"
 #include "infect/parasite.h"
+#include "infect/rop.h"
 #include "tree/pstree.h"
 #include "tree/seccomp.h"
 #include "tree/signals.h"
@@ -149,11 +150,22 @@ static int start_task(struct dump_ctx *ctx, struct dump_task *t)
 	if (t->zombie)
 		return 0;
 	/* A task sharing its parent's memory has its vDSO too: no smaps to read. */
-	if (t->clone_vm)
-		t->rt.gadget = ctx->tasks[t->parent].rt.gadget;
-	else if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 ||
-		 (r = find_gadget(t)) < 0)
-		return r;
+	if (t->clone_vm) {
+		const struct remote *o = &ctx->tasks[t->parent].rt;
+
+		t->rt.gadget = o->gadget;
+		t->rt.rop_syscall = o->rop_syscall;
+		t->rt.rop_sigret = o->rop_sigret;
+		t->rt.vmas = o->vmas;
+		t->rt.nr_vmas = o->nr_vmas;
+	} else {
+		if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 ||
+		    (r = find_gadget(t)) < 0)
+			return r;
+		rop_find(&t->rt, t->vmas, t->nr_vmas);
+		t->rt.vmas = t->vmas;
+		t->rt.nr_vmas = t->nr_vmas;
+	}
 	t->pa = arena_alloc(sizeof(*t->pa));
 	if (!t->pa)
 		return -ENOMEM;
@@ -181,21 +193,6 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
-/* Before the tree is released: every parasite waited for and unmapped. */
-static int remove_parasites(struct dump_ctx *ctx)
-{
-	struct parasite_args pa;
-	int r = 0;
-
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		int rr = parasite_finish(&ctx->tasks[i], &pa);
-
-		rr = rr ? rr : parasite_unmap(&ctx->tasks[i]);
-		r = r ? r : rr;
-	}
-	return r;
-}
-
 /*
  * Every task's parasite is started before the first is waited for: they
  * run side by side while nestor goes on. A task sharing its parent's memory
@@ -204,7 +201,7 @@ static int remove_parasites(struct dump_ctx *ctx)
  */
 static int collect_tasks(struct dump_ctx *ctx)
 {
-	int r = 0;
+	int r = 0, rr;
 
 	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
 		struct dump_task *t = &ctx->tasks[i];
@@ -213,6 +210,9 @@ static int collect_tasks(struct dump_ctx *ctx)
 		if (r == 0 && !t->clone_vm)
 			r = start_task(ctx, t);
 	}
+	/* Even after a failure: every parasite parks before the release. */
+	rr = parasite_finish_all(ctx->tasks, ctx->nr_tasks);
+	r = r ? r : rr;
 	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 
@@ -295,7 +295,7 @@ int cr_dump(const struct opts *o)
 		r = collect(&ctx);
 	if (r < 0 || o->leave_running) {
 		/* Nothing is killed unless every image is written and synced. */
-		rr = remove_parasites(&ctx);
+		rr = parasite_finish_all(ctx.tasks, ctx.nr_tasks);
 		r = r ? r : rr;
 		rr = pstree_release(&ctx, false);
 		r = r ? r : rr;
