@@ -21,6 +21,12 @@
  * Iteration N always makes the same change for one SEED: -r N replays it
  * alone, with the validation's message shown.
  *
+ *   restore-fuzz [-s SEED] [-o TYPES] -m ITERATION DIR
+ *
+ * makes iteration ITERATION's change (restricted to the image types in
+ * TYPES, e.g. pstree,inventory,fdinfo) to the dump in DIR itself, for a real
+ * restore of it (tests/bad_input.sh), and prints what it changed.
+ *
  *   restore-fuzz -e FILE:ENTRY:FIELD=VALUE DIR
  *
  * sets one integer field of one entry of an image in DIR (VALUE "dup":
@@ -299,48 +305,71 @@ static int count_fds(void)
 }
 
 /* pstree.img and the per-task images hold the cross-references: chosen more often. */
+static unsigned only_types = ~0u; /* -o: the image types that may change */
+
 static struct img_file *pick_file(struct dump *d, uint64_t *s)
 {
+	size_t k;
+
 	if (rng_next(s) % 3 == 0)
 		for (size_t i = 0; i < d->nr_files; i++)
-			if (d->files[i].type == IMG_PSTREE)
+			if (d->files[i].type == IMG_PSTREE && only_types & 1u << IMG_PSTREE)
 				return &d->files[i];
-	return &d->files[rng_next(s) % d->nr_files];
+	for (int tries = 0; tries < 1000; tries++) {
+		k = rng_next(s) % d->nr_files;
+		if (only_types & 1u << d->files[k].type)
+			return &d->files[k];
+	}
+	fprintf(stderr, "restore-fuzz: no image of the types -o allows\n");
+	exit(2);
 }
 
-/* One iteration: returns 1 on a finding, 0 else. */
-static int iterate(uint64_t iter, bool verbose)
+/* Changes one or two image files of a dump, in its dir; returns how many (in f). */
+static int mutate_set(uint64_t *s, struct dump *d, struct img_file *f[2])
 {
-	uint64_t s = (seed * 0x9E3779B97F4A7C15ULL) ^ (iter * 0xBF58476D1CE4E5B9ULL) ^ 0x1234567;
-	struct dump *d;
-	struct img_file *f[2];
-	int nf, wn, fds = count_fds(), r;
-	struct restore_ctx ctx;
-	struct opts o = { .dir = NULL, .verbosity = verbose ? LOG_WARN : -1 };
-	const char *broken = NULL;
+	int nf = rng_next(s) % 4 == 0 ? 2 : 1;
+	int wn = snprintf(what, sizeof(what), "%s: ", d->src);
 
-	for (int i = 0; i < 4; i++)
-		rng_next(&s);
-	d = &dumps[rng_next(&s) % nr_dumps];
-	cur_iter = iter;
-	cur_dir = d->dir;
-	o.dir = d->dir;
-	nf = rng_next(&s) % 4 == 0 ? 2 : 1;
-	wn = snprintf(what, sizeof(what), "%s: ", d->src);
 	for (int i = 0; i < nf; i++) {
-		f[i] = pick_file(d, &s);
-		if (i && f[1] == f[0]) {
-			nf = 1;
-			break;
-		}
+		f[i] = pick_file(d, s);
+		if (i && f[1] == f[0])
+			return 1;
 		if (i)
 			wn += snprintf(what + wn, sizeof(what) - wn, " | ");
-		if (mutate_file(d, f[i], &s, what + wn, sizeof(what) - wn) < 0) {
+		if (mutate_file(d, f[i], s, what + wn, sizeof(what) - wn) < 0) {
 			fprintf(stderr, "restore-fuzz: cannot rewrite %s/%s\n", d->dir, f[i]->name);
 			exit(2);
 		}
 		wn = strlen(what);
 	}
+	return nf;
+}
+
+static uint64_t iter_seed(uint64_t iter)
+{
+	uint64_t s = (seed * 0x9E3779B97F4A7C15ULL) ^ (iter * 0xBF58476D1CE4E5B9ULL) ^ 0x1234567;
+
+	for (int i = 0; i < 4; i++)
+		rng_next(&s);
+	return s;
+}
+
+/* One iteration: returns 1 on a finding, 0 else. */
+static int iterate(uint64_t iter, bool verbose)
+{
+	uint64_t s = iter_seed(iter);
+	struct dump *d;
+	struct img_file *f[2];
+	int nf, fds = count_fds(), r;
+	struct restore_ctx ctx;
+	struct opts o = { .dir = NULL, .verbosity = verbose ? LOG_WARN : -1 };
+	const char *broken = NULL;
+
+	d = &dumps[rng_next(&s) % nr_dumps];
+	cur_iter = iter;
+	cur_dir = d->dir;
+	o.dir = d->dir;
+	nf = mutate_set(&s, d, f);
 	log_init(o.verbosity, -1, NULL);
 	alarm(HANG_SECONDS);
 	r = restore_check_images(&o, &ctx);
@@ -419,10 +448,59 @@ static int edit(const char *spec, const char *dir)
 	return write_whole(dir, file, out, at) < 0 ? 2 : 0;
 }
 
+/* -o pstree,inventory,...: image types by their file prefix. */
+static unsigned type_list(const char *list)
+{
+	unsigned mask = 0;
+
+	for (int t = 0; t < IMG_NR_TYPES; t++) {
+		const char *p = strstr(list, img_descs[t].prefix);
+		size_t l = strlen(img_descs[t].prefix);
+
+		if (p && (p == list || p[-1] == ',') && (p[l] == ',' || !p[l]))
+			mask |= 1u << t;
+	}
+	return mask;
+}
+
+/*
+ * -m ITER DIR: changes the dump in DIR itself as iteration ITER would (for a
+ * real restore of it, tests/bad_input.sh) and says what it changed.
+ */
+static int mutate_in_place(uint64_t iter, const char *dir)
+{
+	static struct dump d;
+	struct img_file *f[2];
+	uint64_t s = iter_seed(iter);
+
+	if (load_dump(&d, dir) < 0)
+		return fprintf(stderr, "restore-fuzz: cannot load the dump in %s\n", dir), 2;
+	snprintf(d.dir, sizeof(d.dir), "%s", dir);
+	for (size_t i = 0; i < d.nr_files; i++) {
+		static size_t off[MAX_ENTRIES], len[MAX_ENTRIES];
+		size_t n = split_entries(&d.files[i], off, len);
+
+		for (size_t e = 0; e < n; e++) {
+			ProtobufCMessage *m = decode(&d.files[i], off[e], len[e]);
+
+			if (m) {
+				fuzz_pool_collect(&d.pool, m);
+				protobuf_c_message_free_unpacked(m, NULL);
+			}
+		}
+	}
+	rng_next(&s); /* the dump's choice, as in iterate() */
+	mutate_set(&s, &d, f);
+	printf("%s\n", what);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: restore-fuzz [-s SEED] [-t SECONDS] [-n ITERATIONS] [-r ITERATION] "
-			"[-k DIR] CORPUS...\n");
+			"[-k DIR] [-o TYPES] CORPUS...\n"
+			"       restore-fuzz [-s SEED] [-o TYPES] -m ITERATION DIR\n"
+			"       restore-fuzz -e FILE:ENTRY:FIELD=VALUE DIR\n");
 	exit(2);
 }
 
@@ -452,13 +530,15 @@ static int check_controls(void)
 int main(int argc, char **argv)
 {
 	double seconds = 20;
-	long long iters = -1, replay = -1;
+	long long iters = -1, replay = -1, mutate_only = -1;
 	const char *keep = NULL;
 	uint64_t t0, i;
 	int c, found = 0;
 
-	while ((c = getopt(argc, argv, "s:t:n:r:k:e:")) != -1) {
+	while ((c = getopt(argc, argv, "s:t:n:r:k:e:m:o:")) != -1) {
 		switch (c) {
+		case 'm': mutate_only = atoll(optarg); break;
+		case 'o': only_types = type_list(optarg); break;
 		case 'e': return optind < argc ? edit(optarg, argv[optind]) : 2;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 't': seconds = atof(optarg); break;
@@ -470,6 +550,8 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage();
+	if (mutate_only >= 0)
+		return mutate_in_place(mutate_only, argv[optind]);
 	signal(SIGSEGV, on_fatal);
 	signal(SIGBUS, on_fatal);
 	signal(SIGFPE, on_fatal);

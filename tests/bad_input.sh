@@ -818,8 +818,11 @@ family_free() {
 	for p in "${fam_pids[@]}"; do
 		alive "$p" && mine "$p" && return 1
 	done
+	local args
 	for f in /proc/[0-9]*/cmdline; do
-		[[ $(tr '\0' ' ' 2>/dev/null <"$f") == "$helper family $fwd "* ]] && return 1
+		mapfile -d '' -t args 2>/dev/null <"$f" || continue
+		[ "${args[0]:-}" = "$helper" ] && [ "${args[1]:-}" = family ] &&
+			[ "${args[2]:-}" = "$fwd" ] && return 1
 	done
 	return 0
 }
@@ -836,7 +839,7 @@ family_gone() {
 	fi
 	[ ! -e "$img.pid" ] || bad "the failed restore wrote its pidfile" || return
 	[ -z "$(find "$img" "${img%/*}" -maxdepth 2 -name '*.nestor-*' 2>/dev/null)" ] ||
-		bad "a temporary pidfile was left: $(find "$img" -name '*.nestor-*')"
+		bad "a temporary pidfile was left: $(find "$img" "${img%/*}" -maxdepth 2 -name '*.nestor-*')"
 }
 
 # t_family_pidfile WHERE: the pidfile cannot be written: refused before the
@@ -907,6 +910,52 @@ t_family_rewritten() {
 	family_gone
 }
 
+# Real restores of changed images: the family's images (the tree, the
+# inventory and the descriptor tables only: changed memory or files could
+# touch this machine's files) changed as restore-fuzz iterations 0..N-1 do.
+# Each restore either succeeds (the tree is killed again) or is refused in
+# one line, within the time limit, leaving no task of it behind.
+t_family_fuzz_real() {
+	local n=${BAD_FUZZ_REAL:-24} i ok=0 refused_n=0 what
+	need_family || return
+	[ -x "$build/fuzz/restore-fuzz" ] || bad "no $build/fuzz/restore-fuzz: make check builds it" ||
+		return
+	for ((i = 0; i < n; i++)); do
+		img=$tmp/fz.$ncase.$i
+		cp -a "$tmp/fam" "$img"
+		family_free || { skip="a pid of the family was reused by another process"; return; }
+		what=$("$build/fuzz/restore-fuzz" -s 1 -o pstree,inventory,fdinfo -m "$i" "$img") ||
+			bad "iteration $i: cannot change the images" || return
+		nestor_run restore -D "$img" -d --pidfile "$img.pid"
+		if [ "$rc" = 0 ]; then
+			ok=$((ok + 1))
+		else
+			refused || { why="iteration $i ($what): $why"; return; }
+			refused_n=$((refused_n + 1))
+			wait_until 3 family_free || bad "iteration $i ($what): refused, but tasks are left" ||
+				return
+			if find_strays; then
+				bad "iteration $i ($what): refused, but left:$stray"
+				procs=("${stray_pids[@]}")
+				kill_procs_any
+				return
+			fi
+		fi
+		# What a successful restore made, whatever pids it got: the subreaper's
+		# children, and theirs once they are orphaned.
+		procs=("${fam_pids[@]}")
+		kill_procs
+		for _ in 1 2 3 4 5; do
+			find_strays || break
+			procs=("${stray_pids[@]}")
+			kill_procs_any
+		done
+		rm -rf "$img" "$img.pid"
+	done
+	[ -n "${BAD_VERBOSE:-}" ] && echo "  $n changed image sets: $ok restored, $refused_n refused"
+	return 0
+}
+
 # nestor is killed at many moments of the restore: either the whole family
 # is back and passes, or none of it is left.
 t_family_killed() {
@@ -918,6 +967,8 @@ t_family_killed() {
 		sleep "$d"
 		kill -KILL "$np" 2>/dev/null
 		wait "$np" 2>/dev/null
+		# A tree nestor took with it dies a moment after nestor: let it.
+		sleep 0.3
 		n=$((n + 1))
 		if alive "$fpid" && mine "$fpid"; then
 			back=$((back + 1))
@@ -1148,6 +1199,8 @@ run "restore: a queued datagram's named sender outside the tree is only in fligh
 	t_unix_sender_inflight
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
+run "dump: a task holding a /proc file of a process outside the tree" dump_refused procfd -- \
+	"\\bPID\\b" "fd 5\\b" "/proc/1/stat" "not a task of the tree"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
 run "dump: a task attached to a System V shm segment" dump_refused sysv_shm -- "\\bPID\\b" \
 	"mapping AUX\\b" "System V shared memory in the host's IPC namespace \\(not supported\\)"
@@ -1195,6 +1248,8 @@ run "restore: a tree, --pidfile is a directory" t_family_pidfile isdir
 for f in tree-made finish-last pidfile-written detach-half; do
 	run "restore: a tree, failure injected at $f" t_family_fault "$f"
 done
+run "restore: a tree, failure injected once the root is forked" t_family_fault forked
+run "restore: a tree, nestor killed once the root is forked" t_family_nestor_dies forked gone
 run "restore: a tree, nestor killed once the pidfile is written" t_family_nestor_dies \
 	pidfile-written gone
 run "restore: a tree, nestor killed past the point of no return" t_family_nestor_dies kept back
@@ -1221,6 +1276,7 @@ run "restore: images rewritten: a child shares its parent's fs but has its own u
 run "restore: core-PID.img rewritten: two actions for one signal" t_family_rewritten \
 	core-PID0.img:0:sigactions=dup "signal"
 run "restore: a tree, nestor killed at many moments" t_family_killed
+run "restore: a tree, images changed by the fuzzer, restored for real" t_family_fuzz_real
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
 run "restore: mapped file changed since the dump" t_restore_file_changed
 run "dump: interrupted by SIGTERM" t_dump_interrupted

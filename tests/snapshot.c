@@ -262,7 +262,8 @@ static void put_links(const char *who, const char *dir, const char *sub)
 	closedir(d);
 }
 
-/* An anonymous object: its inode number can only be compared by label. */
+/* An anonymous object: its inode number can only be compared by label. The
+ * files of /proc/PID are made anew with each process, so are theirs. */
 static int anon_object(const char *name)
 {
 	size_t n = strlen(name);
@@ -270,7 +271,8 @@ static int anon_object(const char *name)
 	return !name[0] || !strncmp(name, "/memfd:", 7) || !strncmp(name, "/SYSV", 5) ||
 	       !strncmp(name, "/dev/zero", 9) || (n > 10 && !strcmp(name + n - 10, " (deleted)")) ||
 	       !strncmp(name, "pipe:", 5) || !strncmp(name, "socket:", 7) ||
-	       !strncmp(name, "anon_inode:", 11) || !strncmp(name, "/dmabuf:", 8);
+	       !strncmp(name, "anon_inode:", 11) || !strncmp(name, "/dmabuf:", 8) ||
+	       !strncmp(name, "/proc/", 6);
 }
 
 

@@ -131,6 +131,7 @@ struct restore_ctx {
 	struct restore_task *tasks;
 	size_t nr_tasks;
 	int fd_base; /* the task's fds are below; nestor's service fds at and above */
+	int term_fd; /* nestor's terminal for --shell-job, or -1 */
 	struct pipe_obj *pipes; /* pipes made so far, by inode */
 	size_t nr_pipes;
 	struct shm_obj *shms; /* shared anonymous objects, mapped by nestor, inherited */

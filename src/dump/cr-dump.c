@@ -16,14 +16,11 @@
 #include "core/log.h"
 #include "mem/mem.h"
 #include "infect/parasite.h"
-#include "files/pipes.h"
 #include "tree/pstree.h"
 #include "tree/seccomp.h"
 #include "tree/signals.h"
-#include "net/sockets.h"
 #include "tree/task.h"
 #include "tree/thread.h"
-#include "files/tty.h"
 #include "tree/timers.h"
 #include "core/util.h"
 #include "infect/vdso.h"
@@ -230,8 +227,7 @@ static int collect(struct dump_ctx *ctx)
 	if ((r = pstree_check_layout(ctx)) < 0 || (r = collect_tasks(ctx)) < 0)
 		return r;
 	pr_debug("every task collected");
-	if ((r = pipes_check_outside(ctx)) < 0 || (r = sockets_dump_finish(ctx)) < 0 ||
-	    (r = tty_finish_dump(ctx)) < 0)
+	if ((r = files_dump_finish(ctx)) < 0)
 		return r;
 	pr_debug("shared objects checked");
 	r = write_images(ctx);

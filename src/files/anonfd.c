@@ -24,7 +24,7 @@
 #include <sys/sysmacros.h>
 #include <sys/timerfd.h>
 #include <time.h>
-#include "files/anonfd.h"
+#include "files/fd-ops.h"
 #include "files/anonfd-priv.h"
 #include "core/arena.h"
 #include "core/log.h"
@@ -537,12 +537,19 @@ static const struct anon_ops *kind_by_name(const char *name)
 	return NULL;
 }
 
-int anonfd_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *link, FileEntry *f)
+static bool claims(const struct stat *st, const char *path)
 {
-	const char *name = link + 11;
+	return !strncmp(path, "anon_inode:", 11);
+}
+
+static int dump_fd(const struct fd_dump *fd_d, FileEntry *f)
+{
+	struct dump_task *t = fd_d->t;
+	int fd = fd_d->fd;
+	const char *name = f->path + 11;
 	const struct anon_ops *ops = kind_by_link(name);
 	_cleanup_free_ char *info = NULL;
-	struct anon_dump d = {ctx, t, fd, NULL};
+	struct anon_dump d = {fd_d->ctx, t, fd, NULL};
 	AnonfdEntry *a;
 	int r;
 
@@ -575,7 +582,7 @@ int anonfd_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const char *l
 	return 0;
 }
 
-int anonfd_validate(struct restore_ctx *ctx, const FileEntry *f)
+static int validate(struct restore_ctx *ctx, const FileEntry *f)
 {
 	const AnonfdEntry *a = f->anon;
 	const struct anon_ops *ops = a ? kind_by_name(a->kind) : NULL;
@@ -593,7 +600,7 @@ int anonfd_validate(struct restore_ctx *ctx, const FileEntry *f)
 	return ops->validate ? ops->validate(ctx, f) : 0;
 }
 
-int anonfd_open(struct restore_ctx *ctx, const FileEntry *f)
+static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 {
 	const struct anon_ops *ops = kind_by_name(f->anon->kind);
 	_cleanup_close_ int fd = ops->open(f);
@@ -615,10 +622,13 @@ static bool first_fd_of(const FdinfoEntry *fi, size_t idx)
 	return true;
 }
 
-int anonfd_restore_task(struct restore_ctx *ctx, struct restore_task *t)
+/* Epoll watches use the task's own fd numbers; a shared table gets them from its owner. */
+static int restore_task(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const FdinfoEntry *fi = t->fdinfo;
 
+	if (t->pe->clone_files)
+		return 0;
 	for (size_t i = 0; i < fi->n_fds; i++) {
 		const FileEntry *f = restore_file(ctx, fi->fds[i]->file_id);
 		int r;
@@ -631,3 +641,13 @@ int anonfd_restore_task(struct restore_ctx *ctx, struct restore_task *t)
 	}
 	return 0;
 }
+
+const struct fd_ops anonfd_fd_ops = {
+	.name = "anonymous inode",
+	.types = FD_TYPE(FILE_TYPE__ANON),
+	.claims = claims,
+	.dump = dump_fd,
+	.validate = validate,
+	.open = open_fd,
+	.restore_task = restore_task,
+};

@@ -1,4 +1,5 @@
-/* Files: open descriptions, descriptor tables, and the files tasks map or run. */
+/* Files: open descriptions, descriptor tables, and the files tasks map or run.
+ * The kinds of descriptions are behind fd-ops.h. */
 #ifndef NESTOR_FILES_H
 #define NESTOR_FILES_H
 
@@ -9,10 +10,9 @@ int files_dump_mapped(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v,
 int files_dump_exe(struct dump_ctx *ctx, pid_t pid, uint32_t *ret_id);
 /* cwd and root, as directory entries. */
 int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t *ret_id);
-/* A task and fd holding description id (the first seen), for pidfd_getfd and
- * messages: the fd, or -ENOENT. */
-int files_holder(struct dump_ctx *ctx, uint32_t id, pid_t *ret_pid);
 int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t);
+/* Once every task is collected: each kind's checks across the tree. */
+int files_dump_finish(struct dump_ctx *ctx);
 
 /* Checks the files image: ids, types, and that mapped files are unchanged. */
 int files_validate(struct restore_ctx *ctx);
@@ -31,5 +31,7 @@ void files_close_table(struct restore_ctx *ctx);
 /* In a restoring task: dups its descriptors into place from the table. */
 int files_restore_fds(struct restore_ctx *ctx, struct restore_task *t);
 int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t);
+/* In a restoring task once its fds are in place (epoll watches). */
+int files_restore_task(struct restore_ctx *ctx, struct restore_task *t);
 
 #endif

@@ -1,7 +1,10 @@
 /*
  * inotify instances: each watch with its inode (by file handle, or a path
  * through the task's cwd and fds), mask and watch number. Queued events
- * cannot be put back and are refused.
+ * cannot be put back: nestor does not read them (FIONREAD only, so a dump
+ * that is refused or leaves the task running takes nothing from it), and the
+ * restored queue starts with IN_Q_OVERFLOW instead, the kernel's own word for
+ * "events were lost, rescan".
  */
 #define LOG_PREFIX "inotify: "
 #include <fcntl.h>
@@ -22,6 +25,9 @@
 #define IN_MASK_CREATE 0x10000000
 #endif
 #define INOTIFY_MASK (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK)
+#define MAX_QUEUED_PATH "/proc/sys/fs/inotify/max_queued_events"
+/* Queues nestor overflows at restore: two syscalls an event, ~1 s a million. */
+#define MAX_QUEUED_FILL (1u << 20)
 
 
 static dev_t kdev(uint32_t sdev)
@@ -209,19 +215,18 @@ static int wd_compare(const void *a, const void *b)
 	return (*(InotifyWatch *const *)a)->wd - (*(InotifyWatch *const *)b)->wd;
 }
 
-/* Events in the queue: the kernel offers no way to queue them again. */
-static int inotify_check_queue(const struct anon_dump *d)
+/* Whether events wait in the queue: FIONREAD counts them without taking any. */
+static int inotify_check_queue(const struct anon_dump *d, InotifyState *s)
 {
 	int queued = 0, r;
 
 	if ((r = anonfd_remote_fd_call(d, __NR_ioctl, "FIONREAD", FIONREAD, &queued, sizeof(queued))) < 0)
 		return r;
-	if (queued > 0)
-		return log_error_ret(
-		    -EOPNOTSUPP,
-		    "can't dump: task %d fd %d is an inotify with %d bytes of events not read yet "
-		    "(the kernel cannot queue them again; not supported)",
-		    d->t->pid, d->fd, queued);
+	if (queued > 0) {
+		pr_info("task %d fd %d: %d bytes of events not read yet; the restored queue "
+			"will say IN_Q_OVERFLOW", d->t->pid, d->fd, queued);
+		s->has_queued = s->queued = true;
+	}
 	return 0;
 }
 
@@ -236,7 +241,7 @@ int dump_inotify(struct anon_dump *d, AnonfdEntry *a)
 		return -ENOMEM;
 	inotify_state__init(s);
 	a->inotify = s;
-	if ((r = inotify_check_queue(d)) < 0 ||
+	if ((r = inotify_check_queue(d, s)) < 0 ||
 	    (r = anonfd_count_watches(d, "inotify ", "an inotify", &n)) < 0)
 		return r;
 	s->watches = ANEW_ARRAY(InotifyWatch *, n ? n : 1);
@@ -341,12 +346,113 @@ static int inotify_skip_to(int ifd, int *dummy, int *next, int wd)
 	return 0;
 }
 
+static int read_max_queued(unsigned *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	unsigned v;
+	int r = read_file_at(AT_FDCWD, MAX_QUEUED_PATH, &text, 64);
+
+	if (r < 0)
+		return log_error_errno(r, "cannot read " MAX_QUEUED_PATH);
+	if (sscanf(text, "%u", &v) != 1 || v == 0)
+		return log_error_ret(-EINVAL, "cannot parse " MAX_QUEUED_PATH);
+	*ret = v;
+	return 0;
+}
+
+/* Events on a temporary watch of the dummy memfd until the queue overflows:
+ * IN_MODIFY (ftruncate) and IN_ATTRIB (fchmod) by turns, as the kernel merges
+ * an event with an equal last one. Both come from the inode: writes to a
+ * memfd make no event here. */
+static int inotify_fill(int ifd, int dummy, unsigned max)
+{
+	char path[64];
+	int wd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dummy);
+	wd = inotify_add_watch(ifd, path, IN_MODIFY | IN_ATTRIB);
+	if (wd < 0)
+		return log_error_errno(-errno, "cannot add a temporary inotify watch");
+	for (unsigned i = 0; i <= max; i++) {
+		bool ok = !(i & 1 ? fchmod(dummy, 0600) : ftruncate(dummy, 0));
+
+		if (!ok) {
+			int r = -errno;
+
+			inotify_rm_watch(ifd, wd);
+			return log_error_errno(r, "cannot make events on a temporary inotify watch");
+		}
+	}
+	/* Its IN_IGNORED finds the queue full and is dropped. */
+	if (inotify_rm_watch(ifd, wd))
+		return log_error_errno(-errno, "cannot remove a temporary inotify watch");
+	return 0;
+}
+
+/* Reads at most n events (one, when the first is larger than n events of no
+ * name); never the overflow marker, which must stay. */
+static int inotify_take(int ifd, size_t n, size_t *ret_taken)
+{
+	char buf[16384] __attribute__((aligned(8)));
+	size_t len = MIN(n * sizeof(struct inotify_event), sizeof(buf)), taken = 0;
+	ssize_t got;
+
+	while ((got = read(ifd, buf, len)) < 0 && errno == EINVAL &&
+	       len < sizeof(struct inotify_event) + NAME_MAX + 1)
+		len += sizeof(struct inotify_event); /* names are padded to 16 bytes */
+	if (got <= 0)
+		return log_error_errno(got < 0 ? -errno : -EIO, "cannot read the inotify queue back");
+	for (ssize_t off = 0; off < got; taken++) {
+		const struct inotify_event *ev = (const void *)(buf + off);
+
+		if (ev->mask & IN_Q_OVERFLOW)
+			return log_error_ret(-EIO, "inotify queue overflowed earlier than "
+						   "max_queued_events said");
+		off += sizeof(*ev) + ev->len;
+	}
+	*ret_taken = taken;
+	return 0;
+}
+
+/*
+ * Makes the queue say IN_Q_OVERFLOW first: fill it past the instance's limit
+ * (max_queued_events when it was made, read before and after), which queues
+ * the marker after exactly max events, then read those max back. An event of
+ * a real watch that comes meanwhile is read away too, or queued after the
+ * marker: the marker tells the program to rescan either way.
+ */
+static int inotify_overflow(int ifd, int *dummy, unsigned max)
+{
+	unsigned now;
+	int r;
+
+	if (max > MAX_QUEUED_FILL)
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't restore: an inotify had events queued and " MAX_QUEUED_PATH
+				     " is %u here; nestor overflows queues of at most %u events",
+				     max, MAX_QUEUED_FILL);
+	if (*dummy < 0 && (*dummy = memfd_create("nestor-wd", MFD_CLOEXEC)) < 0)
+		return log_error_errno(-errno, "cannot make a dummy inotify target");
+	if ((r = inotify_fill(ifd, *dummy, max)) < 0 || (r = read_max_queued(&now)) < 0)
+		return r;
+	if (now != max)
+		return log_error_ret(-EAGAIN, MAX_QUEUED_PATH " changed during the restore");
+	for (size_t left = max, taken; left; left -= taken)
+		if ((r = inotify_take(ifd, left, &taken)) < 0)
+			return r;
+	return 0;
+}
+
 int open_inotify(const FileEntry *f)
 {
 	const InotifyState *s = f->anon->inotify;
 	_cleanup_close_ int fd = -1, dummy = -1;
+	unsigned max = 0;
 	int next = 1, r;
 
+	/* The instance's queue limit is the sysctl's value when it is made. */
+	if (s->queued && (r = read_max_queued(&max)) < 0)
+		return r;
 	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot create an inotify instance");
@@ -375,6 +481,7 @@ int open_inotify(const FileEntry *f)
 	/* The dummies' IN_IGNORED events (and whatever came meanwhile: time not watched). */
 	if (dummy >= 0)
 		inotify_drain(fd);
+	if (s->queued && (r = inotify_overflow(fd, &dummy, max)) < 0)
+		return r;
 	return steal_fd(fd);
 }
-

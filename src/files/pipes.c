@@ -9,9 +9,13 @@
 #define LOG_PREFIX "pipes: "
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include "core/arena.h"
 #include "core/log.h"
+#include "files/fd-ops.h"
+#include "files/names.h"
 #include "files/pipes.h"
 #include "tree/pstree.h"
 #include "core/util.h"
@@ -26,13 +30,100 @@ static bool data_saved(struct dump_ctx *ctx, uint64_t ino)
 	return false;
 }
 
+struct pipe_copy {
+	int fd[2];
+};
+
+static void copy_close(struct pipe_copy *c)
+{
+	closep(&c->fd[0]);
+	closep(&c->fd[1]);
+}
+
+/* A pipe of the source's capacity holding what it holds (tee: the source
+ * keeps its data); checked against the bytes the source says it holds. */
+static int copy_make(pid_t pid, int fd, int rfd, int size, int held, struct pipe_copy *c)
+{
+	ssize_t n;
+	int got;
+
+	c->fd[0] = c->fd[1] = -1;
+	if (pipe2(c->fd, O_CLOEXEC | O_NONBLOCK))
+		return log_error_errno(-errno, "cannot make a pipe");
+	got = fcntl(c->fd[1], F_SETPIPE_SZ, size);
+	if (got < size)
+		return log_error_errno(got < 0 ? -errno : -ENOSPC,
+				       "cannot make a pipe of %d bytes to copy task %d fd %d", size,
+				       pid, fd);
+	n = held ? tee(rfd, c->fd[1], size, SPLICE_F_NONBLOCK) : 0;
+	if (n < 0)
+		return log_error_errno(-errno, "cannot copy the data of task %d fd %d", pid, fd);
+	if (n != held)
+		return log_error_ret(-EIO, "can't dump: task %d fd %d: copied %zd of the %d bytes its "
+					   "pipe holds", pid, fd, n, held);
+	return 0;
+}
+
+/* Reads the copy back. A read ends at a packet's end or at the end of the
+ * data: more than one read means packets, each read's length one. */
+static int copy_read(struct pipe_copy *c, uint8_t *buf, int held, FileEntry *f)
+{
+	uint32_t *segs = ANEW_ARRAY(uint32_t, held ? held : 1);
+	size_t n = 0;
+
+	if (!segs)
+		return -ENOMEM;
+	for (int off = 0; off < held; off += segs[n++]) {
+		ssize_t r = read(c->fd[0], buf + off, held - off);
+
+		if (r <= 0)
+			return log_error_errno(r < 0 ? -errno : -EIO, "cannot read a pipe's copy");
+		segs[n] = r;
+	}
+	if (n > 1) {
+		f->pipe_packets = segs;
+		f->n_pipe_packets = n;
+	}
+	return 0;
+}
+
+/* Whether the last piece of the data is a packet: reading 1 byte of a packet
+ * drops its rest. Probed on a second copy, read up to it. */
+static int last_is_packet(pid_t pid, int fd, int rfd, int size, const FileEntry *f, bool *ret)
+{
+	struct pipe_copy c;
+	char buf[PIPE_BUF];
+	size_t len = f->pipe_data.len, last;
+	int r, left = 0;
+
+	for (size_t i = 0; i + 1 < f->n_pipe_packets; i++)
+		len -= f->pipe_packets[i];
+	last = len;
+	if ((r = copy_make(pid, fd, rfd, size, f->pipe_data.len, &c)) < 0)
+		goto out;
+	for (size_t i = 0; i + 1 < f->n_pipe_packets; i++)
+		if (read(c.fd[0], buf, f->pipe_packets[i]) != (ssize_t)f->pipe_packets[i]) {
+			r = log_error_errno(-EIO, "cannot read a pipe's copy");
+			goto out;
+		}
+	if (read(c.fd[0], buf, 1) != 1 || ioctl(c.fd[0], FIONREAD, &left)) {
+		r = log_error_errno(-EIO, "cannot read a pipe's copy");
+		goto out;
+	}
+	*ret = last > 1 && left == 0;
+out:
+	copy_close(&c);
+	return r;
+}
+
 /* Copies the unread data without taking it from the pipe. */
 static int peek_data(pid_t pid, int fd, FileEntry *f)
 {
 	char link[64];
 	_cleanup_close_ int rfd = -1;
-	int tmp[2], size;
-	ssize_t n;
+	struct pipe_copy c;
+	int size, held = 0, r;
+	bool packet = false;
 	uint8_t *buf;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fd);
@@ -41,36 +132,48 @@ static int peek_data(pid_t pid, int fd, FileEntry *f)
 		return log_error_errno(-errno, "cannot open %s", link);
 	size = fcntl(rfd, F_GETPIPE_SZ);
 	if (size < 0 || size > PIPE_MAX)
-		return log_error_ret(-EINVAL, "can't dump: task %d fd %d is a pipe of %d bytes", pid,
-				     fd, size);
+		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is a pipe of %d bytes "
+						  "(at most %d supported)", pid, fd, size, PIPE_MAX);
+	if (ioctl(rfd, FIONREAD, &held) || held < 0 || held > size)
+		return log_error_ret(-EIO, "cannot tell how much task %d fd %d's pipe holds", pid, fd);
 	f->has_pipe_size = true;
 	f->pipe_size = size;
-	if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK))
-		return -errno;
-	fcntl(tmp[1], F_SETPIPE_SZ, size);
-	n = tee(rfd, tmp[1], size, SPLICE_F_NONBLOCK);
-	if (n < 0 && errno == EAGAIN)
-		n = 0;
-	buf = arena_alloc(n > 0 ? n : 1);
-	if (n < 0 || !buf || (n > 0 && read(tmp[0], buf, n) != n)) {
-		int r = n < 0 ? -errno : -EIO;
-		close(tmp[0]);
-		close(tmp[1]);
-		return log_error_errno(r, "cannot copy the data of task %d fd %d", pid, fd);
-	}
-	close(tmp[0]);
-	close(tmp[1]);
+	buf = arena_alloc(held ? held : 1);
+	if (!buf)
+		return -ENOMEM;
+	r = copy_make(pid, fd, rfd, size, held, &c);
+	if (r == 0)
+		r = copy_read(&c, buf, held, f);
+	copy_close(&c);
+	if (r < 0)
+		return r;
 	f->has_pipe_data = true;
 	f->pipe_data.data = buf;
-	f->pipe_data.len = n;
+	f->pipe_data.len = held;
+	if (held > 1 && (r = last_is_packet(pid, fd, rfd, size, f, &packet)) < 0)
+		return r;
+	if (packet && !f->n_pipe_packets) {
+		f->pipe_packets = ANEW_ARRAY(uint32_t, 1);
+		if (!f->pipe_packets)
+			return -ENOMEM;
+		f->pipe_packets[f->n_pipe_packets++] = held;
+	} else if (!packet && f->n_pipe_packets) {
+		f->n_pipe_packets--; /* the last piece is plain bytes */
+	}
 	return 0;
 }
 
 int pipes_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, FileEntry *f)
 {
 	bool named = f->path[0] == '/';
+	size_t l = strlen(f->path);
 
 	f->type = named ? FILE_TYPE__FIFO : FILE_TYPE__PIPE;
+	/* A FIFO removed since it was opened: made again for a moment at restore. */
+	if (named && !st->st_nlink && l > 10 && !strcmp(f->path + l - 10, " (deleted)")) {
+		f->path[l - 10] = 0;
+		f->unlinked = true;
+	}
 	if (!data_saved(ctx, st->st_ino)) {
 		int r = peek_data(pid, fd, f);
 		if (r < 0)
@@ -140,10 +243,21 @@ struct pipe_obj {
 
 int pipes_validate(struct restore_ctx *ctx, const FileEntry *f)
 {
+	uint64_t sum = 0;
+
 	if (!f->has_pipe_ino || (f->has_pipe_data && (!f->has_pipe_size ||
 						       f->pipe_data.len > f->pipe_size ||
 						       f->pipe_size > PIPE_MAX)))
 		return log_error_ret(-EINVAL, "image files.img is corrupted: bad pipe %u", f->id);
+	for (size_t i = 0; i < f->n_pipe_packets; i++) {
+		if (f->pipe_packets[i] == 0 || f->pipe_packets[i] > PIPE_BUF)
+			return log_error_ret(-EINVAL, "image files.img is corrupted: bad packet in "
+						      "pipe %u", f->id);
+		sum += f->pipe_packets[i];
+	}
+	if (f->n_pipe_packets && (!f->has_pipe_data || sum > f->pipe_data.len))
+		return log_error_ret(-EINVAL, "image files.img is corrupted: packets of pipe %u",
+				     f->id);
 	return 0;
 }
 
@@ -156,6 +270,49 @@ static const FileEntry *data_entry(struct restore_ctx *ctx, uint64_t ino)
 	return NULL;
 }
 
+/* Writes packets through an O_DIRECT writer, each one write, then the rest. */
+static int write_data(const FileEntry *d, int wr)
+{
+	const uint8_t *p = d->pipe_data.data;
+	size_t left = d->pipe_data.len;
+	int r;
+
+	if (d->n_pipe_packets && fcntl(wr, F_SETFL, O_NONBLOCK | O_DIRECT))
+		return -errno;
+	for (size_t i = 0; i < d->n_pipe_packets; i++) {
+		if (write(wr, p, d->pipe_packets[i]) != (ssize_t)d->pipe_packets[i])
+			return errno ? -errno : -EIO;
+		p += d->pipe_packets[i];
+		left -= d->pipe_packets[i];
+	}
+	if (d->n_pipe_packets && fcntl(wr, F_SETFL, O_NONBLOCK))
+		return -errno;
+	r = left ? write_all(wr, p, left) : 0;
+	return r;
+}
+
+/* The pipe's capacity exactly, its data, and nothing else: checked. */
+static int fill_pipe(const FileEntry *d, struct pipe_obj *o)
+{
+	unsigned long long ino = d->pipe_ino;
+	int got, held = -1, r;
+
+	got = fcntl(o->wr, F_SETPIPE_SZ, d->pipe_size);
+	if (got < 0)
+		return log_error_errno(-errno, "can't restore: cannot size pipe %llu to %u bytes",
+				       ino, d->pipe_size);
+	if ((unsigned)got != d->pipe_size)
+		return log_error_ret(-EIO, "can't restore: pipe %llu came out of %d bytes, not %u",
+				     ino, got, d->pipe_size);
+	errno = 0;
+	if ((r = write_data(d, o->wr)) < 0)
+		return log_error_errno(r, "can't restore: cannot refill pipe %llu", ino);
+	if (ioctl(o->fd, FIONREAD, &held) || held < 0 || (size_t)held != d->pipe_data.len)
+		return log_error_ret(-EIO, "can't restore: pipe %llu holds %d bytes, not %zu", ino,
+				     held, d->pipe_data.len);
+	return 0;
+}
+
 static int make_pipe(struct restore_ctx *ctx, const FileEntry *f, struct pipe_obj *o)
 {
 	const FileEntry *d = data_entry(ctx, f->pipe_ino);
@@ -163,7 +320,9 @@ static int make_pipe(struct restore_ctx *ctx, const FileEntry *f, struct pipe_ob
 
 	if (f->type == FILE_TYPE__FIFO) {
 		/* Held read-write, opening either end later never blocks. */
-		p[0] = p[1] = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		p[0] = p[1] = f->unlinked ? names_open_deleted(f->path, S_IFIFO | (f->mode & 07777), 0,
+							       O_RDWR | O_NONBLOCK)
+					  : open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (p[0] < 0)
 			return log_error_errno(-errno, "cannot open FIFO %s", f->path);
 	} else if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
@@ -172,13 +331,7 @@ static int make_pipe(struct restore_ctx *ctx, const FileEntry *f, struct pipe_ob
 	o->ino = f->pipe_ino;
 	o->fd = p[0];
 	o->wr = p[1];
-	if (d && fcntl(o->wr, F_SETPIPE_SZ, d->pipe_size) < 0)
-		return log_error_errno(-errno, "cannot size pipe %llu to %u",
-				       (unsigned long long)f->pipe_ino, d->pipe_size);
-	if (d && d->pipe_data.len && write_all(o->wr, d->pipe_data.data, d->pipe_data.len) < 0)
-		return log_error_errno(-errno, "cannot refill pipe %llu",
-				       (unsigned long long)f->pipe_ino);
-	return 0;
+	return d ? fill_pipe(d, o) : 0;
 }
 
 int pipes_open(struct restore_ctx *ctx, const FileEntry *f)
@@ -200,10 +353,12 @@ int pipes_open(struct restore_ctx *ctx, const FileEntry *f)
 			return r;
 	}
 	/* A new description of the same pipe, with the saved flags. */
-	fd = fd_reopen((f->flags & O_ACCMODE) == O_RDONLY ? o->fd : o->wr, f->flags | O_NONBLOCK);
+	/* open() refuses O_DIRECT on a pipe, F_SETFL takes it. */
+	fd = fd_reopen((f->flags & O_ACCMODE) == O_RDONLY ? o->fd : o->wr,
+		       (f->flags & ~O_DIRECT) | O_NONBLOCK);
 	if (fd < 0)
 		return log_error_errno(fd, "cannot open a pipe end");
-	if (!(f->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, f->flags & ~O_NONBLOCK) < 0) {
+	if ((f->flags & (O_NONBLOCK | O_DIRECT)) != O_NONBLOCK && fcntl(fd, F_SETFL, f->flags) < 0) {
 		close(fd);
 		return log_error_errno(-errno, "cannot set the flags of a pipe end");
 	}
@@ -222,3 +377,29 @@ void pipes_close(struct restore_ctx *ctx)
 	ctx->pipes = NULL;
 	ctx->nr_pipes = 0;
 }
+
+static bool claims(const struct stat *st, const char *path)
+{
+	return S_ISFIFO(st->st_mode);
+}
+
+static int dump_fd(const struct fd_dump *d, FileEntry *f)
+{
+	return pipes_dump(d->ctx, d->t->pid, d->fd, d->st, f);
+}
+
+static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
+{
+	return pipes_open(ctx, f);
+}
+
+const struct fd_ops pipes_fd_ops = {
+	.name = "pipe",
+	.types = FD_TYPE(FILE_TYPE__PIPE) | FD_TYPE(FILE_TYPE__FIFO),
+	.claims = claims,
+	.dump = dump_fd,
+	.dump_finish = pipes_check_outside,
+	.validate = pipes_validate,
+	.open = open_fd,
+	.close = pipes_close,
+};

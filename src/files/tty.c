@@ -13,11 +13,12 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include "core/arena.h"
-#include "files/files.h"
+#include "files/fd-ops.h"
 #include "core/log.h"
 #include "core/sys.h"
 #include "files/tty.h"
@@ -122,6 +123,7 @@ static int save_state(struct dump_ctx *ctx, FileEntry *f)
 	char path[64];
 	struct termios tio;
 	struct winsize ws;
+	struct stat st;
 	uint8_t *in = arena_alloc(PTY_DATA_MAX), *out = arena_alloc(PTY_DATA_MAX);
 	_cleanup_close_ int m = -1, s = -1;
 	int pkt = 0, fd;
@@ -134,7 +136,7 @@ static int save_state(struct dump_ctx *ctx, FileEntry *f)
 	m = sys_dup_task_fd(pid, fd);
 	s = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (m < 0 || s < 0 || tcgetattr(s, &tio) || ioctl(s, TIOCGWINSZ, &ws) ||
-	    ioctl(m, TIOCGPKT, &pkt))
+	    ioctl(m, TIOCGPKT, &pkt) || fstat(s, &st))
 		return log_error_errno(m < 0 ? m : -errno, "cannot read the state of %s", path);
 	nin = drain(s, in, PTY_DATA_MAX);
 	nout = pkt ? 0 : drain(m, out, PTY_DATA_MAX);
@@ -153,6 +155,10 @@ static int save_state(struct dump_ctx *ctx, FileEntry *f)
 	p->ypixel = ws.ws_ypixel;
 	p->has_packet = true;
 	p->packet = pkt;
+	p->has_slave_uid = p->has_slave_gid = p->has_slave_mode = true;
+	p->slave_uid = st.st_uid;
+	p->slave_gid = st.st_gid;
+	p->slave_mode = st.st_mode & 07777;
 	p->has_in_data = p->has_out_data = true;
 	p->in_data = (ProtobufCBinaryData){ nin, in };
 	p->out_data = (ProtobufCBinaryData){ nout, out };
@@ -214,7 +220,7 @@ int tty_validate(struct restore_ctx *ctx, const FileEntry *f)
 	if (!p || p->index >= PTY_MAX || !m || !m->pty->has_termios ||
 	    m->pty->termios.len != sizeof(struct termios) || !m->pty->has_in_data ||
 	    !m->pty->has_out_data || m->pty->in_data.len > PTY_DATA_MAX ||
-	    m->pty->out_data.len > PTY_DATA_MAX)
+	    m->pty->out_data.len > PTY_DATA_MAX || (m->pty->slave_mode & ~07777))
 		return log_error_ret(-EINVAL, "image files.img is corrupted: bad pty %u", f->id);
 	return 0;
 }
@@ -266,6 +272,11 @@ static int make_pty(struct restore_ctx *ctx, const FileEntry *m, struct pty_obj 
 	    (s = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 		return log_error_errno(-errno, "cannot open %s", path);
 	r = ioctl(s, TIOCSWINSZ, &ws) ? -errno : 0;
+	if (r == 0 && p->has_slave_uid && p->has_slave_gid &&
+	    fchown(s, p->slave_uid, p->slave_gid))
+		r = -errno;
+	if (r == 0 && p->has_slave_mode && fchmod(s, p->slave_mode & 07777))
+		r = -errno;
 	if (r == 0)
 		r = inject(o->master, s, &tio, p->in_data.data, p->in_data.len, p->out_data.data,
 			   p->out_data.len);
@@ -375,3 +386,24 @@ int tty_set_foreground(const struct restore_task *t)
 		close(fd);
 	return r;
 }
+
+static bool claims(const struct stat *st, const char *path)
+{
+	return tty_is_pty(st);
+}
+
+static int dump_fd(const struct fd_dump *d, FileEntry *f)
+{
+	return tty_dump(d->ctx, d->t, d->fd, d->st, f);
+}
+
+const struct fd_ops tty_fd_ops = {
+	.name = "pty",
+	.types = FD_TYPE(FILE_TYPE__PTY),
+	.claims = claims,
+	.dump = dump_fd,
+	.dump_finish = tty_finish_dump,
+	.validate = tty_validate,
+	.open = tty_open,
+	.close = tty_close,
+};

@@ -20,6 +20,7 @@
 #include "net/sockdiag.h"
 #include "net/sockets.h"
 #include "net/sockets-priv.h"
+#include "files/names.h"
 #include "core/sys.h"
 #include "core/util.h"
 
@@ -180,6 +181,7 @@ struct rsk {
 	struct rsk *pair; /* made with it by socketpair() */
 	int stand_in;	  /* the other end, for a peer since closed, until the queues are in */
 	bool connected;	  /* datagrams: connected as saved */
+	struct name_hold hold; /* a name gone at the dump, held while nestor works */
 };
 
 /* A name nestor holds while it works: a listener, a datagram sender, a stand-in's. */
@@ -450,6 +452,26 @@ static int make_pairs(struct rst *s)
 }
 
 /* Every other socket but the accepted ends; then the names they own; listening. */
+/*
+ * A name whose file was gone at the dump: held (its directories made, what
+ * took the name since moved aside) until every socket is made, then removed
+ * and everything put back.
+ */
+static int hold_gone_name(struct rsk *k)
+{
+	const SocketEntry *e = k->e;
+	char path[PATH_MAX + NAME_LEN + 2];
+
+	if (!e->has_name || !is_path(e->name.data, e->name.len) || !e->has_name_file ||
+	    e->name_file)
+		return 0;
+	snprintf(path, sizeof(path), "%s%s%.*s", e->name_dir ? e->name_dir : "",
+		 e->name_dir && strcmp(e->name_dir, "/") ? "/" : "",
+		 (int)strnlen((const char *)e->name.data, e->name.len),
+		 (const char *)e->name.data);
+	return name_hold_take(path, &k->hold);
+}
+
 static int make_plain(struct rst *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -461,10 +483,11 @@ static int make_plain(struct rst *s)
 			continue;
 		if (k->fd < 0)
 			r = new_socket(e->type, &k->fd);
-		if (r == 0 && e->has_name)
+		if (r == 0 && e->has_name && (r = hold_gone_name(k)) == 0)
 			r = bind_name(s, k->fd, e->name.data, e->name.len, e->name_dir, NULL);
 		if (r < 0)
 			return r;
+		k->hold.made = k->hold.path != NULL;
 		if (e->state == TCP_LISTEN && listen(k->fd, MAX(e->backlog, e->n_pending)))
 			return log_error_errno(-errno, "cannot listen on %s", pname(s, &e->name));
 	}
@@ -836,8 +859,8 @@ static int settle_file(struct rst *s, struct rsk *k)
 	     fchownat(pf, "", e->name_uid, e->name_gid, AT_EMPTY_PATH)))
 		return log_error_errno(
 		    -errno, "cannot give the file of socket %u its mode and owner", k->f->id);
-	if (e->name_file || (r = enter_dir(e->name_dir, &saved)) < 0)
-		return e->name_file ? 0 : r;
+	if (e->name_file || k->hold.path || (r = enter_dir(e->name_dir, &saved)) < 0)
+		return e->name_file || k->hold.path ? 0 : r;
 	if (same_file(path, &st, &now) && unlink(path))
 		r = log_error_errno(-errno, "cannot remove %s, gone at the dump",
 				    pname(s, &e->name));
@@ -907,6 +930,8 @@ static void rst_free(struct rst *s)
 			leave_dir(saved);
 		}
 	}
+	for (size_t i = s->n; i-- > 0;)
+		name_hold_release(&s->v[i].hold);
 	if (s->anon >= 0)
 		close(s->anon);
 	free(s->tmp);

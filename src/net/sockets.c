@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "core/arena.h"
-#include "files/files.h"
+#include "files/fd-ops.h"
 #include "core/log.h"
 #include "net/sockdiag.h"
 #include "tree/pstree.h"
@@ -825,3 +825,28 @@ int sockets_dump_finish(struct dump_ctx *ctx)
 	return r;
 }
 
+
+static bool claims(const struct stat *st, const char *path)
+{
+	return S_ISSOCK(st->st_mode);
+}
+
+static int dump_fd(const struct fd_dump *d, FileEntry *f)
+{
+	return sockets_dump(d->ctx, d->t, d->fd, d->st, f);
+}
+
+static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
+{
+	return sockets_open(ctx, f);
+}
+
+const struct fd_ops sockets_fd_ops = {
+	.name = "socket",
+	.types = FD_TYPE(FILE_TYPE__SOCKET),
+	.claims = claims,
+	.dump = dump_fd,
+	.dump_finish = sockets_dump_finish,
+	.validate = sockets_validate,
+	.open = open_fd,
+};

@@ -4,7 +4,9 @@
  * (PTRACE_O_TRACEFORK). The tasks say how far they got through the status
  * pipe; the barrier lets them on once every task exists. Once all have
  * trapped at the end of their blob, nestor sets the registers, unmaps each
- * blob and lets the tree go at once. On any failure it kills what it made.
+ * blob, parks every thread in an event stop, writes the pidfile, passes the
+ * point of no return (EXITKILL cleared) and lets the tree go at once. On
+ * any failure before that, it kills every task it made.
  */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
@@ -480,6 +482,7 @@ static int start_tree(struct restore_ctx *ctx, struct channels *ch, struct progr
 {
 	sigset_t all, old;
 	pid_t root;
+	int r;
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old); /* the tasks start with everything blocked */
@@ -489,6 +492,8 @@ static int start_tree(struct restore_ctx *ctx, struct channels *ch, struct progr
 		return root;
 	*ret_root = root;
 	note_task(ctx, pg, root);
+	if ((r = fault("forked")) < 0)
+		return r;
 	/* EXITKILL: if nestor dies half way, the half-made tree dies with it. */
 	if (ptrace(PTRACE_SEIZE, root, 0, RESTORE_TRACE_OPTS))
 		return log_error_errno(-errno, "cannot trace task %d", root);

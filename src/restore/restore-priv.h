@@ -25,10 +25,10 @@ struct channels {
 };
 
 /*
- * The pidfile: made (empty, under a temporary name beside it) before any
- * task exists, so that a place it cannot be written refuses the restore
- * before anything is made; renamed into place with the root's pid just
- * before the tree is let go.
+ * The pidfile: proven writable (made and removed) before any task exists,
+ * so that a place it cannot be written refuses the restore before anything
+ * is made; written under a temporary name beside it and renamed into place
+ * with the root's pid just before the tree is let go.
  */
 struct pidfile {
 	const char *path; /* NULL: none asked for */

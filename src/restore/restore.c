@@ -223,6 +223,7 @@ static int validate(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* Proves the pidfile can be made, before anything else is: made and removed again. */
 static int pidfile_prepare(struct pidfile *pf, const char *path)
 {
 	int fd;
@@ -237,7 +238,7 @@ static int pidfile_prepare(struct pidfile *pf, const char *path)
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot create pidfile %s", path);
 	close(fd);
-	pf->made = true;
+	unlink(pf->tmp);
 	return 0;
 }
 
@@ -248,9 +249,10 @@ int pidfile_commit(struct pidfile *pf, pid_t pid)
 
 	if (!pf->path)
 		return 0;
-	fd = open(pf->tmp, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(pf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return log_error_errno(-errno, "cannot write pidfile %s", pf->path);
+		return log_error_errno(-errno, "cannot create pidfile %s", pf->path);
+	pf->made = true;
 	snprintf(buf, sizeof(buf), "%d", pid);
 	r = write_all(fd, buf, strlen(buf));
 	close(fd);

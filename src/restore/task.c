@@ -9,7 +9,6 @@
 #include "core/log.h"
 #include "core/sys.h"
 #include "core/util.h"
-#include "files/anonfd.h"
 #include "files/files.h"
 #include "files/locks.h"
 #include "mem/mem.h"
@@ -51,7 +50,7 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 {
 	int base = ctx->fd_base, r;
 
-	if ((!t->pe->clone_files && (r = anonfd_restore_task(ctx, t)) < 0) ||
+	if ((r = files_restore_task(ctx, t)) < 0 ||
 	    (r = task_restore_early(ctx, t)) < 0 || (r = signals_restore(t)) < 0 ||
 	    (r = timers_restore(t)) < 0 || (r = cgroup_restore(t)) < 0 ||
 	    (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
@@ -78,6 +77,12 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	int r;
 
 	/* The root waits until nestor traces it; the others are traced from birth. */
+	/* Only nestor writes to these: were a task to hold them, a nestor that died
+	 * before tracing the root would leave it waiting for the word forever. */
+	if (idx == 0) {
+		close(ch->go_wr);
+		close(ch->barrier_wr);
+	}
 	if (idx == 0 && read(ch->go_rd, &c, 1) != 1)
 		_exit(1);
 	/*

@@ -414,6 +414,11 @@ static void setup(void)
 		if (e < 0)
 			fail("eventfd: %m");
 		place_fd(e, 5);
+	} else if (!strcmp(mode, "procfd")) {
+		e = open("/proc/1/stat", O_RDONLY | O_CLOEXEC);
+		if (e < 0)
+			fail("open /proc/1/stat: %m");
+		place_fd(e, 5);
 	} else if (!strcmp(mode, "pidfd")) {
 		e = syscall(SYS_pidfd_open, getpid(), 0);
 		if (e < 0)
@@ -536,7 +541,8 @@ static void check(void)
 	} else if (!strcmp(mode, "eventfd")) {
 		if (read(5, &v, sizeof(v)) != sizeof(v) || v != 42)
 			fail("eventfd counter %llu, expected 42", (unsigned long long)v);
-	} else if (!strcmp(mode, "pidfd") || !strcmp(mode, "io_uring")) {
+	} else if (!strcmp(mode, "pidfd") || !strcmp(mode, "io_uring") ||
+		   !strcmp(mode, "procfd")) {
 		struct stat st;
 		if (fstat(5, &st))
 			fail("the %s on fd 5 is gone", mode);
