@@ -275,6 +275,17 @@ int files_dump_finish(struct dump_ctx *ctx)
 	return 0;
 }
 
+int files_dump_commit(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < nr_fd_kinds; i++) {
+		int r = fd_kinds[i]->dump_commit ? fd_kinds[i]->dump_commit(ctx) : 0;
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* ---- restore ---- */
 
 /* An entry on its own; its kind's message, which other entries' checks read, is there. */
@@ -358,9 +369,11 @@ static int open_mapped_files(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* A shared mapping may be made writable later (VM_MAYWRITE, "mw") only if its file was open for writing. */
 int files_map_mode(const VmaEntry *v)
 {
-	return v->kind == VMA_FILE_SHARED && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+	return v->kind == VMA_FILE_SHARED && (v->prot & PROT_WRITE || v->madv & VMF_MW) ? O_RDWR
+										       : O_RDONLY;
 }
 
 int files_max_fd(const struct restore_task *t)
