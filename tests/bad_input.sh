@@ -1127,6 +1127,26 @@ t_restore_root_pdeath() {
 		bad "a task with pid $tpid exists after the refused restore"; }
 }
 
+# A restoring nestor whose own login uid is set, without CAP_AUDIT_CONTROL,
+# cannot give the tasks theirs back: refused by name, nothing restored.
+t_restore_loginuid_nocap() {
+	command -v capsh >/dev/null || { skip="no capsh"; return; }
+	start_task plain || return
+	[ "$(cat "/proc/$tpid/loginuid")" = 4294967295 ] ||
+		{ skip="the task's login uid is set already"; return; }
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 test ! -e "/proc/$tpid" || bad "task $tpid still there after the dump" ||
+		return
+	# shellcheck disable=SC2016
+	{ timeout -k 5 "$limit" bash -c 'echo 4343 >/proc/self/loginuid &&
+		exec capsh --drop=cap_audit_control -- -c "exec $0 restore -D $1 -d"' \
+		"$nestor" "$twd/img" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"; } 2>/dev/null
+	rc=$?
+	refused "\\b$tpid\\b" "login uid" "CAP_AUDIT_CONTROL" && { gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"; }
+}
+
 # Back to the pids cgroup we came from; the cases' cgroups removed.
 cg_cleanup() {
 	local d
@@ -1338,6 +1358,7 @@ run "dump: interrupted by SIGTERM" t_dump_interrupted
 run "restore: the task's cgroup does not exist" t_restore_no_cgroup
 run "restore: from another cgroup than the dump's, into the task's own" t_restore_other_cgroup
 run "restore: -d, the root has a parent-death signal" t_restore_root_pdeath
+run "restore: a login uid nestor cannot set (no CAP_AUDIT_CONTROL)" t_restore_loginuid_nocap
 run "restore: intact images (control)" t_restore_intact
 
 run "show: core-PID.img with a byte flipped" t_show_file
