@@ -136,6 +136,7 @@ suite cli tests/cli.sh && ended cli
 suite memcg tests/memcg.sh && ended memcg
 suite bad_input tests/bad_input.sh && ended bad_input
 suite harness tests/harness_test.sh && ended harness
+suite fault tests/fault.sh && ended fault
 # The structure-aware fuzzer of the restore's validation, for a bounded time
 # (FUZZ_SECONDS), seed fixed: a crash, a hang or an accepted inconsistent set is a FAIL.
 suite fuzz build/fuzz/restore-fuzz -s 1 -t "${FUZZ_SECONDS:-20}" fuzz/corpus/dumps/*
@@ -145,7 +146,7 @@ cut -f2- "$out" | grep '^FAIL' | sed 's/^/  /'
 echo "unit: $(count unit)"
 echo "control (none): $(count zdtm -e "$control")"
 echo "checkpoint/restore: $(count zdtm -v "$control")"
-for s in shell_job cli memcg bad_input harness fuzz; do
+for s in shell_job cli memcg bad_input harness fault fuzz; do
 	echo "$s: $(count "$s")"
 done
 # The totals leave the control out; its failures fail the run all the same.

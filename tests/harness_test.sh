@@ -51,6 +51,7 @@ echo "SUMMARY planned=4 ran=4 passed=3 failed=0 skipped=1"'
 	script "$d/tests/cli.sh" 'echo "PASS cli: x"; echo "1 passed, 0 failed"'
 	script "$d/tests/bad_input.sh" 'echo "PASS bad: x"; echo "1 passed, 0 failed"'
 	script "$d/tests/memcg.sh" 'echo "PASS memcg: x"; echo "1 passed, 0 failed"'
+	script "$d/tests/fault.sh" 'echo "PASS fault: x"; echo "1 passed, 0 failed"'
 	script "$d/build/fuzz/restore-fuzz" 'echo "PASS restore-fuzz: x"'
 	script "$d/tests/harness_test.sh" 'echo "PASS harness: x"; echo "1 passed, 0 failed"'
 }
@@ -88,7 +89,7 @@ expect all-good pass
 # The none flavour is a control: counted apart, out of the totals.
 expect all-good pass '^control \(none\): 1 passed, 0 failed, 1 skipped$'
 expect all-good pass '^checkpoint/restore: 2 passed, 0 failed$'
-expect all-good pass '^all but the control: 10 passed, 0 failed$'
+expect all-good pass '^all but the control: 11 passed, 0 failed$'
 
 case_dir control-fails
 script "$d/tests/run.sh" 'echo "FAIL t (none): x"; echo "PASS t (restore)"

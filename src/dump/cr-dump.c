@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "mem/mem.h"
 #include "infect/parasite.h"
+#include "infect/rop.h"
 #include "tree/pstree.h"
 #include "tree/seccomp.h"
 #include "tree/signals.h"
@@ -90,18 +91,25 @@ static int write_images(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = check_interrupted()) < 0 || (r = write_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
-	r = img_create(ctx->dirfd, IMG_FILES, 0, &img);
-	if (r < 0)
+	if ((r = pstree_write(ctx)) < 0 || (r = img_create(ctx->dirfd, IMG_FILES, 0, &img)) < 0)
 		return r;
+	if (!faccessat(ctx->dirfd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW))
+		r = log_error_ret(-EEXIST, "cannot write inventory.img: something is in its place");
+	/*
+	 * The last point of refusal: what comes after cannot be undone (the
+	 * connections waiting in listeners' backlogs are taken), so from here
+	 * on only an I/O error stops the dump, and interrupts are not heard.
+	 */
+	if (r < 0 || (r = check_interrupted()) < 0 || (r = files_dump_commit(ctx)) < 0) {
+		img_close(&img);
+		return r;
+	}
 	for (size_t i = 0; i < ctx->files.nr && r == 0; i++)
 		r = img_write(&img, ctx->files.files[i]);
 	img_close(&img);
-	if (r < 0 || (r = pstree_write(ctx)) < 0)
-		return r;
 	/* The inventory goes last: an image dir without one is an unfinished dump. */
-	if ((r = check_interrupted()) < 0)
-		return r;
-	r = img_write_one(ctx->dirfd, IMG_INVENTORY, 0, ctx->inv);
+	if (r == 0)
+		r = img_write_one(ctx->dirfd, IMG_INVENTORY, 0, ctx->inv);
 	if (r < 0)
 		return r;
 	if (syncfs(ctx->dirfd))
@@ -142,11 +150,22 @@ static int start_task(struct dump_ctx *ctx, struct dump_task *t)
 	if (t->zombie)
 		return 0;
 	/* A task sharing its parent's memory has its vDSO too: no smaps to read. */
-	if (t->clone_vm)
-		t->rt.gadget = ctx->tasks[t->parent].rt.gadget;
-	else if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 ||
-		 (r = find_gadget(t)) < 0)
-		return r;
+	if (t->clone_vm) {
+		const struct remote *o = &ctx->tasks[t->parent].rt;
+
+		t->rt.gadget = o->gadget;
+		t->rt.rop_syscall = o->rop_syscall;
+		t->rt.rop_sigret = o->rop_sigret;
+		t->rt.vmas = o->vmas;
+		t->rt.nr_vmas = o->nr_vmas;
+	} else {
+		if ((r = proc_read_vmas(t->pid, &t->vmas, &t->nr_vmas)) < 0 ||
+		    (r = find_gadget(t)) < 0)
+			return r;
+		rop_find(&t->rt, t->vmas, t->nr_vmas);
+		t->rt.vmas = t->vmas;
+		t->rt.nr_vmas = t->nr_vmas;
+	}
 	t->pa = arena_alloc(sizeof(*t->pa));
 	if (!t->pa)
 		return -ENOMEM;
@@ -174,21 +193,6 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
-/* Before the tree is released: every parasite waited for and unmapped. */
-static int remove_parasites(struct dump_ctx *ctx)
-{
-	struct parasite_args pa;
-	int r = 0;
-
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		int rr = parasite_finish(&ctx->tasks[i], &pa);
-
-		rr = rr ? rr : parasite_unmap(&ctx->tasks[i]);
-		r = r ? r : rr;
-	}
-	return r;
-}
-
 /*
  * Every task's parasite is started before the first is waited for: they
  * run side by side while nestor goes on. A task sharing its parent's memory
@@ -197,7 +201,7 @@ static int remove_parasites(struct dump_ctx *ctx)
  */
 static int collect_tasks(struct dump_ctx *ctx)
 {
-	int r = 0;
+	int r = 0, rr;
 
 	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
 		struct dump_task *t = &ctx->tasks[i];
@@ -206,6 +210,9 @@ static int collect_tasks(struct dump_ctx *ctx)
 		if (r == 0 && !t->clone_vm)
 			r = start_task(ctx, t);
 	}
+	/* Even after a failure: every parasite parks before the release. */
+	rr = parasite_finish_all(ctx->tasks, ctx->nr_tasks);
+	r = r ? r : rr;
 	for (size_t i = 0; i < ctx->nr_tasks && r == 0; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 
@@ -288,7 +295,7 @@ int cr_dump(const struct opts *o)
 		r = collect(&ctx);
 	if (r < 0 || o->leave_running) {
 		/* Nothing is killed unless every image is written and synced. */
-		rr = remove_parasites(&ctx);
+		rr = parasite_finish_all(ctx.tasks, ctx.nr_tasks);
 		r = r ? r : rr;
 		rr = pstree_release(&ctx, false);
 		r = r ? r : rr;

@@ -193,6 +193,8 @@ int locks_restore_late(struct restore_ctx *ctx, struct restore_task *t, struct r
 
 	if (!t->shared_files || !t->fdinfo)
 		return 0;
+	/* The blob's stack, stopped in its trap: below its pointer is nestor's own memory. */
+	remote_set_scratch(rt, (rt->regs.rsp - 4096 - 128) & ~63ULL, 4096);
 	for (size_t i = 0; r == 0 && i < t->fdinfo->n_locks; i++) {
 		const LockEntry *e = t->fdinfo->locks[i];
 		struct flock fl = { .l_type = e->type, .l_whence = SEEK_SET, .l_start = e->start,
@@ -210,7 +212,5 @@ int locks_restore_late(struct restore_ctx *ctx, struct restore_task *t, struct r
 						      "(someone else holds the file locked?)",
 					    t->pid, e->fd);
 	}
-	/* The scratch area is on the blob's stack, which goes with the blob. */
-	free(steal_ptr(rt->scratch_saved));
 	return r;
 }

@@ -1,16 +1,17 @@
 /* Dump mode of the restorer blob: run inside a seized task once, it answers
- * what only the task can tell (signal actions, timers, prctl values...). */
+ * what only the task can tell (signal actions, timers, prctl values...). Its
+ * mapping also holds every thread's scratch room and signal frame. */
 #ifndef NESTOR_PARASITE_H
 #define NESTOR_PARASITE_H
 
 #include "core/model.h"
 #include "restorer/restorer-abi.h"
 
-/* Maps the blob into the task and lets it run. */
+/* Maps the blob into the task, parks its main thread and lets the parasite run. */
 int parasite_start(struct dump_task *t, struct parasite_args *args);
-/* Waits for it and reads its answers into ret; nothing if not running. */
+/* Lets it run until it parks and reads its answers into ret; nothing if not running. */
 int parasite_finish(struct dump_task *t, struct parasite_args *ret);
-/* Unmaps it from the task (once it stopped); nothing if not mapped. */
-int parasite_unmap(struct dump_task *t);
+/* The same for every task running one, side by side; answers into each t->pa. */
+int parasite_finish_all(struct dump_task *tasks, size_t n);
 
 #endif

@@ -1,9 +1,13 @@
 /* ptrace-based control of a task: seize, remote syscalls, registers. */
 #define LOG_PREFIX "ptrace: "
+#include <dirent.h>
 #include <elf.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -13,9 +17,16 @@
 #include "tree/proc.h"
 #include "infect/ptrace.h"
 #include "core/util.h"
+#include "infect/rop.h"
+#include "infect/sigframe.h"
+#include "restorer/restorer-abi.h"
 
-#define SCRATCH_MAX 4096
-#define RED_ZONE    128
+#define XSAVE_BUF (64 << 10)
+
+_Static_assert(offsetof(struct rst_cure, nr_fds) == 4 && offsetof(struct rst_cure, done) == 8 &&
+		       offsetof(struct rst_cure, timeout) == 16 &&
+		       offsetof(struct rst_cure, fds) == 40 && sizeof(struct rst_cure) <= RST_CURE_SIZE,
+	       "entry.S reads struct rst_cure at these offsets");
 
 #define ERESTARTSYS           512
 #define ERESTARTNOINTR        513
@@ -134,12 +145,15 @@ static int interrupt_task(pid_t pid)
 
 int remote_seize(pid_t pid, struct remote *rt)
 {
-	uint64_t all = ~0ULL;
 	int r;
 
 	memset(rt, 0, sizeof(*rt));
 	rt->pid = pid;
-	/* Suspended seccomp: our remote syscalls must not meet the task's filters. */
+	/*
+	 * Suspended seccomp: our remote syscalls must not meet the task's
+	 * filters. Never PTRACE_O_EXITKILL: a nestor that dies must not take
+	 * the tree with it.
+	 */
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP))
 		return log_error_errno(-errno, "cannot seize task %d", pid);
 	r = interrupt_task(pid);
@@ -149,9 +163,8 @@ int remote_seize(pid_t pid, struct remote *rt)
 		r = log_error_errno(-errno, "cannot read registers of task %d", pid);
 		goto detach;
 	}
-	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(uint64_t), &rt->sigmask) ||
-	    ptrace(PTRACE_SETSIGMASK, pid, sizeof(uint64_t), &all)) {
-		r = log_error_errno(-errno, "cannot block signals of task %d", pid);
+	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(uint64_t), &rt->sigmask)) {
+		r = log_error_errno(-errno, "cannot read the signal mask of task %d", pid);
 		goto detach;
 	}
 	return 0;
@@ -186,32 +199,6 @@ void regs_fixup_restart(struct user_regs_struct *r, bool new_task)
 	r->orig_rax = -1;
 }
 
-int remote_release(struct remote *rt)
-{
-	struct user_regs_struct regs = rt->regs;
-	int r = 0;
-
-	if (rt->scratch_saved) {
-		if (remote_write(rt->pid, rt->scratch, rt->scratch_saved, rt->scratch_len))
-			r = log_error_errno(-EFAULT, "cannot restore the stack of task %d", rt->pid);
-		free(rt->scratch_saved);
-		rt->scratch_saved = NULL;
-	}
-	/*
-	 * After a remote syscall the task sits in a syscall-exit stop, where the
-	 * kernel will not restart the syscall we interrupted: do it as it would.
-	 */
-	if (rt->ran_syscall)
-		regs_fixup_restart(&regs, false);
-	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
-		r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
-	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask))
-		r = log_error_errno(-errno, "cannot restore signal mask of task %d", rt->pid);
-	if (ptrace(PTRACE_DETACH, rt->pid, 0, 0) && r == 0)
-		r = log_error_errno(-errno, "cannot detach from task %d", rt->pid);
-	return r;
-}
-
 int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end)
 {
 	size_t len = end - start;
@@ -230,50 +217,63 @@ int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end)
 	return log_error_ret(-ENOENT, "no syscall instruction in the vdso of task %d", rt->pid);
 }
 
+void remote_set_scratch(struct remote *rt, uint64_t addr, size_t len)
+{
+	rt->scratch = addr;
+	rt->scratch_len = len;
+}
+
 int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr)
 {
-	if (len > SCRATCH_MAX)
+	if (!rt->scratch_len)
+		return log_error_ret(-EINVAL, "no memory of nestor's in task %d for a remote call",
+				     rt->pid);
+	if (len > rt->scratch_len)
 		return -E2BIG;
-	if (!rt->scratch_saved) {
-		rt->scratch_len = SCRATCH_MAX;
-		rt->scratch = ((rt->regs.rsp - RED_ZONE - SCRATCH_MAX) & ~63ULL);
-		rt->scratch_saved = malloc(SCRATCH_MAX);
-		if (!rt->scratch_saved)
-			return -ENOMEM;
-		if (remote_read(rt->pid, rt->scratch, rt->scratch_saved, SCRATCH_MAX)) {
-			free(rt->scratch_saved);
-			rt->scratch_saved = NULL;
-			return log_error_errno(-EFAULT, "task %d has no usable stack below %#llx",
-					       rt->pid, (unsigned long long)rt->regs.rsp);
-		}
-	}
 	*ret_addr = rt->scratch;
 	return 0;
 }
 
 /*
- * Single-stepping over the syscall instruction costs one stop (the trap
- * after it), where PTRACE_SYSCALL costs two (entry and exit).
+ * Remote syscalls stop at the syscall's entry and exit (PTRACE_SYSCALL),
+ * never with a trap: a single-step or an int3 raises a SIGTRAP that the
+ * kernel forces (resetting the task's SIGTRAP handler when the signal is
+ * blocked) and that the task takes itself if nestor dies in that stop.
+ * A syscall stop is no signal: a detached task just goes on.
  */
-static int syscall_step(pid_t pid)
+static int syscall_stop(pid_t pid)
 {
 	int status, r;
 
-	if (ptrace(PTRACE_SINGLESTEP, pid, 0, 0))
+	if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
 		return log_error_errno(-errno, "cannot resume task %d", pid);
 	r = wait_stopped(pid, &status);
 	if (r < 0)
 		return log_error_errno(r, "cannot wait for task %d", pid);
 	if (!WIFSTOPPED(status))
 		return log_error_ret(-ESRCH, "task %d died in a remote syscall", pid);
-	if (WSTOPSIG(status) != SIGTRAP)
+	if (WSTOPSIG(status) != (SIGTRAP | 0x80))
 		return log_error_ret(-EIO, "task %d stopped with signal %d in a remote syscall",
 				     pid, WSTOPSIG(status));
 	return 0;
 }
 
-int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
-		   long a5, long a6)
+static void set_args(struct user_regs_struct *r, long a1, long a2, long a3, long a4, long a5,
+		     long a6)
+{
+	r->rdi = a1;
+	r->rsi = a2;
+	r->rdx = a3;
+	r->r10 = a4;
+	r->r8 = a5;
+	r->r9 = a6;
+}
+
+static int sigreturn_stop(struct remote *rt);
+
+/* From a stop outside a syscall: the registers point at the gadget. */
+static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		       long a5, long a6)
 {
 	struct user_regs_struct regs = rt->regs;
 	int r;
@@ -282,23 +282,457 @@ int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long
 		return log_error_ret(-EINVAL, "no syscall gadget in task %d", rt->pid);
 	regs.rip = rt->gadget;
 	regs.rax = nr;
-	regs.orig_rax = -1; /* no restart fix-ups when resuming from the trap */
-	regs.rdi = a1;
-	regs.rsi = a2;
-	regs.rdx = a3;
-	regs.r10 = a4;
-	regs.r8 = a5;
-	regs.r9 = a6;
+	regs.orig_rax = -1; /* no restart of what the task was doing */
+	set_args(&regs, a1, a2, a3, a4, a5, a6);
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	rt->ran_syscall = true;
-	r = syscall_step(rt->pid);
-	if (r < 0)
+	if ((r = syscall_stop(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0)
 		return r;
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
 	*ret = regs.rax;
 	return 0;
+}
+
+/* Back to the park's entry stop, from the exit of an injected syscall. */
+static int repark(struct remote *rt)
+{
+	struct user_regs_struct regs = rt->pregs;
+
+	regs.rip = rt->base + RST_PARK_OFF;
+	regs.orig_rax = -1;
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	return syscall_stop(rt->pid);
+}
+
+static int write_fds(struct remote *rt)
+{
+	uint64_t at = rt->frame - RST_CURE_SIZE;
+	int r;
+
+	if ((r = remote_write(rt->pid, at + offsetof(struct rst_cure, fds), rt->fds,
+			      rt->nr_fds * sizeof(rt->fds[0]))) < 0 ||
+	    (r = remote_write(rt->pid, at + offsetof(struct rst_cure, nr_fds), &rt->nr_fds,
+			      sizeof(rt->nr_fds))) < 0)
+		return log_error_errno(r, "cannot write into task %d", rt->pid);
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The n lowest free descriptor numbers of the task: where its next fds go. */
+static int lowest_free(pid_t pid, int n, int *ret)
+{
+	char path[64];
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_free_ int *v = NULL;
+	size_t nr = 0, cap = 0;
+	struct dirent *de;
+	int want = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	if (!(d = opendir(path)))
+		return log_error_errno(-errno, "cannot open %s", path);
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (parse_int(de->d_name, &fd) < 0)
+			continue;
+		if (nr == cap) {
+			int *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+		}
+		v[nr++] = fd;
+	}
+	qsort(v, nr, sizeof(*v), cmp_int);
+	for (size_t i = 0; n > 0; want++) {
+		while (i < nr && v[i] < want)
+			i++;
+		if (i < nr && v[i] == want)
+			continue;
+		*ret++ = want;
+		n--;
+	}
+	return 0;
+}
+
+/* How many descriptors syscall nr makes in the task (recvmsg: one at most, here). */
+static int fds_made(long nr)
+{
+	switch (nr) {
+	case __NR_socket: case __NR_recvmsg: case __NR_open: case __NR_openat: case __NR_dup:
+	case __NR_memfd_create: case __NR_accept4: case __NR_eventfd2:
+		return 1;
+	case __NR_pipe2: case __NR_socketpair:
+		return 2;
+	}
+	return 0;
+}
+
+/*
+ * The main thread's cure block lists nestor's fds in the task before any
+ * syscall that makes or closes one runs: the next fds go to the lowest free
+ * numbers, and a close that runs removes its fd. Whatever stop nestor dies
+ * in, the cure closes exactly nestor's fds.
+ */
+static int track_fds(struct remote *rt, long nr, long a1, bool *ret_changed)
+{
+	int n = fds_made(nr), r;
+
+	*ret_changed = false;
+	if (!rt->main_thread)
+		return 0;
+	if (nr == __NR_close) {
+		for (int i = 0; i < rt->nr_fds; i++)
+			if (rt->fds[i] == a1) {
+				rt->fds[i] = rt->fds[--rt->nr_fds];
+				*ret_changed = true;
+				return write_fds(rt);
+			}
+		return 0;
+	}
+	if (!n)
+		return 0;
+	if (rt->nr_fds + n > RST_CURE_FDS)
+		return log_error_ret(-EMFILE, "nestor holds too many fds in task %d", rt->pid);
+	if ((r = lowest_free(rt->pid, n, rt->fds + rt->nr_fds)) < 0)
+		return r;
+	rt->nr_fds += n;
+	*ret_changed = true;
+	return write_fds(rt);
+}
+
+/* After the syscall: fds predicted that were not made (a failure) are dropped. */
+static int check_fds(struct remote *rt, long nr)
+{
+	int n = fds_made(nr), kept = rt->nr_fds - n;
+	char path[64];
+
+	for (int i = rt->nr_fds - n; i < rt->nr_fds; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", rt->pid, rt->fds[i]);
+		if (!access(path, F_OK) || errno != ENOENT)
+			rt->fds[kept++] = rt->fds[i];
+	}
+	if (kept == rt->nr_fds)
+		return 0;
+	rt->nr_fds = kept;
+	return write_fds(rt);
+}
+
+/* Parked: the park's syscall at the entry stop becomes syscall nr. */
+static int inject(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		  long a5, long a6)
+{
+	struct user_regs_struct regs = rt->pregs;
+	bool tracked;
+	int r;
+
+	regs.orig_rax = nr;
+	set_args(&regs, a1, a2, a3, a4, a5, a6);
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	if ((r = track_fds(rt, nr, a1, &tracked)) < 0 || (r = syscall_stop(rt->pid)) < 0)
+		return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	*ret = regs.rax;
+	if (tracked && nr != __NR_close && (r = check_fds(rt, nr)) < 0)
+		return r;
+	return nr == __NR_munmap && a1 == (long)rt->base ? 0 : repark(rt);
+}
+
+int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		   long a5, long a6)
+{
+	int r;
+
+	if (rt->base && !rt->parked && (r = remote_park(rt)) < 0)
+		return r;
+	if (rt->parked)
+		return inject(rt, nr, ret, a1, a2, a3, a4, a5, a6);
+	return gadget_call(rt, nr, ret, a1, a2, a3, a4, a5, a6);
+}
+
+/*
+ * Without a frame: the mmap through the vDSO's syscall instruction, with
+ * nestor's registers (a task whose vDSO or libc nestor does not know).
+ * Right after it the task gets its own registers again (at a syscall exit
+ * stop, which the kernel restarts on its own if nestor dies there).
+ */
+static int map_bare(struct remote *rt, size_t len, long *ret)
+{
+	uint64_t all = ~0ULL;
+	int r;
+
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
+		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
+	r = gadget_call(rt, __NR_mmap, ret, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask) ||
+	    ptrace(PTRACE_SETREGS, rt->pid, 0, &rt->regs))
+		return log_error_errno(-errno, "cannot set task %d back", rt->pid);
+	return r;
+}
+
+/* Runs a syscall, from the thread's stop at the trampoline's rt_sigreturn, that returns there. */
+static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		    long a5, long a6)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	regs.orig_rax = nr;
+	set_args(&regs, a1, a2, a3, a4, a5, a6);
+	regs.rip = rt->rop_syscall + 2;
+	regs.rsp = rt->rop.sp;
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	if ((r = syscall_stop(rt->pid)) < 0)
+		return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	*ret = regs.rax;
+	return sigreturn_stop(rt);
+}
+
+/*
+ * The bootstrap: the thread first reads its altstack into the frame below
+ * its stack pointer (rop.c) and stops at the rt_sigreturn that follows;
+ * there its syscall becomes the mmap, which returns the same way.
+ */
+int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
+{
+	struct user_regs_struct regs = rt->regs;
+	uint64_t all = ~0ULL;
+	long addr;
+	int r;
+
+	r = rop_enter(rt, rt->vmas, rt->nr_vmas, NULL, &rt->rop);
+	if (r < 0) {
+		pr_debug("task %d: mapping made with nestor's registers (%s)", rt->pid,
+			 strerror(-r));
+		if ((r = map_bare(rt, len, &addr)) < 0)
+			return r;
+		goto mapped;
+	}
+	regs.rip = rt->rop_syscall;
+	regs.rax = __NR_sigaltstack;
+	regs.orig_rax = -1;
+	set_args(&regs, 0, sigframe_uc_stack(rt->rop.sp), 0, 0, 0, 0);
+	regs.rsp = rt->rop.sp;
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	rt->ran_syscall = true;
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
+		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
+	if ((r = syscall_stop(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0 ||
+	    (r = sigreturn_stop(rt)) < 0)
+		return r;
+	if ((r = remote_read(rt->pid, sigframe_uc_stack(rt->rop.sp), rt->altstack,
+			     sizeof(rt->altstack))) < 0)
+		return log_error_errno(r, "cannot read the frame of task %d", rt->pid);
+	r = rop_call(rt, __NR_mmap, &addr, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r < 0)
+		return r;
+mapped:
+	if (addr < 0 && addr > -4096)
+		return log_error_errno((int)addr, "cannot map the parasite in task %d", rt->pid);
+	*ret_addr = addr;
+	return 0;
+}
+
+/* At the entry stop of the trampoline's rt_sigreturn (the next stop). */
+static int sigreturn_stop(struct remote *rt)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if ((r = syscall_stop(rt->pid)) < 0)
+		return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	if (regs.orig_rax != __NR_rt_sigreturn || regs.rip < rt->rop_sigret ||
+	    regs.rip > rt->rop_sigret + 9)
+		return log_error_ret(-EIO, "task %d did not come back to its trampoline", rt->pid);
+	return 0;
+}
+
+static bool at_park(const struct remote *rt, const struct user_regs_struct *r)
+{
+	return r->rip == rt->base + RST_PARK_SYS_OFF + 2 && r->orig_rax == RST_PARK_NR &&
+	       (long)r->rax == -ENOSYS;
+}
+
+/*
+ * The thread's first syscall reads its altstack straight into its frame
+ * (rt_sigreturn sets the altstack from there); it then parks. Resumed
+ * without nestor from any stop on the way, it ends in the cure.
+ */
+static int park_thread(struct remote *rt)
+{
+	struct user_regs_struct regs = rt->regs;
+	uint64_t all = ~0ULL;
+	int r;
+
+	regs.rip = rt->base + RST_REMOTE_OFF;
+	regs.rax = __NR_sigaltstack;
+	regs.orig_rax = -1; /* at a syscall entry stop: that syscall is skipped */
+	set_args(&regs, 0, sigframe_uc_stack(rt->frame), 0, 0, 0, 0);
+	regs.rsp = sigframe_sp(rt->frame);
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	rt->ran_syscall = true;
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
+		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
+	/* (the skipped syscall's exit,) sigaltstack's entry and exit, the park's entry */
+	for (int i = 0; i < 4; i++) {
+		if ((r = syscall_stop(rt->pid)) < 0)
+			return r;
+		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &rt->pregs))
+			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+		if (at_park(rt, &rt->pregs)) {
+			rt->parked = true;
+			/* No frame below its stack pointer is needed any more. */
+			return rop_leave(rt, &rt->rop);
+		}
+	}
+	return log_error_ret(-EIO, "task %d did not park (at %#llx, syscall %lld)", rt->pid,
+			     rt->pregs.rip, (long long)rt->pregs.orig_rax);
+}
+
+int remote_park(struct remote *rt)
+{
+	static uint8_t xbuf[XSAVE_BUF];
+	struct user_regs_struct own = rt->regs;
+	size_t xlen = sizeof(xbuf), len;
+	_cleanup_free_ uint8_t *frame = NULL;
+	struct rst_cure *cure;
+	int r;
+
+	if (rt->parked)
+		return 0;
+	if ((r = ptrace_get_xsave(rt->pid, xbuf, &xlen)) < 0)
+		return r;
+	len = sigframe_size(xlen);
+	if (len > rt->frame_len)
+		return log_error_ret(-E2BIG, "the xsave area of task %d (%zu bytes) has no room",
+				     rt->pid, xlen);
+	frame = calloc(1, RST_CURE_SIZE + len);
+	if (!frame)
+		return -ENOMEM;
+	/*
+	 * What the kernel would do were the task to go on: an interrupted
+	 * syscall starts again (rt_sigreturn leaves no restart block: one
+	 * that had one is issued again with its arguments).
+	 */
+	regs_fixup_restart(&own, true);
+	cure = (struct rst_cure *)frame;
+	cure->main = rt->main_thread;
+	cure->done = rt->done;
+	cure->timeout[1] = 100 * 1000 * 1000;
+	if ((r = sigframe_build(&own, rt->sigmask, xbuf, xlen, rt->frame, frame + RST_CURE_SIZE,
+				len)) < 0)
+		return r;
+	if ((r = remote_write(rt->pid, rt->frame - RST_CURE_SIZE, frame, RST_CURE_SIZE + len)) < 0)
+		return log_error_errno(r, "cannot write the frame of task %d", rt->pid);
+	return park_thread(rt);
+}
+
+/*
+ * The main thread's mapping goes last, by a munmap that returns through a
+ * frame below its stack pointer (rop.c): at no moment does the thread
+ * depend on nestor. Without that frame (no trampoline found), only between
+ * the unmap and the next call can a nestor that dies leave the task
+ * without its registers.
+ */
+static int unmap_parked(struct remote *rt)
+{
+	long ret = 0;
+	int r;
+
+	if (rop_enter(rt, rt->vmas, rt->nr_vmas, rt->altstack, &rt->rop) == 0) {
+		struct user_regs_struct regs = rt->pregs;
+
+		regs.orig_rax = __NR_munmap;
+		set_args(&regs, rt->base, rt->unmap_len, 0, 0, 0, 0);
+		regs.rip = rt->rop_syscall + 2;
+		regs.rsp = rt->rop.sp;
+		if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+			return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+		if ((r = syscall_stop(rt->pid)) < 0)
+			return r;
+		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+		ret = regs.rax;
+		r = sigreturn_stop(rt);
+	} else {
+		r = inject(rt, __NR_munmap, &ret, rt->base, rt->unmap_len, 0, 0, 0, 0);
+	}
+	if (r == 0 && ret < 0)
+		r = log_error_errno((int)ret, "cannot unmap the parasite from task %d", rt->pid);
+	return r;
+}
+
+/*
+ * Parked, every step keeps the thread safe: the mapping's unmap (the main
+ * thread, after the others), its own registers at an entry stop where no
+ * syscall is left to run (the task's bytes below its stack pointer back
+ * only then), its mask, the detach.
+ */
+static int release_parked(struct remote *rt)
+{
+	struct user_regs_struct regs = rt->regs;
+	int r = 0;
+
+	if (rt->unmap_len)
+		r = unmap_parked(rt);
+	regs_fixup_restart(&regs, false);
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
+	if (rop_leave(rt, &rt->rop) < 0 && r == 0)
+		r = -EFAULT;
+	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask) && r == 0)
+		r = log_error_errno(-errno, "cannot restore signal mask of task %d", rt->pid);
+	rt->parked = false;
+	if (ptrace(PTRACE_DETACH, rt->pid, 0, 0) && r == 0)
+		r = log_error_errno(-errno, "cannot detach from task %d", rt->pid);
+	return r;
+}
+
+int remote_release(struct remote *rt)
+{
+	struct user_regs_struct regs = rt->regs;
+	int r = 0;
+
+	if (rt->parked)
+		return release_parked(rt);
+	/*
+	 * After a remote syscall the task sits in a syscall-exit stop, where the
+	 * kernel will not restart the syscall we interrupted: do it as it would.
+	 */
+	if (rt->ran_syscall) {
+		regs_fixup_restart(&regs, false);
+		if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+			r = log_error_errno(-errno, "cannot restore registers of task %d", rt->pid);
+		rop_leave(rt, &rt->rop);
+		if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &rt->sigmask))
+			r = log_error_errno(-errno, "cannot restore signal mask of task %d",
+					    rt->pid);
+	}
+	if (ptrace(PTRACE_DETACH, rt->pid, 0, 0) && r == 0)
+		r = log_error_errno(-errno, "cannot detach from task %d", rt->pid);
+	return r;
 }
 
 int ptrace_get_xsave(pid_t pid, void *buf, size_t *len)

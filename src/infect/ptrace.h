@@ -6,30 +6,70 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/user.h>
+#include "restorer/restorer-abi.h"
+
+struct proc_vma;
+
+/* A signal frame below a thread's stack pointer (rop.c). */
+struct rop {
+	uint64_t sp;    /* the frame, and the stack pointer the vDSO's ret pops it from */
+	size_t len;
+	uint8_t *saved; /* the task's own bytes there, while the frame is in place */
+};
 
 struct remote {
 	pid_t pid;
 	struct user_regs_struct regs; /* as seized */
 	uint64_t sigmask;             /* as seized */
-	uint64_t gadget;              /* address of a syscall instruction */
-	uint64_t scratch;             /* scratch area below the red zone */
-	uint8_t *scratch_saved;       /* its original bytes, once used */
+	uint64_t gadget;              /* a syscall instruction: the vDSO's or a restorer's */
+	uint64_t scratch;             /* memory of nestor's in the task for remote calls, or 0 */
 	size_t scratch_len;
-	bool ran_syscall;
+	/*
+	 * Dump: the parasite mapping (restorer-abi.h) and this thread's slot
+	 * in it. Once parked, the thread sits at the entry of a harmless
+	 * syscall followed by an rt_sigreturn through a frame of its own
+	 * registers, mask and xsave area: resumed at any moment without
+	 * nestor, it is itself again.
+	 */
+	uint64_t base;                /* the mapping, or 0 */
+	uint64_t frame;               /* the thread's frame in it */
+	size_t frame_len;
+	size_t unmap_len;             /* the main thread unmaps the mapping on release */
+	uint64_t done;                /* the main thread's done word (struct rst_cure) */
+	bool main_thread;             /* closes, if nestor dies, the fds nestor made */
+	int32_t fds[RST_CURE_FDS];    /* those fds (main thread), as in its cure block */
+	int nr_fds;
+	struct user_regs_struct pregs; /* parked: at the entry stop of the park's syscall */
+	/* Before and after the mapping: rop.c, with the task's areas. */
+	uint64_t rop_syscall, rop_sigret;
+	const struct proc_vma *vmas;
+	int nr_vmas;
+	uint64_t altstack[3];         /* the thread's stack_t, once read into a frame */
+	struct rop rop;
+	bool parked;
+	bool ran_syscall;             /* registers changed: put them back on release */
 };
 
-/* Attaches, stops the task in a ptrace trap, reads its registers, blocks all
- * its signals while we work. On failure the task is left untouched. */
+/* Attaches and stops the task in a ptrace trap and reads its registers and
+ * signal mask; nothing of it is changed. */
 int remote_seize(pid_t pid, struct remote *rt);
-/* Sets the registers, the signal mask and the scratch area back, detaches. */
+/* Sets the registers and the signal mask back, unmaps the parasite (the main
+ * thread, after the others), detaches. */
 int remote_release(struct remote *rt);
 /* Finds a syscall instruction in [start, end) of the task's memory. */
 int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end);
-/* Runs syscall nr in the task; *ret gets its return value. */
+/* Maps len bytes (rwx, private anonymous) in the task with registers only. */
+int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr);
+/* Builds the thread's frame and parks it (rt->base and rt->frame set). */
+int remote_park(struct remote *rt);
+/* Runs syscall nr in the task (parking it first if it has a slot); *ret gets
+ * its return value. */
 int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
 		   long a5, long a6);
-/* Gives a scratch buffer in the task of len bytes (up to 4096), returning its address. */
+/* Gives nestor's scratch buffer in the task (len bytes at most), returning its address. */
 int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr);
+/* Says where that buffer is: memory nestor made in the task. */
+void remote_set_scratch(struct remote *rt, uint64_t addr, size_t len);
 int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 int remote_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
 

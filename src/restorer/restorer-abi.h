@@ -7,7 +7,31 @@
 
 #define RST_MAGIC        0x6e65737472737421ULL
 #define RST_GADGET_OFF   16 /* "syscall; int3" at this offset of the blob */
-#define RST_PARASITE_OFF 32 /* dump mode: parasite_main(%rdi = args), then int3 */
+#define RST_PARASITE_OFF 32 /* dump mode: parasite_main(%rdi = args, %rsi = frame), then park */
+#define RST_REMOTE_OFF   64 /* dump mode: "syscall", then the park */
+#define RST_PARK_OFF     66 /* "mov $110, %eax; syscall": the park, then the cure */
+#define RST_PARK_SYS_OFF 71 /* the park's syscall instruction (getppid: harmless) */
+#define RST_PARK_NR      110
+
+/*
+ * Dump mode: what a thread does after the park's syscall returns without
+ * nestor (nestor died), read from the block just below its signal frame
+ * (at %rsp - 8 - RST_CURE_SIZE): the main thread closes the descriptors
+ * nestor had put in the task and says so in its done word; the others wait
+ * for that word (100 ms at most) so that none of the task's own code runs
+ * while a number of nestor's is still open. Then each rt_sigreturns.
+ */
+#define RST_CURE_SIZE 256
+#define RST_CURE_FDS  48
+struct rst_cure {
+	int32_t main;       /* 0 */
+	int32_t nr_fds;     /* 4 */
+	uint64_t done;      /* 8: address of the main thread's done word */
+	uint64_t timeout[2]; /* 16: struct timespec, relative */
+	int32_t done_word;  /* 32 */
+	int32_t pad;
+	int32_t fds[RST_CURE_FDS]; /* 40 */
+};
 #define RST_MAX_VDSO     4
 #define RST_MAX_GROUPS   128
 #define RST_STACK_SIZE   (64 << 10)

@@ -434,6 +434,20 @@ static void done(struct rst_args *a)
 		rsys(NR_close, a->status_fd, 0, 0);
 }
 
+/*
+ * Hands the thread to nestor with a trap. SIGTRAP is unblocked first: the
+ * kernel resets the action of a trap signal it forces while blocked, and
+ * the task's own SIGTRAP handler (set already) must come back as it was.
+ * The mask is nestor's to set afterwards.
+ */
+static void trap_to_nestor(void)
+{
+	uint64_t trap = 1ULL << (5 - 1);
+
+	rsys6(NR_rt_sigprocmask, 1 /* SIG_UNBLOCK */, (long)&trap, 0, 8, 0, 0);
+	asm volatile("int3" ::: "memory");
+}
+
 __attribute__((noreturn)) static void thread_main(struct rst_thread *th)
 {
 	struct rst_args *a = (struct rst_args *)th->args;
@@ -441,7 +455,7 @@ __attribute__((noreturn)) static void thread_main(struct rst_thread *th)
 	restore_thread(a, th);
 	restore_creds(a, th);
 	done(a);
-	asm volatile("int3" ::: "memory");
+	trap_to_nestor();
 	rsys(NR_exit_group, 3, 0, 0);
 	__builtin_unreachable();
 }
@@ -557,7 +571,7 @@ void restorer_main(struct rst_args *a)
 	restore_creds(a, (struct rst_thread *)a->threads);
 	done(a);
 	/* nestor, our tracer, takes it from here: registers, signal mask, the blob's unmap. */
-	asm volatile("int3" ::: "memory");
+	trap_to_nestor();
 	rsys(NR_exit_group, 3, 0, 0);
 }
 

@@ -34,6 +34,7 @@ enum {
 	NR_setitimer = 38,
 	NR_getitimer = 36,
 	NR_rt_sigaction = 13,
+	NR_rt_sigprocmask = 14,
 	NR_setresuid = 117,
 	NR_setresgid = 119,
 	NR_setfsuid = 122,

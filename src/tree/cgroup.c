@@ -280,12 +280,25 @@ static int enter(const char *line, const char *file, const char *who)
 	return write_file_at(AT_FDCWD, dir, who);
 }
 
+/*
+ * A move costs a grace period (0.5 to 10 ms here): hierarchies where the
+ * task, born in nestor's cgroups, already is are left alone.
+ */
 int cgroup_restore(struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char **own = calloc(MAX_LINES, sizeof(char *));
+	size_t n_own = 0;
 
+	if (!own)
+		return -ENOMEM;
+	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &buf, 1 << 20) < 0 ||
+	    cgroup_parse(buf, own, MAX_LINES, &n_own) < 0)
+		n_own = 0; /* then every line is written */
 	for (size_t i = 0; i < c->n_cgroups; i++) {
-		int r = enter(c->cgroups[i], "cgroup.procs", "0");
+		int r = has_line(own, n_own, c->cgroups[i]) ? 0 :
+			enter(c->cgroups[i], "cgroup.procs", "0");
 
 		if (r < 0)
 			return log_error_errno(r, "cannot put task %d in cgroup %s", t->pid,

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include "core/arena.h"
 #include "core/log.h"
@@ -330,9 +331,29 @@ int pstree_write(struct dump_ctx *ctx)
 	return r;
 }
 
+/*
+ * Every image is written and synced and the tree is to die: from here a
+ * nestor that dies half way through the kills must still kill every task,
+ * not leave part of the tree (this is the one time a dump asks for it).
+ * One call per process, in a tight loop: the SIGKILL the kernel sends a
+ * main thread takes its threads too. Only a nestor killed inside this loop
+ * can leave part of the tree alive.
+ */
+static void kill_with_nestor(struct dump_ctx *ctx)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_EXITKILL;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].seized)
+			ptrace(PTRACE_SETOPTIONS, ctx->tasks[i].pid, 0, opts);
+}
+
 int pstree_release(struct dump_ctx *ctx, bool kill_them)
 {
 	int r = 0;
+
+	if (kill_them)
+		kill_with_nestor(ctx);
 
 	/* Children first: a released parent must not see a child still held. */
 	for (size_t i = ctx->nr_tasks; i-- > 0;) {

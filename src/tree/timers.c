@@ -490,10 +490,9 @@ int timers_restore_late(struct restore_task *t, struct remote *rt)
 
 	if (!t->core->n_timers || !needs_late(t->core))
 		return 0;
+	/* The blob's stack, stopped in its trap: below its pointer is nestor's own memory. */
+	remote_set_scratch(rt, (rt->regs.rsp - 4096 - 128) & ~63ULL, 4096);
 	if ((r = remote_scratch(rt, sizeof(struct timer_buf), &m.scratch)) < 0)
 		return r;
-	r = make_timers(&m, t->core);
-	/* The scratch area is on the blob's stack, which goes with the blob. */
-	free(steal_ptr(rt->scratch_saved));
-	return r;
+	return make_timers(&m, t->core);
 }
