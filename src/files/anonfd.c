@@ -497,12 +497,52 @@ static int open_epoll(const FileEntry *f)
 	return fd < 0 ? log_error_errno(-errno, "cannot create an epoll instance") : fd;
 }
 
+/* The bits the kernel keeps in a one-shot watch after it fired. */
+#define EPOLL_PRIVATE_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
+#define EPOLL_ALL_EVENTS                                                                           \
+	(EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND |    \
+	 EPOLLMSG | EPOLLRDHUP)
+
+static bool epoll_disarmed(const EpollWatch *w)
+{
+	return (w->events & EPOLLONESHOT) && !(w->events & ~EPOLL_PRIVATE_BITS);
+}
+
+/*
+ * A one-shot watch that fired is kept with no events at all, a state that
+ * epoll_ctl() cannot set (it always adds EPOLLERR|EPOLLHUP): the watch is
+ * added armed for every event and fired once, on an instance where nothing
+ * else is armed yet. A file that reports no event at all cannot fire it.
+ */
+static int add_disarmed(struct restore_task *t, int epfd, const EpollWatch *w)
+{
+	struct epoll_event ev = {.events = w->events | EPOLL_ALL_EVENTS, .data.u64 = w->data};
+	struct epoll_event got;
+
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->tfd, &ev))
+		return log_error_errno(-errno, "cannot watch fd %u in epoll fd %d of task %d",
+				       w->tfd, epfd, t->pid);
+	if (epoll_wait(epfd, &got, 1, 0) != 1 || got.data.u64 != w->data)
+		return log_error_ret(-EINVAL,
+				     "can't restore: task %d epoll fd %d: the fired one-shot watch "
+				     "of fd %u cannot be made again (the file reports no event)",
+				     t->pid, epfd, w->tfd);
+	return 0;
+}
+
 static int add_epoll_watches(struct restore_task *t, int epfd, const EpollState *s)
 {
+	int r;
+
+	for (size_t i = 0; i < s->n_watches; i++)
+		if (epoll_disarmed(s->watches[i]) && (r = add_disarmed(t, epfd, s->watches[i])) < 0)
+			return r;
 	for (size_t i = 0; i < s->n_watches; i++) {
 		const EpollWatch *w = s->watches[i];
 		struct epoll_event ev = {.events = w->events, .data.u64 = w->data};
 
+		if (epoll_disarmed(w))
+			continue;
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->tfd, &ev))
 			return log_error_errno(-errno,
 					       "cannot watch fd %u in epoll fd %d of task %d",
