@@ -353,7 +353,7 @@ static int pipe2_end(struct pipe_obj *o, const FileEntry *f)
 	fd = fcntl(rd ? o->fd : o->wr, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot dup a pipe end");
-	if (fcntl(fd, F_SETFL, f->flags) < 0) {
+	if (fcntl(fd, F_SETFL, f->flags & ~O_ASYNC) < 0) { /* O_ASYNC: armed with its owner */
 		close(fd);
 		return log_error_errno(-errno, "cannot set the flags of a pipe end");
 	}
