@@ -95,7 +95,7 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		if ((r = files_restore_fds(ctx, t)) < 0)
 			goto fail;
 	}
-	if ((r = make_family(ctx, idx, ch)) < 0)
+	if ((r = make_family(ctx, idx, ch)) < 0 || (r = locks_restore_flocks(ctx, t)) < 0)
 		goto fail;
 	if (t->helper) { /* its members exist: the leader dies again */
 		task_report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);
