@@ -18,6 +18,7 @@
 #include "tree/signals.h"
 #include "tree/task.h"
 #include "tree/timers.h"
+#include "tree/zombie.h"
 
 void task_report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
 {
@@ -103,8 +104,10 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	}
 	if ((r = join_group(ctx, idx, ch)) < 0)
 		goto fail;
-	if (t->zombie)
-		become_zombie(t->pe->exit_status);
+	if (t->zombie) {
+		r = zombie_exit(t->pe);
+		goto fail;
+	}
 	if ((r = settle_zombies(ctx, idx)) < 0 || (r = task_prepare(ctx, t, ch, &reg)) < 0 ||
 	    (!t->no_rseq && (r = unregister_rseq()) < 0))
 		goto fail;
