@@ -1,8 +1,8 @@
 #!/bin/bash
 # Makes the restore fuzzer's corpus (fuzz/corpus/dumps/NAME) from dumps of
 # a few test programs: each is started as tests/run.sh starts it, dumped
-# (which kills it), and its images kept without the pages files (the fuzzer
-# makes sparse ones). Run as root from the top dir, after make all tests-bin:
+# (which kills it), and its images kept without the pages files and shared
+# memory objects (the fuzzer makes sparse ones). Run as root from the top dir, after make all tests-bin:
 #   build/tests/subreaper fuzz/make-corpus.sh [NAME...]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,7 +10,7 @@ nestor=$root/build/nestor
 out=$root/fuzz/corpus/dumps
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(session_dead_leader pgrp_dead_leader zombie pipe_tree
-	posix_lock clone_vm_tree threads socketpair_stream shared_anon)
+	posix_lock clone_vm_tree threads socketpair_stream shared_anon shm_anon_whole)
 tmp=$(mktemp -d /tmp/nestor-corpus.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # Only fds 0-2 for the test: anything more would be refused by the dump.
@@ -36,7 +36,7 @@ for n in "${names[@]}"; do
 	rm -rf "${out:?}/$n"
 	mkdir -p "$out/$n"
 	for f in "$wd"/img/*.img; do
-		case ${f##*/} in pages-*) ;; *) cp "$f" "$out/$n/" ;; esac
+		case ${f##*/} in pages-*|shmem-*) ;; *) cp "$f" "$out/$n/" ;; esac
 	done
 	echo "$n: $(ls "$out/$n" | wc -l) images, $(du -sk "$out/$n" | cut -f1) KiB"
 done

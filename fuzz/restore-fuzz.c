@@ -179,6 +179,26 @@ static int load_dump(struct dump *d, const char *src)
 	return d->nr_files ? 0 : -ENOENT;
 }
 
+/* Sparse shmem-ID.img files, the size the objects of an mm image say. */
+static int place_shmem(const struct dump *d, const MmEntry *mm)
+{
+	for (size_t i = 0; i < mm->n_shm_objects; i++) {
+		const ShmObjectEntry *o = mm->shm_objects[i];
+		char path[4400];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/shmem-%llu.img", d->dir, (unsigned long long)o->id);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || ftruncate(fd, o->nr_pages * 4096)) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 /* The dump's images in its scratch dir, and pages files the size its mm images say. */
 static int place_dump(struct dump *d, size_t idx)
 {
@@ -208,6 +228,8 @@ static int place_dump(struct dump *d, size_t idx)
 				if (fd < 0 || ftruncate(fd, ((MmEntry *)m)->nr_pages * 4096))
 					return -errno;
 				close(fd);
+				if (place_shmem(d, (MmEntry *)m) < 0)
+					return -errno;
 			}
 			protobuf_c_message_free_unpacked(m, NULL);
 		}

@@ -146,6 +146,7 @@ struct restore_ctx {
 
 struct shm_obj {
 	uint64_t id, size, addr;
+	int fd; /* nestor's descriptor of it, for private mappings; -1 until opened */
 };
 
 FileEntry *file_table_add(struct file_table *ft);

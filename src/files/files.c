@@ -358,9 +358,11 @@ static int open_mapped_files(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* A shared mapping may be made writable later (VM_MAYWRITE, "mw") only if its file was open for writing. */
 int files_map_mode(const VmaEntry *v)
 {
-	return v->kind == VMA_FILE_SHARED && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+	return v->kind == VMA_FILE_SHARED && (v->prot & PROT_WRITE || v->madv & VMF_MW) ? O_RDWR
+										       : O_RDONLY;
 }
 
 int files_max_fd(const struct restore_task *t)

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "mem/mem.h"
 #include "mem/pages.h"
+#include "mem/shmem.h"
 #include "core/sys.h"
 #include "core/util.h"
 #include "tree/seccomp.h"
@@ -20,6 +21,9 @@
 
 #define TASK_SIZE     0x7ffffffff000ULL
 #define PM_BATCH      65536 /* pagemap entries read at once */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08 /* Linux 6.11; Debian's headers are older */
+#endif
 
 /* Flags of areas nestor cannot rebuild: refused at dump with their name. */
 static const struct {
@@ -51,8 +55,8 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 		*ret_kind = v->shared ? VMA_SHARED_ANON : VMA_ANON;
 		return 0;
 	}
-	if (!strcmp(p, "/dev/zero (deleted)") && v->shared) {
-		*ret_kind = VMA_SHARED_ANON;
+	if (!strcmp(p, "/dev/zero (deleted)")) { /* a shmem object, mapped shared or not */
+		*ret_kind = v->shared ? VMA_SHARED_ANON : VMA_SHM_PRIVATE;
 		return 0;
 	}
 	/*
@@ -73,9 +77,22 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 			     pid, (unsigned long long)v->start, (unsigned long long)v->end, p);
 }
 
+/* Areas whose pages the task's own page tables decide; shared objects are saved whole (shmem.c). */
 static bool vma_has_pages(uint32_t kind)
 {
-	return kind == VMA_ANON || kind == VMA_FILE_PRIVATE || kind == VMA_SHARED_ANON;
+	return kind == VMA_ANON || kind == VMA_FILE_PRIVATE || kind == VMA_SHM_PRIVATE;
+}
+
+/* A private mapping of a file: its pages still in the file's page cache are not copies. */
+static bool private_of_file(uint32_t kind)
+{
+	return kind == VMA_FILE_PRIVATE || kind == VMA_SHM_PRIVATE;
+}
+
+/* A droppable area's pages are never saved: they come back empty, as the kernel may make them. */
+static bool area_saves_pages(const VmaEntry *v)
+{
+	return vma_has_pages(v->kind) && !(v->madv & VMF_DP);
 }
 
 /* Whether a pagemap entry is a page we must save for an area of this kind. */
@@ -85,7 +102,7 @@ static bool page_wanted(uint32_t kind, uint64_t pme)
 		return true;
 	if (!(pme & PM_PRESENT))
 		return false;
-	if (kind == VMA_FILE_PRIVATE && (pme & PM_FILE))
+	if (private_of_file(kind) && (pme & PM_FILE))
 		return false; /* still the file's page, not a private copy */
 	if (kdat.has_zero_pfn && (pme & PM_PFN_MASK) == kdat.zero_pfn)
 		return false; /* only ever read: comes back as zero anyway */
@@ -162,9 +179,9 @@ static int add_region(struct run_list *rl, const VmaEntry *v, const struct pm_pa
 {
 	uint64_t start = MAX(reg->start, v->start), end = MIN(reg->end, v->end);
 
-	if (start >= end || !vma_has_pages(v->kind) || reg->categories & PAGE_IS_PFNZERO)
+	if (start >= end || !area_saves_pages(v) || reg->categories & PAGE_IS_PFNZERO)
 		return 0; /* the zero page: only ever read, comes back as zero anyway */
-	if (v->kind == VMA_FILE_PRIVATE && reg->categories & PAGE_IS_FILE &&
+	if (private_of_file(v->kind) && reg->categories & PAGE_IS_FILE &&
 	    !(reg->categories & PAGE_IS_SWAPPED))
 		return 0; /* still the file's page, not a private copy */
 	return add_range(rl, start, end, v->start);
@@ -195,7 +212,7 @@ static int scan_pages(int pmfd, const MmEntry *mm, struct run_list *rl)
 
 		if (n < 0 && (errno == ENOTTY || errno == EINVAL)) {
 			for (size_t i = 0; i < mm->n_vmas; i++) /* an older kernel */
-				if (vma_has_pages(mm->vmas[i]->kind) &&
+				if (area_saves_pages(mm->vmas[i]) &&
 				    scan_pagemap_read(pmfd, mm->vmas[i], rl) < 0)
 					return -EIO;
 			return 0;
@@ -235,13 +252,12 @@ static int fill_mm_fields(struct dump_task *t, MmEntry *mm)
 	mm->arg_end = t->stat.arg_end;
 	mm->env_start = t->stat.env_start;
 	mm->env_end = t->stat.env_end;
-	/* The current brk is the end of the [heap] area, or its start if empty. */
-	mm->brk = mm->start_brk;
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (mm->vmas[i]->start == PAGE_ALIGN(mm->start_brk) ||
-		    (mm->vmas[i]->start <= mm->start_brk && mm->vmas[i]->end > mm->start_brk &&
-		     mm->vmas[i]->kind == VMA_ANON))
-			mm->brk = mm->vmas[i]->end;
+	/* The exact break, from the task itself; the heap area's end is page-rounded. */
+	mm->brk = t->pa->brk;
+	if (mm->brk < mm->start_brk)
+		return log_error_ret(-EIO, "task %d: program break %#llx below its start %#llx",
+				     t->pid, (unsigned long long)mm->brk,
+				     (unsigned long long)mm->start_brk);
 	snprintf(path, sizeof(path), "/proc/%d/auxv", t->pid);
 	r = read_file_at(AT_FDCWD, path, &auxv, 4096);
 	if (r < 0)
@@ -249,22 +265,6 @@ static int fill_mm_fields(struct dump_task *t, MmEntry *mm)
 	mm->n_auxv = r / 8;
 	mm->auxv = arena_memdup(auxv, r);
 	return mm->auxv ? 0 : -ENOMEM;
-}
-
-/* Which shared anonymous object an area maps: tasks that share it over fork see one inode. */
-static int dump_shm_id(pid_t pid, VmaEntry *v)
-{
-	char link[96];
-	struct stat st;
-
-	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)v->start, (unsigned long long)v->end);
-	if (stat(link, &st))
-		return log_error_errno(-errno, "cannot stat %s", link);
-	v->has_shmid = v->has_shm_size = true;
-	v->shmid = st.st_ino;
-	v->shm_size = st.st_size;
-	return 0;
 }
 
 int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
@@ -305,7 +305,7 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 		v->prot = pv->prot;
 		v->kind = kind;
 		v->madv = pv->vmflags;
-		v->flags = (pv->shared ? MAP_SHARED : MAP_PRIVATE) |
+		v->flags = (pv->shared ? MAP_SHARED : pv->vmflags & VMF_DP ? MAP_DROPPABLE : MAP_PRIVATE) |
 			   (kind == VMA_ANON || kind == VMA_SHARED_ANON ? MAP_ANONYMOUS : 0) |
 			   (pv->vmflags & VMF_GD ? MAP_GROWSDOWN : 0) |
 			   (pv->vmflags & VMF_NR ? MAP_NORESERVE : 0);
@@ -315,14 +315,15 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 				return r;
 			v->has_file_id = true;
 		}
-		if (kind == VMA_SHARED_ANON && (r = dump_shm_id(t->pid, v)) < 0)
+		if ((kind == VMA_SHARED_ANON || kind == VMA_SHM_PRIVATE) &&
+		    (r = shmem_dump_area(t->pid, v)) < 0)
 			return r;
 		if (kind == VMA_VDSO && !(v->name = arena_strdup(pv->path)))
 			return -ENOMEM;
 		mm->vmas[mm->n_vmas++] = v;
 	}
 	r = scan_pages(pmfd, mm, &rl);
-	if (r < 0)
+	if (r < 0 || (r = shmem_dump(ctx, t, mm)) < 0)
 		return r;
 	mm->runs = rl.runs;
 	mm->n_runs = rl.nr;
@@ -343,20 +344,32 @@ int mem_write(struct dump_ctx *ctx, struct dump_task *t)
 {
 	int r = pages_dump(ctx, t, t->mm);
 
-	return r < 0 ? r : img_write_one(ctx->dirfd, IMG_MM, t->pid, t->mm);
+	if (r < 0 || (r = shmem_write(ctx, t, t->mm)) < 0)
+		return r;
+	return img_write_one(ctx->dirfd, IMG_MM, t->pid, t->mm);
 }
 
 /* ---- restore ---- */
 
+/* One type of mapping: shared, private or (anonymous only) droppable. */
+static bool map_type_ok(const VmaEntry *v)
+{
+	uint32_t type = v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_DROPPABLE);
+
+	return type == MAP_SHARED || type == MAP_PRIVATE ||
+	       (type == MAP_DROPPABLE && v->kind == VMA_ANON);
+}
+
 static int validate_vma(const struct restore_ctx *ctx, const VmaEntry *v, uint64_t prev_end)
 {
-	const uint32_t flags_ok = MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
-				  MAP_NORESERVE;
+	const uint32_t flags_ok = MAP_SHARED | MAP_PRIVATE | MAP_DROPPABLE | MAP_ANONYMOUS |
+				  MAP_GROWSDOWN | MAP_NORESERVE;
 	const FileEntry *f;
 
 	if (v->start >= v->end || v->end > TASK_SIZE || (v->start | v->end) & (PAGE_SIZE - 1) ||
 	    v->start < prev_end || v->prot & ~7u || v->flags & ~flags_ok || v->kind < VMA_ANON ||
-	    v->kind > VMA_VDSO || v->pgoff & (PAGE_SIZE - 1))
+	    v->kind > VMA_SHM_PRIVATE || v->pgoff & (PAGE_SIZE - 1) ||
+	    !map_type_ok(v))
 		return -EINVAL;
 	if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
 		return 0;
@@ -381,7 +394,7 @@ static int validate_runs(const MmEntry *mm)
 		while (vi < mm->n_vmas && mm->vmas[vi]->end <= r->vaddr)
 			vi++;
 		if (vi == mm->n_vmas || mm->vmas[vi]->start > r->vaddr || mm->vmas[vi]->end < end ||
-		    !vma_has_pages(mm->vmas[vi]->kind))
+		    !area_saves_pages(mm->vmas[vi]))
 			return -EINVAL;
 		pages += r->nr_pages;
 		prev_end = end;
@@ -435,6 +448,8 @@ int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad page runs", t->pid);
 	if (mm->n_auxv > 128 || mm->n_auxv % 2)
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad auxv", t->pid);
+	if (shmem_validate(ctx, t) < 0)
+		return -EINVAL;
 	if (!restore_file(ctx, mm->exe_file_id))
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad exe file", t->pid);
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
@@ -582,8 +597,8 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 		return r;
 	for (int i = 0; i < n; i++)
 		park += self[i].end - self[i].start;
-	r = map_blob(mm, t, mm->n_vmas * sizeof(struct rst_vma) + mm->n_runs * sizeof(struct rst_run),
-		     park, ret);
+	r = map_blob(mm, t, mm->n_vmas * sizeof(struct rst_vma) + mm->n_runs * sizeof(struct rst_run) +
+				    shmem_args_size(mm), park, ret);
 	if (r < 0)
 		return r;
 	a = ret->args;
@@ -601,114 +616,6 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	a->pages_fd = fd_move_above(img_open_file(ctx->dirfd, name), min_fd);
 	if (a->pages_fd < 0)
 		return a->pages_fd;
-	return fill_runs_and_mm(ctx, mm, a);
-}
-
-/* ---- shared anonymous memory ---- */
-
-static struct shm_obj *find_shm(struct restore_ctx *ctx, uint64_t id)
-{
-	for (size_t i = 0; i < ctx->nr_shms; i++)
-		if (ctx->shms[i].id == id)
-			return &ctx->shms[i];
-	return NULL;
-}
-
-static int collect_shms(struct restore_ctx *ctx)
-{
-	for (size_t k = 0; k < ctx->nr_tasks; k++) {
-		const MmEntry *mm = ctx->tasks[k].mm;
-
-		for (size_t i = 0; mm && i < mm->n_vmas; i++) {
-			const VmaEntry *v = mm->vmas[i];
-			struct shm_obj *o;
-
-			if (v->kind != VMA_SHARED_ANON)
-				continue;
-			if (!v->has_shmid || !v->has_shm_size || v->shm_size > (1ULL << 40) ||
-			    v->shm_size & (PAGE_SIZE - 1) || v->pgoff + (v->end - v->start) > v->shm_size)
-				return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad shared "
-							      "area %llx", ctx->tasks[k].pid,
-						     (unsigned long long)v->start);
-			o = find_shm(ctx, v->shmid);
-			if (o && o->size != v->shm_size)
-				return log_error_ret(-EINVAL, "images disagree on the size of shared "
-							      "object %llu", (unsigned long long)v->shmid);
-			if (o)
-				continue;
-			if (ctx->nr_shms == RST_MAX_SHMS)
-				return log_error_ret(-EOPNOTSUPP, "can't restore: more than %d shared "
-								  "anonymous objects", RST_MAX_SHMS);
-			o = array_add(&ctx->shms, ctx->nr_shms, sizeof(*o));
-			if (!o)
-				return -ENOMEM;
-			ctx->nr_shms++;
-			*o = (struct shm_obj){ v->shmid, v->shm_size, 0 };
-		}
-	}
-	return 0;
-}
-
-/* Whether [start, end) is free in every task's saved layout. */
-static bool free_in_all(struct restore_ctx *ctx, uint64_t start, uint64_t end)
-{
-	for (size_t k = 0; k < ctx->nr_tasks; k++) {
-		const MmEntry *mm = ctx->tasks[k].mm;
-
-		for (size_t i = 0; mm && i < mm->n_vmas; i++)
-			if (mm->vmas[i]->start < end && mm->vmas[i]->end > start)
-				return false;
-	}
-	return true;
-}
-
-/*
- * Each shared anonymous object is mapped once by nestor, where no task had
- * anything: every task inherits it over fork, and its blob makes its own
- * mappings of it (mremap with old size 0) before dropping nestor's.
- */
-int mem_open_shms(struct restore_ctx *ctx)
-{
-	uint64_t total = 0;
-	int r = collect_shms(ctx);
-
-	if (r < 0 || !ctx->nr_shms)
-		return r;
-	for (size_t i = 0; i < ctx->nr_shms; i++)
-		total += ctx->shms[i].size;
-	for (uint64_t base = 1ULL << 44; base + total < TASK_SIZE; base += 1ULL << 40) {
-		uint64_t at = base;
-
-		if (!free_in_all(ctx, base, base + total))
-			continue;
-		for (size_t i = 0; i < ctx->nr_shms; i++) {
-			void *p = mmap((void *)at, ctx->shms[i].size, PROT_READ | PROT_WRITE,
-				       MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-			if (p == MAP_FAILED)
-				return log_error_errno(-errno, "cannot map shared memory");
-			ctx->shms[i].addr = at;
-			at += ctx->shms[i].size;
-		}
-		return 0;
-	}
-	return log_error_ret(-ENOMEM, "no room for the shared memory of the tasks");
-}
-
-void mem_fill_shms(struct restore_ctx *ctx, struct restore_task *t, struct rst_args *a)
-{
-	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
-
-	if (!t->mm) /* the owner's blob makes the shared memory */
-		return;
-	a->nr_shms = ctx->nr_shms;
-	for (size_t i = 0; i < ctx->nr_shms; i++) {
-		a->shms[i][0] = ctx->shms[i].addr;
-		a->shms[i][1] = ctx->shms[i].size;
-	}
-	for (size_t i = 0; i < t->mm->n_vmas; i++) {
-		const VmaEntry *v = t->mm->vmas[i];
-
-		if (v->kind == VMA_SHARED_ANON)
-			vmas[i].src = find_shm(ctx, v->shmid)->addr + v->pgoff;
-	}
+	r = shmem_prepare(ctx, t, min_fd, a, (struct rst_run *)a->runs + mm->n_runs);
+	return r < 0 ? r : fill_runs_and_mm(ctx, mm, a);
 }

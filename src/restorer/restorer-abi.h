@@ -33,11 +33,11 @@ enum {
 	VMA_FILE_SHARED = 3,
 	VMA_SHARED_ANON = 4, /* MAP_SHARED|MAP_ANONYMOUS */
 	VMA_VDSO = 5,        /* [vdso], [vvar], [vvar_vclock]: moved, not made */
+	VMA_SHM_PRIVATE = 6, /* MAP_PRIVATE of a shared anonymous object ("/dev/zero (deleted)") */
 };
 
 struct rst_vma {
 	uint64_t start, end, pgoff;
-	uint64_t src; /* shared anonymous: where nestor's mapping of the object is, or 0 */
 	uint64_t vmflags; /* VMF_* from proc.h */
 	uint32_t prot, flags, kind;
 	int32_t fd;
@@ -141,6 +141,13 @@ struct rst_args {
 	/* Shared anonymous objects nestor mapped before forking: start, length. */
 	uint32_t nr_shms;
 	uint64_t shms[RST_MAX_SHMS][2];
+	/* The objects this task saved: it fills them from their images (runs: struct rst_run). */
+	uint32_t nr_shm_fills;
+	struct {
+		int32_t fd;
+		uint32_t nr_runs;
+		uint64_t runs;
+	} shm_fills[RST_MAX_SHMS];
 	/*
 	 * Memory shared between processes (see vmshare.c). An owner's blob says
 	 * it runs (*vm_ready_word = 1), waits for its sharers to come in, keeps
@@ -169,6 +176,7 @@ struct parasite_args {
 	uint64_t xcomp_perm;
 	int64_t securebits, dumpable, thp_disable;
 	uint32_t subreaper, pdeath_sig;
+	uint64_t brk;  /* brk(0): the exact program break, which /proc does not show */
 	int64_t err;   /* the first failure, or 0 */
 	uint32_t step; /* which call failed */
 	uint32_t pad;

@@ -34,6 +34,8 @@
 #define PR_SET_NO_NEW_PRIVS 38
 #define PR_CAP_AMBIENT     47
 #define PR_CAP_AMBIENT_RAISE 2
+#define MADV_RANDOM    1
+#define MADV_SEQUENTIAL 2
 #define MADV_DONTFORK  10
 #define MADV_DONTDUMP  16
 #define MADV_HUGEPAGE  14
@@ -152,12 +154,12 @@ static void move_vdso(struct rst_args *a)
 		      RST_STEP_VDSO, a->vdso_tgt[i]);
 }
 
-static void read_pages(struct rst_args *a, struct rst_run *r)
+static void read_pages(struct rst_args *a, int fd, struct rst_run *r)
 {
 	uint64_t done = 0, len = r->nr_pages * PAGE;
 
 	while (done < len) {
-		long n = rsys6(NR_pread64, a->pages_fd, r->vaddr + done, len - done, r->off + done,
+		long n = rsys6(NR_pread64, fd, r->vaddr + done, len - done, r->off + done,
 			       0, 0);
 		if (n == 0)
 			n = -61; /* ENODATA: the page file is shorter than the image says */
@@ -211,7 +213,7 @@ static void fill_run(struct rst_args *a, int uffd, uint32_t kind, struct rst_run
 			return;
 		/* Pages it copied before failing are in place; pread overwrites them. */
 	}
-	read_pages(a, r);
+	read_pages(a, a->pages_fd, r);
 }
 
 static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
@@ -223,6 +225,7 @@ static void apply_vmflags(struct rst_args *a, struct rst_vma *v)
 		{ VMF_DC, MADV_DONTFORK },   { VMF_DD, MADV_DONTDUMP },
 		{ VMF_HG, MADV_HUGEPAGE },   { VMF_NH, MADV_NOHUGEPAGE },
 		{ VMF_MG, MADV_MERGEABLE },  { VMF_WF, MADV_WIPEONFORK },
+		{ VMF_SR, MADV_SEQUENTIAL }, { VMF_RR, MADV_RANDOM },
 	};
 	uint64_t len = v->end - v->start;
 
@@ -266,17 +269,13 @@ static void map_areas(struct rst_args *a)
 
 		if (v->kind == VMA_VDSO)
 			continue;
-		if (v->src)
-			/* The object nestor mapped before forking: a second mapping of it. */
-			r = rsys6(NR_mremap, v->src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
-		else if (v->kind == VMA_ANON || v->kind == VMA_SHARED_ANON)
+		/* Files, and shared anonymous objects through nestor's descriptor of each. */
+		if (v->fd < 0)
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, -1, 0);
 		else
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, v->fd,
 				  v->pgoff);
 		CHECK(r, RST_STEP_MMAP, v->start);
-		if (v->src) /* it came read-write, as nestor mapped it */
-			CHECK(rsys(NR_mprotect, v->start, len, prot), RST_STEP_PROTECT, v->start);
 		for (; ri < a->nr_runs && runs[ri].vaddr < v->end; ri++)
 			fill_run(a, uffd, v->kind, &runs[ri]);
 		if (prot != v->prot)
@@ -285,6 +284,10 @@ static void map_areas(struct rst_args *a)
 	}
 	if (uffd >= 0)
 		rsys(NR_close, uffd, 0, 0);
+	/* The shared objects this task saved, whole, through nestor's mapping of each. */
+	for (uint32_t i = 0; i < a->nr_shm_fills; i++)
+		for (uint32_t k = 0; k < a->shm_fills[i].nr_runs; k++)
+			read_pages(a, a->shm_fills[i].fd, (struct rst_run *)a->shm_fills[i].runs + k);
 	for (uint32_t i = 0; i < a->nr_shms; i++)
 		CHECK(rsys(NR_munmap, a->shms[i][0], a->shms[i][1], 0), RST_STEP_UNMAP, a->shms[i][0]);
 }
@@ -591,6 +594,7 @@ void parasite_main(struct parasite_args *p)
 	note(p, p->securebits = rsys(NR_prctl, PR_GET_SECUREBITS, 0, 0), 114);
 	note(p, p->dumpable = rsys(NR_prctl, PR_GET_DUMPABLE, 0, 0), 115);
 	note(p, p->thp_disable = rsys(NR_prctl, PR_GET_THP_DISABLE, 0, 0), 116);
+	p->brk = rsys(NR_brk, 0, 0, 0);
 	/* Without dynamic xsave features the kernel says EINVAL: none asked for. */
 	if (rsys(NR_arch_prctl, 0x1022 /* ARCH_GET_XCOMP_PERM */, &p->xcomp_perm, 0) < 0)
 		p->xcomp_perm = 0;

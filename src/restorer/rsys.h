@@ -28,6 +28,7 @@ enum {
 	NR_mmap = 9,
 	NR_mprotect = 10,
 	NR_munmap = 11,
+	NR_brk = 12,
 	NR_mremap = 25,
 	NR_madvise = 28,
 	NR_setitimer = 38,

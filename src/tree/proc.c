@@ -209,7 +209,8 @@ uint64_t proc_parse_vmflags(const char *s)
 		{ "hg", VMF_HG }, { "nh", VMF_NH }, { "mg", VMF_MG }, { "wf", VMF_WF },
 		{ "sd", VMF_SD }, { "io", VMF_IO }, { "pf", VMF_PF }, { "de", VMF_DE },
 		{ "uw", VMF_UW }, { "um", VMF_UM }, { "ss", VMF_SS }, { "sl", VMF_SL },
-		{ "lf", VMF_LF }, { "nr", VMF_NR },
+		{ "lf", VMF_LF }, { "nr", VMF_NR }, { "sr", VMF_SR }, { "rr", VMF_RR },
+		{ "dp", VMF_DP }, { "mr", VMF_MR }, { "mw", VMF_MW }, { "me", VMF_ME },
 	};
 	uint64_t r = 0;
 

@@ -72,6 +72,12 @@ enum {
 	VMF_SL = 1 << 15, /* sealed */
 	VMF_LF = 1 << 16, /* lock on fault */
 	VMF_NR = 1 << 17, /* no swap reserved */
+	VMF_SR = 1 << 18, /* sequential access advised */
+	VMF_RR = 1 << 19, /* random access advised */
+	VMF_DP = 1 << 20, /* droppable (MAP_DROPPABLE) */
+	VMF_MR = 1 << 21, /* may read */
+	VMF_MW = 1 << 22, /* may write */
+	VMF_ME = 1 << 23, /* may execute */
 	VMF_UNKNOWN_BAD = 1 << 30,
 };
 

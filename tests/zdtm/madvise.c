@@ -2,7 +2,8 @@
 /*
  * madvise: advice that the kernel keeps as VMA flags (fork and core dump
  * behaviour, transparent huge pages) must be set again on restore. Each
- * area must show exactly its own flag among those tested, and its content.
+ * area must show exactly its own flag among those tested (access pattern
+ * and KSM advice included), and its content.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -16,7 +17,8 @@ static const struct {
 	const char *flag;
 } areas[] = {
     {MADV_DONTFORK, "dc"}, {MADV_DONTDUMP, "dd"},   {MADV_WIPEONFORK, "wf"},
-    {MADV_HUGEPAGE, "hg"}, {MADV_NOHUGEPAGE, "nh"}, {MADV_NORMAL, NULL},
+    {MADV_HUGEPAGE, "hg"}, {MADV_NOHUGEPAGE, "nh"}, {MADV_SEQUENTIAL, "sr"},
+    {MADV_RANDOM, "rr"},   {MADV_MERGEABLE, "mg"},  {MADV_NORMAL, NULL},
 };
 #define NAREAS (sizeof(areas) / sizeof(areas[0]))
 
