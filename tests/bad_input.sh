@@ -1034,8 +1034,52 @@ t_restore_file_changed() {
 	cp -p "$f" "$f.orig"
 	echo more >>"$f"
 	restore_refused "${f//./\\.}"
-	# Put it back as it was for any case after this one.
-	mv "$f.orig" "$f"
+	# Put it back as it was (the same file: cases after this one check its
+	# identity) for any case after this one.
+	cat "$f.orig" >"$f"
+	touch -r "$f.orig" "$f"
+	rm -f "$f.orig"
+}
+
+# A dump refused late (here: files.img cannot be made, refused once every
+# task is collected and its images written) leaves the connections waiting
+# in a listener's backlog there: the task accepts each, with its data, and
+# its client hears it. Before, they had been accepted by nestor and lost.
+t_backlog_kept() {
+	start_task backlog || return
+	mkdir -p "$twd/img/files.img"
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	refused "files\\.img" && no_inventory "$twd/img" && task_intact && task_passes
+}
+
+# A file or directory reopened by its path must be the one of the dump:
+# t_files_changed [CMD ERE...]: a task with an open file (fd 6, $twd/data)
+# and a cwd ($twd/cwd) is dumped, CMD runs in $twd, and the restore is
+# refused naming the task, what holds the file and the file (ERE...), leaving
+# nothing behind. Without CMD, the control: the restore succeeds.
+t_files_changed() {
+	local cmd=${1:-} r re=()
+	start_task files || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ $rc = 0 ] || bad "dump failed: exit $rc: $(tr '\n' '|' <"$tmp/stderr")" || return
+	wait_until 5 test ! -e "/proc/$tpid" || bad "task $tpid still there after the dump" ||
+		return
+	(cd "$twd" && eval "$cmd") || bad "cannot run: $cmd" || return
+	nestor_run restore -D "$twd/img" -d --pidfile "$twd/pid"
+	if [ -z "$cmd" ]; then
+		[ $rc = 0 ] || bad "restore failed: exit $rc: $(tr '\n' '|' <"$tmp/stderr")" ||
+			return
+		rm -f "$twd/result"
+		task_intact && task_passes
+		return
+	fi
+	shift
+	for r in "$@"; do
+		re+=("${r//PID/$tpid}")
+	done
+	refused "\\b$tpid\\b" "${re[@]}" || return
+	[ ! -e "$twd/pid" ] || bad "the failed restore wrote its pidfile" || return
+	wait_until 3 gone "$tpid" || bad "task $tpid half-restored"
 }
 
 # The control: the same dump, untouched, restores and the task passes. Were
@@ -1280,7 +1324,16 @@ run "restore: core-PID.img rewritten: two actions for one signal" t_family_rewri
 run "restore: a tree, nestor killed at many moments" t_family_killed
 run "restore: a tree, images changed by the fuzzer, restored for real" t_family_fuzz_real
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
+run "dump: refused late, the connections waiting in a backlog are kept" t_backlog_kept
 run "restore: mapped file changed since the dump" t_restore_file_changed
+run "restore: open file replaced by a copy (same size and mtime)" t_files_changed \
+	'cp -p data data.new && mv data.new data' "fd 6" "/data\\b" "replaced"
+run "restore: open file truncated" t_files_changed 'truncate -s 10 data' "fd 6" "/data\\b" \
+	"size 10, was"
+run "restore: open file touched" t_files_changed 'touch data' "fd 6" "/data\\b" "mtime"
+run "restore: cwd replaced by another directory" t_files_changed 'rmdir cwd && mkdir cwd' \
+	"cwd" "/cwd\\b" "replaced by another directory"
+run "restore: open file and cwd untouched (control)" t_files_changed
 run "dump: interrupted by SIGTERM" t_dump_interrupted
 run "restore: the task's cgroup does not exist" t_restore_no_cgroup
 run "restore: from another cgroup than the dump's, into the task's own" t_restore_other_cgroup

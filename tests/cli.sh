@@ -49,6 +49,7 @@ check "a dump whose stderr pipe is closed completes" test -e "$dir/img-pipe/inve
 check "... and leaves the task running, not traced" bash -c \
 	"grep -q '^TracerPid:.0$' /proc/$pid/status && ! grep -q '^State:.[tT]' /proc/$pid/status"
 check "dump -v4 -o" "$N" dump -t "$pid" -D "$dir/img" -v4 -o dump.log
+cp -p "$dir/out.log" "$dir/out.log.dump"
 check "log lines carry a timestamp and a level" \
 	grep -qE '^\([0-9]+\.[0-9]{6}\) (debug|info): ' "$dir/img/dump.log"
 check "the log ends with the outcome" bash -c "tail -n1 '$dir/img/dump.log' | grep -qx 'Dump finished successfully'"
@@ -63,9 +64,12 @@ check "restore without -d exits with the task's status (0)" [ "$rc" -eq 0 ]
 check "the restored task passed" grep -qx PASS "$dir/result"
 check "the restore log ends with the outcome" bash -c "tail -n1 '$dir/img/restore.log' | grep -qx 'Restore finished successfully'"
 
-# The same images restore again; killed by a signal, the task makes nestor
-# exit with 128 + the signal, as a shell would.
+# The same images restore again once the task's files are as at the dump
+# (the restored task wrote to its out.log, which a restore would refuse);
+# killed by a signal, the task makes nestor exit with 128 + the signal, as
+# a shell would.
 for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.05; done
+cat "$dir/out.log.dump" >"$dir/out.log" && touch -r "$dir/out.log.dump" "$dir/out.log"
 ( sleep 0.5; kill -KILL "$pid" ) &
 "$N" restore -D "$dir/img" -o restore2.log 2>/dev/null
 rc=$?

@@ -90,18 +90,25 @@ static int write_images(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = check_interrupted()) < 0 || (r = write_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
-	r = img_create(ctx->dirfd, IMG_FILES, 0, &img);
-	if (r < 0)
+	if ((r = pstree_write(ctx)) < 0 || (r = img_create(ctx->dirfd, IMG_FILES, 0, &img)) < 0)
 		return r;
+	if (!faccessat(ctx->dirfd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW))
+		r = log_error_ret(-EEXIST, "cannot write inventory.img: something is in its place");
+	/*
+	 * The last point of refusal: what comes after cannot be undone (the
+	 * connections waiting in listeners' backlogs are taken), so from here
+	 * on only an I/O error stops the dump, and interrupts are not heard.
+	 */
+	if (r < 0 || (r = check_interrupted()) < 0 || (r = files_dump_commit(ctx)) < 0) {
+		img_close(&img);
+		return r;
+	}
 	for (size_t i = 0; i < ctx->files.nr && r == 0; i++)
 		r = img_write(&img, ctx->files.files[i]);
 	img_close(&img);
-	if (r < 0 || (r = pstree_write(ctx)) < 0)
-		return r;
 	/* The inventory goes last: an image dir without one is an unfinished dump. */
-	if ((r = check_interrupted()) < 0)
-		return r;
-	r = img_write_one(ctx->dirfd, IMG_INVENTORY, 0, ctx->inv);
+	if (r == 0)
+		r = img_write_one(ctx->dirfd, IMG_INVENTORY, 0, ctx->inv);
 	if (r < 0)
 		return r;
 	if (syncfs(ctx->dirfd))

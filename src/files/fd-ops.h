@@ -44,6 +44,9 @@ struct fd_ops {
 	int (*dump_mapped)(struct dump_ctx *ctx, const struct fd_mapped *m, uint32_t *ret_id);
 	/* Optional: once every task is collected (checks across the tree). */
 	int (*dump_finish)(struct dump_ctx *ctx);
+	/* Optional: after the last point of refusal, only for a dump that kills
+	 * the tree: what cannot be undone. Refusing is too late here. */
+	int (*dump_commit)(struct dump_ctx *ctx);
 	/* Optional: an entry of this kind, once every entry's shape is checked. */
 	int (*validate)(struct restore_ctx *ctx, const FileEntry *f);
 	/* Optional: in nestor, before any description or mapping is opened. */

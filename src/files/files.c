@@ -275,6 +275,17 @@ int files_dump_finish(struct dump_ctx *ctx)
 	return 0;
 }
 
+int files_dump_commit(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < nr_fd_kinds; i++) {
+		int r = fd_kinds[i]->dump_commit ? fd_kinds[i]->dump_commit(ctx) : 0;
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* ---- restore ---- */
 
 /* An entry on its own; its kind's message, which other entries' checks read, is there. */

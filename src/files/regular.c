@@ -16,7 +16,9 @@
 #include "files/content.h"
 #include "files/fd-ops.h"
 #include "files/files.h"
+#include "files/identity.h"
 #include "files/names.h"
+#include "restorer/restorer-abi.h"
 
 
 static bool deleted_suffix(const char *path)
@@ -84,12 +86,20 @@ static int dump_mapped(struct dump_ctx *ctx, const struct fd_mapped *m, uint32_t
 	struct stat now;
 	FileEntry *f;
 
-	if (deleted_suffix(m->path) && !m->exe)
-		return add_unlinked_mapped(ctx, m, ret_id);
+	if (deleted_suffix(m->path) && m->exe) {
+		/* A program deleted (or upgraded) while it runs: its text is mapped. */
+		for (size_t i = 0; i < ctx->nr_mapped; i++) {
+			const struct mapped_file *mf = &ctx->mapped[i];
+
+			if (mf->ino == st->st_ino && mf->major == major(st->st_dev) &&
+			    mf->minor == minor(st->st_dev)) {
+				*ret_id = mf->id;
+				return 0;
+			}
+		}
+	}
 	if (deleted_suffix(m->path))
-		return log_error_ret(-EOPNOTSUPP,
-				     "can't dump: task %d maps or runs %s, which is deleted", m->pid,
-				     m->path);
+		return add_unlinked_mapped(ctx, m, ret_id);
 	if (stat(m->path, &now) || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
 		return log_error_ret(-EOPNOTSUPP,
 				     "can't dump: task %d maps or runs %s, which is no longer at that path",
@@ -111,7 +121,7 @@ static int dump_mapped(struct dump_ctx *ctx, const struct fd_mapped *m, uint32_t
 	f->flags = (uint32_t)-1; /* not an open description: a mapped or executed file */
 	files_fill_stat(f, st);
 	*ret_id = f->id;
-	return f->path ? 0 : -ENOMEM;
+	return f->path ? ident_record(f, m->link, st) : -ENOMEM;
 }
 
 int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t *ret_id)
@@ -127,9 +137,6 @@ int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t 
 		return r;
 	if (stat(link, &st))
 		return log_error_errno(-errno, "cannot stat %s", link);
-	if (strstr(path, " (deleted)"))
-		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has its %s in a deleted directory %s",
-				     pid, which, path);
 	f = file_table_add(&ctx->files);
 	if (!f)
 		return -ENOMEM;
@@ -138,7 +145,17 @@ int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t 
 	f->flags = O_RDONLY | O_DIRECTORY;
 	files_fill_stat(f, &st);
 	*ret_id = f->id;
-	return f->path ? 0 : -ENOMEM;
+	if (!f->path)
+		return -ENOMEM;
+	if (st.st_nlink || !deleted_suffix(path))
+		return ident_record(f, link, &st);
+	/* A directory removed since: made again for the restore, and removed. */
+	f->path[strlen(path) - 10] = 0;
+	f->unlinked = true;
+	f->has_ino = f->has_dev = true;
+	f->ino = st.st_ino;
+	f->dev = st.st_dev;
+	return 0;
 }
 
 static bool is_tty(const struct stat *st)
@@ -233,7 +250,7 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 	if (S_ISREG(st->st_mode)) {
 		f->type = FILE_TYPE__REG;
 		if (st->st_nlink)
-			return 0;
+			return ident_record(f, d->link, st);
 		if (deleted_suffix(f->path))
 			f->path[strlen(f->path) - 10] = 0;
 		snprintf(what, sizeof(what), "fd %d", d->fd);
@@ -241,7 +258,7 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 	}
 	f->type = S_ISCHR(st->st_mode) ? FILE_TYPE__CHR : FILE_TYPE__DIR;
 	if (st->st_nlink || !deleted_suffix(f->path))
-		return 0;
+		return f->type == FILE_TYPE__DIR ? ident_record(f, d->link, st) : 0;
 	/* A removed directory or device node: made again at restore, and removed. */
 	f->path[strlen(f->path) - 10] = 0;
 	f->unlinked = true;
@@ -253,14 +270,51 @@ static int dump_fd(const struct fd_dump *d, FileEntry *f)
 
 /* ---- restore ---- */
 
-static int check_unchanged(const FileEntry *f, const struct stat *st)
+/* Who holds f, for messages: a task's fd, cwd, root, exe or mapping. */
+static const char *holder(const struct restore_ctx *ctx, const FileEntry *f, char *buf,
+			  size_t len)
 {
-	if ((uint64_t)st->st_size != f->size || files_mtime_ns(st) != f->mtime_ns)
-		return log_error_ret(-ESTALE, "can't restore: %s changed since the dump "
-					      "(size %llu, was %llu; mtime differs: %s)",
-				     f->path, (unsigned long long)st->st_size,
-				     (unsigned long long)f->size,
-				     files_mtime_ns(st) != f->mtime_ns ? "yes" : "no");
+	snprintf(buf, len, "file %u", f->id);
+	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+		const struct restore_task *t = &ctx->tasks[k];
+		const FdinfoEntry *fi = t->fdinfo;
+		const MmEntry *mm = t->mm;
+
+		for (size_t i = 0; fi && i < fi->n_fds; i++)
+			if (fi->fds[i]->file_id == f->id)
+				return snprintf(buf, len, "task %d fd %u", t->pid, fi->fds[i]->fd), buf;
+		if (t->core && (t->core->cwd_id == f->id || t->core->root_id == f->id))
+			return snprintf(buf, len, "task %d %s", t->pid,
+					t->core->cwd_id == f->id ? "cwd" : "root"), buf;
+		if (mm && mm->exe_file_id == f->id)
+			return snprintf(buf, len, "task %d exe", t->pid), buf;
+		for (size_t i = 0; mm && i < mm->n_vmas; i++)
+			if (mm->vmas[i]->has_file_id && mm->vmas[i]->file_id == f->id &&
+			    (mm->vmas[i]->kind == VMA_FILE_PRIVATE ||
+			     mm->vmas[i]->kind == VMA_FILE_SHARED))
+				return snprintf(buf, len, "task %d mapping %llx-%llx", t->pid,
+						(unsigned long long)mm->vmas[i]->start,
+						(unsigned long long)mm->vmas[i]->end), buf;
+	}
+	return buf;
+}
+
+/* A file reopened by its path (not made again, not a /proc file). */
+static bool by_path(const FileEntry *f)
+{
+	return (f->type == FILE_TYPE__REG || f->type == FILE_TYPE__DIR) && !f->unlinked &&
+	       !f->has_proc_pid;
+}
+
+/* The file at f's path, or the open fd, is f as it was at the dump. */
+static int check_file(const struct restore_ctx *ctx, const FileEntry *f, int fd)
+{
+	char who[96], why[128];
+	int r = ident_compare(f, fd, why, sizeof(why));
+
+	if (r < 0)
+		return log_error_ret(r, "can't restore: %s: %s %s", holder(ctx, f, who, sizeof(who)),
+				     f->path, why);
 	return 0;
 }
 
@@ -283,19 +337,14 @@ static int validate_proc(struct restore_ctx *ctx, const FileEntry *f)
 	return log_error_ret(-EINVAL, "image files.img is corrupted: bad /proc file %u", f->id);
 }
 
-/* Mapped and executed files must be there, unchanged, before anything is made. */
+/* Files reopened by path must be there, the same and unchanged, before anything is made. */
 static int validate(struct restore_ctx *ctx, const FileEntry *f)
 {
-	struct stat st;
-
 	if (f->has_proc_pid)
 		return validate_proc(ctx, f);
-	if (f->type != FILE_TYPE__REG || f->flags != (uint32_t)-1 || f->unlinked ||
-	    ctx->images_only)
+	if (!by_path(f) || ctx->images_only)
 		return 0;
-	if (stat(f->path, &st))
-		return log_error_errno(-errno, "can't restore: cannot find %s", f->path);
-	return check_unchanged(f, &st);
+	return check_file(ctx, f, -1);
 }
 
 static struct timespec ts_of(uint64_t ns)
@@ -346,7 +395,7 @@ static int open_unlinked(const FileEntry *f, int flags)
 static int make_unlinked(const FileEntry *f)
 {
 	if (f->type == FILE_TYPE__REG)
-		return open_unlinked(f, O_RDWR);
+		return open_unlinked(f, O_RDONLY); /* never writable: it may be a program to run */
 	return names_open_deleted(f->path, (f->type == FILE_TYPE__DIR ? S_IFDIR : S_IFCHR) |
 						   (f->mode & 07777),
 				  f->rdev, O_PATH);
@@ -410,7 +459,6 @@ static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 
 static int open_mapped(struct restore_ctx *ctx, const FileEntry *f, int mode)
 {
-	struct stat st;
 	int fd, r;
 
 	if (f->unlinked)
@@ -418,8 +466,7 @@ static int open_mapped(struct restore_ctx *ctx, const FileEntry *f, int mode)
 	fd = open(f->path, mode | O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", f->path);
-	r = fstat(fd, &st) ? log_error_errno(-errno, "cannot stat %s", f->path)
-			   : check_unchanged(f, &st);
+	r = check_file(ctx, f, fd);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -489,6 +536,10 @@ static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 		close(fd);
 		return log_error_ret(-ESTALE, "can't restore: %s is not the device it was", f->path);
 	}
+	if (by_path(f) && (r = check_file(ctx, f, fd)) < 0) {
+		close(fd);
+		return r;
+	}
 	/* A directory's position is a cookie of its file system: lseek takes it back. */
 	if ((f->type == FILE_TYPE__REG || f->type == FILE_TYPE__DIR) && !(f->flags & O_PATH) &&
 	    lseek(fd, f->pos, SEEK_SET) < 0) {
@@ -507,6 +558,32 @@ static void close_all(struct restore_ctx *ctx)
 	ctx->nr_unlinked = 0;
 }
 
+/* The fd nestor holds of an object it made again, or -1. */
+static int made_fd(const struct restore_ctx *ctx, const FileEntry *f)
+{
+	for (size_t i = 0; i < ctx->nr_unlinked; i++)
+		if (ctx->unlinked[i].dev == f->dev && ctx->unlinked[i].ino == f->ino)
+			return ctx->unlinked[i].fd;
+	return -1;
+}
+
+/* Removed directories that are a task's cwd or root, made before the tree. */
+static int prepare(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		const FileEntry *f = ctx->files[i];
+		int fd;
+
+		if (f->type != FILE_TYPE__DIR || !f->unlinked || made_fd(ctx, f) >= 0)
+			continue;
+		fd = unlinked_open(ctx, f, O_PATH | O_DIRECTORY);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
+}
+
 int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const FileEntry *root = restore_file(ctx, t->core->root_id);
@@ -514,11 +591,19 @@ int files_restore_dirs(struct restore_ctx *ctx, struct restore_task *t)
 
 	if (!root || !cwd || root->type != FILE_TYPE__DIR || cwd->type != FILE_TYPE__DIR)
 		return log_error_ret(-EINVAL, "image core-%d.img is corrupted: bad cwd or root", t->pid);
-	/* Both paths are as nestor sees them, so cwd first: chroot leaves it be. */
-	if (chdir(cwd->path))
+	/* Both paths are as nestor sees them, so cwd first: chroot leaves it be.
+	 * A removed one was made again by nestor, which holds it. */
+	if (cwd->unlinked ? fchdir(made_fd(ctx, cwd)) : chdir(cwd->path))
 		return log_error_errno(-errno, "cannot change directory to %s", cwd->path);
-	if (strcmp(root->path, "/") && chroot(root->path))
+	if (root->unlinked) {
+		char held[32];
+
+		snprintf(held, sizeof(held), "/proc/self/fd/%d", made_fd(ctx, root));
+		if (chroot(held))
+			return log_error_errno(-errno, "cannot change root to %s", root->path);
+	} else if (strcmp(root->path, "/") && chroot(root->path)) {
 		return log_error_errno(-errno, "cannot change root to %s", root->path);
+	}
 	return 0;
 }
 
@@ -532,6 +617,7 @@ const struct fd_ops regular_fd_ops = {
 	.dump_mapped = dump_mapped,
 	.validate = validate,
 	.late = late,
+	.prepare = prepare,
 	.open = open_fd,
 	.close = close_all,
 };

@@ -124,4 +124,11 @@ int ext_connect(int sk, const SocketEntry *e, uint32_t id);
  */
 int ext_sender(const ProtobufCBinaryData *name, uint32_t id, bool peer, int *ret_fd);
 
+/* A peer name that can be bound or connected to again: abstract, or an absolute path. */
+static inline bool usable_peer_name(const SocketEntry *e)
+{
+	return e->peer_name.len &&
+	       (!is_path(e->peer_name.data, e->peer_name.len) || e->peer_name.data[0] == '/');
+}
+
 #endif

@@ -11,7 +11,8 @@
  * a client sent on a connection not yet accepted waits on a socket no fd
  * reaches: only accept() does, which takes the connection from the task.
  * So a dump that leaves the tree running refuses it, and one that kills
- * the tree takes it in sockets_dump_finish(), after every refusal.
+ * the tree takes it in its commit step (fd_ops.dump_commit), after the
+ * last point of refusal, once every other image is written.
  *
  * Restore: the first sockets_open() makes every socket of the image at
  * once, since connections, backlogs and the senders of queued datagrams tie
@@ -812,10 +813,13 @@ static int take_pending(struct dump_ctx *ctx, FileEntry *f)
 	return 0;
 }
 
-int sockets_dump_finish(struct dump_ctx *ctx)
+/* Connections waiting in backlogs are taken only here, after every refusal. */
+static int dump_commit(struct dump_ctx *ctx)
 {
-	int r = check_outside(ctx);
+	int r = 0;
 
+	if (ctx->opts->leave_running)
+		return 0;
 	for (size_t i = 0; r == 0 && i < ctx->files.nr; i++) {
 		FileEntry *f = ctx->files.files[i];
 
@@ -823,6 +827,11 @@ int sockets_dump_finish(struct dump_ctx *ctx)
 			r = take_pending(ctx, f);
 	}
 	return r;
+}
+
+int sockets_dump_finish(struct dump_ctx *ctx)
+{
+	return check_outside(ctx);
 }
 
 
@@ -847,6 +856,7 @@ const struct fd_ops sockets_fd_ops = {
 	.claims = claims,
 	.dump = dump_fd,
 	.dump_finish = sockets_dump_finish,
+	.dump_commit = dump_commit,
 	.validate = sockets_validate,
 	.open = open_fd,
 };

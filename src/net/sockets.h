@@ -8,11 +8,9 @@
 /* Fills f for socket fd, or refuses it, naming the task, the fd and the kind. */
 int sockets_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct stat *st,
 		 FileEntry *f);
-/*
- * Once every task's fds are dumped: refuses sockets a process outside the
- * tree holds too, then takes what clients sent on connections not yet
- * accepted (by accepting them: only when the dump kills the tree).
- */
+/* Once every task's fds are dumped: refuses sockets a process outside the
+ * tree holds too. What clients sent on connections not yet accepted is
+ * taken later, in the commit step (sockets_fd_ops.dump_commit). */
 int sockets_dump_finish(struct dump_ctx *ctx);
 int sockets_validate(struct restore_ctx *ctx, const FileEntry *f);
 /*

@@ -168,6 +168,87 @@ static void setup_seccomp(void)
 		skip("seccomp filter: %m");
 }
 
+/* A listener (fd 6) on WORKDIR/sock with BACKLOG connections of its own
+ * waiting, each holding data its client (fds 7...) sent. */
+#define BACKLOG 3
+static void setup_backlog(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", workdir);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 8))
+		fail("listener: %m");
+	place_fd(l, 6);
+	for (int i = 0; i < BACKLOG; i++) {
+		int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		char msg[32];
+
+		snprintf(msg, sizeof(msg), "client %d", i);
+		if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    write(c, msg, strlen(msg)) != (ssize_t)strlen(msg))
+			fail("client %d: %m", i);
+		place_fd(c, 7 + i);
+	}
+}
+
+/* Every waiting connection is still there, in order, with its data, and its
+ * client hears the answer. */
+static void check_backlog(void)
+{
+	for (int i = 0; i < BACKLOG; i++) {
+		char msg[32], got[32] = "";
+		int a = accept4(6, NULL, NULL, SOCK_CLOEXEC);
+
+		snprintf(msg, sizeof(msg), "client %d", i);
+		if (a < 0)
+			fail("connection %d is no longer waiting: %m", i);
+		if (read(a, got, sizeof(got) - 1) != (ssize_t)strlen(msg) || strcmp(got, msg))
+			fail("connection %d holds '%s', expected '%s'", i, got, msg);
+		if (write(a, "ok", 2) != 2 || read(7 + i, got, 2) != 2 || memcmp(got, "ok", 2))
+			fail("client %d does not hear its connection: %m", i);
+		close(a);
+	}
+	if (accept4(6, NULL, NULL, SOCK_CLOEXEC) >= 0)
+		fail("one more connection is waiting");
+}
+
+/* An open file (fd 6, at offset 100) and a cwd, both in the work dir. */
+static void setup_files(void)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/data", workdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail("create %s: %m", path);
+	for (int i = 0; i < MAP_SIZE; i++)
+		if (write(fd, &(char){ 'a' + i % 26 }, 1) != 1)
+			fail("write %s: %m", path);
+	if (lseek(fd, 100, SEEK_SET) != 100)
+		fail("lseek: %m");
+	place_fd(fd, 6);
+	snprintf(path, sizeof(path), "%s/cwd", workdir);
+	if (mkdir(path, 0755) || chdir(path))
+		fail("mkdir/chdir %s: %m", path);
+}
+
+static void check_files(void)
+{
+	char buf[4096], want[4096];
+	struct stat st;
+
+	snprintf(want, sizeof(want), "%s/cwd", workdir);
+	if (!getcwd(buf, sizeof(buf)) || strcmp(buf, want))
+		fail("cwd is %s, expected %s", buf, want);
+	if (fstat(6, &st) || st.st_size != MAP_SIZE || lseek(6, 0, SEEK_CUR) != 100)
+		fail("fd 6: size %ld offset %ld, expected %d 100", (long)st.st_size,
+		     (long)lseek(6, 0, SEEK_CUR), MAP_SIZE);
+	if (read(6, buf, 1) != 1 || buf[0] != 'a' + 100 % 26)
+		fail("fd 6 reads %#x at 100", buf[0]);
+}
+
 static void setup_map(void)
 {
 	char path[4096];
@@ -473,6 +554,10 @@ static void setup(void)
 			big[off] = (char)(off >> 12);
 	} else if (!strcmp(mode, "map")) {
 		setup_map();
+	} else if (!strcmp(mode, "files")) {
+		setup_files();
+	} else if (!strcmp(mode, "backlog")) {
+		setup_backlog();
 	} else if (!strcmp(mode, "sysv_shm")) {
 		setup_sysv_shm();
 	} else {
@@ -570,6 +655,10 @@ static void check(void)
 		for (size_t off = 0; off < BIG_SIZE; off += 4096)
 			if (big[off] != (char)(off >> 12))
 				fail("big memory at %zu changed", off);
+	} else if (!strcmp(mode, "files")) {
+		check_files();
+	} else if (!strcmp(mode, "backlog")) {
+		check_backlog();
 	} else if (!strcmp(mode, "map")) {
 		for (int i = 0; i < MAP_SIZE; i++)
 			if (map[i] != 'a' + i % 26)
