@@ -321,6 +321,8 @@ run "restore: a queued datagram's named sender outside the tree is only in fligh
 	t_unix_sender_inflight
 run "dump: a task holding an inet socket" dump_refused socket -- "\\bPID\\b" "fd 9\\b" "inet socket"
 run "dump: a task holding a pidfd" dump_refused pidfd -- "\\bPID\\b" "fd 5\\b" "pidfd"
+run "dump: an epoll whose fired one-shot watch's file reports no event" dump_refused \
+	epoll_fired -- "\\bPID\\b" "fd 5\\b" "one-shot watch of fd 6"
 run "dump: a task holding a /proc file of a process outside the tree" dump_refused procfd -- \
 	"\\bPID\\b" "fd 5\\b" "/proc/1/stat" "not a task of the tree"
 run "dump: a pipe owned (F_SETOWN_EX) by a thread other than the main one" \

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -401,6 +402,37 @@ static int parse_epoll_watches(struct anon_dump *d, EpollState *s)
 	return 0;
 }
 
+/* The bits the kernel keeps in a one-shot watch after it fired. */
+#define EPOLL_PRIVATE_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
+#define EPOLL_ALL_EVENTS                                                                           \
+	(EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND |    \
+	 EPOLLMSG | EPOLLRDHUP)
+
+static bool epoll_disarmed(const EpollWatch *w)
+{
+	return (w->events & EPOLLONESHOT) && !(w->events & ~EPOLL_PRIVATE_BITS);
+}
+
+/* A fired one-shot watch is made again by firing it once: its file must report an event. */
+static int check_disarmed(const struct anon_dump *d, const EpollWatch *w)
+{
+	struct pollfd p = { .events = EPOLL_ALL_EVENTS };
+	int r;
+
+	if (!epoll_disarmed(w))
+		return 0;
+	p.fd = sys_dup_task_fd(d->t->pid, w->tfd);
+	if (p.fd < 0)
+		return log_error_errno(p.fd, "cannot get fd %u of task %d", w->tfd, d->t->pid);
+	r = poll(&p, 1, 0);
+	close(p.fd);
+	if (r == 1)
+		return 0;
+	return log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is an epoll whose fired "
+					  "one-shot watch of fd %u cannot be made again: that file "
+					  "reports no event now (not supported)", d->t->pid, d->fd, w->tfd);
+}
+
 static int dump_epoll(struct anon_dump *d, AnonfdEntry *a)
 {
 	EpollState *s = ANEW(EpollState);
@@ -422,7 +454,8 @@ static int dump_epoll(struct anon_dump *d, AnonfdEntry *a)
 		uint32_t tfd = s->watches[idx[i]]->tfd;
 
 		toff = i && s->watches[idx[i - 1]]->tfd == tfd ? toff + 1 : 0;
-		if ((r = check_epoll_target(d, tfd, toff)) < 0)
+		if ((r = check_epoll_target(d, tfd, toff)) < 0 ||
+		    (r = check_disarmed(d, s->watches[idx[i]])) < 0)
 			return r;
 	}
 	return 0;
@@ -497,12 +530,41 @@ static int open_epoll(const FileEntry *f)
 	return fd < 0 ? log_error_errno(-errno, "cannot create an epoll instance") : fd;
 }
 
+/*
+ * A one-shot watch that fired is kept with no events at all, a state that
+ * epoll_ctl() cannot set (it always adds EPOLLERR|EPOLLHUP): the watch is
+ * added armed for every event and fired once, on an instance where nothing
+ * else is armed yet. A file that reports no event at all cannot fire it.
+ */
+static int add_disarmed(struct restore_task *t, int epfd, const EpollWatch *w)
+{
+	struct epoll_event ev = {.events = w->events | EPOLL_ALL_EVENTS, .data.u64 = w->data};
+	struct epoll_event got;
+
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->tfd, &ev))
+		return log_error_errno(-errno, "cannot watch fd %u in epoll fd %d of task %d",
+				       w->tfd, epfd, t->pid);
+	if (epoll_wait(epfd, &got, 1, 0) != 1 || got.data.u64 != w->data)
+		return log_error_ret(-EINVAL,
+				     "can't restore: task %d epoll fd %d: the fired one-shot watch "
+				     "of fd %u cannot be made again (the file reports no event)",
+				     t->pid, epfd, w->tfd);
+	return 0;
+}
+
 static int add_epoll_watches(struct restore_task *t, int epfd, const EpollState *s)
 {
+	int r;
+
+	for (size_t i = 0; i < s->n_watches; i++)
+		if (epoll_disarmed(s->watches[i]) && (r = add_disarmed(t, epfd, s->watches[i])) < 0)
+			return r;
 	for (size_t i = 0; i < s->n_watches; i++) {
 		const EpollWatch *w = s->watches[i];
 		struct epoll_event ev = {.events = w->events, .data.u64 = w->data};
 
+		if (epoll_disarmed(w))
+			continue;
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->tfd, &ev))
 			return log_error_errno(-errno,
 					       "cannot watch fd %u in epoll fd %d of task %d",

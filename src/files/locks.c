@@ -135,6 +135,15 @@ static int lock_description(int fd, const LockEntry *e)
 	return fcntl(fd, F_OFD_SETLK, &fl) ? -errno : 0;
 }
 
+/* The task of the tree whose pid a flock shows (it took the lock), or NULL. */
+static const struct restore_task *flock_taker(const struct restore_ctx *ctx, const LockEntry *e)
+{
+	for (size_t i = 0; e->kind == LOCK_KIND_FLOCK && e->has_pid && i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == e->pid)
+			return &ctx->tasks[i];
+	return NULL;
+}
+
 int locks_restore_descriptions(struct restore_ctx *ctx)
 {
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
@@ -144,7 +153,7 @@ int locks_restore_descriptions(struct restore_ctx *ctx)
 			const LockEntry *e = t->fdinfo->locks[i];
 			int r;
 
-			if (e->kind == LOCK_KIND_POSIX)
+			if (e->kind == LOCK_KIND_POSIX || flock_taker(ctx, e))
 				continue;
 			r = lock_description(ctx->file_fds[file_of(t, e->fd)], e);
 			if (r < 0)
@@ -213,4 +222,30 @@ int locks_restore_late(struct restore_ctx *ctx, struct restore_task *t, struct r
 					    t->pid, e->fd);
 	}
 	return r;
+}
+
+/*
+ * A flock shows the pid of whoever called flock(): the task of the tree with
+ * that pid takes it (a zombie or a dead leader's helper before it exits),
+ * on nestor's description, which every task inherits.
+ */
+int locks_restore_flocks(struct restore_ctx *ctx, const struct restore_task *taker)
+{
+	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+		const struct restore_task *t = &ctx->tasks[k];
+
+		for (size_t i = 0; t->fdinfo && i < t->fdinfo->n_locks; i++) {
+			const LockEntry *e = t->fdinfo->locks[i];
+			int r;
+
+			if (flock_taker(ctx, e) != taker)
+				continue;
+			r = lock_description(ctx->file_fds[file_of(t, e->fd)], e);
+			if (r < 0)
+				return log_error_errno(r, "can't restore the flock of task %d fd %u "
+							  "(someone else holds the file locked?)",
+						       t->pid, e->fd);
+		}
+	}
+	return 0;
 }

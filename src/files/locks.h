@@ -13,6 +13,8 @@ int locks_dump(struct dump_task *t, int fd, const char *fdinfo);
 int locks_validate(const struct restore_task *t);
 /* In nestor: flock and OFD locks, on the descriptions it opened. */
 int locks_restore_descriptions(struct restore_ctx *ctx);
+/* In the task: the flocks it took itself (their pid is its own). */
+int locks_restore_flocks(struct restore_ctx *ctx, const struct restore_task *taker);
 /* POSIX locks for the blob, which takes them last. */
 void locks_fill_args(const struct restore_task *t, struct rst_args *a);
 /* A task whose fd table is shared: its POSIX locks, taken by nestor in the

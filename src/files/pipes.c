@@ -239,6 +239,7 @@ struct pipe_obj {
 	uint64_t ino;
 	int fd; /* a read-write (FIFO) or read end holder, kept until the tree is made */
 	int wr;
+	bool rd_given, wr_given; /* pipe2()'s own description of that end handed out */
 };
 
 int pipes_validate(struct restore_ctx *ctx, const FileEntry *f)
@@ -334,6 +335,32 @@ static int make_pipe(struct restore_ctx *ctx, const FileEntry *f, struct pipe_ob
 	return d ? fill_pipe(d, o) : 0;
 }
 
+/*
+ * open() always adds O_LARGEFILE here and F_SETFL cannot take it away: a
+ * description without it is one pipe2() made, at most one per end. That
+ * one is handed out (nestor keeps its own fd to it until the tree is made).
+ */
+static int pipe2_end(struct pipe_obj *o, const FileEntry *f)
+{
+	bool rd = (f->flags & O_ACCMODE) == O_RDONLY;
+	bool *given = rd ? &o->rd_given : &o->wr_given;
+	int fd;
+
+	if (*given)
+		return log_error_ret(-EINVAL, "can't restore: pipe %llu has two %s ends without "
+					      "O_LARGEFILE", (unsigned long long)o->ino,
+				     rd ? "read" : "write");
+	fd = fcntl(rd ? o->fd : o->wr, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot dup a pipe end");
+	if (fcntl(fd, F_SETFL, f->flags & ~O_ASYNC) < 0) { /* O_ASYNC: armed with its owner */
+		close(fd);
+		return log_error_errno(-errno, "cannot set the flags of a pipe end");
+	}
+	*given = true;
+	return fd;
+}
+
 int pipes_open(struct restore_ctx *ctx, const FileEntry *f)
 {
 	struct pipe_obj *o = NULL;
@@ -348,10 +375,13 @@ int pipes_open(struct restore_ctx *ctx, const FileEntry *f)
 			return -ENOMEM;
 		ctx->nr_pipes++;
 		o->fd = o->wr = -1;
+		o->rd_given = o->wr_given = false;
 		r = make_pipe(ctx, f, o);
 		if (r < 0)
 			return r;
 	}
+	if (f->type != FILE_TYPE__FIFO && !(f->flags & O_LARGEFILE))
+		return pipe2_end(o, f);
 	/* A new description of the same pipe, with the saved flags. */
 	/* open() refuses O_DIRECT on a pipe, F_SETFL takes it. */
 	fd = fd_reopen((f->flags & O_ACCMODE) == O_RDONLY ? o->fd : o->wr,

@@ -407,6 +407,24 @@ struct unlinked_obj {
 };
 
 /*
+ * O_NOFOLLOW (shm_open sets it) stays in the description, and /proc's link
+ * cannot be opened with it (ELOOP): the inode is opened again by its handle.
+ */
+static int reopen_by_handle(int fd, int flags)
+{
+	struct {
+		struct file_handle h;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} fh = { .h.handle_bytes = MAX_HANDLE_SZ };
+	int mnt_id, nfd;
+
+	if (name_to_handle_at(fd, "", &fh.h, &mnt_id, AT_EMPTY_PATH))
+		return -errno;
+	nfd = open_by_handle_at(fd, &fh.h, OPEN_FLAGS_RESTORE(flags));
+	return nfd < 0 ? -errno : nfd;
+}
+
+/*
  * An unlinked file is made once (kept open read-write by nestor) and every
  * description or mapping of it reopens that one, so all share its inode
  * (its pages, for a POSIX shm object mapped by several tasks).
@@ -433,8 +451,7 @@ static int unlinked_open(struct restore_ctx *ctx, const FileEntry *f, int flags)
 		*o = (struct unlinked_obj){ f->dev, f->ino, fd };
 		ctx->nr_unlinked++;
 	}
-	/* shm_open's O_NOFOLLOW mattered only for the lookup: /proc's link must be followed. */
-	fd = fd_reopen(o->fd, flags & ~O_NOFOLLOW);
+	fd = flags & O_NOFOLLOW ? reopen_by_handle(o->fd, flags) : fd_reopen(o->fd, flags);
 	if (fd < 0)
 		return log_error_errno(fd, "cannot reopen %s, made again", f->path);
 	return fd;
@@ -469,6 +486,28 @@ static int open_terminal(struct restore_ctx *ctx, const FileEntry *f)
 	return fd < 0 ? log_error_errno(-errno, "cannot dup the terminal") : fd;
 }
 
+#define SETFL_BITS (O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME)
+
+/*
+ * The new description has exactly the dumped flags, or the restore stops.
+ * O_ASYNC is left out: it is armed later, with the description's owner.
+ */
+static int check_flags(const FileEntry *f, int fd)
+{
+	uint32_t want = f->flags & ~O_ASYNC;
+	int got = fcntl(fd, F_GETFL);
+
+	if (got >= 0 && ((uint32_t)got & ~O_ASYNC) != want &&
+	    !(((uint32_t)got ^ want) & ~(SETFL_BITS | O_ASYNC)) && !fcntl(fd, F_SETFL, want))
+		got = fcntl(fd, F_GETFL);
+	if (got < 0)
+		return log_error_errno(-errno, "cannot read the flags of %s", f->path);
+	if (((uint32_t)got & ~O_ASYNC) != want)
+		return log_error_ret(-EINVAL, "can't restore: %s opens with flags 0%o, not 0%o "
+					      "as it had", f->path, got, f->flags);
+	return 0;
+}
+
 static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 {
 	struct stat st;
@@ -488,6 +527,10 @@ static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 		r = -errno;
 		close(fd);
 		return log_error_errno(r, "cannot stat %s", f->path);
+	}
+	if ((r = check_flags(f, fd)) < 0) {
+		close(fd);
+		return r;
 	}
 	if (f->type == FILE_TYPE__CHR && st.st_rdev != f->rdev) {
 		close(fd);

@@ -46,7 +46,6 @@ static inline bool is_live(const struct restore_task *t)
 pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch);
 int make_family(struct restore_ctx *ctx, int idx, struct channels *ch);
 int join_group(struct restore_ctx *ctx, int idx, struct channels *ch);
-__attribute__((noreturn)) void become_zombie(uint32_t status);
 int settle_zombies(struct restore_ctx *ctx, int idx);
 
 /* task.c: what a restored task runs. */

@@ -19,6 +19,7 @@
 #include "tree/signals.h"
 #include "tree/task.h"
 #include "tree/timers.h"
+#include "tree/zombie.h"
 
 void task_report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
 {
@@ -96,7 +97,7 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		if ((r = files_restore_fds(ctx, t)) < 0)
 			goto fail;
 	}
-	if ((r = make_family(ctx, idx, ch)) < 0)
+	if ((r = make_family(ctx, idx, ch)) < 0 || (r = locks_restore_flocks(ctx, t)) < 0)
 		goto fail;
 	if (t->helper) { /* its members exist: the leader dies again */
 		task_report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);
@@ -104,8 +105,10 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	}
 	if ((r = join_group(ctx, idx, ch)) < 0 || (r = fown_restore_task(ctx, t)) < 0)
 		goto fail;
-	if (t->zombie)
-		become_zombie(t->pe->exit_status);
+	if (t->zombie) {
+		r = zombie_exit(t->pe);
+		goto fail;
+	}
 	if ((r = settle_zombies(ctx, idx)) < 0 || (r = task_prepare(ctx, t, ch, &reg)) < 0 ||
 	    (!t->no_rseq && (r = unregister_rseq()) < 0))
 		goto fail;

@@ -88,22 +88,6 @@ int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
 	return tty_set_foreground(&ctx->tasks[idx]);
 }
 
-/* A zombie ends as it ended: its parent reaps it after the restore. */
-__attribute__((noreturn)) void become_zombie(uint32_t status)
-{
-	struct rlimit none = { 0, 0 };
-	sigset_t all;
-
-	if (WIFSIGNALED(status)) {
-		setrlimit(RLIMIT_CORE, &none);
-		signal(WTERMSIG(status), SIG_DFL);
-		sigfillset(&all);
-		sigprocmask(SIG_UNBLOCK, &all, NULL);
-		kill(getpid(), WTERMSIG(status));
-	}
-	_exit(WEXITSTATUS(status));
-}
-
 /*
  * Zombie children exit while we restore; the SIGCHLD they raise is not one
  * the task had pending, so it is consumed here (the task's own pending

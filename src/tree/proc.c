@@ -99,6 +99,10 @@ int proc_parse_status(const char *text, struct proc_status *st)
 			st->shd_pnd = strtoull(v, NULL, 16);
 		else if (KEY("SigBlk"))
 			st->sig_blk = strtoull(v, NULL, 16);
+		else if (KEY("SigIgn"))
+			st->sig_ign = strtoull(v, NULL, 16);
+		else if (KEY("SigCgt"))
+			st->sig_cgt = strtoull(v, NULL, 16);
 		else if (KEY("Seccomp"))
 			st->seccomp = atoi(v);
 		else if (KEY("NoNewPrivs"))

@@ -20,7 +20,7 @@ struct proc_status {
 	unsigned groups[128];
 	int nr_groups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
-	uint64_t sig_pnd, shd_pnd, sig_blk;
+	uint64_t sig_pnd, shd_pnd, sig_blk, sig_ign, sig_cgt;
 	int seccomp, no_new_privs;
 	unsigned umask;
 	int kthread;

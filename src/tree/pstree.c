@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "tree/pstree.h"
+#include "tree/zombie.h"
 #include "mem/vmshare.h"
 #include "core/sys.h"
 #include "tree/task.h"
@@ -316,6 +317,8 @@ int pstree_write(struct dump_ctx *ctx)
 		e.sid = t->stat.sid;
 		e.has_exit_status = t->zombie;
 		e.exit_status = t->exit_status;
+		if (t->zombie && (r = zombie_dump(t, &e)) < 0)
+			break;
 		e.n_threads = t->nr_threads;
 		e.threads = ANEW_ARRAY(uint32_t, t->nr_threads + 1);
 		if (!e.threads) {
@@ -436,6 +439,9 @@ static int validate_entry(struct restore_ctx *ctx, size_t i)
 		ctx->tasks[i].shared_files = true;
 		ctx->tasks[parent].shared_files = true;
 	}
+	if (e->has_exit_status ? !zombie_valid(e)
+			       : e->zombie_comm || e->n_zombie_rlimits || e->has_zombie_sig_blk)
+		return -EINVAL;
 	if (e->n_threads > 4096 || ((e->has_exit_status || e->helper) && e->n_threads) ||
 	    (e->helper && (e->has_exit_status || e->has_creator || e->pgid != e->pid)))
 		return -EINVAL;

@@ -164,7 +164,16 @@ static int queue_pending(pid_t pid, SiginfoEntry **v, size_t n)
 int signals_restore(struct restore_task *t)
 {
 	const TaskCoreEntry *c = t->core;
+	struct ksigaction dfl = { 0 };
 
+	/*
+	 * The image holds only the actions that are not the default: every
+	 * other one starts as a new task's (SIG_DFL, no flags, empty mask),
+	 * not as inherited from nestor, which ignores SIGPIPE for itself.
+	 */
+	for (int sig = 1; sig <= NSIG_K; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sys_rt_sigaction(sig, &dfl, NULL))
+			return log_error_errno(-errno, "cannot reset action of signal %d", sig);
 	for (size_t i = 0; i < c->n_sigactions; i++) {
 		const SigactionEntry *e = c->sigactions[i];
 		struct ksigaction ka = { e->handler, e->flags, e->restorer, e->mask };

@@ -18,6 +18,7 @@
 #include "infect/ptrace.h"
 #include "tree/seccomp.h"
 #include "tree/task.h"
+#include "tree/ioprio.h"
 #include "core/util.h"
 
 #define PF_KTHREAD 0x00200000
@@ -282,7 +283,7 @@ static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
 	if (r < 0)
 		return r;
 	core->personality = v;
-	return 0;
+	return ioprio_dump(t, core);
 }
 
 #define MEMBARRIER_CMD_GET_REGISTRATIONS 512
@@ -485,7 +486,7 @@ int task_restore_early(struct restore_ctx *ctx, struct restore_task *t)
 		return log_error_errno(-errno, "cannot set prctl flags of task %d", t->pid);
 	/* The parent-death signal is the blob's to set, after the credentials
 	 * (a change of credentials clears it). */
-	return 0;
+	return ioprio_restore(c);
 }
 
 /* Validated: 4 uids and gids, at most RST_MAX_GROUPS groups. */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -520,6 +521,25 @@ static void setup(void)
 		if (e < 0)
 			fail("eventfd: %m");
 		place_fd(e, 5);
+	} else if (!strcmp(mode, "epoll_fired")) {
+		/* A one-shot watch fired on a pipe emptied since: no event to fire it again. */
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
+		int p[2];
+		char c;
+
+		if (pipe(p))
+			fail("pipe: %m");
+		place_fd(p[0], 20); /* out of the way of 6 and 7 first */
+		place_fd(p[1], 21);
+		place_fd(20, 6);
+		place_fd(21, 7);
+		e = epoll_create1(0);
+		if (e < 0)
+			fail("epoll_create1: %m");
+		place_fd(e, 5);
+		if (epoll_ctl(5, EPOLL_CTL_ADD, 6, &ev) || write(7, "x", 1) != 1 ||
+		    epoll_wait(5, &ev, 1, 1000) != 1 || read(6, &c, 1) != 1)
+			fail("firing the one-shot watch: %m");
 	} else if (!strcmp(mode, "procfd")) {
 		e = open("/proc/1/stat", O_RDONLY | O_CLOEXEC);
 		if (e < 0)
@@ -652,7 +672,7 @@ static void check(void)
 		if (read(5, &v, sizeof(v)) != sizeof(v) || v != 42)
 			fail("eventfd counter %llu, expected 42", (unsigned long long)v);
 	} else if (!strcmp(mode, "pidfd") || !strcmp(mode, "io_uring") ||
-		   !strcmp(mode, "procfd")) {
+		   !strcmp(mode, "procfd") || !strcmp(mode, "epoll_fired")) {
 		struct stat st;
 		if (fstat(5, &st))
 			fail("the %s on fd 5 is gone", mode);

@@ -32,7 +32,9 @@ static void __attribute__((noreturn)) child(int fd, const char *path)
 
 	if (own < 0 || lseek(own, 10, SEEK_SET) != 10)
 		tree_fail("open: %m");
-	/* The root moved the shared offset after the fork. */
+	/* The root moves the shared offset after the fork: wait for it (5 s at most). */
+	for (int i = 0; i < 5000 && lseek(fd, 0, SEEK_CUR) != START; i++)
+		usleep(1000);
 	check_offset(fd, START, "set-up: shared fd");
 	if (fcntl(fd, F_SETFL, O_NONBLOCK))
 		tree_fail("F_SETFL: %m");
