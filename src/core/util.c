@@ -51,12 +51,14 @@ int write_file_at(int dirfd, const char *path, const char *s)
 	return write_all(fd, s, strlen(s));
 }
 
-int read_all(int fd, void *buf, size_t len)
+/* Reads len bytes at off (or at the file position when off < 0). */
+static int read_exact(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t r = read(fd, (char *)buf + done, len - done);
+		ssize_t r = off < 0 ? read(fd, (char *)buf + done, len - done)
+				    : pread(fd, (char *)buf + done, len - done, off + done);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -69,22 +71,14 @@ int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+int read_all(int fd, void *buf, size_t len)
+{
+	return read_exact(fd, buf, len, -1);
+}
+
 int pread_all(int fd, void *buf, size_t len, off_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = pread(fd, (char *)buf + done, len - done, off + done);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ENODATA;
-		done += r;
-	}
-	return 0;
+	return off < 0 ? -EINVAL : read_exact(fd, buf, len, off);
 }
 
 int write_all(int fd, const void *buf, size_t len)

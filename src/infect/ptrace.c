@@ -482,15 +482,16 @@ static int map_bare(struct remote *rt, size_t len, long *ret)
 	return r;
 }
 
-/* Runs a syscall, from the thread's stop at the trampoline's rt_sigreturn, that returns there. */
-static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
-		    long a5, long a6)
+/*
+ * Runs a syscall from registers regs (the thread's own, or those of its stop
+ * at the trampoline's rt_sigreturn) through the vDSO gadget, returning to
+ * the trampoline.
+ */
+static int rop_run(struct remote *rt, struct user_regs_struct regs, long nr, long *ret, long a1,
+		   long a2, long a3, long a4, long a5, long a6)
 {
-	struct user_regs_struct regs;
 	int r;
 
-	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
-		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
 	regs.orig_rax = nr;
 	set_args(&regs, a1, a2, a3, a4, a5, a6);
 	regs.rip = rt->rop_syscall + 2;
@@ -503,6 +504,17 @@ static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, lon
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
 	*ret = regs.rax;
 	return sigreturn_stop(rt);
+}
+
+/* Runs a syscall, from the thread's stop at the trampoline's rt_sigreturn, that returns there. */
+static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		    long a5, long a6)
+{
+	struct user_regs_struct regs;
+
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	return rop_run(rt, regs, nr, ret, a1, a2, a3, a4, a5, a6);
 }
 
 /*
@@ -662,20 +674,7 @@ static int unmap_parked(struct remote *rt)
 	int r;
 
 	if (rop_enter(rt, rt->vmas, rt->nr_vmas, rt->altstack, &rt->rop) == 0) {
-		struct user_regs_struct regs = rt->pregs;
-
-		regs.orig_rax = __NR_munmap;
-		set_args(&regs, rt->base, rt->unmap_len, 0, 0, 0, 0);
-		regs.rip = rt->rop_syscall + 2;
-		regs.rsp = rt->rop.sp;
-		if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
-			return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
-		if ((r = syscall_stop(rt->pid)) < 0)
-			return r;
-		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
-			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
-		ret = regs.rax;
-		r = sigreturn_stop(rt);
+		r = rop_run(rt, rt->pregs, __NR_munmap, &ret, rt->base, rt->unmap_len, 0, 0, 0, 0);
 	} else {
 		r = inject(rt, __NR_munmap, &ret, rt->base, rt->unmap_len, 0, 0, 0, 0);
 	}
