@@ -375,6 +375,10 @@ for f in tree-made finish-last pidfile-written detach-half; do
 	run "restore: a tree, failure injected at $f" t_family_fault "$f"
 done
 run "restore: a tree, failure injected once the root is forked" t_family_fault forked
+for w in 0 1 2; do
+	run "restore: a tree, the pages of task $w cut short after the validation" \
+		t_family_pages_lost "$w"
+done
 run "restore: a tree, nestor killed once the root is forked" t_family_nestor_dies forked gone
 run "restore: a tree, nestor killed once the pidfile is written" t_family_nestor_dies \
 	pidfile-written gone

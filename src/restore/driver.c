@@ -81,6 +81,8 @@ static int fault(const char *where)
 
 	if (f && !strncmp(f, "kill:", 5) && !strcmp(f + 5, where))
 		raise(SIGKILL);
+	if (f && !strncmp(f, "stop:", 5) && !strcmp(f + 5, where))
+		raise(SIGSTOP);
 	if (f && !strcmp(f, where))
 		return log_error_ret(-EIO, "injected failure at %s (NESTOR_FAULT)", where);
 	return 0;

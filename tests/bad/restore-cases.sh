@@ -312,6 +312,49 @@ t_family_fault() {
 	family_gone
 }
 
+# No process (a task of the family left, nestor, a helper) holds a file of
+# the images dir, as a descriptor or a mapping.
+img_unheld() {
+	local f l
+	for f in /proc/[0-9]*/fd/* /proc/[0-9]*/map_files/*; do
+		l=$(readlink "$f" 2>/dev/null) || continue
+		[[ $l == "$img/"* ]] && held="$f -> $l" && return 1
+	done
+	return 0
+}
+
+# t_family_pages_lost WHO: the pages of the family's task WHO (0 root, 1
+# child, 2 grandchild with its thread) are cut short after the validation
+# (nestor stopped once the root is forked): the blob's read fails in that
+# task. Refused in one line naming the task and the pages, nothing of the
+# family left, nothing holding an image file.
+t_family_pages_lost() {
+	local np pid held=
+	copy_family || return
+	pid=${fam_pids[$1]}
+	{ NESTOR_FAULT=stop:forked timeout -k 5 "$limit" "$nestor" restore -D "$img" -d \
+		--pidfile "$img.pid" </dev/null >"$tmp/stdout" 2>"$tmp/stderr" & np=$!; } 2>/dev/null
+	# timeout's child is nestor: stopped at the fault point.
+	if ! wait_until 5 nestor_stopped "$np"; then
+		kill -CONT $(pgrep -P "$np") 2>/dev/null
+		wait "$np"
+		bad "nestor did not stop once the root was forked ($(head -c 300 "$tmp/stderr"))"
+		return
+	fi
+	truncate -s 4096 "$img/pages-$pid.img"
+	kill -CONT $(pgrep -P "$np")
+	wait "$np"
+	rc=$?
+	refused "task $pid" "reading pages"
+	family_gone
+	[ -z "$why" ] || return
+	wait_until 3 img_unheld || bad "an image file is still held: $held"
+}
+nestor_stopped() {
+	local c
+	c=$(pgrep -P "$1") && stat_of "$c" && [ "${st[0]}" = T ]
+}
+
 # t_family_nestor_dies WHERE gone|back: nestor is killed at that step; before
 # the point of no return nothing of the family is left, after it the whole
 # family runs and passes.
@@ -447,6 +490,8 @@ t_family_intact() {
 	procs+=("${fam_pids[@]}")
 	[ "$(cat "$img.pid" 2>/dev/null)" = "$fpid" ] || bad "pidfile says '$(cat "$img.pid")'" ||
 		return
+	local held=
+	img_unheld || bad "a restored task holds an image file: $held" || return
 	rm -f "$twd/result"
 	task_intact && task_passes
 }
