@@ -22,6 +22,7 @@ nestor_timeout=${ZDTM_NESTOR_TIMEOUT:-60}
 . "$root/tests/lib/common.sh"
 wait_step=0.05
 subreap "$subreaper" run.sh "$0" "$@"
+own_devpts "$0" "$@"
 reaper=$PPID
 # shellcheck source=tests/lib/snapshot.sh
 . "$root/tests/lib/snapshot.sh"

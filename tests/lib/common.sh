@@ -63,6 +63,22 @@ close_fds() {
 	return 0
 }
 
+# own_devpts SCRIPT ARGS...: re-executes SCRIPT ARGS (same pid) in a mount
+# namespace of its own with a devpts instance of its own on /dev/pts and
+# /dev/ptmx. A restored pty needs its old index free, and /dev/ptmx gives
+# every process of the machine the lowest free one: another run's ptys (the
+# suites of other checkouts running at the same time) took it between a
+# dump and its restore ("cannot get pty N: Device or resource busy"). nestor
+# and the tests then share this namespace. Returns once inside it.
+own_devpts() {
+	[ "${NESTOR_OWN_DEVPTS:-}" = "$$" ] && return 0
+	export NESTOR_OWN_DEVPTS=$$
+	exec unshare -m --propagation private "$BASH" -c \
+		'mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts &&
+		mount --bind /dev/pts/ptmx /dev/ptmx || exit 2
+		exec "$0" "$@"' "$BASH" "$@"
+}
+
 # subreap SUBREAPER NAME SCRIPT ARGS...: orphans (restored tasks above all)
 # must be reaped by us, and pid 1 may not: unless this shell's parent is
 # already the subreaper it started, re-executes SCRIPT ARGS under SUBREAPER
