@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include "core/arena.h"
 #include "files/files.h"
 #include "core/kerndat.h"
@@ -112,6 +113,24 @@ int task_check_ns(pid_t pid, pid_t tid)
 }
 
 /*
+ * A task waiting for its vfork() child to exec or exit cannot be stopped.
+ * A shell does that for every command it runs, for as long as the exec
+ * takes (longer under load): give the child a moment (0.5 s) before
+ * refusing.
+ */
+static bool stays_in_vfork(pid_t pid)
+{
+	for (int i = 0; i < 50; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if (!proc_in_vfork(pid))
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/*
  * What can be told from /proc, before nestor touches the task at all. A
  * zombie is fine inside a tree (is_child) and is reported with 1.
  */
@@ -155,7 +174,7 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 				     t->status.tracer);
 	if (t->status.state == 'T' || t->status.state == 't')
 		return log_error_ret(-EBUSY, "can't dump: task %d is stopped", pid);
-	if (t->status.state == 'D' && proc_in_vfork(pid))
+	if (t->status.state == 'D' && stays_in_vfork(pid))
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d waits for a child it made "
 						  "with vfork() to exec or exit (not supported)", pid);
 	/* A first look, before the seize; task_reread and threads_dump look again. */

@@ -418,15 +418,16 @@ static void setup(void)
 			if (sigqueue(getpid(), SIGRTMIN + 1, v))
 				fail("sigqueue %d: %m", i);
 	} else if (!strcmp(mode, "vfork")) {
-		/* We sleep in vfork() until the child exits, a second after it says
-		 * we are ready: a dump meanwhile must refuse at once, not hang. */
+		/* We sleep in vfork() until the child exits, 2 s after it says we
+		 * are ready: a dump meanwhile must refuse (it gives a vfork half a
+		 * second to end), not hang. */
 		pid_t self = getpid();
 
 		child = vfork();
 		if (child < 0)
 			fail("vfork: %m");
 		if (child == 0) {
-			struct timespec ts = { 1, 0 };
+			struct timespec ts = { 2, 0 };
 
 			put_file("ready", "%d", self);
 			nanosleep(&ts, NULL);
