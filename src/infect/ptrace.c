@@ -134,13 +134,21 @@ static int interrupt_task(pid_t pid)
 		if (r < 0)
 			return r;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return log_error_ret(-ESRCH, "task %d exited while being seized", pid);
+			return -ESRCH; /* the caller says what that means */
 		if (status >> 16 == PTRACE_EVENT_STOP)
 			return 0;
 		/* A signal-delivery stop: let the signal go on as it would have. */
 		if (ptrace(PTRACE_CONT, pid, 0, WSTOPSIG(status)))
 			return log_error_errno(-errno, "cannot resume task %d", pid);
 	}
+}
+
+/* Gone, or a zombie: a task (or thread) that exited since it was found. */
+static bool exited(pid_t pid)
+{
+	struct proc_status st;
+
+	return proc_read_status(pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
 }
 
 int remote_seize(pid_t pid, struct remote *rt)
@@ -154,9 +162,14 @@ int remote_seize(pid_t pid, struct remote *rt)
 	 * filters. Never PTRACE_O_EXITKILL: a nestor that dies must not take
 	 * the tree with it.
 	 */
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP))
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) {
+		if (exited(pid))
+			return -ESRCH;
 		return log_error_errno(-errno, "cannot seize task %d", pid);
+	}
 	r = interrupt_task(pid);
+	if (r == -ESRCH)
+		return r;
 	if (r < 0)
 		goto detach;
 	if (ptrace(PTRACE_GETREGS, pid, 0, &rt->regs)) {

@@ -51,7 +51,8 @@ struct remote {
 };
 
 /* Attaches and stops the task in a ptrace trap and reads its registers and
- * signal mask; nothing of it is changed. */
+ * signal mask; nothing of it is changed. -ESRCH, not logged, when it exited
+ * meanwhile (a short-lived child or thread of a busy tree). */
 int remote_seize(pid_t pid, struct remote *rt);
 /* Sets the registers and the signal mask back, unmaps the parasite (the main
  * thread, after the others), detaches. */

@@ -86,15 +86,37 @@ static int task_children(const struct dump_task *t, int **ret, int *ret_n)
 }
 
 /* Stops the task and all its threads: none of them can fork from here on. */
+static int seized(struct dump_task *t)
+{
+	int r;
+
+	t->seized = true;
+	r = threads_seize(t);
+	return r < 0 ? r : task_reread(t);
+}
+
 static int seize_task(struct dump_task *t)
 {
 	int r = remote_seize(t->pid, &t->rt);
 
-	if (r < 0)
-		return r;
-	t->seized = true;
-	r = threads_seize(t);
-	return r < 0 ? r : task_reread(t);
+	if (r == -ESRCH)
+		return log_error_ret(r, "can't dump: task %d exited while being seized", t->pid);
+	return r < 0 ? r : seized(t);
+}
+
+/* 0 once seized, 1 if it is a zombie now: it exited since it was listed, and
+ * its parent, stopped, has not reaped it. */
+static int seize_child(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r = remote_seize(t->pid, &t->rt);
+
+	if (r != -ESRCH)
+		return r < 0 ? r : seized(t);
+	r = task_check_dumpable(ctx, t->pid, t, true);
+	if (r == 0)
+		return log_error_ret(-ESRCH, "can't dump: task %d exited while being seized",
+				     t->pid);
+	return r;
 }
 
 static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
@@ -105,14 +127,13 @@ static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
 	if (!t)
 		return log_error_ret(-E2BIG, "can't dump: more than %d tasks", MAX_TASKS);
 	r = task_check_dumpable(ctx, pid, t, true);
-	if (r < 0)
+	if (r == 0)
+		r = seize_child(ctx, t);
+	if (r <= 0)
 		return r;
-	if (r == 1) {
-		t->zombie = true;
-		t->exit_status = t->stat.exit_code;
-		return 0;
-	}
-	return seize_task(t);
+	t->zombie = true;
+	t->exit_status = t->stat.exit_code;
+	return 0;
 }
 
 int pstree_collect(struct dump_ctx *ctx, pid_t root)

@@ -76,6 +76,8 @@ static int seize_pass(struct dump_task *t)
 			return -ENOMEM;
 		t->threads = n;
 		r = remote_seize(tid, &t->threads[t->nr_threads]);
+		if (r == -ESRCH)
+			continue; /* it ended since it was listed: not part of the dump */
 		if (r < 0)
 			return r;
 		t->nr_threads++;
