@@ -41,6 +41,7 @@ tmp=$(mktemp -d /tmp/nestor-bad.XXXXXX)
 chmod 0755 "$tmp"
 procs=()     # tasks of the current case, killed when it ends
 immutable=() # dirs made immutable, released before removal
+mounts=()    # small tmpfs mounts a case made, unmounted before removal
 cg_home=     # the pids cgroup this script came from, while it is elsewhere
 cgdirs=()    # cgroups a case made
 ncase=0
@@ -51,6 +52,9 @@ cleanup() {
 	cg_cleanup
 	for d in "${immutable[@]}"; do
 		chattr -i "$d" 2>/dev/null
+	done
+	for d in "${mounts[@]}"; do
+		umount "$d" 2>/dev/null
 	done
 	if [ -n "${BAD_KEEP:-}" ]; then
 		echo "temp dir kept: $tmp"
@@ -409,6 +413,11 @@ run "restore: a tree, nestor killed at many moments" t_family_killed
 run "restore: a tree, images changed by the fuzzer, restored for real" t_family_fuzz_real
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken
 run "dump: refused late, the connections waiting in a backlog are kept" t_backlog_kept
+run "dump: out of room at the end, the connections waiting in a backlog are kept" \
+	t_backlog_no_room
+run "restore: backlog.img missing" t_backlog_image rm "connection not yet accepted"
+run "restore: backlog.img rewritten: another listener" t_backlog_image backlog.img:0:ino=1 \
+	"backlog\\.img" "listener"
 run "restore: mapped file changed since the dump" t_restore_file_changed
 run "restore: open file replaced by a copy (same size and mtime)" t_files_changed \
 	'cp -p data data.new && mv data.new data' "fd 6" "/data\\b" "replaced"

@@ -15,6 +15,7 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FDINFO] = { "fdinfo", 0x4e455304, &fdinfo_entry__descriptor, true },
 	[IMG_FILES] = { "files", 0x4e455305, &file_entry__descriptor, false },
 	[IMG_PSTREE] = { "pstree", 0x4e455306, &pstree_entry__descriptor, false },
+	[IMG_BACKLOG] = { "backlog", 0x4e455307, &socket_backlog__descriptor, false },
 };
 
 struct img_head {
@@ -212,22 +213,28 @@ out:
 	return r;
 }
 
-/* The header and the one entry in a single write: a dump writes hundreds of these. */
 int img_write_one(int dirfd, enum img_type type, int pid, const void *msg)
+{
+	char name[64];
+
+	img_name(type, pid, name, sizeof(name));
+	return img_write_one_named(dirfd, type, name, msg);
+}
+
+/* The header and the one entry in a single write: a dump writes hundreds of these. */
+int img_write_one_named(int dirfd, enum img_type type, const char *name, const void *msg)
 {
 	size_t len = protobuf_c_message_get_packed_size(msg);
 	struct img_head h = { img_descs[type].magic, IMG_VERSION };
 	_cleanup_free_ uint8_t *buf = malloc(len + 16);
 	_cleanup_close_ int fd = -1;
 	uint32_t hdr[2];
-	char name[64];
 	int r;
 
 	if (!buf)
 		return -ENOMEM;
 	if (len > IMG_MAX_ENTRY)
 		return log_error_ret(-EFBIG, "entry of %zu bytes is too large", len);
-	img_name(type, pid, name, sizeof(name));
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot create %s", name);

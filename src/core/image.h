@@ -25,6 +25,7 @@ enum img_type {
 	IMG_FDINFO,
 	IMG_FILES,
 	IMG_PSTREE,
+	IMG_BACKLOG,
 	IMG_NR_TYPES,
 };
 
@@ -56,6 +57,8 @@ int img_read(struct img *img, void **ret);
 /* Reads the one entry an image of this type must hold. */
 int img_read_one(int dirfd, enum img_type type, int pid, void **ret);
 int img_write_one(int dirfd, enum img_type type, int pid, const void *msg);
+/* The same, under another name (written first, renamed into place later). */
+int img_write_one_named(int dirfd, enum img_type type, const char *name, const void *msg);
 void img_free(enum img_type type, void *msg);
 /* Which image type a file name is, or -ENOENT. */
 int img_type_of(const char *name);

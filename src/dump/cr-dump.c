@@ -77,9 +77,73 @@ static int write_task(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
-static int write_images(struct dump_ctx *ctx)
+/* The inventory is written under this name and renamed into place last. */
+#define INVENTORY_PART "inventory.img.part"
+
+static int write_files(struct dump_ctx *ctx)
 {
 	struct img img;
+	int r = img_create(ctx->dirfd, IMG_FILES, 0, &img);
+
+	for (size_t i = 0; r == 0 && i < ctx->files.nr; i++)
+		r = img_write(&img, ctx->files.files[i]);
+	if (r == 0 || img.fd >= 0)
+		img_close(&img);
+	return r;
+}
+
+/* len bytes of room in img's file, after its header, that its writes then fill. */
+static int reserve(struct img *img, long len)
+{
+	static const char zero[4096];
+
+	if (!fallocate(img->fd, 0, img->off, len))
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return log_error_errno(-errno, "cannot reserve %ld bytes for %s", len, img->name);
+	for (long done = 0; done < len; done += sizeof(zero))
+		if (pwrite(img->fd, zero, MIN((long)sizeof(zero), len - done), img->off + done) < 0)
+			return log_error_errno(-errno, "cannot reserve %ld bytes for %s", len,
+					       img->name);
+	return 0;
+}
+
+/* backlog.img with room for what the commit writes, if it has anything to do. */
+static int prepare_commit(struct dump_ctx *ctx, struct img *img)
+{
+	long len = files_dump_commit_size(ctx);
+	int r;
+
+	if (len <= 0)
+		return len;
+	if ((r = img_create(ctx->dirfd, IMG_BACKLOG, 0, img)) < 0)
+		return r;
+	return reserve(img, len);
+}
+
+/*
+ * The irreversible step, then only what cannot fail for want of room:
+ * backlog.img fills the room reserved, is cut to its size and synced, and
+ * the inventory, written and synced before, is renamed into place.
+ */
+static int commit(struct dump_ctx *ctx, struct img *backlog)
+{
+	int r = files_dump_commit(ctx, backlog);
+
+	if (r == 0 && backlog->fd >= 0 &&
+	    (ftruncate(backlog->fd, backlog->off) || fsync(backlog->fd)))
+		r = log_error_errno(-errno, "cannot write %s", backlog->name);
+	img_close(backlog);
+	if (r == 0 && renameat(ctx->dirfd, INVENTORY_PART, ctx->dirfd, "inventory.img"))
+		r = log_error_errno(-errno, "cannot write inventory.img");
+	if (r == 0 && fsync(ctx->dirfd))
+		r = log_error_errno(-errno, "cannot sync the images");
+	return r;
+}
+
+static int write_images(struct dump_ctx *ctx)
+{
+	struct img backlog = { .fd = -1 };
 	int r;
 
 	/*
@@ -88,33 +152,42 @@ static int write_images(struct dump_ctx *ctx)
 	 */
 	ctx->overwriting = true;
 	unlinkat(ctx->dirfd, "inventory.img", 0);
+	unlinkat(ctx->dirfd, "backlog.img", 0);
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = check_interrupted()) < 0 || (r = write_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
-	if ((r = pstree_write(ctx)) < 0 || (r = img_create(ctx->dirfd, IMG_FILES, 0, &img)) < 0)
-		return r;
-	if (!faccessat(ctx->dirfd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW))
+	/* The inventory's content too: an image dir without inventory.img is an unfinished dump. */
+	if ((r = pstree_write(ctx)) < 0 || (r = write_files(ctx)) < 0 ||
+	    (r = img_write_one_named(ctx->dirfd, IMG_INVENTORY, INVENTORY_PART, ctx->inv)) < 0 ||
+	    (r = prepare_commit(ctx, &backlog)) < 0)
+		goto fail;
+	if (syncfs(ctx->dirfd)) {
+		r = log_error_errno(-errno, "cannot sync the images");
+		goto fail;
+	}
+	if (!faccessat(ctx->dirfd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW)) {
 		r = log_error_ret(-EEXIST, "cannot write inventory.img: something is in its place");
+		goto fail;
+	}
 	/*
 	 * The last point of refusal: what comes after cannot be undone (the
-	 * connections waiting in listeners' backlogs are taken), so from here
-	 * on only an I/O error stops the dump, and interrupts are not heard.
+	 * connections waiting in listeners' backlogs are taken), so interrupts
+	 * are not heard any more.
 	 */
-	if (r < 0 || (r = check_interrupted()) < 0 || (r = files_dump_commit(ctx)) < 0) {
-		img_close(&img);
-		return r;
-	}
-	for (size_t i = 0; i < ctx->files.nr && r == 0; i++)
-		r = img_write(&img, ctx->files.files[i]);
-	img_close(&img);
-	/* The inventory goes last: an image dir without one is an unfinished dump. */
-	if (r == 0)
-		r = img_write_one(ctx->dirfd, IMG_INVENTORY, 0, ctx->inv);
-	if (r < 0)
-		return r;
-	if (syncfs(ctx->dirfd))
-		return log_error_errno(-errno, "cannot sync the images");
-	return 0;
+	if ((r = check_interrupted()) < 0)
+		goto fail;
+	return commit(ctx, &backlog);
+fail:
+	img_close(&backlog);
+	return r;
+}
+
+/* A dump that failed once it began to write leaves no part of its commit behind. */
+static void discard_unfinished(struct dump_ctx *ctx)
+{
+	unlinkat(ctx->dirfd, "inventory.img", 0);
+	unlinkat(ctx->dirfd, INVENTORY_PART, 0);
+	unlinkat(ctx->dirfd, "backlog.img", 0);
 }
 
 static int fill_inventory(struct dump_ctx *ctx)
@@ -300,7 +373,7 @@ int cr_dump(const struct opts *o)
 		rr = pstree_release(&ctx, false);
 		r = r ? r : rr;
 		if (r < 0 && ctx.overwriting)
-			unlinkat(ctx.dirfd, "inventory.img", 0);
+			discard_unfinished(&ctx);
 		pr_debug("the tree is released");
 		goto out;
 	}

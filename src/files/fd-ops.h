@@ -44,9 +44,14 @@ struct fd_ops {
 	int (*dump_mapped)(struct dump_ctx *ctx, const struct fd_mapped *m, uint32_t *ret_id);
 	/* Optional: once every task is collected (checks across the tree). */
 	int (*dump_finish)(struct dump_ctx *ctx);
+	/* Optional, for a dump that kills the tree: the most bytes dump_commit
+	 * writes (0: it has nothing to do), asked before the last point of
+	 * refusal so that the room is reserved; <0 refuses the dump. */
+	long (*dump_commit_size)(struct dump_ctx *ctx);
 	/* Optional: after the last point of refusal, only for a dump that kills
-	 * the tree: what cannot be undone. Refusing is too late here. */
-	int (*dump_commit)(struct dump_ctx *ctx);
+	 * the tree: what cannot be undone, written to img (backlog.img, in the
+	 * room reserved). Refusing is too late here. */
+	int (*dump_commit)(struct dump_ctx *ctx, struct img *img);
 	/* Optional: an entry of this kind, once every entry's shape is checked. */
 	int (*validate)(struct restore_ctx *ctx, const FileEntry *f);
 	/* Optional: in nestor, before any description or mapping is opened. */

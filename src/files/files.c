@@ -278,10 +278,24 @@ int files_dump_finish(struct dump_ctx *ctx)
 	return 0;
 }
 
-int files_dump_commit(struct dump_ctx *ctx)
+long files_dump_commit_size(struct dump_ctx *ctx)
+{
+	long total = 0;
+
+	for (size_t i = 0; i < nr_fd_kinds; i++) {
+		long n = fd_kinds[i]->dump_commit_size ? fd_kinds[i]->dump_commit_size(ctx) : 0;
+
+		if (n < 0)
+			return n;
+		total += n;
+	}
+	return total;
+}
+
+int files_dump_commit(struct dump_ctx *ctx, struct img *img)
 {
 	for (size_t i = 0; i < nr_fd_kinds; i++) {
-		int r = fd_kinds[i]->dump_commit ? fd_kinds[i]->dump_commit(ctx) : 0;
+		int r = fd_kinds[i]->dump_commit ? fd_kinds[i]->dump_commit(ctx, img) : 0;
 
 		if (r < 0)
 			return r;

@@ -13,9 +13,12 @@ int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t 
 int files_dump_fds(struct dump_ctx *ctx, struct dump_task *t);
 /* Once every task is collected: each kind's checks across the tree. */
 int files_dump_finish(struct dump_ctx *ctx);
-/* After the last point of refusal, just before the images that need it are
- * written: each kind's irreversible step (taking waiting connections). */
-int files_dump_commit(struct dump_ctx *ctx);
+/* The most bytes files_dump_commit writes (0: nothing to commit), or <0. */
+long files_dump_commit_size(struct dump_ctx *ctx);
+/* After the last point of refusal, once every other image is written and
+ * synced: each kind's irreversible step (taking waiting connections),
+ * written to img (backlog.img) in the room reserved for it. */
+int files_dump_commit(struct dump_ctx *ctx, struct img *img);
 
 /* Checks the files image: ids, types, and that mapped files are unchanged. */
 int files_validate(struct restore_ctx *ctx);

@@ -778,23 +778,93 @@ static int take_one(int l, int type, uint64_t lino, SocketPending *p)
 	return 0;
 }
 
+static bool takes_pending(const FileEntry *f)
+{
+	if (f->type != FILE_TYPE__SOCKET || !f->sock)
+		return false;
+	for (size_t i = 0; i < f->sock->n_pending; i++)
+		if (f->sock->pending[i]->queued)
+			return true;
+	return false;
+}
+
+/* What any socket may have sent before it closed: a send buffer at its largest. */
+static long closed_client_bound(void)
+{
+	char buf[32] = "";
+	long max = 0;
+	int fd = open("/proc/sys/net/core/wmem_max", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) > 0)
+			max = strtol(buf, NULL, 10);
+		close(fd);
+	}
+	return 2 * MAX(max, 212992L) + CHUNK;
+}
+
+/*
+ * The most a waiting connection holds: its client's send queue, which
+ * counts each buffer in full (more than its data and its record's place in
+ * the image); for a client since closed, what a send buffer may hold.
+ */
+static long pending_bound(const SocketPending *p)
+{
+	struct sockdiag_unix c;
+	long n;
+	int r;
+
+	if (!p->queued)
+		return 0;
+	if (!p->client_ino)
+		return closed_client_bound();
+	r = sockdiag_unix_one(p->client_ino, UDIAG_SHOW_RQLEN, &c);
+	if (r < 0)
+		return log_error_errno(r, "cannot query socket:[%llu]",
+				       (unsigned long long)p->client_ino);
+	n = c.wqueue + 64;
+	sockdiag_unix_free(&c);
+	return n;
+}
+
+/* Room for backlog.img's entries: asked before the last point of refusal. */
+static long dump_commit_size(struct dump_ctx *ctx)
+{
+	long total = 0;
+
+	if (ctx->opts->leave_running)
+		return 0;
+	for (size_t i = 0; i < ctx->files.nr; i++) {
+		FileEntry *f = ctx->files.files[i];
+
+		if (!takes_pending(f))
+			continue;
+		total += 64;
+		for (size_t k = 0; k < f->sock->n_pending; k++) {
+			long n = pending_bound(f->sock->pending[k]);
+
+			if (n < 0)
+				return n;
+			total += 32 + n;
+		}
+	}
+	return total;
+}
+
 /*
  * Connections not yet accepted that hold data: taken from the listener (in
  * queue order: accept() takes the oldest) after every refusal, since the
- * task cannot have them back. Only a dump that kills the tree gets here.
+ * task cannot have them back, and written to backlog.img. Only a dump that
+ * kills the tree gets here.
  */
-static int take_pending(struct dump_ctx *ctx, FileEntry *f)
+static int take_pending(struct dump_ctx *ctx, FileEntry *f, struct img *img)
 {
 	SocketEntry *e = f->sock;
+	SocketBacklog b = SOCKET_BACKLOG__INIT;
 	_cleanup_close_ int l = -1;
-	bool any = false;
 	pid_t pid = 0;
 	int fd, r;
 
-	for (size_t i = 0; i < e->n_pending; i++)
-		any |= e->pending[i]->queued;
-	if (!any)
-		return 0;
 	fd = files_holder(ctx, f->id, &pid);
 	if (fd < 0)
 		return log_error_ret(fd, "no task holds socket:[%llu]", (unsigned long long)e->ino);
@@ -806,22 +876,22 @@ static int take_pending(struct dump_ctx *ctx, FileEntry *f)
 	for (size_t i = 0; i < e->n_pending; i++)
 		if ((r = take_one(l, e->type, e->ino, e->pending[i])) < 0)
 			return r;
-	return 0;
+	b.ino = e->ino;
+	b.n_pending = e->n_pending;
+	b.pending = e->pending;
+	return img_write(img, &b);
 }
 
 /* Connections waiting in backlogs are taken only here, after every refusal. */
-static int dump_commit(struct dump_ctx *ctx)
+static int dump_commit(struct dump_ctx *ctx, struct img *img)
 {
 	int r = 0;
 
 	if (ctx->opts->leave_running)
 		return 0;
-	for (size_t i = 0; r == 0 && i < ctx->files.nr; i++) {
-		FileEntry *f = ctx->files.files[i];
-
-		if (f->type == FILE_TYPE__SOCKET && f->sock && f->sock->n_pending)
-			r = take_pending(ctx, f);
-	}
+	for (size_t i = 0; r == 0 && i < ctx->files.nr; i++)
+		if (takes_pending(ctx->files.files[i]))
+			r = take_pending(ctx, ctx->files.files[i], img);
 	return r;
 }
 
@@ -852,6 +922,7 @@ const struct fd_ops sockets_fd_ops = {
 	.claims = claims,
 	.dump = dump_fd,
 	.dump_finish = sockets_dump_finish,
+	.dump_commit_size = dump_commit_size,
 	.dump_commit = dump_commit,
 	.validate = sockets_validate,
 	.open = open_fd,

@@ -18,6 +18,7 @@
 #include "files/tty.h"
 #include "infect/vdso.h"
 #include "mem/mem.h"
+#include "net/sockets.h"
 #include "restore/restore-priv.h"
 #include "restore/restore.h"
 #include "tree/cgroup.h"
@@ -95,7 +96,8 @@ static int read_images(struct restore_ctx *ctx)
 	inv = ctx->inv;
 	if (inv->page_size != PAGE_SIZE || inv->root_pid == 0)
 		return log_error_ret(-EINVAL, "image inventory.img is corrupted or from another machine");
-	if ((r = pstree_read(ctx)) < 0 || (r = read_files(ctx)) < 0)
+	if ((r = pstree_read(ctx)) < 0 || (r = read_files(ctx)) < 0 ||
+	    (r = sockets_read_backlog(ctx)) < 0)
 		return r;
 	if ((r = inventory_matches(ctx)) < 0)
 		return r;

@@ -546,6 +546,82 @@ t_backlog_kept() {
 	refused "files\\.img" && no_inventory "$twd/img" && task_intact && task_passes
 }
 
+# small_tmpfs PAGES: a tmpfs of that many 4 KiB pages, in $small.
+small_tmpfs() {
+	small=$tmp/small.${#mounts[@]}
+	mkdir -p "$small" && mount -t tmpfs -o "size=$(($1 * 4))k,mode=0700" tmpfs "$small" ||
+		bad "cannot mount a tmpfs of $1 pages" || return
+	mounts+=("$small")
+}
+
+# Pages a full dump of the backlog task takes on a tmpfs (that task dies).
+backlog_pages=''
+need_backlog_pages() {
+	local why0=$why b f
+	[ -n "$backlog_pages" ] && return 0
+	why=
+	start_task backlog && small_tmpfs 16384 && nestor_run dump -t "$tpid" -D "$small/img"
+	[ -z "$why" ] && [ "$rc" != 0 ] && why="exit $rc: $(tr '\n' '|' <"$tmp/stderr")"
+	if [ -n "$why" ]; then
+		why="cannot make the full dump to measure: $why"
+		return 1
+	fi
+	read -r b f < <(stat -f -c '%b %f' "$small")
+	backlog_pages=$((b - f))
+	backlog_full=$small/img
+	why=$why0 tpid='' twd=''
+	procs=()
+}
+
+# t_backlog_image EDIT ERE...: the full dump of the backlog task with its
+# backlog.img removed (EDIT "rm") or rewritten (restore-fuzz -e EDIT):
+# refused naming the cause, nothing restored.
+t_backlog_image() {
+	local e=$1
+	shift
+	need_backlog_pages || return
+	img=$tmp/b.$ncase
+	cp -a "$backlog_full" "$img"
+	[ -e "$img/backlog.img" ] || bad "the full dump has no backlog.img" || return
+	if [ "$e" = rm ]; then
+		rm "$img/backlog.img"
+	else
+		"$build/fuzz/restore-fuzz" -e "$e" "$img" || bad "cannot rewrite: $e" || return
+	fi
+	nestor_run restore -D "$img" -d --pidfile "$img.pid"
+	refused "$@"
+	[ ! -e "$img.pid" ] || bad "the failed restore wrote its pidfile"
+}
+
+# The dump's dir, a tmpfs from 2 pages more than a full dump took down to
+# where it runs out of room at its end (the pages a task's dump takes vary
+# by a page or two): each refused dump, the first two, leaves the
+# connections waiting in a listener's backlog there with their data (the
+# irreversible step comes once nothing can fail for want of room), and
+# nothing of an inventory or backlog.img.
+t_backlog_no_room() {
+	local n refusals=0
+	need_backlog_pages || return
+	for n in $(seq $((backlog_pages + 2)) -1 $((backlog_pages - 4))); do
+		start_task backlog || return
+		small_tmpfs "$n" || return
+		nestor_run dump -t "$tpid" -D "$small/img"
+		if [ "$rc" = 0 ]; then
+			procs=()
+			continue
+		fi
+		refused "No space left" && no_inventory "$small/img" || return
+		[ -z "$(ls "$small/img" | grep -E 'inventory|backlog')" ] ||
+			bad "the refused dump left $(ls "$small/img" | grep -E 'inventory|backlog' |
+				tr '\n' ' ')" || return
+		task_intact && task_passes || { why="in $n pages: $why"; return 1; }
+		procs=()
+		refusals=$((refusals + 1))
+		[ $refusals = 2 ] && return 0
+	done
+	bad "no dump ran out of room in $((backlog_pages - 4)) to $((backlog_pages + 2)) pages"
+}
+
 # A file or directory reopened by its path must be the one of the dump:
 # t_files_changed [CMD ERE...]: a task with an open file (fd 6, $twd/data)
 # and a cwd ($twd/cwd) is dumped, CMD runs in $twd, and the restore is
