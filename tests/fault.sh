@@ -237,7 +237,8 @@ delay_for() {
 	printf '%d.%06d' $((us / 1000000)) $((us % 1000000))
 }
 
-# One dump killed after DELAY: res is "completed", "interrupted" or "FAIL why".
+# One dump killed after DELAY (or, DELAY "-", by itself at NESTOR_FAULT's
+# point): res is "completed", "interrupted" or "FAIL why".
 dump_trial() {
 	local opt=$1 sig=$2 delay=$3 npid rc why
 	start_tree || { res="FAIL the tree did not start"; return; }
@@ -245,8 +246,10 @@ dump_trial() {
 	(trap - INT TERM EXIT; exec "$nestor" dump -t "$pid" -D "$wd/img" $opt -v4 -o dump.log \
 		</dev/null 2>"$wd/dump.err") &
 	npid=$!
-	sleep "$delay"
-	kill -"$sig" "$npid" 2>/dev/null
+	if [ "$delay" != - ]; then
+		sleep "$delay"
+		kill -"$sig" "$npid" 2>/dev/null
+	fi
 	wait "$npid" 2>/dev/null
 	rc=$?
 	# Killed once the images were written (the inventory is last) and the
@@ -345,6 +348,33 @@ restore_kind() {
 	summary "$name" "$done trials over $((max / 1000)) ms ($intr left nothing, $comp completed)" $((done - intr - comp))
 }
 
+# A dump that kills the tree, nestor killed (NESTOR_FAULT=kill:WHERE) at each
+# moment of its end: before the decision the tree runs on whole (no
+# inventory), after it the tree dies whole and its images restore.
+end_kind() {
+	local w res done=0 comp=0 intr=0 bad=0 name="dump (kill) at the end's moments"
+	for w in $end_points; do
+		NESTOR_FAULT=kill:$w dump_trial "" KILL -
+		case $res in
+		completed) comp=$((comp + 1)) ;;
+		interrupted) intr=$((intr + 1)) ;;
+		*) report "$name, killed at $w" "${res#FAIL }"; bad=$((bad + 1)) ;;
+		esac
+		case $w:$res in
+		*-before:completed | *-after:interrupted)
+			report "$name, killed at $w" "$res, the other way round"
+			bad=$((bad + 1)) ;;
+		esac
+		done=$((done + 1))
+		kill_tree
+		rm -rf "$wd"
+		wd=
+	done
+	summary "$name" "$done points ($intr ran on, $comp completed)" $bad
+}
+end_points=${FAULT_END_POINTS:-"end-synced-before end-held-before end-decided-after end-killing-after"}
+
+case ${FAULT_ONLY:-end} in *end*) end_kind ;; esac
 for sig in KILL TERM; do
 	case ${FAULT_ONLY:-dump-R,dump,restore} in *dump-R*) dump_kind -R $sig ;; esac
 	case ${FAULT_ONLY:-dump-R,dump,restore} in *dump,*|dump) dump_kind "" $sig ;; esac

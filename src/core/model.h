@@ -43,6 +43,7 @@ struct dump_task {
 	uint64_t parasite;        /* where the parasite is mapped in the task, or 0 */
 	bool parasite_running;
 	bool seized;
+	int hold_fd;    /* the read end of the hold pipe in the task (kill.c), or -1 */
 	struct remote *threads; /* the others, seized too */
 	size_t nr_threads;
 	struct proc_vma *vmas;
@@ -66,6 +67,9 @@ struct dump_ctx {
 	struct open_desc *descs; /* descriptions dumped so far, with an fd holding each */
 	size_t nr_descs;
 	bool overwriting; /* images are being written: a failure leaves no inventory */
+	pid_t killer;     /* kill.c: kills the tree if nestor dies once the dump is done */
+	int killer_fd;    /* nestor's end of the pipe the killer waits on, or -1 */
+	int hold_wr;      /* nestor's write end of the pipe the tree is held on, or -1 */
 };
 
 struct open_desc {

@@ -12,11 +12,13 @@
 #include "core/cr.h"
 #include "tree/cgroup.h"
 #include "files/files.h"
+#include "core/fault.h"
 #include "core/kerndat.h"
 #include "core/log.h"
 #include "mem/mem.h"
 #include "infect/parasite.h"
 #include "infect/rop.h"
+#include "tree/kill.h"
 #include "tree/pstree.h"
 #include "tree/seccomp.h"
 #include "tree/signals.h"
@@ -136,6 +138,8 @@ static int commit(struct dump_ctx *ctx, struct img *backlog)
 	img_close(backlog);
 	if (r == 0 && renameat(ctx->dirfd, INVENTORY_PART, ctx->dirfd, "inventory.img"))
 		r = log_error_errno(-errno, "cannot write inventory.img");
+	if (r == 0)
+		fault_point("end-decided-after");
 	if (r == 0 && fsync(ctx->dirfd))
 		r = log_error_errno(-errno, "cannot sync the images");
 	return r;
@@ -169,6 +173,10 @@ static int write_images(struct dump_ctx *ctx)
 		r = log_error_ret(-EEXIST, "cannot write inventory.img: something is in its place");
 		goto fail;
 	}
+	/* From the inventory's rename on, the tree dies whole, even with nestor (kill.c). */
+	if ((r = fault_point("end-synced-before")) < 0 ||
+	    (!ctx->opts->leave_running && (r = pstree_hold(ctx)) < 0))
+		goto fail;
 	/*
 	 * The last point of refusal: what comes after cannot be undone (the
 	 * connections waiting in listeners' backlogs are taken), so interrupts
@@ -345,7 +353,7 @@ static void free_ctx(struct dump_ctx *ctx)
 
 int cr_dump(const struct opts *o)
 {
-	struct dump_ctx ctx = { .opts = o, .dirfd = -1 };
+	struct dump_ctx ctx = { .opts = o, .dirfd = -1, .killer_fd = -1, .hold_wr = -1 };
 	int r, rr;
 
 
@@ -367,18 +375,20 @@ int cr_dump(const struct opts *o)
 	if (r == 0)
 		r = collect(&ctx);
 	if (r < 0 || o->leave_running) {
-		/* Nothing is killed unless every image is written and synced. */
-		rr = parasite_finish_all(ctx.tasks, ctx.nr_tasks);
-		r = r ? r : rr;
-		rr = pstree_release(&ctx, false);
-		r = r ? r : rr;
+		/* Nothing is killed unless every image is written and synced; the
+		 * inventory goes before the killer, which kills if it is there. */
 		if (r < 0 && ctx.overwriting)
 			discard_unfinished(&ctx);
+		pstree_unhold(&ctx);
+		rr = parasite_finish_all(ctx.tasks, ctx.nr_tasks);
+		r = r ? r : rr;
+		rr = pstree_release(&ctx);
+		r = r ? r : rr;
 		pr_debug("the tree is released");
 		goto out;
 	}
 	pr_debug("killing the tree of task %d", o->pid);
-	pstree_release(&ctx, true);
+	pstree_kill(&ctx);
 out:
 	free_ctx(&ctx);
 	return r;

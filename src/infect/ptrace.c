@@ -674,6 +674,21 @@ int remote_park(struct remote *rt)
 	return park_thread(rt);
 }
 
+int remote_hold(struct remote *rt, long nr, long a1, long a2, long a3)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if (!rt->parked && (r = remote_park(rt)) < 0)
+		return r;
+	regs = rt->pregs;
+	regs.orig_rax = nr;
+	set_args(&regs, a1, a2, a3, 0, 0, 0);
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
+	return 0;
+}
+
 /*
  * The main thread's mapping goes last, by a munmap that returns through a
  * frame below its stack pointer (rop.c): at no moment does the thread

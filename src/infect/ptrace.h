@@ -63,6 +63,13 @@ int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end);
 int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr);
 /* Builds the thread's frame and parks it (rt->base and rt->frame set). */
 int remote_park(struct remote *rt);
+/*
+ * Parks the thread (if it is not) and leaves it at its park's entry stop
+ * with syscall nr(a1, a2, a3) in place of the harmless one: resumed without
+ * nestor, it runs that syscall, then cures. The next remote syscall in the
+ * thread, or its release, puts the harmless one back.
+ */
+int remote_hold(struct remote *rt, long nr, long a1, long a2, long a3);
 /* Runs syscall nr in the task (parking it first if it has a slot); *ret gets
  * its return value. */
 int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,

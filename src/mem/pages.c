@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include "core/log.h"
+#include "infect/givefd.h"
 #include "mem/pages.h"
 #include "core/util.h"
 
@@ -150,79 +151,6 @@ static int write_remote(struct page_io *io, struct iovec *iov, size_t nr, size_t
 	return 0;
 }
 
-/* Hands fd to the task: it binds a socket, we send, it receives. */
-static int give_fd(struct page_io *io, int fd)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct {
-		struct msghdr mh;
-		struct iovec iov;
-		struct sockaddr_un sa;
-		char byte;
-		_Alignas(8) char cbuf[CMSG_SPACE(sizeof(int))];
-	} rbuf = { 0 };
-	struct msghdr mh = { 0 };
-	struct iovec iov = { "p", 1 };
-	struct cmsghdr *cm;
-	socklen_t salen;
-	_cleanup_close_ int s = -1;
-	uint64_t addr;
-	long ts = -1, ret;
-	int r;
-
-	salen = offsetof(struct sockaddr_un, sun_path) + 1 +
-		snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "nestor-%d-%d", getpid(), io->pid);
-	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	r = remote_scratch(io->rt, sizeof(rbuf), &addr);
-	if (r < 0)
-		return r;
-	r = remote_syscall(io->rt, __NR_socket, &ts, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0, 0, 0);
-	if (r < 0 || ts < 0)
-		return r < 0 ? r : (int)ts;
-	rbuf.sa = sa;
-	rbuf.iov = (struct iovec){ (void *)(addr + offsetof(typeof(rbuf), byte)), 1 };
-	rbuf.mh = (struct msghdr){ .msg_iov = (void *)(addr + offsetof(typeof(rbuf), iov)),
-				   .msg_iovlen = 1,
-				   .msg_control = (void *)(addr + offsetof(typeof(rbuf), cbuf)),
-				   .msg_controllen = sizeof(rbuf.cbuf) };
-	if ((r = remote_write(io->pid, addr, &rbuf, sizeof(rbuf))) < 0)
-		goto out;
-	r = remote_syscall(io->rt, __NR_bind, &ret, ts, addr + offsetof(typeof(rbuf), sa), salen, 0,
-			   0, 0);
-	if (r < 0 || (r = ret) < 0)
-		goto out;
-	mh.msg_name = &sa;
-	mh.msg_namelen = salen;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(s, &mh, 0) != 1) {
-		r = -errno;
-		goto out;
-	}
-	r = remote_syscall(io->rt, __NR_recvmsg, &ret, ts, addr, MSG_CMSG_CLOEXEC, 0, 0, 0);
-	if (r < 0 || (r = ret) < 0 || (r = remote_read(io->pid, addr, &rbuf, sizeof(rbuf))) < 0)
-		goto out;
-	cm = (struct cmsghdr *)rbuf.cbuf;
-	if (rbuf.mh.msg_flags & MSG_CTRUNC || cm->cmsg_type != SCM_RIGHTS) {
-		r = -EMFILE;
-		goto out;
-	}
-	memcpy(&io->remote_fd, CMSG_DATA(cm), sizeof(int));
-out:
-	remote_syscall(io->rt, __NR_close, &ret, ts, 0, 0, 0, 0, 0);
-	return r;
-}
-
 static void take_fd(struct page_io *io)
 {
 	long ret;
@@ -314,7 +242,7 @@ static void setup_remote(struct page_io *io, const MmEntry *mm)
 {
 	if (mm->nr_pages * PAGE_SIZE < REMOTE_MIN)
 		return;
-	if (make_pipe(io) < 0 || give_fd(io, io->pipe[1]) < 0) {
+	if (make_pipe(io) < 0 || remote_give_fd(io->rt, io->pipe[1], &io->remote_fd) < 0) {
 		pr_debug("task %d cannot vmsplice its pages; nestor reads them", io->pid);
 		io->remote_fd = -1;
 		close_pipe(io);

@@ -43,6 +43,7 @@ static struct dump_task *add_task(struct dump_ctx *ctx, pid_t pid, int parent)
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->parent = parent;
+	t->hold_fd = -1;
 	return t;
 }
 
@@ -355,29 +356,9 @@ int pstree_write(struct dump_ctx *ctx)
 	return r;
 }
 
-/*
- * Every image is written and synced and the tree is to die: from here a
- * nestor that dies half way through the kills must still kill every task,
- * not leave part of the tree (this is the one time a dump asks for it).
- * One call per process, in a tight loop: the SIGKILL the kernel sends a
- * main thread takes its threads too. Only a nestor killed inside this loop
- * can leave part of the tree alive.
- */
-static void kill_with_nestor(struct dump_ctx *ctx)
-{
-	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_EXITKILL;
-
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].seized)
-			ptrace(PTRACE_SETOPTIONS, ctx->tasks[i].pid, 0, opts);
-}
-
-int pstree_release(struct dump_ctx *ctx, bool kill_them)
+int pstree_release(struct dump_ctx *ctx)
 {
 	int r = 0;
-
-	if (kill_them)
-		kill_with_nestor(ctx);
 
 	/* Children first: a released parent must not see a child still held. */
 	for (size_t i = ctx->nr_tasks; i-- > 0;) {
@@ -385,10 +366,6 @@ int pstree_release(struct dump_ctx *ctx, bool kill_them)
 
 		if (!t->seized)
 			continue;
-		if (kill_them) {
-			kill(t->pid, SIGKILL);
-			continue;
-		}
 		t->seized = false;
 		for (size_t k = 0; k < t->nr_threads; k++) {
 			int rr = remote_release(&t->threads[k]);
@@ -396,19 +373,6 @@ int pstree_release(struct dump_ctx *ctx, bool kill_them)
 		}
 		int rr = remote_release(&t->rt);
 		r = r ? r : rr;
-	}
-	pr_debug("killed");
-	/* All die at once; traced threads report their deaths to us: collect each. */
-	for (size_t i = 0; kill_them && i < ctx->nr_tasks; i++) {
-		struct dump_task *t = &ctx->tasks[i];
-		int status;
-
-		if (!t->seized)
-			continue;
-		t->seized = false;
-		for (size_t k = 0; k < t->nr_threads; k++)
-			wait_stopped(t->threads[k].pid, &status);
-		wait_stopped(t->pid, &status);
 	}
 	return r;
 }

@@ -9,8 +9,8 @@ int pstree_collect(struct dump_ctx *ctx, pid_t root);
 /* Refuses layouts the restore cannot rebuild, naming the task. */
 int pstree_check_layout(struct dump_ctx *ctx);
 int pstree_write(struct dump_ctx *ctx);
-/* Releases (or kills) every seized task. */
-int pstree_release(struct dump_ctx *ctx, bool kill_them);
+/* Releases every seized task as it was (kill.c kills them). */
+int pstree_release(struct dump_ctx *ctx);
 
 bool pstree_has(const struct dump_ctx *ctx, pid_t pid);
 /* Calls fn for every process outside the tree (nestor too is left out)

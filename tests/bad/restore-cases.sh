@@ -312,6 +312,38 @@ t_family_fault() {
 	family_gone
 }
 
+# t_family_dump_dies WHERE: a dump of a fresh family (no death signals: a
+# task left alive is not taken by its parent's death) whose nestor is killed
+# at WHERE of its end (NESTOR_FAULT=kill:WHERE). WHERE-before: the whole
+# family runs on and passes, no inventory. WHERE-after: inventory.img is in
+# place and no task of the family is left.
+t_family_dump_dies() {
+	local p pids=()
+	start_task family || return
+	read -r -a pids <"$twd/aux"
+	pids=("$tpid" "${pids[@]}")
+	procs+=("${pids[@]}")
+	NESTOR_FAULT=kill:$1 nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 137 ] || bad "nestor was not killed at $1 (exit $rc: $(head -c 300 "$tmp/stderr"))" ||
+		return
+	case $1 in
+	*-before)
+		no_inventory "$twd/img" || return
+		for p in "${pids[@]}"; do
+			alive "$p" || bad "task $p of the family died at $1" || return
+			case ${st[0]} in T | t) bad "task $p left stopped at $1"; return ;; esac
+			[ "$(tracer_of "$p")" = 0 ] || bad "task $p still traced after $1" || return
+		done
+		task_intact && task_passes ;;
+	*)
+		[ -e "$twd/img/inventory.img" ] || bad "no inventory.img after $1" || return
+		for p in "${pids[@]}"; do
+			wait_until 3 gone "$p" || bad "task $p of the family lives on after $1 (state ${st[0]})" ||
+				return
+		done ;;
+	esac
+}
+
 # No process (a task of the family left, nestor, a helper) holds a file of
 # the images dir, as a descriptor or a mapping.
 img_unheld() {
