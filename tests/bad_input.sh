@@ -371,8 +371,9 @@ run "restore: core-PID.img is a directory" t_restore_not_regular core-PID.img di
 run "restore: core-PID.img is a FIFO" t_restore_not_regular core-PID.img fifo
 run "restore: -o log file in a missing dir" t_restore_log_unwritable
 run "restore: --pidfile in a missing dir" t_restore_pidfile_unwritable
-for w in end-synced-before end-held-before end-decided-after end-killing-after; do
-	run "dump: a tree, nestor killed at $w of a dump's end" t_family_dump_dies "$w"
+for w in end-synced:on end-held:on end-decided:dead end-killing:dead; do
+	run "dump: a tree, nestor killed at ${w%:*} of a dump's end" t_family_dump_dies "${w%:*}" \
+		"${w#*:}"
 done
 run "restore: a tree, intact (control)" t_family_intact
 run "restore: a tree, --pidfile in a missing dir" t_family_pidfile missing

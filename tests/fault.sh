@@ -348,21 +348,24 @@ restore_kind() {
 	summary "$name" "$done trials over $((max / 1000)) ms ($intr left nothing, $comp completed)" $((done - intr - comp))
 }
 
-# A dump that kills the tree, nestor killed (NESTOR_FAULT=kill:WHERE) at each
-# moment of its end: before the decision the tree runs on whole (no
-# inventory), after it the tree dies whole and its images restore.
+# A dump that kills the tree, nestor killed (NESTOR_FAULT=kill:WHERE) at
+# named moments, each WHERE:on (the tree must run on, whole and as it was,
+# no inventory) or WHERE:dead (the tree must be gone, its images restore):
+# the four moments of a dump's end (tree/kill.c), and the first remote
+# syscall that makes a descriptor in a task, armed (its registers set).
 end_kind() {
-	local w res done=0 comp=0 intr=0 bad=0 name="dump (kill) at the end's moments"
-	for w in $end_points; do
+	local p w res done=0 comp=0 intr=0 bad=0 name="dump (kill) at named moments"
+	for p in $end_points; do
+		w=${p%:*}
 		NESTOR_FAULT=kill:$w dump_trial "" KILL -
 		case $res in
 		completed) comp=$((comp + 1)) ;;
 		interrupted) intr=$((intr + 1)) ;;
 		*) report "$name, killed at $w" "${res#FAIL }"; bad=$((bad + 1)) ;;
 		esac
-		case $w:$res in
-		*-before:completed | *-after:interrupted)
-			report "$name, killed at $w" "$res, the other way round"
+		case ${p##*:}:$res in
+		on:completed | dead:interrupted)
+			report "$name, killed at $w" "$res, expected ${p##*:}"
 			bad=$((bad + 1)) ;;
 		esac
 		done=$((done + 1))
@@ -372,7 +375,7 @@ end_kind() {
 	done
 	summary "$name" "$done points ($intr ran on, $comp completed)" $bad
 }
-end_points=${FAULT_END_POINTS:-"end-synced-before end-held-before end-decided-after end-killing-after"}
+end_points=${FAULT_END_POINTS:-"end-synced:on end-held:on end-decided:dead end-killing:dead fd-armed:on"}
 
 case ${FAULT_ONLY:-end} in *end*) end_kind ;; esac
 for sig in KILL TERM; do

@@ -139,7 +139,7 @@ static int commit(struct dump_ctx *ctx, struct img *backlog)
 	if (r == 0 && renameat(ctx->dirfd, INVENTORY_PART, ctx->dirfd, "inventory.img"))
 		r = log_error_errno(-errno, "cannot write inventory.img");
 	if (r == 0)
-		fault_point("end-decided-after");
+		fault_point("end-decided");
 	if (r == 0 && fsync(ctx->dirfd))
 		r = log_error_errno(-errno, "cannot sync the images");
 	return r;
@@ -174,7 +174,7 @@ static int write_images(struct dump_ctx *ctx)
 		goto fail;
 	}
 	/* From the inventory's rename on, the tree dies whole, even with nestor (kill.c). */
-	if ((r = fault_point("end-synced-before")) < 0 ||
+	if ((r = fault_point("end-synced")) < 0 ||
 	    (!ctx->opts->leave_running && (r = pstree_hold(ctx)) < 0))
 		goto fail;
 	/*

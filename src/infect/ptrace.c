@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include "core/fault.h"
 #include "core/log.h"
 #include "tree/proc.h"
 #include "infect/ptrace.h"
@@ -450,9 +451,19 @@ static int inject(struct remote *rt, long nr, long *ret, long a1, long a2, long 
 
 	regs.orig_rax = nr;
 	set_args(&regs, a1, a2, a3, a4, a5, a6);
+	/*
+	 * The cure's list gets a descriptor the syscall makes before the
+	 * syscall is armed, and loses one it closes only after: a nestor
+	 * killed in between leaves the cure closing exactly nestor's.
+	 */
+	if (nr != __NR_close && (r = track_fds(rt, nr, a1, &tracked)) < 0)
+		return r;
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
-	if ((r = track_fds(rt, nr, a1, &tracked)) < 0 || (r = syscall_stop(rt->pid)) < 0)
+	if (fds_made(nr))
+		fault_point("fd-armed");
+	if ((nr == __NR_close && (r = track_fds(rt, nr, a1, &tracked)) < 0) ||
+	    (r = syscall_stop(rt->pid)) < 0)
 		return r;
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);

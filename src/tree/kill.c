@@ -134,7 +134,7 @@ int pstree_hold(struct dump_ctx *ctx)
 	for (size_t i = 0; r == 0 && i < ctx->nr_tasks; i++) {
 		if (!ctx->tasks[i].seized)
 			continue;
-		if (!first && (r = fault_point("end-held-before")) < 0)
+		if (!first && (r = fault_point("end-held")) < 0)
 			break;
 		r = hold_task(&ctx->tasks[i], p[0]);
 		first = false;
@@ -180,7 +180,7 @@ void pstree_kill(struct dump_ctx *ctx)
 		if (!ctx->tasks[i].seized)
 			continue;
 		if (!first)
-			fault_point("end-killing-after");
+			fault_point("end-killing");
 		kill(ctx->tasks[i].pid, SIGKILL);
 		first = false;
 	}

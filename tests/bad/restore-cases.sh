@@ -312,10 +312,10 @@ t_family_fault() {
 	family_gone
 }
 
-# t_family_dump_dies WHERE: a dump of a fresh family (no death signals: a
-# task left alive is not taken by its parent's death) whose nestor is killed
-# at WHERE of its end (NESTOR_FAULT=kill:WHERE). WHERE-before: the whole
-# family runs on and passes, no inventory. WHERE-after: inventory.img is in
+# t_family_dump_dies WHERE on|dead: a dump of a fresh family (no death
+# signals: a task left alive is not taken by its parent's death) whose
+# nestor is killed at WHERE of its end (NESTOR_FAULT=kill:WHERE). on: the
+# whole family runs on and passes, no inventory. dead: inventory.img is in
 # place and no task of the family is left.
 t_family_dump_dies() {
 	local p pids=()
@@ -326,8 +326,8 @@ t_family_dump_dies() {
 	NESTOR_FAULT=kill:$1 nestor_run dump -t "$tpid" -D "$twd/img"
 	[ "$rc" = 137 ] || bad "nestor was not killed at $1 (exit $rc: $(head -c 300 "$tmp/stderr"))" ||
 		return
-	case $1 in
-	*-before)
+	case $2 in
+	on)
 		no_inventory "$twd/img" || return
 		for p in "${pids[@]}"; do
 			alive "$p" || bad "task $p of the family died at $1" || return
