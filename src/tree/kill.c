@@ -124,6 +124,7 @@ static int hold_task(struct dump_task *t, int rd)
 
 int pstree_hold(struct dump_ctx *ctx)
 {
+	size_t threads = 0;
 	int p[2], r;
 	bool first = true;
 
@@ -137,9 +138,12 @@ int pstree_hold(struct dump_ctx *ctx)
 		if (!first && (r = fault_point("end-held")) < 0)
 			break;
 		r = hold_task(&ctx->tasks[i], p[0]);
+		threads += 1 + ctx->tasks[i].nr_threads;
 		first = false;
 	}
 	close(p[0]);
+	if (r == 0)
+		pr_debug("the tree is held: %zu threads, killer %d", threads, ctx->killer);
 	return r;
 }
 
