@@ -245,8 +245,11 @@ dump_trial() {
 	(trap - INT TERM EXIT; exec "$nestor" dump -t "$pid" -D "$wd/img" $opt -v4 -o dump.log \
 		</dev/null 2>"$wd/dump.err") &
 	npid=$!
-	sleep "$delay"
-	kill -"$sig" "$npid" 2>/dev/null
+	# "self": nestor kills itself at a named moment (NESTOR_FAULT=kill:WHERE)
+	if [ "$delay" != self ]; then
+		sleep "$delay"
+		kill -"$sig" "$npid" 2>/dev/null
+	fi
 	wait "$npid" 2>/dev/null
 	rc=$?
 	# Killed once the images were written (the inventory is last) and the
@@ -345,6 +348,30 @@ restore_kind() {
 	summary "$name" "$done trials over $((max / 1000)) ms ($intr left nothing, $comp completed)" $((done - intr - comp))
 }
 
+# Dumps where nestor kills itself at the moments of the parasite's life no
+# spread-out kill is sure to hit: running without syscall stops, connected
+# to nestor; done and waiting on that connection; stopped by nestor there.
+point_kind() {
+	local opt=$1 where res done=0 intr=0 name="dump ${1:-(kill)} at parasite moments"
+	for where in parasite-connected parasite-waiting parasite-interrupted; do
+		NESTOR_FAULT=kill:$where dump_trial "$opt" KILL self
+		case $res in
+		interrupted) intr=$((intr + 1)) ;;
+		*) report "$name, killed at $where" "${res#FAIL }" ;;
+		esac
+		done=$((done + 1))
+		kill_tree
+		rm -rf "$wd"
+		wd=
+	done
+	summary "$name" "$done trials ($intr interrupted)" $((done - intr))
+}
+
+case ${FAULT_ONLY:-points} in *points*)
+	point_kind -R
+	point_kind ""
+	;;
+esac
 for sig in KILL TERM; do
 	case ${FAULT_ONLY:-dump-R,dump,restore} in *dump-R*) dump_kind -R $sig ;; esac
 	case ${FAULT_ONLY:-dump-R,dump,restore} in *dump,*|dump) dump_kind "" $sig ;; esac

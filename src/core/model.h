@@ -42,6 +42,9 @@ struct dump_task {
 	struct parasite_args *pa; /* what the task told the parasite */
 	uint64_t parasite;        /* where the parasite is mapped in the task, or 0 */
 	bool parasite_running;
+	bool parasite_notify;     /* running without syscall stops, until it says it is done */
+	int parasite_conn;        /* nestor's end of its connection, or -1 */
+	int parasite_fd;          /* the task's end (its fd number), or -1 */
 	bool seized;
 	struct remote *threads; /* the others, seized too */
 	size_t nr_threads;

@@ -1,7 +1,12 @@
-/* Small helpers: whole-file reads, full reads/writes, checksums, number parsing. */
+/* Small helpers: whole-file reads, full reads/writes, checksums, number parsing,
+ * fault injection. */
+#define LOG_PREFIX "fault: "
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/log.h"
 #include "core/util.h"
 
 int read_file_at(int dirfd, const char *path, char **ret, size_t max)
@@ -209,4 +214,15 @@ void *array_add(void *arr, size_t nr, size_t size)
 	*p = n;
 	memset(n + nr * size, 0, size);
 	return n + nr * size;
+}
+
+int fault_point(const char *where)
+{
+	const char *f = getenv("NESTOR_FAULT");
+
+	if (f && !strncmp(f, "kill:", 5) && !strcmp(f + 5, where))
+		raise(SIGKILL);
+	if (f && !strcmp(f, where))
+		return log_error_ret(-EIO, "injected failure at %s (NESTOR_FAULT)", where);
+	return 0;
 }

@@ -97,4 +97,11 @@ int fd_reopen(int fd, int flags);
  */
 void *array_add(void *arr, size_t nr, size_t size);
 
+/*
+ * NESTOR_FAULT=WHERE makes nestor fail at that point (-EIO, logged), and
+ * NESTOR_FAULT=kill:WHERE kills it there, so that tests can check what a
+ * failure or nestor's death at that moment leaves of the tree.
+ */
+int fault_point(const char *where);
+
 #endif

@@ -22,14 +22,19 @@
  * kills the tree does not unmap it); the main thread unmaps it last.
  */
 #define LOG_PREFIX "parasite: "
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include "core/log.h"
 #include "infect/parasite.h"
+#include "infect/rop.h"
 #include "infect/sigframe.h"
 #include "core/util.h"
 
@@ -86,12 +91,93 @@ static void assign_slots(struct dump_task *t, uint64_t base, size_t slot, size_t
 	t->rt.unmap_len = len;
 }
 
-/* Maps the region, loads the blob and parks the main thread. */
+/*
+ * nestor's listening socket (abstract, named by the kernel) the parasites
+ * connect to. A connection accepted while looking for another task's waits
+ * in the stash for its own.
+ */
+static int listener = -1;
+static struct sockaddr_un listen_addr;
+static socklen_t listen_len;
+static struct {
+	pid_t pid;
+	int fd;
+} stash[64];
+static size_t nr_stash;
+
+static int listen_once(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = sizeof(listen_addr);
+	int fd;
+
+	if (listener >= 0)
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot make the parasites' socket");
+	/* An address of sun_family only: the kernel picks a free abstract name. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa_family_t)) || listen(fd, SOMAXCONN) ||
+	    getsockname(fd, (struct sockaddr *)&listen_addr, &len) || len > sizeof(listen_addr)) {
+		int r = -errno;
+
+		close(fd);
+		return log_error_errno(r, "cannot listen for the parasites");
+	}
+	listen_len = len;
+	listener = fd;
+	return 0;
+}
+
+void parasite_cleanup(void)
+{
+	for (size_t i = 0; i < nr_stash; i++)
+		close(stash[i].fd);
+	nr_stash = 0;
+	if (listener >= 0)
+		close(listener);
+	listener = -1;
+}
+
+/* The connection task pid made (it has, connect returned 0 there). */
+static int accept_for(pid_t pid)
+{
+	for (size_t i = 0; i < nr_stash; i++) {
+		if (stash[i].pid == pid) {
+			int fd = stash[i].fd;
+
+			stash[i] = stash[--nr_stash];
+			return fd;
+		}
+	}
+	for (;;) {
+		struct ucred uc;
+		socklen_t len = sizeof(uc);
+		int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0 && errno == EINTR)
+			continue;
+		if (fd < 0)
+			return log_error_errno(-errno, "no connection from the parasite of task %d", pid);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.pid == pid)
+			return fd;
+		/* Another task's (or a stranger's: the name is visible to all). */
+		if (nr_stash < ARRAY_SIZE(stash) && uc.pid > 0) {
+			stash[nr_stash].pid = uc.pid;
+			stash[nr_stash++].fd = fd;
+		} else {
+			close(fd);
+		}
+	}
+}
+
+/* Maps the region, loads the blob and builds the main thread's frame. */
 static int load(struct dump_task *t, struct parasite_args *args)
 {
 	static uint8_t xbuf[XSAVE_BUF];
 	size_t xlen = sizeof(xbuf), slot, len;
 	uint64_t base;
+	bool altstack_known;
 	int r;
 
 	if ((r = check_blob()) < 0 || (r = ptrace_get_xsave(t->pid, xbuf, &xlen)) < 0)
@@ -100,41 +186,78 @@ static int load(struct dump_task *t, struct parasite_args *args)
 	len = slots_off() + (t->nr_threads + 1) * slot;
 	if ((r = remote_map(&t->rt, len, &base)) < 0)
 		return r;
+	/* The mapping's first syscall read it (through a frame below the stack pointer). */
+	altstack_known = t->rt.rop.saved != NULL;
 	t->parasite = base;
 	assign_slots(t, base, slot, len);
 	memset(args, 0, sizeof(*args));
 	args->magic = PARASITE_MAGIC;
+	if (!altstack_known)
+		args->frame_uc_stack = sigframe_uc_stack(t->rt.frame);
+	if (listen_once() == 0) {
+		args->notify_len = listen_len;
+		memcpy(args->notify_addr, &listen_addr, listen_len);
+	}
 	if ((r = remote_write(t->pid, base, _binary_restorer_bin_start,
 			      _binary_restorer_bin_end - _binary_restorer_bin_start)) < 0 ||
 	    (r = remote_write(t->pid, base + args_off(), args, sizeof(*args))) < 0)
 		return log_error_errno(r, "cannot load the parasite into task %d", t->pid);
-	return remote_park(&t->rt);
+	return remote_frame(&t->rt, altstack_known ? t->rt.altstack : NULL);
 }
 
+/*
+ * Straight from the mapping's last stop: the frame below the stack pointer
+ * is no longer needed (the parasite ends in the park and the cure, with the
+ * frame in the mapping).
+ */
 int parasite_start(struct dump_task *t, struct parasite_args *args)
 {
-	struct user_regs_struct regs;
-	int r = load(t, args);
+	struct user_regs_struct regs = t->rt.regs;
+	int r;
 
-	if (r < 0)
+	t->parasite_conn = t->parasite_fd = -1;
+	t->parasite_notify = false;
+	if ((r = load(t, args)) < 0)
 		return r;
-	/* At the park's entry stop: no syscall (-1), the parasite instead. */
-	regs = t->rt.pregs;
-	regs.orig_rax = -1;
+	regs.orig_rax = -1; /* at a syscall stop: no syscall (-1), the parasite instead */
 	regs.rip = t->parasite + RST_PARASITE_OFF;
 	regs.rdi = t->parasite + args_off();
-	regs.rsi = t->rt.pregs.rsp;
+	regs.rsi = sigframe_sp(t->rt.frame);
 	regs.rsp = t->parasite + slots_off();
 	if (ptrace(PTRACE_SETREGS, t->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot run the parasite in task %d", t->pid);
 	t->rt.parked = false;
+	if ((r = rop_leave(&t->rt, &t->rt.rop)) < 0)
+		return r;
 	if (ptrace(PTRACE_SYSCALL, t->pid, 0, 0))
 		return log_error_errno(-errno, "cannot run the parasite in task %d", t->pid);
 	t->parasite_running = true;
 	return 0;
 }
 
-/* One stop of a running parasite: 1 once it has parked, 0 while it runs. */
+/*
+ * The exit of the parasite's connect: connected, it runs on without
+ * syscall stops; else (or if nestor finds no connection) it is told it
+ * failed, closes its socket and goes on stopping at every syscall.
+ */
+static int connected(struct dump_task *t, struct user_regs_struct *regs)
+{
+	if ((long)regs->rax == 0 && (t->parasite_conn = accept_for(t->pid)) >= 0) {
+		t->parasite_notify = true;
+		if (ptrace(PTRACE_CONT, t->pid, 0, 0))
+			return log_error_errno(-errno, "cannot resume task %d", t->pid);
+		return fault_point("parasite-connected");
+	}
+	if ((long)regs->rax == 0) {
+		regs->rax = -ECONNREFUSED;
+		if (ptrace(PTRACE_SETREGS, t->pid, 0, regs))
+			return log_error_errno(-errno, "cannot set registers of task %d", t->pid);
+	}
+	pr_debug("task %d: its parasite stops at every syscall", t->pid);
+	return 1;
+}
+
+/* One stop of a parasite under PTRACE_SYSCALL: 1 once it has parked, 0 while it runs. */
 static int step(struct dump_task *t)
 {
 	struct remote *rt = &t->rt;
@@ -156,9 +279,89 @@ static int step(struct dump_task *t)
 		rt->parked = true;
 		return 1;
 	}
+	if ((long)regs.rax != -ENOSYS) { /* an exit stop: the socket's fd, while it is open */
+		if (regs.orig_rax == __NR_socket)
+			t->parasite_fd = (long)regs.rax >= 0 ? (int)regs.rax : -1;
+		else if (regs.orig_rax == __NR_close && (int)regs.rdi == t->parasite_fd)
+			t->parasite_fd = -1;
+		else if (regs.orig_rax == __NR_connect && (r = connected(t, &regs)) <= 0)
+			return r;
+	}
 	if (ptrace(PTRACE_SYSCALL, t->pid, 0, 0))
 		return log_error_errno(-errno, "cannot resume task %d", t->pid);
 	return 0;
+}
+
+/*
+ * The parasite waits in poll() on its connection (or a signal stopped it):
+ * stopped by PTRACE_INTERRUPT, it closes its socket and parks. status: a
+ * stop already waited for, or NULL.
+ */
+static int take_back(struct dump_task *t, int *status)
+{
+	int st, r, err = 0;
+
+	if (ptrace(PTRACE_INTERRUPT, t->pid, 0, 0))
+		return log_error_errno(-errno, "cannot interrupt task %d", t->pid);
+	for (;;) {
+		if (!status && (r = wait_stopped(t->pid, &st)) < 0)
+			return log_error_errno(r, "cannot wait for task %d", t->pid);
+		st = status ? *status : st;
+		status = NULL;
+		if (!WIFSTOPPED(st))
+			return log_error_ret(-ESRCH, "task %d died running the parasite", t->pid);
+		if (st >> 16 == PTRACE_EVENT_STOP && WSTOPSIG(st) == SIGTRAP)
+			break;
+		/* A signal (only SIGSTOP gets through the parasite's mask): failed, as before. */
+		if (!err)
+			err = log_error_ret(-EIO, "the parasite in task %d got signal %d", t->pid,
+					    WSTOPSIG(st));
+		if (ptrace(PTRACE_CONT, t->pid, 0, 0))
+			return log_error_errno(-errno, "cannot resume task %d", t->pid);
+	}
+	if ((r = fault_point("parasite-interrupted")) < 0)
+		return r;
+	r = t->parasite_fd >= 0 ? remote_park_after(&t->rt, __NR_close, t->parasite_fd)
+				: remote_park_after(&t->rt, __NR_getppid, 0);
+	t->parasite_fd = -1;
+	close(t->parasite_conn);
+	t->parasite_conn = -1;
+	t->parasite_notify = false;
+	return err ? err : r < 0 ? r : 1;
+}
+
+/* Its connection is readable: done (1 once parked), dead, or not yet (0). */
+static int notified(struct dump_task *t)
+{
+	char done;
+	ssize_t n = recv(t->parasite_conn, &done, 1, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		close(t->parasite_conn);
+		t->parasite_conn = -1;
+		return log_error_ret(-ESRCH, "task %d died running the parasite", t->pid);
+	}
+	return fault_point("parasite-waiting") ?: take_back(t, NULL);
+}
+
+/* No word for a while: a parasite stopped by a signal, or a task that died. */
+static int check_stray(struct dump_task *t)
+{
+	int status;
+	pid_t p = waitpid(t->pid, &status, WNOHANG | __WALL);
+
+	if (p == 0 || (p < 0 && errno == EINTR))
+		return 0;
+	if (p < 0)
+		return log_error_errno(-errno, "cannot wait for task %d", t->pid);
+	if (!WIFSTOPPED(status)) {
+		close(t->parasite_conn);
+		t->parasite_conn = -1;
+		return log_error_ret(-ESRCH, "task %d died running the parasite", t->pid);
+	}
+	return take_back(t, &status);
 }
 
 static int collect_answers(struct dump_task *t, struct parasite_args *ret)
@@ -173,41 +376,67 @@ static int collect_answers(struct dump_task *t, struct parasite_args *ret)
 	return 0;
 }
 
-int parasite_finish(struct dump_task *t, struct parasite_args *ret)
+static void finished(struct dump_task *t, int s, struct parasite_args *ret, int *r)
 {
-	int r = 0;
-
-	if (!t->parasite_running)
-		return 0;
-	while ((r = step(t)) == 0)
-		;
 	t->parasite_running = false;
-	return r < 0 ? r : collect_answers(t, ret);
+	if (s > 0)
+		s = collect_answers(t, ret ? ret : t->pa);
+	*r = *r ? *r : s;
 }
 
-int parasite_finish_all(struct dump_task *tasks, size_t n)
+/*
+ * Every running parasite at once: those still stopping at each syscall are
+ * stepped in turn, the others answer on their connections in any order.
+ */
+static int finish_set(struct dump_task *tasks, size_t n, struct parasite_args *ret)
 {
-	size_t running;
+	struct pollfd pfd[n];
+	size_t idx[n];
 	int r = 0;
 
-	do {
-		running = 0;
+	for (;;) {
+		size_t np = 0;
+		bool stepping = false;
+		int k;
+
 		for (size_t i = 0; i < n; i++) {
 			struct dump_task *t = &tasks[i];
 			int s;
 
 			if (!t->parasite_running)
 				continue;
-			s = step(t);
-			if (s == 0) {
-				running++;
+			if (!t->parasite_notify) {
+				if ((s = step(t)) != 0)
+					finished(t, s, ret, &r);
+				stepping |= s == 0;
 				continue;
 			}
-			t->parasite_running = false;
-			if (s > 0)
-				s = collect_answers(t, t->pa);
-			r = r ? r : s;
+			pfd[np] = (struct pollfd){ .fd = t->parasite_conn, .events = POLLIN };
+			idx[np++] = i;
 		}
-	} while (running);
-	return r;
+		if (!np && !stepping)
+			return r;
+		if (!np)
+			continue;
+		k = poll(pfd, np, stepping ? 0 : 20);
+		for (size_t j = 0; j < np; j++) {
+			struct dump_task *t = &tasks[idx[j]];
+			int s = pfd[j].revents ? notified(t) : k == 0 ? check_stray(t) : 0;
+
+			if (s != 0)
+				finished(t, s, ret, &r);
+		}
+	}
+}
+
+int parasite_finish(struct dump_task *t, struct parasite_args *ret)
+{
+	if (!t->parasite_running)
+		return 0;
+	return finish_set(t, 1, ret);
+}
+
+int parasite_finish_all(struct dump_task *tasks, size_t n)
+{
+	return finish_set(tasks, n, NULL);
 }

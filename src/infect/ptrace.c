@@ -587,27 +587,27 @@ static bool at_park(const struct remote *rt, const struct user_regs_struct *r)
 }
 
 /*
- * The thread's first syscall reads its altstack straight into its frame
- * (rt_sigreturn sets the altstack from there); it then parks. Resumed
- * without nestor from any stop on the way, it ends in the cure.
+ * From any stop: the thread runs syscall nr at the blob's remote syscall,
+ * whose return falls into the park. Resumed without nestor from any stop on
+ * the way, it ends in the cure.
  */
-static int park_thread(struct remote *rt)
+static int park_after(struct remote *rt, long nr, long a1, long a2)
 {
 	struct user_regs_struct regs = rt->regs;
 	uint64_t all = ~0ULL;
 	int r;
 
 	regs.rip = rt->base + RST_REMOTE_OFF;
-	regs.rax = __NR_sigaltstack;
+	regs.rax = nr;
 	regs.orig_rax = -1; /* at a syscall entry stop: that syscall is skipped */
-	set_args(&regs, 0, sigframe_uc_stack(rt->frame), 0, 0, 0, 0);
+	set_args(&regs, a1, a2, 0, 0, 0, 0);
 	regs.rsp = sigframe_sp(rt->frame);
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	rt->ran_syscall = true;
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
 		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
-	/* (the skipped syscall's exit,) sigaltstack's entry and exit, the park's entry */
+	/* (the skipped syscall's exit,) the syscall's entry and exit, the park's entry */
 	for (int i = 0; i < 4; i++) {
 		if ((r = syscall_stop(rt->pid)) < 0)
 			return r;
@@ -623,7 +623,12 @@ static int park_thread(struct remote *rt)
 			     rt->pregs.rip, (long long)rt->pregs.orig_rax);
 }
 
-int remote_park(struct remote *rt)
+int remote_park_after(struct remote *rt, long nr, long a1)
+{
+	return park_after(rt, nr, a1, 0);
+}
+
+int remote_frame(struct remote *rt, const uint64_t *altstack)
 {
 	static uint8_t xbuf[XSAVE_BUF];
 	struct user_regs_struct own = rt->regs;
@@ -656,9 +661,27 @@ int remote_park(struct remote *rt)
 	if ((r = sigframe_build(&own, rt->sigmask, xbuf, xlen, rt->frame, frame + RST_CURE_SIZE,
 				len)) < 0)
 		return r;
+	if (altstack)
+		memcpy(frame + RST_CURE_SIZE + (sigframe_uc_stack(rt->frame) - rt->frame), altstack,
+		       3 * sizeof(uint64_t));
 	if ((r = remote_write(rt->pid, rt->frame - RST_CURE_SIZE, frame, RST_CURE_SIZE + len)) < 0)
 		return log_error_errno(r, "cannot write the frame of task %d", rt->pid);
-	return park_thread(rt);
+	return 0;
+}
+
+int remote_park(struct remote *rt)
+{
+	int r;
+
+	if (rt->parked)
+		return 0;
+	if ((r = remote_frame(rt, NULL)) < 0)
+		return r;
+	/*
+	 * Its first syscall reads its altstack straight into its frame
+	 * (rt_sigreturn sets the altstack from there).
+	 */
+	return park_after(rt, __NR_sigaltstack, 0, sigframe_uc_stack(rt->frame));
 }
 
 /*

@@ -62,6 +62,12 @@ int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end);
 int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr);
 /* Builds the thread's frame and parks it (rt->base and rt->frame set). */
 int remote_park(struct remote *rt);
+/* Builds the thread's frame only (altstack: its stack_t if known, else the
+ * thread must read it into the frame before it may cure). */
+int remote_frame(struct remote *rt, const uint64_t *altstack);
+/* From any stop of a thread whose frame is built: runs syscall nr(a1) in
+ * the blob, whose return falls into the park; the thread is parked then. */
+int remote_park_after(struct remote *rt, long nr, long a1);
 /* Runs syscall nr in the task (parking it first if it has a slot); *ret gets
  * its return value. */
 int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,

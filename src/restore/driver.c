@@ -70,22 +70,6 @@ struct progress {
 	int *pidfds;
 };
 
-/*
- * NESTOR_FAULT=WHERE makes the restore fail at that late step, and
- * NESTOR_FAULT=kill:WHERE kills nestor there, so that tests can check what a
- * failure or nestor's death at that moment leaves of the tree.
- */
-static int fault(const char *where)
-{
-	const char *f = getenv("NESTOR_FAULT");
-
-	if (f && !strncmp(f, "kill:", 5) && !strcmp(f + 5, where))
-		raise(SIGKILL);
-	if (f && !strcmp(f, where))
-		return log_error_ret(-EIO, "injected failure at %s (NESTOR_FAULT)", where);
-	return 0;
-}
-
 /* A task nestor traces or fathered, seen alive: it is one of the tree's. */
 static void note_task(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
 {
@@ -356,7 +340,7 @@ static int detach_tree(struct restore_ctx *ctx)
 
 		if (!is_live(t))
 			continue;
-		if (!first && (r = fault("detach-half")) < 0)
+		if (!first && (r = fault_point("detach-half")) < 0)
 			return r;
 		for (size_t k = 0; k < t->core->n_threads; k++)
 			if ((r = detach_thread(t->core->threads[k]->tid)) < 0)
@@ -381,14 +365,14 @@ static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
 		if (is_live(&ctx->tasks[i]))
 			last = i;
 	for (int i = 0; i <= last; i++) {
-		if (i == last && (r = fault("finish-last")) < 0)
+		if (i == last && (r = fault_point("finish-last")) < 0)
 			return r;
 		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
 	}
 	if ((r = each_thread(ctx, park_thread)) < 0 || (r = pidfile_commit(pf, root)) < 0 ||
-	    (r = fault("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
-	    (r = fault("kept")) < 0)
+	    (r = fault_point("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
+	    (r = fault_point("kept")) < 0)
 		return r;
 	return detach_tree(ctx);
 }
@@ -494,7 +478,7 @@ static int start_tree(struct restore_ctx *ctx, struct channels *ch, struct progr
 		return root;
 	*ret_root = root;
 	note_task(ctx, pg, root);
-	if ((r = fault("forked")) < 0)
+	if ((r = fault_point("forked")) < 0)
 		return r;
 	/* EXITKILL: if nestor dies half way, the half-made tree dies with it. */
 	if (ptrace(PTRACE_SEIZE, root, 0, RESTORE_TRACE_OPTS))
@@ -525,7 +509,7 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
 	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
-	    (r = fault("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
+	    (r = fault_point("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
 		kill_tree(ctx, &pg);
 		pidfile_abort(pf);
 	}

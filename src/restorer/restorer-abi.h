@@ -204,6 +204,16 @@ struct parasite_args {
 	int64_t err;   /* the first failure, or 0 */
 	uint32_t step; /* which call failed */
 	uint32_t pad;
+	/* From nestor: the thread's frame's stack_t, filled first (the cure needs it). */
+	uint64_t frame_uc_stack;
+	/*
+	 * nestor's listening socket (abstract unix, notify_len 0: none). The
+	 * parasite connects to it, then runs without syscall stops, says it is
+	 * done and waits on that connection for nestor to take it back (or to
+	 * die: the hang-up lets it park and cure by itself).
+	 */
+	uint32_t notify_len;
+	uint8_t notify_addr[110];
 };
 
 /* What the blob reports through status_fd when it fails. */
