@@ -28,6 +28,12 @@ struct file_table {
 	size_t nr, cap;
 };
 
+/*
+ * A running parasite is being mapped, then stops at every syscall until it
+ * is connected to nestor, then runs on and waits for nestor to take it back.
+ */
+enum { PARASITE_MAPPING = 1, PARASITE_STEPPING, PARASITE_WAITING };
+
 struct dump_task {
 	pid_t pid;
 	int parent;     /* index in the tree, -1 for the root */
@@ -42,7 +48,8 @@ struct dump_task {
 	struct parasite_args *pa; /* what the task told the parasite */
 	uint64_t parasite;        /* where the parasite is mapped in the task, or 0 */
 	bool parasite_running;
-	bool parasite_notify;     /* running without syscall stops, until it says it is done */
+	int parasite_phase;       /* PARASITE_*, while running */
+	size_t parasite_slot;     /* bytes of the mapping per thread */
 	int parasite_conn;        /* nestor's end of its connection, or -1 */
 	int parasite_fd;          /* the task's end (its fd number), or -1 */
 	bool seized;

@@ -171,25 +171,17 @@ static int accept_for(pid_t pid)
 	}
 }
 
-/* Maps the region, loads the blob and builds the main thread's frame. */
-static int load(struct dump_task *t, struct parasite_args *args)
+/* Mapped: loads the blob and its arguments, builds the main thread's frame. */
+static int load(struct dump_task *t, uint64_t base)
 {
-	static uint8_t xbuf[XSAVE_BUF];
-	size_t xlen = sizeof(xbuf), slot, len;
-	uint64_t base;
-	bool altstack_known;
+	struct parasite_args *args = t->pa;
+	size_t len = slots_off() + (t->nr_threads + 1) * t->parasite_slot;
+	/* The mapping's first syscall read it (through a frame below the stack pointer). */
+	bool altstack_known = t->rt.rop.saved != NULL;
 	int r;
 
-	if ((r = check_blob()) < 0 || (r = ptrace_get_xsave(t->pid, xbuf, &xlen)) < 0)
-		return r;
-	slot = PAGE_ALIGN(SCRATCH + RST_CURE_SIZE + sigframe_size(xlen));
-	len = slots_off() + (t->nr_threads + 1) * slot;
-	if ((r = remote_map(&t->rt, len, &base)) < 0)
-		return r;
-	/* The mapping's first syscall read it (through a frame below the stack pointer). */
-	altstack_known = t->rt.rop.saved != NULL;
 	t->parasite = base;
-	assign_slots(t, base, slot, len);
+	assign_slots(t, base, t->parasite_slot, len);
 	memset(args, 0, sizeof(*args));
 	args->magic = PARASITE_MAGIC;
 	if (!altstack_known)
@@ -210,14 +202,12 @@ static int load(struct dump_task *t, struct parasite_args *args)
  * is no longer needed (the parasite ends in the park and the cure, with the
  * frame in the mapping).
  */
-int parasite_start(struct dump_task *t, struct parasite_args *args)
+static int launch(struct dump_task *t, uint64_t base)
 {
 	struct user_regs_struct regs = t->rt.regs;
 	int r;
 
-	t->parasite_conn = t->parasite_fd = -1;
-	t->parasite_notify = false;
-	if ((r = load(t, args)) < 0)
+	if ((r = load(t, base)) < 0)
 		return r;
 	regs.orig_rax = -1; /* at a syscall stop: no syscall (-1), the parasite instead */
 	regs.rip = t->parasite + RST_PARASITE_OFF;
@@ -231,8 +221,39 @@ int parasite_start(struct dump_task *t, struct parasite_args *args)
 		return r;
 	if (ptrace(PTRACE_SYSCALL, t->pid, 0, 0))
 		return log_error_errno(-errno, "cannot run the parasite in task %d", t->pid);
+	t->parasite_phase = PARASITE_STEPPING;
+	return 0;
+}
+
+/* Only begins the mapping: the parasites of many tasks are made side by side. */
+int parasite_start(struct dump_task *t, struct parasite_args *args)
+{
+	static uint8_t xbuf[XSAVE_BUF];
+	size_t xlen = sizeof(xbuf);
+	int r;
+
+	t->parasite_conn = t->parasite_fd = -1;
+	t->pa = args;
+	if ((r = check_blob()) < 0 || (r = ptrace_get_xsave(t->pid, xbuf, &xlen)) < 0)
+		return r;
+	t->parasite_slot = PAGE_ALIGN(SCRATCH + RST_CURE_SIZE + sigframe_size(xlen));
+	r = remote_map_begin(&t->rt, slots_off() + (t->nr_threads + 1) * t->parasite_slot);
+	if (r < 0)
+		return r;
+	t->parasite_phase = PARASITE_MAPPING;
 	t->parasite_running = true;
 	return 0;
+}
+
+/* One stop of the mapping; launched once mapped. 0 while under way. */
+static int map_step(struct dump_task *t)
+{
+	uint64_t base;
+	int r = remote_map_step(&t->rt, &base);
+
+	if (r <= 0)
+		return r;
+	return launch(t, base);
 }
 
 /*
@@ -243,7 +264,7 @@ int parasite_start(struct dump_task *t, struct parasite_args *args)
 static int connected(struct dump_task *t, struct user_regs_struct *regs)
 {
 	if ((long)regs->rax == 0 && (t->parasite_conn = accept_for(t->pid)) >= 0) {
-		t->parasite_notify = true;
+		t->parasite_phase = PARASITE_WAITING;
 		if (ptrace(PTRACE_CONT, t->pid, 0, 0))
 			return log_error_errno(-errno, "cannot resume task %d", t->pid);
 		return fault_point("parasite-connected");
@@ -326,7 +347,6 @@ static int take_back(struct dump_task *t, int *status)
 	t->parasite_fd = -1;
 	close(t->parasite_conn);
 	t->parasite_conn = -1;
-	t->parasite_notify = false;
 	return err ? err : r < 0 ? r : 1;
 }
 
@@ -385,8 +405,9 @@ static void finished(struct dump_task *t, int s, struct parasite_args *ret, int 
 }
 
 /*
- * Every running parasite at once: those still stopping at each syscall are
- * stepped in turn, the others answer on their connections in any order.
+ * Every running parasite at once: those still being mapped or stopping at
+ * each syscall are stepped in turn, a stop each, the others answer on their
+ * connections in any order.
  */
 static int finish_set(struct dump_task *tasks, size_t n, struct parasite_args *ret)
 {
@@ -405,8 +426,9 @@ static int finish_set(struct dump_task *tasks, size_t n, struct parasite_args *r
 
 			if (!t->parasite_running)
 				continue;
-			if (!t->parasite_notify) {
-				if ((s = step(t)) != 0)
+			if (t->parasite_phase != PARASITE_WAITING) {
+				s = t->parasite_phase == PARASITE_MAPPING ? map_step(t) : step(t);
+				if (s != 0)
 					finished(t, s, ret, &r);
 				stepping |= s == 0;
 				continue;

@@ -241,12 +241,18 @@ int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr)
  * blocked) and that the task takes itself if nestor dies in that stop.
  * A syscall stop is no signal: a detached task just goes on.
  */
-static int syscall_stop(pid_t pid)
+static int resume_syscall(pid_t pid)
+{
+	if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
+		return log_error_errno(-errno, "cannot resume task %d", pid);
+	return 0;
+}
+
+/* The next stop of a thread resumed with PTRACE_SYSCALL: a syscall stop. */
+static int wait_syscall(pid_t pid)
 {
 	int status, r;
 
-	if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
-		return log_error_errno(-errno, "cannot resume task %d", pid);
 	r = wait_stopped(pid, &status);
 	if (r < 0)
 		return log_error_errno(r, "cannot wait for task %d", pid);
@@ -256,6 +262,13 @@ static int syscall_stop(pid_t pid)
 		return log_error_ret(-EIO, "task %d stopped with signal %d in a remote syscall",
 				     pid, WSTOPSIG(status));
 	return 0;
+}
+
+static int syscall_stop(pid_t pid)
+{
+	int r = resume_syscall(pid);
+
+	return r < 0 ? r : wait_syscall(pid);
 }
 
 static void set_args(struct user_regs_struct *r, long a1, long a2, long a3, long a4, long a5,
@@ -268,6 +281,7 @@ static void set_args(struct user_regs_struct *r, long a1, long a2, long a3, long
 	r->r8 = a5;
 	r->r9 = a6;
 }
+
 
 static int sigreturn_stop(struct remote *rt);
 
@@ -506,15 +520,36 @@ static int rop_run(struct remote *rt, struct user_regs_struct regs, long nr, lon
 	return sigreturn_stop(rt);
 }
 
-/* Runs a syscall, from the thread's stop at the trampoline's rt_sigreturn, that returns there. */
-static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
-		    long a5, long a6)
+/* At the entry stop of the trampoline's rt_sigreturn. */
+static int check_sigreturn(struct remote *rt)
 {
 	struct user_regs_struct regs;
 
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
-	return rop_run(rt, regs, nr, ret, a1, a2, a3, a4, a5, a6);
+	if (regs.orig_rax != __NR_rt_sigreturn || regs.rip < rt->rop_sigret ||
+	    regs.rip > rt->rop_sigret + 9)
+		return log_error_ret(-EIO, "task %d did not come back to its trampoline", rt->pid);
+	return 0;
+}
+
+/* The next stop: the entry of the trampoline's rt_sigreturn. */
+static int sigreturn_stop(struct remote *rt)
+{
+	int r = syscall_stop(rt->pid);
+
+	return r < 0 ? r : check_sigreturn(rt);
+}
+
+static int mapped(struct remote *rt, uint64_t *ret_addr)
+{
+	long addr = rt->map_addr;
+
+	rt->map_step = 0;
+	if (addr < 0 && addr > -4096)
+		return log_error_errno((int)addr, "cannot map the parasite in task %d", rt->pid);
+	*ret_addr = addr;
+	return 1;
 }
 
 /*
@@ -522,20 +557,21 @@ static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, lon
  * its stack pointer (rop.c) and stops at the rt_sigreturn that follows;
  * there its syscall becomes the mmap, which returns the same way.
  */
-int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
+int remote_map_begin(struct remote *rt, size_t len)
 {
 	struct user_regs_struct regs = rt->regs;
 	uint64_t all = ~0ULL;
-	long addr;
 	int r;
 
+	rt->map_len = len;
 	r = rop_enter(rt, rt->vmas, rt->nr_vmas, NULL, &rt->rop);
 	if (r < 0) {
 		pr_debug("task %d: mapping made with nestor's registers (%s)", rt->pid,
 			 strerror(-r));
-		if ((r = map_bare(rt, len, &addr)) < 0)
+		if ((r = map_bare(rt, len, &rt->map_addr)) < 0)
 			return r;
-		goto mapped;
+		rt->map_step = MAP_DONE;
+		return 0;
 	}
 	regs.rip = rt->rop_syscall;
 	regs.rax = __NR_sigaltstack;
@@ -547,37 +583,74 @@ int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
 	rt->ran_syscall = true;
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
 		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
-	if ((r = syscall_stop(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0 ||
-	    (r = sigreturn_stop(rt)) < 0)
-		return r;
-	if ((r = remote_read(rt->pid, sigframe_uc_stack(rt->rop.sp), rt->altstack,
-			     sizeof(rt->altstack))) < 0)
-		return log_error_errno(r, "cannot read the frame of task %d", rt->pid);
-	r = rop_call(rt, __NR_mmap, &addr, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r < 0)
-		return r;
-mapped:
-	if (addr < 0 && addr > -4096)
-		return log_error_errno((int)addr, "cannot map the parasite in task %d", rt->pid);
-	*ret_addr = addr;
-	return 0;
+	rt->map_step = MAP_ALTSTACK_ENTRY;
+	return resume_syscall(rt->pid);
 }
 
-/* At the entry stop of the trampoline's rt_sigreturn (the next stop). */
-static int sigreturn_stop(struct remote *rt)
+/* At the sigaltstack's rt_sigreturn: the altstack read, the syscall becomes the mmap. */
+static int map_inject(struct remote *rt)
 {
 	struct user_regs_struct regs;
 	int r;
 
-	if ((r = syscall_stop(rt->pid)) < 0)
+	if ((r = check_sigreturn(rt)) < 0)
 		return r;
+	if ((r = remote_read(rt->pid, sigframe_uc_stack(rt->rop.sp), rt->altstack,
+			     sizeof(rt->altstack))) < 0)
+		return log_error_errno(r, "cannot read the frame of task %d", rt->pid);
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
-	if (regs.orig_rax != __NR_rt_sigreturn || regs.rip < rt->rop_sigret ||
-	    regs.rip > rt->rop_sigret + 9)
-		return log_error_ret(-EIO, "task %d did not come back to its trampoline", rt->pid);
+	regs.orig_rax = __NR_mmap;
+	set_args(&regs, 0, rt->map_len, PROT_READ | PROT_WRITE | PROT_EXEC,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	regs.rip = rt->rop_syscall + 2;
+	regs.rsp = rt->rop.sp;
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	return 0;
+}
+
+/*
+ * One stop of the bootstrap, so that many threads' go on side by side:
+ * 1 once mapped (address in *ret_addr), 0 while under way.
+ */
+int remote_map_step(struct remote *rt, uint64_t *ret_addr)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if (rt->map_step == MAP_DONE)
+		return mapped(rt, ret_addr);
+	if ((r = wait_syscall(rt->pid)) < 0)
+		return r;
+	switch (rt->map_step++) {
+	case MAP_ALTSTACK_ENTRY:
+	case MAP_ALTSTACK_EXIT:
+		break;
+	case MAP_SIGRETURN_1:
+		if ((r = map_inject(rt)) < 0)
+			return r;
+		break;
+	case MAP_MMAP_EXIT:
+		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+		rt->map_addr = regs.rax;
+		break;
+	default: /* MAP_SIGRETURN_2 */
+		if ((r = check_sigreturn(rt)) < 0)
+			return r;
+		return mapped(rt, ret_addr);
+	}
+	return resume_syscall(rt->pid);
+}
+
+int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
+{
+	int r = remote_map_begin(rt, len);
+
+	while (r == 0)
+		r = remote_map_step(rt, ret_addr);
+	return r < 0 ? r : 0;
 }
 
 static bool at_park(const struct remote *rt, const struct user_regs_struct *r)

@@ -48,7 +48,14 @@ struct remote {
 	struct rop rop;
 	bool parked;
 	bool ran_syscall;             /* registers changed: put them back on release */
+	/* The mapping under way (remote_map_begin/step). */
+	int map_step;
+	size_t map_len;
+	long map_addr;
 };
+
+enum { MAP_ALTSTACK_ENTRY = 1, MAP_ALTSTACK_EXIT, MAP_SIGRETURN_1, MAP_MMAP_EXIT, MAP_SIGRETURN_2,
+       MAP_DONE };
 
 /* Attaches and stops the task in a ptrace trap and reads its registers and
  * signal mask; nothing of it is changed. */
@@ -60,6 +67,10 @@ int remote_release(struct remote *rt);
 int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end);
 /* Maps len bytes (rwx, private anonymous) in the task with registers only. */
 int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr);
+/* The same a stop at a time (many tasks side by side): begin, then step
+ * until it returns 1 (mapped, *ret_addr set); <0 on failure. */
+int remote_map_begin(struct remote *rt, size_t len);
+int remote_map_step(struct remote *rt, uint64_t *ret_addr);
 /* Builds the thread's frame and parks it (rt->base and rt->frame set). */
 int remote_park(struct remote *rt);
 /* Builds the thread's frame only (altstack: its stack_t if known, else the
