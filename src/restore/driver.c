@@ -370,6 +370,7 @@ static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
 		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
 	}
+	pr_debug("registers set, blobs unmapped");
 	if ((r = each_thread(ctx, park_thread)) < 0 || (r = pidfile_commit(pf, root)) < 0 ||
 	    (r = fault_point("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
 	    (r = fault_point("kept")) < 0)
@@ -508,8 +509,10 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 		pg.pidfds[i] = -1;
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
-	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
-	    (r = fault_point("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
+	    (pr_debug("descriptions opened"), r = start_tree(ctx, &ch, &pg, &root)) < 0 ||
+	    (r = run_tree(ctx, &ch, &pg)) < 0 || (pr_debug("every task in its final trap"),
+						   r = fault_point("tree-made")) < 0 ||
+	    (r = finish_tree(ctx, pf, root)) < 0) {
 		kill_tree(ctx, &pg);
 		pidfile_abort(pf);
 	}
