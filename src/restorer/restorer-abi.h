@@ -201,6 +201,7 @@ struct parasite_args {
 	int64_t securebits, dumpable, thp_disable;
 	uint32_t subreaper, pdeath_sig;
 	uint64_t brk;  /* brk(0): the exact program break, which /proc does not show */
+	int64_t membarrier; /* MEMBARRIER_CMD_GET_REGISTRATIONS: registrations, or -errno */
 	int64_t err;   /* the first failure, or 0 */
 	uint32_t step; /* which call failed */
 	uint32_t pad;

@@ -651,6 +651,7 @@ void parasite_main(struct parasite_args *p)
 	note(p, p->dumpable = rsys(NR_prctl, PR_GET_DUMPABLE, 0, 0), 115);
 	note(p, p->thp_disable = rsys(NR_prctl, PR_GET_THP_DISABLE, 0, 0), 116);
 	p->brk = rsys(NR_brk, 0, 0, 0);
+	p->membarrier = rsys(NR_membarrier, 1 << 9 /* CMD_GET_REGISTRATIONS */, 0, 0);
 	/* Without dynamic xsave features the kernel says EINVAL: none asked for. */
 	if (rsys(NR_arch_prctl, 0x1022 /* ARCH_GET_XCOMP_PERM */, &p->xcomp_perm, 0) < 0)
 		p->xcomp_perm = 0;

@@ -286,20 +286,15 @@ static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
 	return ioprio_dump(t, core);
 }
 
-#define MEMBARRIER_CMD_GET_REGISTRATIONS 512
 #define MEMBARRIER_REGISTERS                                                                       \
 	(4 /* GLOBAL_EXPEDITED */ | 16 /* PRIVATE_EXPEDITED */ | 64 /* ..._SYNC_CORE */ |          \
 	 256 /* ..._RSEQ */)
 
-/* The memory's membarrier registrations, asked inside the task (6.3+). */
+/* The memory's membarrier registrations, asked by the parasite (6.3+). */
 static int dump_membarrier(struct dump_task *t, TaskCoreEntry *core)
 {
-	long v;
-	int r = remote_syscall(&t->rt, __NR_membarrier, &v, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0,
-			       0, 0, 0);
+	long v = t->pa->membarrier; /* asked by the parasite */
 
-	if (r < 0)
-		return r;
 	if (v == -EINVAL || v == -ENOSYS)
 		return 0; /* an older kernel: nothing can be told, nothing was registered here */
 	if (v < 0)
