@@ -30,9 +30,10 @@ struct file_table {
 
 /*
  * A running parasite is being mapped, then stops at every syscall until it
- * is connected to nestor, then runs on and waits for nestor to take it back.
+ * is connected to nestor, then runs on and waits for nestor to take it back:
+ * stopped, it closes its socket and parks.
  */
-enum { PARASITE_MAPPING = 1, PARASITE_STEPPING, PARASITE_WAITING };
+enum { PARASITE_MAPPING = 1, PARASITE_STEPPING, PARASITE_WAITING, PARASITE_TAKING, PARASITE_PARKING };
 
 struct dump_task {
 	pid_t pid;
@@ -52,6 +53,7 @@ struct dump_task {
 	size_t parasite_slot;     /* bytes of the mapping per thread */
 	int parasite_conn;        /* nestor's end of its connection, or -1 */
 	int parasite_fd;          /* the task's end (its fd number), or -1 */
+	int parasite_err;         /* a failure seen on the way, told once it is parked */
 	bool seized;
 	struct remote *threads; /* the others, seized too */
 	size_t nr_threads;

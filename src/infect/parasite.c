@@ -233,6 +233,7 @@ int parasite_start(struct dump_task *t, struct parasite_args *args)
 	int r;
 
 	t->parasite_conn = t->parasite_fd = -1;
+	t->parasite_err = 0;
 	t->pa = args;
 	if ((r = check_blob()) < 0 || (r = ptrace_get_xsave(t->pid, xbuf, &xlen)) < 0)
 		return r;
@@ -315,42 +316,64 @@ static int step(struct dump_task *t)
 
 /*
  * The parasite waits in poll() on its connection (or a signal stopped it):
- * stopped by PTRACE_INTERRUPT, it closes its socket and parks. status: a
- * stop already waited for, or NULL.
+ * it is stopped there by PTRACE_INTERRUPT, then it closes its socket and
+ * parks (take_step, park_step: a stop each).
  */
-static int take_back(struct dump_task *t, int *status)
+static int take(struct dump_task *t)
 {
-	int st, r, err = 0;
-
 	if (ptrace(PTRACE_INTERRUPT, t->pid, 0, 0))
 		return log_error_errno(-errno, "cannot interrupt task %d", t->pid);
-	for (;;) {
-		if (!status && (r = wait_stopped(t->pid, &st)) < 0)
-			return log_error_errno(r, "cannot wait for task %d", t->pid);
-		st = status ? *status : st;
-		status = NULL;
-		if (!WIFSTOPPED(st))
-			return log_error_ret(-ESRCH, "task %d died running the parasite", t->pid);
-		if (st >> 16 == PTRACE_EVENT_STOP && WSTOPSIG(st) == SIGTRAP)
-			break;
-		/* A signal (only SIGSTOP gets through the parasite's mask): failed, as before. */
-		if (!err)
-			err = log_error_ret(-EIO, "the parasite in task %d got signal %d", t->pid,
-					    WSTOPSIG(st));
+	t->parasite_phase = PARASITE_TAKING;
+	return 0;
+}
+
+/* A stop after the interrupt: that one, or a signal's first (failed, as before). */
+static int taken(struct dump_task *t, int st)
+{
+	int r;
+
+	if (!WIFSTOPPED(st)) {
+		close(t->parasite_conn);
+		t->parasite_conn = -1;
+		return log_error_ret(-ESRCH, "task %d died running the parasite", t->pid);
+	}
+	if (st >> 16 != PTRACE_EVENT_STOP || WSTOPSIG(st) != SIGTRAP) {
+		/* Only SIGSTOP gets through the parasite's mask; the interrupt's stop follows. */
+		if (!t->parasite_err)
+			t->parasite_err = log_error_ret(-EIO, "the parasite in task %d got signal %d",
+							t->pid, WSTOPSIG(st));
 		if (ptrace(PTRACE_CONT, t->pid, 0, 0))
 			return log_error_errno(-errno, "cannot resume task %d", t->pid);
+		return 0;
 	}
 	if ((r = fault_point("parasite-interrupted")) < 0)
 		return r;
-	r = t->parasite_fd >= 0 ? remote_park_after(&t->rt, __NR_close, t->parasite_fd)
-				: remote_park_after(&t->rt, __NR_getppid, 0);
+	r = t->parasite_fd >= 0 ? remote_park_begin(&t->rt, __NR_close, t->parasite_fd)
+				: remote_park_begin(&t->rt, __NR_getppid, 0);
 	t->parasite_fd = -1;
-	close(t->parasite_conn);
-	t->parasite_conn = -1;
-	return err ? err : r < 0 ? r : 1;
+	t->parasite_phase = PARASITE_PARKING;
+	return r;
 }
 
-/* Its connection is readable: done (1 once parked), dead, or not yet (0). */
+static int take_step(struct dump_task *t)
+{
+	int st, r = wait_stopped(t->pid, &st);
+
+	return r < 0 ? log_error_errno(r, "cannot wait for task %d", t->pid) : taken(t, st);
+}
+
+static int park_step(struct dump_task *t)
+{
+	int r = remote_park_step(&t->rt);
+
+	if (r <= 0)
+		return r;
+	close(t->parasite_conn);
+	t->parasite_conn = -1;
+	return t->parasite_err ?: 1;
+}
+
+/* Its connection is readable: done (taken back), dead, or not yet (0). */
 static int notified(struct dump_task *t)
 {
 	char done;
@@ -363,25 +386,37 @@ static int notified(struct dump_task *t)
 		t->parasite_conn = -1;
 		return log_error_ret(-ESRCH, "task %d died running the parasite", t->pid);
 	}
-	return fault_point("parasite-waiting") ?: take_back(t, NULL);
+	return fault_point("parasite-waiting") ?: take(t);
 }
 
 /* No word for a while: a parasite stopped by a signal, or a task that died. */
 static int check_stray(struct dump_task *t)
 {
-	int status;
+	int status, r;
 	pid_t p = waitpid(t->pid, &status, WNOHANG | __WALL);
 
 	if (p == 0 || (p < 0 && errno == EINTR))
 		return 0;
 	if (p < 0)
 		return log_error_errno(-errno, "cannot wait for task %d", t->pid);
-	if (!WIFSTOPPED(status)) {
-		close(t->parasite_conn);
-		t->parasite_conn = -1;
-		return log_error_ret(-ESRCH, "task %d died running the parasite", t->pid);
+	if (WIFSTOPPED(status) && (r = take(t)) < 0)
+		return r;
+	return taken(t, status);
+}
+
+/* One stop of a parasite not waiting on its connection: 0 while it runs, 1 parked. */
+static int drive(struct dump_task *t)
+{
+	switch (t->parasite_phase) {
+	case PARASITE_MAPPING:
+		return map_step(t);
+	case PARASITE_STEPPING:
+		return step(t);
+	case PARASITE_TAKING:
+		return take_step(t);
+	default:
+		return park_step(t);
 	}
-	return take_back(t, &status);
 }
 
 static int collect_answers(struct dump_task *t, struct parasite_args *ret)
@@ -405,9 +440,9 @@ static void finished(struct dump_task *t, int s, struct parasite_args *ret, int 
 }
 
 /*
- * Every running parasite at once: those still being mapped or stopping at
- * each syscall are stepped in turn, a stop each, the others answer on their
- * connections in any order.
+ * Every running parasite at once: those being mapped, stopping at each
+ * syscall or being taken back are stepped in turn, a stop each; the others
+ * say they are done on their connections, in any order, and are stopped.
  */
 static int finish_set(struct dump_task *tasks, size_t n, struct parasite_args *ret)
 {
@@ -427,7 +462,7 @@ static int finish_set(struct dump_task *tasks, size_t n, struct parasite_args *r
 			if (!t->parasite_running)
 				continue;
 			if (t->parasite_phase != PARASITE_WAITING) {
-				s = t->parasite_phase == PARASITE_MAPPING ? map_step(t) : step(t);
+				s = drive(t);
 				if (s != 0)
 					finished(t, s, ret, &r);
 				stepping |= s == 0;
@@ -445,7 +480,7 @@ static int finish_set(struct dump_task *tasks, size_t n, struct parasite_args *r
 			struct dump_task *t = &tasks[idx[j]];
 			int s = pfd[j].revents ? notified(t) : k == 0 ? check_stray(t) : 0;
 
-			if (s != 0)
+			if (s < 0)
 				finished(t, s, ret, &r);
 		}
 	}

@@ -664,11 +664,10 @@ static bool at_park(const struct remote *rt, const struct user_regs_struct *r)
  * whose return falls into the park. Resumed without nestor from any stop on
  * the way, it ends in the cure.
  */
-static int park_after(struct remote *rt, long nr, long a1, long a2)
+static int park_begin(struct remote *rt, long nr, long a1, long a2)
 {
 	struct user_regs_struct regs = rt->regs;
 	uint64_t all = ~0ULL;
-	int r;
 
 	regs.rip = rt->base + RST_REMOTE_OFF;
 	regs.rax = nr;
@@ -680,25 +679,42 @@ static int park_after(struct remote *rt, long nr, long a1, long a2)
 	rt->ran_syscall = true;
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
 		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
-	/* (the skipped syscall's exit,) the syscall's entry and exit, the park's entry */
-	for (int i = 0; i < 4; i++) {
-		if ((r = syscall_stop(rt->pid)) < 0)
-			return r;
-		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &rt->pregs))
-			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
-		if (at_park(rt, &rt->pregs)) {
-			rt->parked = true;
-			/* No frame below its stack pointer is needed any more. */
-			return rop_leave(rt, &rt->rop);
-		}
-	}
-	return log_error_ret(-EIO, "task %d did not park (at %#llx, syscall %lld)", rt->pid,
-			     rt->pregs.rip, (long long)rt->pregs.orig_rax);
+	rt->park_stops = 0;
+	return resume_syscall(rt->pid);
 }
 
-int remote_park_after(struct remote *rt, long nr, long a1)
+int remote_park_step(struct remote *rt)
 {
-	return park_after(rt, nr, a1, 0);
+	int r;
+
+	if ((r = wait_syscall(rt->pid)) < 0)
+		return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &rt->pregs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	if (at_park(rt, &rt->pregs)) {
+		rt->parked = true;
+		/* No frame below its stack pointer is needed any more. */
+		return rop_leave(rt, &rt->rop) ?: 1;
+	}
+	/* (the skipped syscall's exit,) the syscall's entry and exit, the park's entry */
+	if (++rt->park_stops == 4)
+		return log_error_ret(-EIO, "task %d did not park (at %#llx, syscall %lld)", rt->pid,
+				     rt->pregs.rip, (long long)rt->pregs.orig_rax);
+	return resume_syscall(rt->pid);
+}
+
+static int park_after(struct remote *rt, long nr, long a1, long a2)
+{
+	int r = park_begin(rt, nr, a1, a2);
+
+	while (r == 0)
+		r = remote_park_step(rt);
+	return r < 0 ? r : 0;
+}
+
+int remote_park_begin(struct remote *rt, long nr, long a1)
+{
+	return park_begin(rt, nr, a1, 0);
 }
 
 int remote_frame(struct remote *rt, const uint64_t *altstack)

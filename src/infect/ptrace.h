@@ -50,6 +50,7 @@ struct remote {
 	bool ran_syscall;             /* registers changed: put them back on release */
 	/* The mapping under way (remote_map_begin/step). */
 	int map_step;
+	int park_stops;
 	size_t map_len;
 	long map_addr;
 };
@@ -77,8 +78,10 @@ int remote_park(struct remote *rt);
  * thread must read it into the frame before it may cure). */
 int remote_frame(struct remote *rt, const uint64_t *altstack);
 /* From any stop of a thread whose frame is built: runs syscall nr(a1) in
- * the blob, whose return falls into the park; the thread is parked then. */
-int remote_park_after(struct remote *rt, long nr, long a1);
+ * the blob, whose return falls into the park; then remote_park_step until
+ * it returns 1 (parked), a stop each. */
+int remote_park_begin(struct remote *rt, long nr, long a1);
+int remote_park_step(struct remote *rt);
 /* Runs syscall nr in the task (parking it first if it has a slot); *ret gets
  * its return value. */
 int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
