@@ -56,10 +56,13 @@ static const char *step_name(uint32_t step)
 	return step < ARRAY_SIZE(names) && names[step] ? names[step] : "an unknown step";
 }
 
-/* How nestor traces the tree; EXITKILL until the point of no return. */
-#define RESTORE_TRACE_OPTS                                                                         \
-	(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |    \
-	 PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP)
+/*
+ * How nestor traces the tree; EXITKILL until the point of no return. Every
+ * task and thread of the tree is made with CLONE_PTRACE (tree.c, the blob):
+ * traced from birth with these options, in a stop of its own, and its
+ * parent goes on (no fork event to wait for nestor at).
+ */
+#define RESTORE_TRACE_OPTS (PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)
 
 struct progress {
 	size_t created, trapped, zombies_gone, live, zombies;

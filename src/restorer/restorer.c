@@ -49,6 +49,7 @@
 #define CLONE_SIGHAND  0x800
 #define CLONE_THREAD   0x10000
 #define CLONE_SYSVSEM  0x40000
+#define CLONE_PTRACE   0x2000
 #define MADV_POPULATE_WRITE 23
 
 __attribute__((noreturn)) static void fail(struct rst_args *a, long err, uint32_t step,
@@ -474,7 +475,7 @@ static void create_threads(struct rst_args *a)
 				tls, set_tid, set_tid_size, cgroup;
 		} ca = {
 			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-				 CLONE_SYSVSEM,
+				 CLONE_SYSVSEM | CLONE_PTRACE, /* traced by nestor from birth */
 			.stack = th[i].stack_top - RST_THREAD_STACK + 64,
 			.stack_size = RST_THREAD_STACK - 64,
 			.set_tid = (uint64_t)&tid,
