@@ -122,13 +122,12 @@ static int wait_interrupted(pid_t pid, int *status)
 			     wchan);
 }
 
-/* Stops a freshly seized task; signals it was about to take are delivered as usual. */
-static int interrupt_task(pid_t pid)
+/* The stop of a freshly seized and interrupted task; signals it was about to
+ * take are delivered as usual. */
+static int wait_interrupt(pid_t pid)
 {
 	int status, r;
 
-	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0))
-		return log_error_errno(-errno, "cannot interrupt task %d", pid);
 	for (;;) {
 		r = wait_interrupted(pid, &status);
 		if (r < 0)
@@ -143,10 +142,8 @@ static int interrupt_task(pid_t pid)
 	}
 }
 
-int remote_seize(pid_t pid, struct remote *rt)
+int remote_seize_begin(pid_t pid, struct remote *rt)
 {
-	int r;
-
 	memset(rt, 0, sizeof(*rt));
 	rt->pid = pid;
 	/*
@@ -156,7 +153,27 @@ int remote_seize(pid_t pid, struct remote *rt)
 	 */
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP))
 		return log_error_errno(-errno, "cannot seize task %d", pid);
-	r = interrupt_task(pid);
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0)) {
+		int r = log_error_errno(-errno, "cannot interrupt task %d", pid);
+
+		ptrace(PTRACE_DETACH, pid, 0, 0);
+		return r;
+	}
+	return 0;
+}
+
+int remote_seize(pid_t pid, struct remote *rt)
+{
+	int r = remote_seize_begin(pid, rt);
+
+	return r < 0 ? r : remote_seize_end(rt);
+}
+
+int remote_seize_end(struct remote *rt)
+{
+	pid_t pid = rt->pid;
+	int r = wait_interrupt(pid);
+
 	if (r < 0)
 		goto detach;
 	if (ptrace(PTRACE_GETREGS, pid, 0, &rt->regs)) {

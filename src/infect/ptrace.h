@@ -61,6 +61,10 @@ enum { MAP_ALTSTACK_ENTRY = 1, MAP_ALTSTACK_EXIT, MAP_SIGRETURN_1, MAP_MMAP_EXIT
 /* Attaches and stops the task in a ptrace trap and reads its registers and
  * signal mask; nothing of it is changed. */
 int remote_seize(pid_t pid, struct remote *rt);
+/* The same in two halves, so that many tasks stop side by side: seized and
+ * interrupted; then stopped (or detached again on failure). */
+int remote_seize_begin(pid_t pid, struct remote *rt);
+int remote_seize_end(struct remote *rt);
 /* Sets the registers and the signal mask back, unmaps the parasite (the main
  * thread, after the others), detaches. */
 int remote_release(struct remote *rt);

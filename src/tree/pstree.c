@@ -85,10 +85,10 @@ static int task_children(const struct dump_task *t, int **ret, int *ret_n)
 	return r;
 }
 
-/* Stops the task and all its threads: none of them can fork from here on. */
-static int seize_task(struct dump_task *t)
+/* Once stopped: the task's threads too; none of them can fork from here on. */
+static int seize_end(struct dump_task *t)
 {
-	int r = remote_seize(t->pid, &t->rt);
+	int r = remote_seize_end(&t->rt);
 
 	if (r < 0)
 		return r;
@@ -97,6 +97,14 @@ static int seize_task(struct dump_task *t)
 	return r < 0 ? r : task_reread(t);
 }
 
+static int seize_task(struct dump_task *t)
+{
+	int r = remote_seize_begin(t->pid, &t->rt);
+
+	return r < 0 ? r : seize_end(t);
+}
+
+/* A child checked and interrupted (1), or a zombie (0). */
 static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
 {
 	struct dump_task *t = add_task(ctx, pid, parent);
@@ -112,7 +120,35 @@ static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
 		t->exit_status = t->stat.exit_code;
 		return 0;
 	}
-	return seize_task(t);
+	r = remote_seize_begin(pid, &t->rt);
+	return r < 0 ? r : 1;
+}
+
+/*
+ * All children of a task are interrupted before the first is waited for:
+ * they stop side by side. Every one interrupted is waited for, even after
+ * a failure, so that the release finds it stopped.
+ */
+static int add_children(struct dump_ctx *ctx, int parent, const int *kids, int n)
+{
+	size_t first = ctx->nr_tasks;
+	bool begun[n + 1];
+	int r = 0, rr;
+
+	for (int k = 0; k < n; k++)
+		begun[k] = false;
+	for (int k = 0; k < n && r == 0; k++) {
+		r = add_child(ctx, parent, kids[k]);
+		begun[k] = r > 0;
+		r = r < 0 ? r : 0;
+	}
+	for (int k = 0; k < n; k++) {
+		if (!begun[k])
+			continue;
+		rr = seize_end(&ctx->tasks[first + k]);
+		r = r ? r : rr;
+	}
+	return r;
 }
 
 int pstree_collect(struct dump_ctx *ctx, pid_t root)
@@ -136,8 +172,8 @@ int pstree_collect(struct dump_ctx *ctx, pid_t root)
 		if (ctx->tasks[i].zombie)
 			continue;
 		r = task_children(&ctx->tasks[i], &kids, &n);
-		for (int k = 0; r == 0 && k < n; k++)
-			r = add_child(ctx, i, kids[k]);
+		if (r == 0)
+			r = add_children(ctx, i, kids, n);
 		if (r < 0)
 			return r;
 	}
