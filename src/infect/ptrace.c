@@ -303,11 +303,10 @@ static void set_args(struct user_regs_struct *r, long a1, long a2, long a3, long
 static int sigreturn_stop(struct remote *rt);
 
 /* From a stop outside a syscall: the registers point at the gadget. */
-static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
-		       long a5, long a6)
+static int gadget_begin(struct remote *rt, long nr, long a1, long a2, long a3, long a4, long a5,
+			long a6)
 {
 	struct user_regs_struct regs = rt->regs;
-	int r;
 
 	if (!rt->gadget)
 		return log_error_ret(-EINVAL, "no syscall gadget in task %d", rt->pid);
@@ -318,12 +317,33 @@ static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, 
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	rt->ran_syscall = true;
-	if ((r = syscall_stop(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0)
+	return resume_syscall(rt->pid);
+}
+
+int remote_gadget_begin(struct remote *rt, long nr, long a1, long a2)
+{
+	return gadget_begin(rt, nr, a1, a2, 0, 0, 0, 0);
+}
+
+int remote_gadget_end(struct remote *rt, long *ret)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if ((r = wait_syscall(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0)
 		return r;
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
 	*ret = regs.rax;
 	return 0;
+}
+
+static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		       long a5, long a6)
+{
+	int r = gadget_begin(rt, nr, a1, a2, a3, a4, a5, a6);
+
+	return r < 0 ? r : remote_gadget_end(rt, ret);
 }
 
 /* Back to the park's entry stop, from the exit of an injected syscall. */

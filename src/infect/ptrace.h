@@ -90,6 +90,10 @@ int remote_park_step(struct remote *rt);
  * its return value. */
 int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
 		   long a5, long a6);
+/* A syscall through the gadget (a thread with no park) in two halves, so
+ * that many threads run theirs side by side: started; then its result. */
+int remote_gadget_begin(struct remote *rt, long nr, long a1, long a2);
+int remote_gadget_end(struct remote *rt, long *ret);
 /* Gives nestor's scratch buffer in the task (len bytes at most), returning its address. */
 int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr);
 /* Says where that buffer is: memory nestor made in the task. */

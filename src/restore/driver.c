@@ -248,8 +248,12 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch, struct progres
 	return 0;
 }
 
-/* Sets every thread's registers, then unmaps the blob from inside the task. */
-static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
+/*
+ * Sets every thread's registers, then starts the blob's unmap from inside
+ * the task (finish_unmapped ends it): the unmaps of all tasks run side by
+ * side.
+ */
+static int finish_task(struct restore_ctx *ctx, struct restore_task *t, struct remote *ret_rt)
 {
 	struct remote rt = { .pid = t->pid };
 	long ret;
@@ -272,7 +276,15 @@ static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
 	/* Timers tied to another thread: that thread exists only now. */
 	if ((r = timers_restore_late(t, &rt)) < 0)
 		return r;
-	r = remote_syscall(&rt, __NR_munmap, &ret, t->region, t->region_len, 0, 0, 0, 0);
+	*ret_rt = rt;
+	return remote_gadget_begin(ret_rt, __NR_munmap, t->region, t->region_len);
+}
+
+static int finish_unmapped(struct restore_task *t, struct remote *rt)
+{
+	long ret;
+	int r = remote_gadget_end(rt, &ret);
+
 	if (r < 0 || ret < 0)
 		return log_error_ret(r < 0 ? r : (int)ret, "cannot unmap the restorer of task %d",
 				     t->pid);
@@ -302,14 +314,19 @@ static int each_thread(struct restore_ctx *ctx, int (*fn)(pid_t tid))
  * From the blob's final trap (a SIGTRAP signal-delivery stop) into a
  * PTRACE_EVENT_STOP, with the registers already set: a thread in that stop
  * whose tracer dies resumes at them, where the trap would have delivered
- * its SIGTRAP.
+ * its SIGTRAP. Every thread is sent on its way first, then each is waited for.
  */
 static int park_thread(pid_t tid)
 {
-	int status;
-
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || ptrace(PTRACE_CONT, tid, 0, 0))
 		return log_error_errno(-errno, "cannot park thread %d", tid);
+	return 0;
+}
+
+static int parked_thread(pid_t tid)
+{
+	int status;
+
 	while (waitpid(tid, &status, __WALL) < 0)
 		if (errno != EINTR)
 			return log_error_errno(-errno, "cannot wait for thread %d", tid);
@@ -362,19 +379,34 @@ static int detach_tree(struct restore_ctx *ctx)
  */
 static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
 {
-	int last = -1, r;
+	_cleanup_free_ struct remote *rts = calloc(ctx->nr_tasks, sizeof(*rts));
+	int last = -1, r = 0, rr;
+	size_t begun = 0;
 
+	if (!rts)
+		return -ENOMEM;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (is_live(&ctx->tasks[i]))
 			last = i;
-	for (int i = 0; i <= last; i++) {
+	for (int i = 0; i <= last && r == 0; i++) {
 		if (i == last && (r = fault_point("finish-last")) < 0)
-			return r;
-		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
-			return r;
+			break;
+		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i], &rts[i])) < 0)
+			break;
+		begun = i + 1;
 	}
+	/* Every unmap started is waited for, so that no task is left running. */
+	for (size_t i = 0; i < begun; i++) {
+		if (!is_live(&ctx->tasks[i]))
+			continue;
+		rr = finish_unmapped(&ctx->tasks[i], &rts[i]);
+		r = r ? r : rr;
+	}
+	if (r < 0)
+		return r;
 	pr_debug("registers set, blobs unmapped");
-	if ((r = each_thread(ctx, park_thread)) < 0 || (r = pidfile_commit(pf, root)) < 0 ||
+	if ((r = each_thread(ctx, park_thread)) < 0 || (r = each_thread(ctx, parked_thread)) < 0 ||
+	    (r = pidfile_commit(pf, root)) < 0 ||
 	    (r = fault_point("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
 	    (r = fault_point("kept")) < 0)
 		return r;
