@@ -1,7 +1,8 @@
 /*
  * The parasite: the restorer blob, mapped into a seized task, answers what
- * only the task can tell (signal actions, itimers, prctl values...) in one
- * run, where a remote syscall per item would cost ~70 ptrace round trips.
+ * only the task can tell (signal actions, itimers, prctl values, membarrier
+ * registrations...) in one run, where a remote syscall per item would cost
+ * ~70 ptrace round trips.
  *
  * Its mapping is nestor's scratch room in the task: one remote mmap with
  * its arguments in registers makes it (no byte of the task is written),
@@ -15,11 +16,15 @@
  * trap and no signal is involved: the task's SIGTRAP handler is never
  * touched, and nothing nestor writes goes below a stack pointer.
  *
- * The parasite runs under PTRACE_SYSCALL: every syscall it makes stops, and
- * nestor lets it go on, until it parks. Every task's parasite is started
- * before the first is driven, and they are driven in turn, so the tasks run
- * side by side. The mapping stays until the task is released (a dump that
- * kills the tree does not unmap it); the main thread unmaps it last.
+ * The parasite first connects to nestor, stopping at every syscall; then
+ * it runs without any stop (PTRACE_CONT), says it is done on the
+ * connection and waits in poll() there until nestor interrupts it (or dies:
+ * the hang-up lets it park and cure by itself). A parasite that cannot
+ * connect stops at every syscall until it parks, as it always did. Every
+ * task's parasite is started before the first is driven, and one driver
+ * takes them all through their phases a stop each in turn, so the tasks
+ * run side by side. The mapping stays until the task is released (a dump
+ * that kills the tree does not unmap it); the main thread unmaps it last.
  */
 #define LOG_PREFIX "parasite: "
 #include <poll.h>
