@@ -614,6 +614,9 @@ static long notify_connect(struct parasite_args *p)
  * Says it is done, then waits until nestor stops it here (it moves the
  * thread to its park) or dies (the hang-up: the thread parks and cures by
  * itself). MSG_NOSIGNAL: a nestor gone must not leave a SIGPIPE pending.
+ * ppoll, not poll: an interrupted poll() replaces the thread's restart
+ * block (do_restart_poll, on the parasite's pollfd), and a thread released
+ * in a nanosleep it was frozen in would then restart that instead.
  */
 static void notify_wait(long fd)
 {
@@ -624,7 +627,7 @@ static void notify_wait(long fd)
 	char done = 'd';
 
 	rsys6(NR_sendto, fd, (long)&done, 1, 0x4000 | 0x40 /* NOSIGNAL, DONTWAIT */, 0, 0);
-	while (rsys(NR_poll, &pfd, 1, -1) == -4 /* EINTR */)
+	while (rsys6(NR_ppoll, (long)&pfd, 1, 0, 0, 8, 0) == -4 /* EINTR */)
 		;
 	rsys(NR_close, fd, 0, 0);
 }
