@@ -158,12 +158,12 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 	if (t->status.state == 'D' && proc_in_vfork(pid))
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d waits for a child it made "
 						  "with vfork() to exec or exit (not supported)", pid);
+	if (is_child)
+		return 0; /* its namespaces: once frozen (task_reread), ~10 readlinks saved */
 	/* A first look, before the seize; task_reread and threads_dump look again. */
 	r = task_check_ns(pid, pid);
 	if (r < 0)
 		return r;
-	if (is_child)
-		return 0;
 	if (!ctx->opts->shell_job && t->stat.sid != pid)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is not a session leader; its "
 						  "session %d is outside the dump (use --shell-job)",
