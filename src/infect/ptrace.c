@@ -740,15 +740,6 @@ int remote_park_step(struct remote *rt)
 	return resume_syscall(rt->pid);
 }
 
-static int park_after(struct remote *rt, long nr, long a1, long a2)
-{
-	int r = park_begin(rt, nr, a1, a2);
-
-	while (r == 0)
-		r = remote_park_step(rt);
-	return r < 0 ? r : 0;
-}
-
 int remote_park_begin(struct remote *rt, long nr, long a1)
 {
 	return park_begin(rt, nr, a1, 0);
@@ -795,19 +786,29 @@ int remote_frame(struct remote *rt, const uint64_t *altstack)
 	return 0;
 }
 
-int remote_park(struct remote *rt)
+int remote_park_start(struct remote *rt)
 {
 	int r;
 
-	if (rt->parked)
-		return 0;
 	if ((r = remote_frame(rt, NULL)) < 0)
 		return r;
 	/*
 	 * Its first syscall reads its altstack straight into its frame
 	 * (rt_sigreturn sets the altstack from there).
 	 */
-	return park_after(rt, __NR_sigaltstack, 0, sigframe_uc_stack(rt->frame));
+	return park_begin(rt, __NR_sigaltstack, 0, sigframe_uc_stack(rt->frame));
+}
+
+int remote_park(struct remote *rt)
+{
+	int r;
+
+	if (rt->parked)
+		return 0;
+	r = remote_park_start(rt);
+	while (r == 0)
+		r = remote_park_step(rt);
+	return r < 0 ? r : 0;
 }
 
 /*

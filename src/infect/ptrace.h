@@ -78,6 +78,8 @@ int remote_map_begin(struct remote *rt, size_t len);
 int remote_map_step(struct remote *rt, uint64_t *ret_addr);
 /* Builds the thread's frame and parks it (rt->base and rt->frame set). */
 int remote_park(struct remote *rt);
+/* The same a stop at a time: started, then remote_park_step until 1. */
+int remote_park_start(struct remote *rt);
 /* Builds the thread's frame only (altstack: its stack_t if known, else the
  * thread must read it into the frame before it may cure). */
 int remote_frame(struct remote *rt, const uint64_t *altstack);
