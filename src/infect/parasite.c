@@ -280,7 +280,6 @@ static int connected(struct dump_task *t, struct user_regs_struct *regs)
 		if (ptrace(PTRACE_SETREGS, t->pid, 0, regs))
 			return log_error_errno(-errno, "cannot set registers of task %d", t->pid);
 	}
-	pr_debug("task %d: its parasite stops at every syscall", t->pid);
 	return 1;
 }
 
@@ -302,6 +301,7 @@ static int step(struct dump_task *t)
 	if (ptrace(PTRACE_GETREGS, t->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", t->pid);
 	if (regs.rip == t->parasite + RST_PARK_SYS_OFF + 2 && regs.orig_rax == RST_PARK_NR) {
+		pr_debug("task %d: its parasite ran unconnected, stopping at every syscall", t->pid);
 		rt->pregs = regs;
 		rt->parked = true;
 		return 1;
