@@ -246,6 +246,7 @@ dump_trial() {
 	(trap - INT TERM EXIT; exec "$nestor" dump -t "$pid" -D "$wd/img" $opt -v4 -o dump.log \
 		</dev/null 2>"$wd/dump.err") &
 	npid=$!
+	# "-": nestor kills itself at a named moment (NESTOR_FAULT=kill:WHERE)
 	if [ "$delay" != - ]; then
 		sleep "$delay"
 		kill -"$sig" "$npid" 2>/dev/null
@@ -375,9 +376,34 @@ end_kind() {
 	done
 	summary "$name" "$done points ($intr ran on, $comp completed)" $bad
 }
+
+# Dumps where nestor kills itself at the moments of the parasite's life no
+# spread-out kill is sure to hit: running without syscall stops, connected
+# to nestor; done and waiting on that connection; stopped by nestor there.
+point_kind() {
+	local opt=$1 where res done=0 intr=0 name="dump ${1:-(kill)} at parasite moments"
+	for where in parasite-connected parasite-waiting parasite-interrupted; do
+		NESTOR_FAULT=kill:$where dump_trial "$opt" KILL -
+		case $res in
+		interrupted) intr=$((intr + 1)) ;;
+		*) report "$name, killed at $where" "${res#FAIL }" ;;
+		esac
+		done=$((done + 1))
+		kill_tree
+		rm -rf "$wd"
+		wd=
+	done
+	summary "$name" "$done trials ($intr interrupted)" $((done - intr))
+}
 end_points=${FAULT_END_POINTS:-"end-synced:on end-held:on end-decided:dead end-killing:dead fd-armed:on"}
 
 case ${FAULT_ONLY:-end} in *end*) end_kind ;; esac
+
+case ${FAULT_ONLY:-points} in *points*)
+	point_kind -R
+	point_kind ""
+	;;
+esac
 for sig in KILL TERM; do
 	case ${FAULT_ONLY:-dump-R,dump,restore} in *dump-R*) dump_kind -R $sig ;; esac
 	case ${FAULT_ONLY:-dump-R,dump,restore} in *dump,*|dump) dump_kind "" $sig ;; esac

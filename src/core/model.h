@@ -28,6 +28,13 @@ struct file_table {
 	size_t nr, cap;
 };
 
+/*
+ * A running parasite is being mapped, then stops at every syscall until it
+ * is connected to nestor, then runs on and waits for nestor to take it back:
+ * stopped, it closes its socket and parks.
+ */
+enum { PARASITE_MAPPING = 1, PARASITE_STEPPING, PARASITE_WAITING, PARASITE_TAKING, PARASITE_PARKING };
+
 struct dump_task {
 	pid_t pid;
 	int parent;     /* index in the tree, -1 for the root */
@@ -42,6 +49,11 @@ struct dump_task {
 	struct parasite_args *pa; /* what the task told the parasite */
 	uint64_t parasite;        /* where the parasite is mapped in the task, or 0 */
 	bool parasite_running;
+	int parasite_phase;       /* PARASITE_*, while running */
+	size_t parasite_slot;     /* bytes of the mapping per thread */
+	int parasite_conn;        /* nestor's end of its connection, or -1 */
+	int parasite_fd;          /* the task's end (its fd number), or -1 */
+	int parasite_err;         /* a failure seen on the way, told once it is parked */
 	bool seized;
 	int hold_fd;    /* the read end of the hold pipe in the task (kill.c), or -1 */
 	struct remote *threads; /* the others, seized too */

@@ -124,6 +124,10 @@ static int dump_mapped(struct dump_ctx *ctx, const struct fd_mapped *m, uint32_t
 	return f->path ? ident_record(f, m->link, st) : -ENOMEM;
 }
 
+/* The last cwd and root entries made (ids; one dump per nestor run). */
+static uint32_t dirs_made[16];
+static size_t nr_dirs_made;
+
 int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t *ret_id)
 {
 	char link[64], path[4096];
@@ -137,9 +141,20 @@ int files_dump_dir(struct dump_ctx *ctx, pid_t pid, const char *which, uint32_t 
 		return r;
 	if (stat(link, &st))
 		return log_error_errno(-errno, "cannot stat %s", link);
+	/* Most tasks of a tree share their cwd and root: one entry each, proven once. */
+	for (size_t i = 0; i < ARRAY_SIZE(dirs_made); i++) {
+		f = dirs_made[i] && dirs_made[i] <= ctx->files.nr ? ctx->files.files[dirs_made[i] - 1]
+							       : NULL;
+		if (f && f->type == FILE_TYPE__DIR && !f->unlinked && f->has_ino &&
+		    f->ino == st.st_ino && f->dev == st.st_dev && !strcmp(f->path, path)) {
+			*ret_id = f->id;
+			return 0;
+		}
+	}
 	f = file_table_add(&ctx->files);
 	if (!f)
 		return -ENOMEM;
+	dirs_made[nr_dirs_made++ % ARRAY_SIZE(dirs_made)] = f->id;
 	f->type = FILE_TYPE__DIR;
 	f->path = arena_strdup(path);
 	f->flags = O_RDONLY | O_DIRECTORY;

@@ -7,11 +7,13 @@
 #include "core/model.h"
 #include "restorer/restorer-abi.h"
 
-/* Maps the blob into the task, parks its main thread and lets the parasite run. */
+/* Maps the blob into the task and lets the parasite run in its main thread. */
 int parasite_start(struct dump_task *t, struct parasite_args *args);
 /* Lets it run until it parks and reads its answers into ret; nothing if not running. */
 int parasite_finish(struct dump_task *t, struct parasite_args *ret);
 /* The same for every task running one, side by side; answers into each t->pa. */
 int parasite_finish_all(struct dump_task *tasks, size_t n);
+/* Closes the socket the parasites connect to (the dump is over). */
+void parasite_cleanup(void);
 
 #endif

@@ -123,13 +123,12 @@ static int wait_interrupted(pid_t pid, int *status)
 			     wchan);
 }
 
-/* Stops a freshly seized task; signals it was about to take are delivered as usual. */
-static int interrupt_task(pid_t pid)
+/* The stop of a freshly seized and interrupted task; signals it was about to
+ * take are delivered as usual. */
+static int wait_interrupt(pid_t pid)
 {
 	int status, r;
 
-	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0))
-		return log_error_errno(-errno, "cannot interrupt task %d", pid);
 	for (;;) {
 		r = wait_interrupted(pid, &status);
 		if (r < 0)
@@ -152,10 +151,8 @@ static bool exited(pid_t pid)
 	return proc_read_status(pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
 }
 
-int remote_seize(pid_t pid, struct remote *rt)
+int remote_seize_begin(pid_t pid, struct remote *rt)
 {
-	int r;
-
 	memset(rt, 0, sizeof(*rt));
 	rt->pid = pid;
 	/*
@@ -168,9 +165,29 @@ int remote_seize(pid_t pid, struct remote *rt)
 			return -ESRCH;
 		return log_error_errno(-errno, "cannot seize task %d", pid);
 	}
-	r = interrupt_task(pid);
-	if (r == -ESRCH)
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0)) {
+		int r = exited(pid) ? -ESRCH : log_error_errno(-errno, "cannot interrupt task %d", pid);
+
+		ptrace(PTRACE_DETACH, pid, 0, 0);
 		return r;
+	}
+	return 0;
+}
+
+int remote_seize(pid_t pid, struct remote *rt)
+{
+	int r = remote_seize_begin(pid, rt);
+
+	return r < 0 ? r : remote_seize_end(rt);
+}
+
+int remote_seize_end(struct remote *rt)
+{
+	pid_t pid = rt->pid;
+	int r = wait_interrupt(pid);
+
+	if (r == -ESRCH)
+		return r; /* exited meanwhile: the caller says what that means */
 	if (r < 0)
 		goto detach;
 	if (ptrace(PTRACE_GETREGS, pid, 0, &rt->regs)) {
@@ -255,12 +272,18 @@ int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr)
  * blocked) and that the task takes itself if nestor dies in that stop.
  * A syscall stop is no signal: a detached task just goes on.
  */
-static int syscall_stop(pid_t pid)
+static int resume_syscall(pid_t pid)
+{
+	if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
+		return log_error_errno(-errno, "cannot resume task %d", pid);
+	return 0;
+}
+
+/* The next stop of a thread resumed with PTRACE_SYSCALL: a syscall stop. */
+static int wait_syscall(pid_t pid)
 {
 	int status, r;
 
-	if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
-		return log_error_errno(-errno, "cannot resume task %d", pid);
 	r = wait_stopped(pid, &status);
 	if (r < 0)
 		return log_error_errno(r, "cannot wait for task %d", pid);
@@ -270,6 +293,13 @@ static int syscall_stop(pid_t pid)
 		return log_error_ret(-EIO, "task %d stopped with signal %d in a remote syscall",
 				     pid, WSTOPSIG(status));
 	return 0;
+}
+
+static int syscall_stop(pid_t pid)
+{
+	int r = resume_syscall(pid);
+
+	return r < 0 ? r : wait_syscall(pid);
 }
 
 static void set_args(struct user_regs_struct *r, long a1, long a2, long a3, long a4, long a5,
@@ -283,14 +313,14 @@ static void set_args(struct user_regs_struct *r, long a1, long a2, long a3, long
 	r->r9 = a6;
 }
 
+
 static int sigreturn_stop(struct remote *rt);
 
 /* From a stop outside a syscall: the registers point at the gadget. */
-static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
-		       long a5, long a6)
+static int gadget_begin(struct remote *rt, long nr, long a1, long a2, long a3, long a4, long a5,
+			long a6)
 {
 	struct user_regs_struct regs = rt->regs;
-	int r;
 
 	if (!rt->gadget)
 		return log_error_ret(-EINVAL, "no syscall gadget in task %d", rt->pid);
@@ -301,12 +331,33 @@ static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, 
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	rt->ran_syscall = true;
-	if ((r = syscall_stop(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0)
+	return resume_syscall(rt->pid);
+}
+
+int remote_gadget_begin(struct remote *rt, long nr, long a1, long a2)
+{
+	return gadget_begin(rt, nr, a1, a2, 0, 0, 0, 0);
+}
+
+int remote_gadget_end(struct remote *rt, long *ret)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if ((r = wait_syscall(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0)
 		return r;
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
 	*ret = regs.rax;
 	return 0;
+}
+
+static int gadget_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
+		       long a5, long a6)
+{
+	int r = gadget_begin(rt, nr, a1, a2, a3, a4, a5, a6);
+
+	return r < 0 ? r : remote_gadget_end(rt, ret);
 }
 
 /* Back to the park's entry stop, from the exit of an injected syscall. */
@@ -530,15 +581,36 @@ static int rop_run(struct remote *rt, struct user_regs_struct regs, long nr, lon
 	return sigreturn_stop(rt);
 }
 
-/* Runs a syscall, from the thread's stop at the trampoline's rt_sigreturn, that returns there. */
-static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
-		    long a5, long a6)
+/* At the entry stop of the trampoline's rt_sigreturn. */
+static int check_sigreturn(struct remote *rt)
 {
 	struct user_regs_struct regs;
 
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
-	return rop_run(rt, regs, nr, ret, a1, a2, a3, a4, a5, a6);
+	if (regs.orig_rax != __NR_rt_sigreturn || regs.rip < rt->rop_sigret ||
+	    regs.rip > rt->rop_sigret + 9)
+		return log_error_ret(-EIO, "task %d did not come back to its trampoline", rt->pid);
+	return 0;
+}
+
+/* The next stop: the entry of the trampoline's rt_sigreturn. */
+static int sigreturn_stop(struct remote *rt)
+{
+	int r = syscall_stop(rt->pid);
+
+	return r < 0 ? r : check_sigreturn(rt);
+}
+
+static int mapped(struct remote *rt, uint64_t *ret_addr)
+{
+	long addr = rt->map_addr;
+
+	rt->map_step = 0;
+	if (addr < 0 && addr > -4096)
+		return log_error_errno((int)addr, "cannot map the parasite in task %d", rt->pid);
+	*ret_addr = addr;
+	return 1;
 }
 
 /*
@@ -546,20 +618,21 @@ static int rop_call(struct remote *rt, long nr, long *ret, long a1, long a2, lon
  * its stack pointer (rop.c) and stops at the rt_sigreturn that follows;
  * there its syscall becomes the mmap, which returns the same way.
  */
-int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
+int remote_map_begin(struct remote *rt, size_t len)
 {
 	struct user_regs_struct regs = rt->regs;
 	uint64_t all = ~0ULL;
-	long addr;
 	int r;
 
+	rt->map_len = len;
 	r = rop_enter(rt, rt->vmas, rt->nr_vmas, NULL, &rt->rop);
 	if (r < 0) {
 		pr_debug("task %d: mapping made with nestor's registers (%s)", rt->pid,
 			 strerror(-r));
-		if ((r = map_bare(rt, len, &addr)) < 0)
+		if ((r = map_bare(rt, len, &rt->map_addr)) < 0)
 			return r;
-		goto mapped;
+		rt->map_step = MAP_DONE;
+		return 0;
 	}
 	regs.rip = rt->rop_syscall;
 	regs.rax = __NR_sigaltstack;
@@ -571,37 +644,74 @@ int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
 	rt->ran_syscall = true;
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
 		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
-	if ((r = syscall_stop(rt->pid)) < 0 || (r = syscall_stop(rt->pid)) < 0 ||
-	    (r = sigreturn_stop(rt)) < 0)
-		return r;
-	if ((r = remote_read(rt->pid, sigframe_uc_stack(rt->rop.sp), rt->altstack,
-			     sizeof(rt->altstack))) < 0)
-		return log_error_errno(r, "cannot read the frame of task %d", rt->pid);
-	r = rop_call(rt, __NR_mmap, &addr, 0, len, PROT_READ | PROT_WRITE | PROT_EXEC,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r < 0)
-		return r;
-mapped:
-	if (addr < 0 && addr > -4096)
-		return log_error_errno((int)addr, "cannot map the parasite in task %d", rt->pid);
-	*ret_addr = addr;
-	return 0;
+	rt->map_step = MAP_ALTSTACK_ENTRY;
+	return resume_syscall(rt->pid);
 }
 
-/* At the entry stop of the trampoline's rt_sigreturn (the next stop). */
-static int sigreturn_stop(struct remote *rt)
+/* At the sigaltstack's rt_sigreturn: the altstack read, the syscall becomes the mmap. */
+static int map_inject(struct remote *rt)
 {
 	struct user_regs_struct regs;
 	int r;
 
-	if ((r = syscall_stop(rt->pid)) < 0)
+	if ((r = check_sigreturn(rt)) < 0)
 		return r;
+	if ((r = remote_read(rt->pid, sigframe_uc_stack(rt->rop.sp), rt->altstack,
+			     sizeof(rt->altstack))) < 0)
+		return log_error_errno(r, "cannot read the frame of task %d", rt->pid);
 	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
-	if (regs.orig_rax != __NR_rt_sigreturn || regs.rip < rt->rop_sigret ||
-	    regs.rip > rt->rop_sigret + 9)
-		return log_error_ret(-EIO, "task %d did not come back to its trampoline", rt->pid);
+	regs.orig_rax = __NR_mmap;
+	set_args(&regs, 0, rt->map_len, PROT_READ | PROT_WRITE | PROT_EXEC,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	regs.rip = rt->rop_syscall + 2;
+	regs.rsp = rt->rop.sp;
+	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
+		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	return 0;
+}
+
+/*
+ * One stop of the bootstrap, so that many threads' go on side by side:
+ * 1 once mapped (address in *ret_addr), 0 while under way.
+ */
+int remote_map_step(struct remote *rt, uint64_t *ret_addr)
+{
+	struct user_regs_struct regs;
+	int r;
+
+	if (rt->map_step == MAP_DONE)
+		return mapped(rt, ret_addr);
+	if ((r = wait_syscall(rt->pid)) < 0)
+		return r;
+	switch (rt->map_step++) {
+	case MAP_ALTSTACK_ENTRY:
+	case MAP_ALTSTACK_EXIT:
+		break;
+	case MAP_SIGRETURN_1:
+		if ((r = map_inject(rt)) < 0)
+			return r;
+		break;
+	case MAP_MMAP_EXIT:
+		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &regs))
+			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+		rt->map_addr = regs.rax;
+		break;
+	default: /* MAP_SIGRETURN_2 */
+		if ((r = check_sigreturn(rt)) < 0)
+			return r;
+		return mapped(rt, ret_addr);
+	}
+	return resume_syscall(rt->pid);
+}
+
+int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr)
+{
+	int r = remote_map_begin(rt, len);
+
+	while (r == 0)
+		r = remote_map_step(rt, ret_addr);
+	return r < 0 ? r : 0;
 }
 
 static bool at_park(const struct remote *rt, const struct user_regs_struct *r)
@@ -611,43 +721,55 @@ static bool at_park(const struct remote *rt, const struct user_regs_struct *r)
 }
 
 /*
- * The thread's first syscall reads its altstack straight into its frame
- * (rt_sigreturn sets the altstack from there); it then parks. Resumed
- * without nestor from any stop on the way, it ends in the cure.
+ * From any stop: the thread runs syscall nr at the blob's remote syscall,
+ * whose return falls into the park. Resumed without nestor from any stop on
+ * the way, it ends in the cure.
  */
-static int park_thread(struct remote *rt)
+static int park_begin(struct remote *rt, long nr, long a1, long a2)
 {
 	struct user_regs_struct regs = rt->regs;
 	uint64_t all = ~0ULL;
-	int r;
 
 	regs.rip = rt->base + RST_REMOTE_OFF;
-	regs.rax = __NR_sigaltstack;
+	regs.rax = nr;
 	regs.orig_rax = -1; /* at a syscall entry stop: that syscall is skipped */
-	set_args(&regs, 0, sigframe_uc_stack(rt->frame), 0, 0, 0, 0);
+	set_args(&regs, a1, a2, 0, 0, 0, 0);
 	regs.rsp = sigframe_sp(rt->frame);
 	if (ptrace(PTRACE_SETREGS, rt->pid, 0, &regs))
 		return log_error_errno(-errno, "cannot set registers of task %d", rt->pid);
 	rt->ran_syscall = true;
 	if (ptrace(PTRACE_SETSIGMASK, rt->pid, sizeof(uint64_t), &all))
 		return log_error_errno(-errno, "cannot block signals of task %d", rt->pid);
-	/* (the skipped syscall's exit,) sigaltstack's entry and exit, the park's entry */
-	for (int i = 0; i < 4; i++) {
-		if ((r = syscall_stop(rt->pid)) < 0)
-			return r;
-		if (ptrace(PTRACE_GETREGS, rt->pid, 0, &rt->pregs))
-			return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
-		if (at_park(rt, &rt->pregs)) {
-			rt->parked = true;
-			/* No frame below its stack pointer is needed any more. */
-			return rop_leave(rt, &rt->rop);
-		}
-	}
-	return log_error_ret(-EIO, "task %d did not park (at %#llx, syscall %lld)", rt->pid,
-			     rt->pregs.rip, (long long)rt->pregs.orig_rax);
+	rt->park_stops = 0;
+	return resume_syscall(rt->pid);
 }
 
-int remote_park(struct remote *rt)
+int remote_park_step(struct remote *rt)
+{
+	int r;
+
+	if ((r = wait_syscall(rt->pid)) < 0)
+		return r;
+	if (ptrace(PTRACE_GETREGS, rt->pid, 0, &rt->pregs))
+		return log_error_errno(-errno, "cannot read registers of task %d", rt->pid);
+	if (at_park(rt, &rt->pregs)) {
+		rt->parked = true;
+		/* No frame below its stack pointer is needed any more. */
+		return rop_leave(rt, &rt->rop) ?: 1;
+	}
+	/* (the skipped syscall's exit,) the syscall's entry and exit, the park's entry */
+	if (++rt->park_stops == 4)
+		return log_error_ret(-EIO, "task %d did not park (at %#llx, syscall %lld)", rt->pid,
+				     rt->pregs.rip, (long long)rt->pregs.orig_rax);
+	return resume_syscall(rt->pid);
+}
+
+int remote_park_begin(struct remote *rt, long nr, long a1)
+{
+	return park_begin(rt, nr, a1, 0);
+}
+
+int remote_frame(struct remote *rt, const uint64_t *altstack)
 {
 	static uint8_t xbuf[XSAVE_BUF];
 	struct user_regs_struct own = rt->regs;
@@ -680,9 +802,37 @@ int remote_park(struct remote *rt)
 	if ((r = sigframe_build(&own, rt->sigmask, xbuf, xlen, rt->frame, frame + RST_CURE_SIZE,
 				len)) < 0)
 		return r;
+	if (altstack)
+		memcpy(frame + RST_CURE_SIZE + (sigframe_uc_stack(rt->frame) - rt->frame), altstack,
+		       3 * sizeof(uint64_t));
 	if ((r = remote_write(rt->pid, rt->frame - RST_CURE_SIZE, frame, RST_CURE_SIZE + len)) < 0)
 		return log_error_errno(r, "cannot write the frame of task %d", rt->pid);
-	return park_thread(rt);
+	return 0;
+}
+
+int remote_park_start(struct remote *rt)
+{
+	int r;
+
+	if ((r = remote_frame(rt, NULL)) < 0)
+		return r;
+	/*
+	 * Its first syscall reads its altstack straight into its frame
+	 * (rt_sigreturn sets the altstack from there).
+	 */
+	return park_begin(rt, __NR_sigaltstack, 0, sigframe_uc_stack(rt->frame));
+}
+
+int remote_park(struct remote *rt)
+{
+	int r;
+
+	if (rt->parked)
+		return 0;
+	r = remote_park_start(rt);
+	while (r == 0)
+		r = remote_park_step(rt);
+	return r < 0 ? r : 0;
 }
 
 int remote_hold(struct remote *rt, long nr, long a1, long a2, long a3)

@@ -48,12 +48,24 @@ struct remote {
 	struct rop rop;
 	bool parked;
 	bool ran_syscall;             /* registers changed: put them back on release */
+	/* The mapping under way (remote_map_begin/step). */
+	int map_step;
+	int park_stops;
+	size_t map_len;
+	long map_addr;
 };
+
+enum { MAP_ALTSTACK_ENTRY = 1, MAP_ALTSTACK_EXIT, MAP_SIGRETURN_1, MAP_MMAP_EXIT, MAP_SIGRETURN_2,
+       MAP_DONE };
 
 /* Attaches and stops the task in a ptrace trap and reads its registers and
  * signal mask; nothing of it is changed. -ESRCH, not logged, when it exited
  * meanwhile (a short-lived child or thread of a busy tree). */
 int remote_seize(pid_t pid, struct remote *rt);
+/* The same in two halves, so that many tasks stop side by side: seized and
+ * interrupted; then stopped (or detached again on failure). */
+int remote_seize_begin(pid_t pid, struct remote *rt);
+int remote_seize_end(struct remote *rt);
 /* Sets the registers and the signal mask back, unmaps the parasite (the main
  * thread, after the others), detaches. */
 int remote_release(struct remote *rt);
@@ -61,6 +73,10 @@ int remote_release(struct remote *rt);
 int remote_find_gadget(struct remote *rt, uint64_t start, uint64_t end);
 /* Maps len bytes (rwx, private anonymous) in the task with registers only. */
 int remote_map(struct remote *rt, size_t len, uint64_t *ret_addr);
+/* The same a stop at a time (many tasks side by side): begin, then step
+ * until it returns 1 (mapped, *ret_addr set); <0 on failure. */
+int remote_map_begin(struct remote *rt, size_t len);
+int remote_map_step(struct remote *rt, uint64_t *ret_addr);
 /* Builds the thread's frame and parks it (rt->base and rt->frame set). */
 int remote_park(struct remote *rt);
 /*
@@ -70,10 +86,24 @@ int remote_park(struct remote *rt);
  * thread, or its release, puts the harmless one back.
  */
 int remote_hold(struct remote *rt, long nr, long a1, long a2, long a3);
+/* The same a stop at a time: started, then remote_park_step until 1. */
+int remote_park_start(struct remote *rt);
+/* Builds the thread's frame only (altstack: its stack_t if known, else the
+ * thread must read it into the frame before it may cure). */
+int remote_frame(struct remote *rt, const uint64_t *altstack);
+/* From any stop of a thread whose frame is built: runs syscall nr(a1) in
+ * the blob, whose return falls into the park; then remote_park_step until
+ * it returns 1 (parked), a stop each. */
+int remote_park_begin(struct remote *rt, long nr, long a1);
+int remote_park_step(struct remote *rt);
 /* Runs syscall nr in the task (parking it first if it has a slot); *ret gets
  * its return value. */
 int remote_syscall(struct remote *rt, long nr, long *ret, long a1, long a2, long a3, long a4,
 		   long a5, long a6);
+/* A syscall through the gadget (a thread with no park) in two halves, so
+ * that many threads run theirs side by side: started; then its result. */
+int remote_gadget_begin(struct remote *rt, long nr, long a1, long a2);
+int remote_gadget_end(struct remote *rt, long *ret);
 /* Gives nestor's scratch buffer in the task (len bytes at most), returning its address. */
 int remote_scratch(struct remote *rt, size_t len, uint64_t *ret_addr);
 /* Says where that buffer is: memory nestor made in the task. */

@@ -57,10 +57,13 @@ static const char *step_name(uint32_t step)
 	return step < ARRAY_SIZE(names) && names[step] ? names[step] : "an unknown step";
 }
 
-/* How nestor traces the tree; EXITKILL until the point of no return. */
-#define RESTORE_TRACE_OPTS                                                                         \
-	(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |    \
-	 PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP)
+/*
+ * How nestor traces the tree; EXITKILL until the point of no return. Every
+ * task and thread of the tree is made with CLONE_PTRACE (tree.c, the blob):
+ * traced from birth with these options, in a stop of its own, and its
+ * parent goes on (no fork event to wait for nestor at).
+ */
+#define RESTORE_TRACE_OPTS (PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)
 
 struct progress {
 	size_t created, trapped, zombies_gone, live, zombies;
@@ -246,8 +249,12 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch, struct progres
 	return 0;
 }
 
-/* Sets every thread's registers, then unmaps the blob from inside the task. */
-static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
+/*
+ * Sets every thread's registers, then starts the blob's unmap from inside
+ * the task (finish_unmapped ends it): the unmaps of all tasks run side by
+ * side.
+ */
+static int finish_task(struct restore_ctx *ctx, struct restore_task *t, struct remote *ret_rt)
 {
 	struct remote rt = { .pid = t->pid };
 	long ret;
@@ -270,7 +277,15 @@ static int finish_task(struct restore_ctx *ctx, struct restore_task *t)
 	/* Timers tied to another thread: that thread exists only now. */
 	if ((r = timers_restore_late(t, &rt)) < 0)
 		return r;
-	r = remote_syscall(&rt, __NR_munmap, &ret, t->region, t->region_len, 0, 0, 0, 0);
+	*ret_rt = rt;
+	return remote_gadget_begin(ret_rt, __NR_munmap, t->region, t->region_len);
+}
+
+static int finish_unmapped(struct restore_task *t, struct remote *rt)
+{
+	long ret;
+	int r = remote_gadget_end(rt, &ret);
+
 	if (r < 0 || ret < 0)
 		return log_error_ret(r < 0 ? r : (int)ret, "cannot unmap the restorer of task %d",
 				     t->pid);
@@ -300,14 +315,19 @@ static int each_thread(struct restore_ctx *ctx, int (*fn)(pid_t tid))
  * From the blob's final trap (a SIGTRAP signal-delivery stop) into a
  * PTRACE_EVENT_STOP, with the registers already set: a thread in that stop
  * whose tracer dies resumes at them, where the trap would have delivered
- * its SIGTRAP.
+ * its SIGTRAP. Every thread is sent on its way first, then each is waited for.
  */
 static int park_thread(pid_t tid)
 {
-	int status;
-
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || ptrace(PTRACE_CONT, tid, 0, 0))
 		return log_error_errno(-errno, "cannot park thread %d", tid);
+	return 0;
+}
+
+static int parked_thread(pid_t tid)
+{
+	int status;
+
 	while (waitpid(tid, &status, __WALL) < 0)
 		if (errno != EINTR)
 			return log_error_errno(-errno, "cannot wait for thread %d", tid);
@@ -360,18 +380,34 @@ static int detach_tree(struct restore_ctx *ctx)
  */
 static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
 {
-	int last = -1, r;
+	_cleanup_free_ struct remote *rts = calloc(ctx->nr_tasks, sizeof(*rts));
+	int last = -1, r = 0, rr;
+	size_t begun = 0;
 
+	if (!rts)
+		return -ENOMEM;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (is_live(&ctx->tasks[i]))
 			last = i;
-	for (int i = 0; i <= last; i++) {
+	for (int i = 0; i <= last && r == 0; i++) {
 		if (i == last && (r = fault_point("finish-last")) < 0)
-			return r;
-		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
-			return r;
+			break;
+		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i], &rts[i])) < 0)
+			break;
+		begun = i + 1;
 	}
-	if ((r = each_thread(ctx, park_thread)) < 0 || (r = pidfile_commit(pf, root)) < 0 ||
+	/* Every unmap started is waited for, so that no task is left running. */
+	for (size_t i = 0; i < begun; i++) {
+		if (!is_live(&ctx->tasks[i]))
+			continue;
+		rr = finish_unmapped(&ctx->tasks[i], &rts[i]);
+		r = r ? r : rr;
+	}
+	if (r < 0)
+		return r;
+	pr_debug("registers set, blobs unmapped");
+	if ((r = each_thread(ctx, park_thread)) < 0 || (r = each_thread(ctx, parked_thread)) < 0 ||
+	    (r = pidfile_commit(pf, root)) < 0 ||
 	    (r = fault_point("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
 	    (r = fault_point("kept")) < 0)
 		return r;
@@ -509,8 +545,10 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 		pg.pidfds[i] = -1;
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
-	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
-	    (r = fault_point("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
+	    (pr_debug("descriptions opened"), r = start_tree(ctx, &ch, &pg, &root)) < 0 ||
+	    (r = run_tree(ctx, &ch, &pg)) < 0 || (pr_debug("every task in its final trap"),
+						   r = fault_point("tree-made")) < 0 ||
+	    (r = finish_tree(ctx, pf, root)) < 0) {
 		kill_tree(ctx, &pg);
 		pidfile_abort(pf);
 	}

@@ -314,8 +314,12 @@ int cr_restore(const struct opts *o)
 		log_error_errno(r, "cannot open log file %s", o->log_file);
 		goto out;
 	}
-	if ((r = kerndat_init()) < 0 || (r = read_images(&ctx)) < 0 || (r = validate(&ctx)) < 0)
+	if ((r = kerndat_init()) < 0 || (r = read_images(&ctx)) < 0)
 		goto out;
+	pr_debug("images read");
+	if ((r = validate(&ctx)) < 0)
+		goto out;
+	pr_debug("images validated");
 	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0)
 		goto out;
 	r = pid = run_restore(&ctx, &pf);

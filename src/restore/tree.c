@@ -26,12 +26,14 @@ pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
 	struct restore_task *t = &ctx->tasks[idx];
 	pid_t want = t->pid;
-	struct clone_args ca = { .exit_signal = t->core ? t->core->exit_signal : SIGCHLD,
+	/* Traced from birth by nestor, as its creator (driver.c): nothing for the root. */
+	struct clone_args ca = { .flags = CLONE_PTRACE,
+				 .exit_signal = t->core ? t->core->exit_signal : SIGCHLD,
 				 .set_tid = (uint64_t)&want, .set_tid_size = 1 };
 
 	/* A helper's members are its parent's children. */
 	if (t->creator >= 0 && ctx->tasks[t->creator].helper) {
-		ca.flags = CLONE_PARENT;
+		ca.flags |= CLONE_PARENT;
 		ca.exit_signal = 0;
 	}
 	if (t->pe->clone_files)

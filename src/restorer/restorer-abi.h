@@ -201,9 +201,20 @@ struct parasite_args {
 	int64_t securebits, dumpable, thp_disable;
 	uint32_t subreaper, pdeath_sig;
 	uint64_t brk;  /* brk(0): the exact program break, which /proc does not show */
+	int64_t membarrier; /* MEMBARRIER_CMD_GET_REGISTRATIONS: registrations, or -errno */
 	int64_t err;   /* the first failure, or 0 */
 	uint32_t step; /* which call failed */
 	uint32_t pad;
+	/* From nestor: the thread's frame's stack_t, filled first (the cure needs it). */
+	uint64_t frame_uc_stack;
+	/*
+	 * nestor's listening socket (abstract unix, notify_len 0: none). The
+	 * parasite connects to it, then runs without syscall stops, says it is
+	 * done and waits on that connection for nestor to take it back (or to
+	 * die: the hang-up lets it park and cure by itself).
+	 */
+	uint32_t notify_len;
+	uint8_t notify_addr[110];
 };
 
 /* What the blob reports through status_fd when it fails. */

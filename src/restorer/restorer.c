@@ -49,6 +49,7 @@
 #define CLONE_SIGHAND  0x800
 #define CLONE_THREAD   0x10000
 #define CLONE_SYSVSEM  0x40000
+#define CLONE_PTRACE   0x2000
 #define MADV_POPULATE_WRITE 23
 
 __attribute__((noreturn)) static void fail(struct rst_args *a, long err, uint32_t step,
@@ -474,7 +475,7 @@ static void create_threads(struct rst_args *a)
 				tls, set_tid, set_tid_size, cgroup;
 		} ca = {
 			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-				 CLONE_SYSVSEM,
+				 CLONE_SYSVSEM | CLONE_PTRACE, /* traced by nestor from birth */
 			.stack = th[i].stack_top - RST_THREAD_STACK + 64,
 			.stack_size = RST_THREAD_STACK - 64,
 			.set_tid = (uint64_t)&tid,
@@ -592,11 +593,56 @@ static void note(struct parasite_args *p, long r, uint32_t step)
 	}
 }
 
-/* Everything the task alone can tell, in one visit; nestor reads p after the trap. */
+/*
+ * Connected to nestor (a failure says so in connect's return value, which
+ * nestor sees at its exit stop: it then goes on stopping at every syscall).
+ */
+static long notify_connect(struct parasite_args *p)
+{
+	long fd = rsys(NR_socket, 1 /* AF_UNIX */, 1 | 04000 | 02000000, 0);
+
+	if (fd < 0)
+		return -1;
+	if (rsys(NR_connect, fd, p->notify_addr, p->notify_len) < 0) {
+		rsys(NR_close, fd, 0, 0);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Says it is done, then waits until nestor stops it here (it moves the
+ * thread to its park) or dies (the hang-up: the thread parks and cures by
+ * itself). MSG_NOSIGNAL: a nestor gone must not leave a SIGPIPE pending.
+ * ppoll, not poll: an interrupted poll() replaces the thread's restart
+ * block (do_restart_poll, on the parasite's pollfd), and a thread released
+ * in a nanosleep it was frozen in would then restart that instead.
+ */
+static void notify_wait(long fd)
+{
+	struct {
+		int32_t fd;
+		int16_t events, revents;
+	} pfd = { (int32_t)fd, 1 /* POLLIN */, 0 };
+	char done = 'd';
+
+	rsys6(NR_sendto, fd, (long)&done, 1, 0x4000 | 0x40 /* NOSIGNAL, DONTWAIT */, 0, 0);
+	while (rsys6(NR_ppoll, (long)&pfd, 1, 0, 0, 8, 0) == -4 /* EINTR */)
+		;
+	rsys(NR_close, fd, 0, 0);
+}
+
+/* Everything the task alone can tell, in one visit; nestor reads p once it parks. */
 void parasite_main(struct parasite_args *p)
 {
+	long fd = -1;
+
 	if (p->magic != PARASITE_MAGIC)
 		return;
+	if (p->frame_uc_stack)
+		note(p, rsys(NR_sigaltstack, 0, p->frame_uc_stack, 0), 117);
+	if (p->notify_len)
+		fd = notify_connect(p);
 	for (int sig = 1; sig <= 64; sig++)
 		note(p, rsys6(NR_rt_sigaction, sig, 0, (long)p->sigactions[sig - 1], 8, 0, 0), sig);
 	for (int i = 0; i < 3; i++)
@@ -609,7 +655,10 @@ void parasite_main(struct parasite_args *p)
 	note(p, p->dumpable = rsys(NR_prctl, PR_GET_DUMPABLE, 0, 0), 115);
 	note(p, p->thp_disable = rsys(NR_prctl, PR_GET_THP_DISABLE, 0, 0), 116);
 	p->brk = rsys(NR_brk, 0, 0, 0);
+	p->membarrier = rsys(NR_membarrier, 1 << 9 /* CMD_GET_REGISTRATIONS */, 0, 0);
 	/* Without dynamic xsave features the kernel says EINVAL: none asked for. */
 	if (rsys(NR_arch_prctl, 0x1022 /* ARCH_GET_XCOMP_PERM */, &p->xcomp_perm, 0) < 0)
 		p->xcomp_perm = 0;
+	if (fd >= 0)
+		notify_wait(fd);
 }

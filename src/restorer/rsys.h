@@ -64,6 +64,10 @@ enum {
 	NR_personality = 135,
 	NR_membarrier = 324,
 	NR_openat = 257,
+	NR_ppoll = 271,
+	NR_socket = 41,
+	NR_connect = 42,
+	NR_sendto = 44,
 };
 
 #endif

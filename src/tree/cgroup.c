@@ -117,13 +117,19 @@ int cgroup_mount_dir(const char *mountinfo, const char *line, char *dir, size_t 
 	return -ENOENT;
 }
 
-/* The directory of a cgroup line here, through nestor's own mounts. */
+/*
+ * The directory of a cgroup line here, through nestor's own mounts: read
+ * once (every task has ~10 lines to look up, and nestor's mounts do not
+ * change during a dump or a restore; restored tasks inherit the copy).
+ */
 static int cgroup_dir(const char *line, char *dir, size_t len)
 {
-	_cleanup_free_ char *mi = NULL;
-	int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", &mi, 1 << 22);
+	static char *mi;
+	int r;
 
-	return r < 0 ? r : cgroup_mount_dir(mi, line, dir, len);
+	if (!mi && (r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", &mi, 1 << 22)) < 0)
+		return r;
+	return cgroup_mount_dir(mi, line, dir, len);
 }
 
 /* The lines of /proc/PID/task/TID/cgroup, into buf; one-line refusals. */
@@ -145,16 +151,30 @@ static int read_lines(pid_t pid, pid_t tid, char **buf, char **lines, size_t *n)
 	return 0;
 }
 
-/* A cgroup v2 line in a threaded cgroup (thread granularity): refused. */
-static int check_v2(pid_t pid, pid_t tid, const char *line)
+/* Whether the cgroup v2 cgroup of a line is threaded; the last line's answer is kept. */
+static bool threaded(const char *line)
 {
+	static char *last;
+	static bool last_threaded;
 	_cleanup_free_ char *type = NULL;
 	char dir[4200];
 
-	if (strncmp(line, "0::", 3) || cgroup_dir(line, dir, sizeof(dir) - 16) < 0)
-		return 0;
+	if (last && !strcmp(last, line))
+		return last_threaded;
+	free(last);
+	last = strdup(line);
+	last_threaded = false;
+	if (cgroup_dir(line, dir, sizeof(dir) - 16) < 0)
+		return false;
 	strcat(dir, "/cgroup.type");
-	if (read_file_at(AT_FDCWD, dir, &type, 64) < 0 || strncmp(type, "threaded", 8))
+	last_threaded = read_file_at(AT_FDCWD, dir, &type, 64) >= 0 && !strncmp(type, "threaded", 8);
+	return last_threaded;
+}
+
+/* A cgroup v2 line in a threaded cgroup (thread granularity): refused. */
+static int check_v2(pid_t pid, pid_t tid, const char *line)
+{
+	if (strncmp(line, "0::", 3) || !threaded(line))
 		return 0;
 	return log_error_ret(-EOPNOTSUPP, "can't dump: thread %d of task %d is in the threaded "
 					  "cgroup %s (cgroup v2 thread mode: not supported yet)",
@@ -229,6 +249,24 @@ int cgroup_dump(struct dump_task *t)
 
 /* ---- restore ---- */
 
+/* Lines whose cgroup was found here already: the tasks of a tree share most. */
+static char *proven[64];
+static size_t nr_proven;
+
+static bool is_proven(const char *line)
+{
+	for (size_t i = 0; i < nr_proven; i++)
+		if (!strcmp(proven[i], line))
+			return true;
+	return false;
+}
+
+static void prove(const char *line)
+{
+	if (nr_proven < ARRAY_SIZE(proven) && (proven[nr_proven] = strdup(line)))
+		nr_proven++;
+}
+
 static int validate_lines(pid_t pid, uint32_t tid, char **lines, size_t n)
 {
 	char dir[4200];
@@ -241,11 +279,14 @@ static int validate_lines(pid_t pid, uint32_t tid, char **lines, size_t n)
 
 		if (!p || p[1] != '/' || strstr(p, "/..") || strchr(lines[i], '\n'))
 			return log_error_ret(-EINVAL, "image core-%d.img is corrupted: cgroup", pid);
+		if (is_proven(lines[i]))
+			continue;
 		if (cgroup_dir(lines[i], dir, sizeof(dir) - 16) < 0 || stat(dir, &st) ||
 		    !S_ISDIR(st.st_mode))
 			return log_error_ret(-ENOENT, "can't restore: thread %u of task %d: its cgroup "
 						      "%s does not exist here (nestor does not "
 						      "make cgroups yet)", tid, pid, lines[i]);
+		prove(lines[i]);
 	}
 	return 0;
 }

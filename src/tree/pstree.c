@@ -86,7 +86,7 @@ static int task_children(const struct dump_task *t, int **ret, int *ret_n)
 	return r;
 }
 
-/* Stops the task and all its threads: none of them can fork from here on. */
+/* Stops the task's threads (it is stopped): none of them can fork from here on. */
 static int seized(struct dump_task *t)
 {
 	int r;
@@ -98,28 +98,32 @@ static int seized(struct dump_task *t)
 
 static int seize_task(struct dump_task *t)
 {
-	int r = remote_seize(t->pid, &t->rt);
+	int r = remote_seize_begin(t->pid, &t->rt);
 
+	if (r == 0)
+		r = remote_seize_end(&t->rt);
 	if (r == -ESRCH)
 		return log_error_ret(r, "can't dump: task %d exited while being seized", t->pid);
 	return r < 0 ? r : seized(t);
 }
 
-/* 0 once seized, 1 if it is a zombie now: it exited since it was listed, and
- * its parent, stopped, has not reaped it. */
-static int seize_child(struct dump_ctx *ctx, struct dump_task *t)
+/* A child that exited since it was listed: 1 if it is a zombie now (its
+ * parent, stopped, has not reaped it), which the dump keeps as one. */
+static int exited_child(struct dump_ctx *ctx, struct dump_task *t)
 {
-	int r = remote_seize(t->pid, &t->rt);
+	int r = task_check_dumpable(ctx, t->pid, t, true);
 
-	if (r != -ESRCH)
-		return r < 0 ? r : seized(t);
-	r = task_check_dumpable(ctx, t->pid, t, true);
 	if (r == 0)
 		return log_error_ret(-ESRCH, "can't dump: task %d exited while being seized",
 				     t->pid);
+	if (r == 1) {
+		t->zombie = true;
+		t->exit_status = t->stat.exit_code;
+	}
 	return r;
 }
 
+/* A child checked and interrupted (1), or a zombie (0). */
 static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
 {
 	struct dump_task *t = add_task(ctx, pid, parent);
@@ -128,13 +132,54 @@ static int add_child(struct dump_ctx *ctx, int parent, pid_t pid)
 	if (!t)
 		return log_error_ret(-E2BIG, "can't dump: more than %d tasks", MAX_TASKS);
 	r = task_check_dumpable(ctx, pid, t, true);
-	if (r == 0)
-		r = seize_child(ctx, t);
-	if (r <= 0)
+	if (r < 0)
 		return r;
-	t->zombie = true;
-	t->exit_status = t->stat.exit_code;
-	return 0;
+	if (r == 1) {
+		t->zombie = true;
+		t->exit_status = t->stat.exit_code;
+		return 0;
+	}
+	r = remote_seize_begin(pid, &t->rt);
+	if (r == -ESRCH)
+		return exited_child(ctx, t) < 0 ? -ESRCH : 0;
+	return r < 0 ? r : 1;
+}
+
+/* An interrupted child, stopped: seized with its threads, or a zombie now. */
+static int child_seize_end(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int r = remote_seize_end(&t->rt);
+
+	if (r == -ESRCH)
+		return exited_child(ctx, t) < 0 ? -ESRCH : 0;
+	return r < 0 ? r : seized(t);
+}
+
+/*
+ * All children of a task are interrupted before the first is waited for:
+ * they stop side by side. Every one interrupted is waited for, even after
+ * a failure, so that the release finds it stopped.
+ */
+static int add_children(struct dump_ctx *ctx, int parent, const int *kids, int n)
+{
+	size_t first = ctx->nr_tasks;
+	bool begun[n + 1];
+	int r = 0, rr;
+
+	for (int k = 0; k < n; k++)
+		begun[k] = false;
+	for (int k = 0; k < n && r == 0; k++) {
+		r = add_child(ctx, parent, kids[k]);
+		begun[k] = r > 0;
+		r = r < 0 ? r : 0;
+	}
+	for (int k = 0; k < n; k++) {
+		if (!begun[k])
+			continue;
+		rr = child_seize_end(ctx, &ctx->tasks[first + k]);
+		r = r ? r : rr;
+	}
+	return r;
 }
 
 int pstree_collect(struct dump_ctx *ctx, pid_t root)
@@ -158,8 +203,8 @@ int pstree_collect(struct dump_ctx *ctx, pid_t root)
 		if (ctx->tasks[i].zombie)
 			continue;
 		r = task_children(&ctx->tasks[i], &kids, &n);
-		for (int k = 0; r == 0 && k < n; k++)
-			r = add_child(ctx, i, kids[k]);
+		if (r == 0)
+			r = add_children(ctx, i, kids, n);
 		if (r < 0)
 			return r;
 	}

@@ -177,12 +177,12 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 	if (t->status.state == 'D' && stays_in_vfork(pid))
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d waits for a child it made "
 						  "with vfork() to exec or exit (not supported)", pid);
+	if (is_child)
+		return 0; /* its namespaces: once frozen (task_reread), ~10 readlinks saved */
 	/* A first look, before the seize; task_reread and threads_dump look again. */
 	r = task_check_ns(pid, pid);
 	if (r < 0)
 		return r;
-	if (is_child)
-		return 0;
 	if (!ctx->opts->shell_job && t->stat.sid != pid)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is not a session leader; its "
 						  "session %d is outside the dump (use --shell-job)",
@@ -305,20 +305,15 @@ static int dump_sched(struct dump_task *t, TaskCoreEntry *core)
 	return ioprio_dump(t, core);
 }
 
-#define MEMBARRIER_CMD_GET_REGISTRATIONS 512
 #define MEMBARRIER_REGISTERS                                                                       \
 	(4 /* GLOBAL_EXPEDITED */ | 16 /* PRIVATE_EXPEDITED */ | 64 /* ..._SYNC_CORE */ |          \
 	 256 /* ..._RSEQ */)
 
-/* The memory's membarrier registrations, asked inside the task (6.3+). */
+/* The memory's membarrier registrations, asked by the parasite (6.3+). */
 static int dump_membarrier(struct dump_task *t, TaskCoreEntry *core)
 {
-	long v;
-	int r = remote_syscall(&t->rt, __NR_membarrier, &v, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0,
-			       0, 0, 0);
+	long v = t->pa->membarrier; /* asked by the parasite */
 
-	if (r < 0)
-		return r;
 	if (v == -EINVAL || v == -ENOSYS)
 		return 0; /* an older kernel: nothing can be told, nothing was registered here */
 	if (v < 0)

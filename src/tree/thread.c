@@ -336,6 +336,40 @@ static int dump_thread_status(const struct dump_task *t, pid_t tid, ThreadEntry 
 	return th->comm ? 0 : -ENOMEM;
 }
 
+/*
+ * Every thread nestor will run syscalls in is parked first, side by side (a
+ * stop each in turn), rather than each on its first remote syscall. Every
+ * park started is waited for, even after a failure.
+ */
+static int park_threads(struct dump_task *t)
+{
+	bool going[t->nr_threads + 1];
+	size_t left = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		struct remote *rt = &t->threads[i];
+
+		going[i] = r == 0 && rt->base && !rt->parked && (r = remote_park_start(rt)) == 0;
+		left += going[i];
+	}
+	while (left) {
+		for (size_t i = 0; i < t->nr_threads; i++) {
+			int s;
+
+			if (!going[i])
+				continue;
+			s = remote_park_step(&t->threads[i]);
+			if (s == 0)
+				continue;
+			going[i] = false;
+			left--;
+			r = r ? r : s < 0 ? s : 0;
+		}
+	}
+	return r;
+}
+
 int threads_dump(struct dump_task *t)
 {
 	TaskCoreEntry *c = t->core;
@@ -344,6 +378,8 @@ int threads_dump(struct dump_task *t)
 	c->threads = ANEW_ARRAY(ThreadEntry *, t->nr_threads + 1);
 	if (!c->threads)
 		return -ENOMEM;
+	if ((r = park_threads(t)) < 0)
+		return r;
 	for (size_t i = 0; i < t->nr_threads; i++) {
 		t->threads[i].gadget = t->rt.gadget; /* one address space */
 		r = thread_dump(&t->threads[i], NULL, &c->threads[c->n_threads]);
