@@ -351,34 +351,33 @@ static void kill_with_nestor(struct dump_ctx *ctx)
 			ptrace(PTRACE_SETOPTIONS, ctx->tasks[i].pid, 0, opts);
 }
 
-int pstree_release(struct dump_ctx *ctx, bool kill_them)
+/*
+ * The killed tasks' memory is freed by nestor too (process_mrelease), beside
+ * each task's own exit: exiting alone, a task of 1 GiB takes ~0.1 s to unmap.
+ * The pidfds are opened before the kill, so that none names another task.
+ */
+static void kill_tree(struct dump_ctx *ctx)
 {
-	int r = 0;
+	int pidfd[ctx->nr_tasks];
 
-	if (kill_them)
-		kill_with_nestor(ctx);
-
-	/* Children first: a released parent must not see a child still held. */
-	for (size_t i = ctx->nr_tasks; i-- > 0;) {
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 
-		if (!t->seized)
-			continue;
-		if (kill_them) {
-			kill(t->pid, SIGKILL);
-			continue;
-		}
-		t->seized = false;
-		for (size_t k = 0; k < t->nr_threads; k++) {
-			int rr = remote_release(&t->threads[k]);
-			r = r ? r : rr;
-		}
-		int rr = remote_release(&t->rt);
-		r = r ? r : rr;
+		pidfd[i] = t->seized && !t->zombie && !t->clone_vm ? sys_pidfd_open(t->pid, 0) : -1;
 	}
+	kill_with_nestor(ctx);
+	for (size_t i = ctx->nr_tasks; i-- > 0;)
+		if (ctx->tasks[i].seized)
+			kill(ctx->tasks[i].pid, SIGKILL);
 	pr_debug("killed");
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (pidfd[i] >= 0) {
+			if (sys_process_mrelease(pidfd[i]) < 0)
+				pr_debug("cannot free the memory of task %d: %m", ctx->tasks[i].pid);
+			close(pidfd[i]);
+		}
 	/* All die at once; traced threads report their deaths to us: collect each. */
-	for (size_t i = 0; kill_them && i < ctx->nr_tasks; i++) {
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 		int status;
 
@@ -388,6 +387,31 @@ int pstree_release(struct dump_ctx *ctx, bool kill_them)
 		for (size_t k = 0; k < t->nr_threads; k++)
 			wait_stopped(t->threads[k].pid, &status);
 		wait_stopped(t->pid, &status);
+	}
+	pr_debug("the tree is dead");
+}
+
+int pstree_release(struct dump_ctx *ctx, bool kill_them)
+{
+	int r = 0;
+
+	if (kill_them) {
+		kill_tree(ctx);
+		return 0;
+	}
+	/* Children first: a released parent must not see a child still held. */
+	for (size_t i = ctx->nr_tasks; i-- > 0;) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		if (!t->seized)
+			continue;
+		t->seized = false;
+		for (size_t k = 0; k < t->nr_threads; k++) {
+			int rr = remote_release(&t->threads[k]);
+			r = r ? r : rr;
+		}
+		int rr = remote_release(&t->rt);
+		r = r ? r : rr;
 	}
 	return r;
 }
