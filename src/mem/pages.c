@@ -79,6 +79,7 @@ struct page_io {
 	struct remote *rt;
 	uint8_t *buf;
 	struct drain dr;
+	int batches;             /* queued so far */
 };
 
 /*
@@ -233,6 +234,18 @@ static int take_pipe(struct page_io *io, int *ret_pipe)
 	return 0;
 }
 
+/*
+ * NESTOR_FAULT=kill:pages kills nestor once the task has filled two pipes
+ * (tests/fault.sh): the task must lose every write end nestor gave it.
+ */
+static void fault_point(struct page_io *io)
+{
+	const char *f = getenv("NESTOR_FAULT");
+
+	if (++io->batches == 2 && f && !strcmp(f, "kill:pages"))
+		kill(getpid(), SIGKILL);
+}
+
 static void queue_pipe(struct page_io *io, int k, size_t len)
 {
 	struct drain *dr = &io->dr;
@@ -243,6 +256,7 @@ static void queue_pipe(struct page_io *io, int k, size_t len)
 	pthread_cond_signal(&dr->cv);
 	pthread_mutex_unlock(&dr->mu);
 	io->off += len;
+	fault_point(io);
 }
 
 /*
