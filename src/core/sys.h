@@ -63,11 +63,6 @@ static inline int sys_pidfd_open(pid_t pid, unsigned int flags)
 	return syscall(SYS_pidfd_open, pid, flags);
 }
 
-static inline int sys_process_mrelease(int pidfd)
-{
-	return syscall(SYS_process_mrelease, pidfd, 0);
-}
-
 static inline int sys_pidfd_send_signal(int pidfd, int sig)
 {
 	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
