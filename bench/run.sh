@@ -8,8 +8,10 @@
 #     the touched memory. Each restore is checked: the task runs and its
 #     memory is intact. BENCH_REPS runs (default 3), median and min. Times are
 #     what a user sees: the wall time of `nestor dump` from its start until
-#     it exits (the task killed and dead included), of `nestor restore -d`
-#     until it exits (the task running). Two ways, floors and nestor alike:
+#     it exits (the task killed included: nestor returns once SIGKILL is
+#     queued, the kernel frees the task's memory after; each run line also
+#     says how much later the task was reaped, not counted), of `nestor
+#     restore -d` until it exits (the task running). Two ways, floors and nestor alike:
 #       cold  each timed run comes after BENCH_SETTLE_S (default 3) seconds
 #             of sleep, so that every page freed before is the host's again
 #             (the balloon's free page reporting, bench/floor.c): fresh pages
@@ -17,7 +19,8 @@
 #             just before. The target ratios are for these figures.
 #       warm  each timed run comes right after a warm-up that cycles fresh
 #             memory: pages the host still backs, the software compared.
-#     The floors of a round are measured just before nestor's runs of it.
+#     The floors of a round are measured just before nestor's runs of it;
+#     a ratio is the median of the rounds' ratios (floor time / nestor time).
 #  2. a trivial sleeping process: dump and restore -d wall time, median of
 #     BENCH_SMALL_REPS runs (default 10).
 # Exits 0 when the measurements ran, even if targets are missed; 1 if nestor
@@ -73,6 +76,7 @@ img=$top/img  # a tmpfs of our own: /tmp and /dev/shm may be disk or overlay
 wd=$top/wd    # the workloads' files: ready, result, logs
 pid=
 mounted=
+reaped_ms=0
 
 # A task we may kill: alive, and a child of our reaper (spawned or restored).
 mine() {
@@ -153,7 +157,10 @@ dump_timed() {
 	[ "$2" = big ] && prepare
 	nestor_timed "$top/ns" dump -t "$pid" -D "$1" -o dump.log ||
 		fail "nestor dump of $pid exited $?" "$1"
+	local t0
+	t0=$(date +%s%N)
 	wait_until "$wait_s" reaped "$pid" || fail "task $pid still there after dump" "$1"
+	reaped_ms=$((($(date +%s%N) - t0) / 1000000))
 }
 
 # restore_timed DIR big|small: restores $pid from DIR and checks that it runs.
@@ -170,6 +177,12 @@ restore_timed() {
 # Image bytes: every file of the images dir but nestor's logs.
 image_bytes() {
 	find "$1" -type f ! -name '*.log' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# ratio_median: lines "FLOOR NESTOR" in, the median of FLOOR/NESTOR out.
+ratio_median() {
+	awk '{ print $1 / $2 }' | sort -g | awk '{ v[NR] = $1 } END {
+		printf "%.4f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # stats FILE: "median min" of the numbers in FILE (median of an even count:
@@ -213,8 +226,9 @@ big() {
 		[ "${verdict%% *}" = OK ] || fail "restored memhog $pid: $verdict"
 		kill_workload
 		rm -rf "$img/d"
-		printf '   run %d: dump %6.3f s (floor %6.3f s)   restore %6.3f s (floor %6.3f s)   %s\n' \
+		printf '   run %d: dump %6.3f s (floor %6.3f s, reaped %d ms after)   restore %6.3f s (floor %6.3f s)   %s\n' \
 			"$i" "$(tail -n 1 "$top/dump_$mode")e-9" "$(tail -n 1 "$top/fdump_$mode")e-9" \
+			"$reaped_ms" \
 			"$(tail -n 1 "$top/restore_$mode")e-9" "$(tail -n 1 "$top/frestore_$mode")e-9" \
 			"memory ${verdict%% *}"
 	done
@@ -297,17 +311,20 @@ for m in $modes; do
 	read -r fd_med fd_min < <(stats "$top/fdump_$m")
 	read -r fr_med fr_min < <(stats "$top/frestore_$m")
 	read -r size_med _ < <(stats "$top/size_$m")
-	awk -v mib="$mib" -v m="$m" \
+	# Ratios: the median of each round's (floor and nestor side by side).
+	rd=$(paste "$top/fdump_$m" "$top/dump_$m" | ratio_median)
+	rr=$(paste "$top/frestore_$m" "$top/restore_$m" | ratio_median)
+	awk -v mib="$mib" -v m="$m" -v rd="$rd" -v rr="$rr" \
 		-v dm="$dump_med" -v dn="$dump_min" -v rm="$rst_med" -v rn="$rst_min" \
 		-v fdm="$fd_med" -v fdn="$fd_min" -v frm="$fr_med" -v frn="$fr_min" -v sz="$size_med" '
 	function gibs(ns) { return (mib / 1024) / (ns / 1e9) }
 	function verdict(ok) { return m != "cold" ? "" : ok ? "ok" : "MISSED" }
 	BEGIN {
-		r = fdm / dm
+		r = rd
 		printf "%-30s %7.3f (%6.3f) %10.2f %7.3f (%6.3f) %10.2f %6.2f %7s  %s\n", \
 			"dump " mib " MiB, " m ", s", dm / 1e9, dn / 1e9, gibs(dm), fdm / 1e9, \
 			fdn / 1e9, gibs(fdm), r, m == "cold" ? ">=0.85" : "", verdict(r >= 0.85)
-		r = frm / rm
+		r = rr
 		printf "%-30s %7.3f (%6.3f) %10.2f %7.3f (%6.3f) %10.2f %6.2f %7s  %s\n", \
 			"restore -d " mib " MiB, " m ", s", rm / 1e9, rn / 1e9, gibs(rm), frm / 1e9, \
 			frn / 1e9, gibs(frm), r, m == "cold" ? ">=0.9" : "", verdict(r >= 0.9)
@@ -343,9 +360,10 @@ BEGIN {
 	printf "%-30s %7.2f (%6.2f)\n", "dump, ms", tdm / 1e6, tdn / 1e6
 	printf "%-30s %7.2f (%6.2f)\n", "restore -d, ms", trm / 1e6, trn / 1e6
 	print line
-	print "times: the wall time of nestor from start to exit (a dump: the task killed and dead)."
+	print "times: the wall time of nestor from start to exit (a dump: the task killed)."
 	print "floors: dump = write() from a buffer filled beforehand into a fresh tmpfs file;"
-	print "restore = mmap fresh anonymous memory and fill it. ratio = floor time / nestor time."
+	print "restore = mmap fresh anonymous memory and fill it. ratio = floor time / nestor time,"
+	print "the median of the ratios of the rounds (each round: floors, then nestor)."
 	print "cold: every run after " settle " s of sleep (free pages back to the host); warm:"
 	print "every run right after a warm-up. Targets: the cold ratios."
 }'
