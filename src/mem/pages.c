@@ -148,7 +148,8 @@ static void *drainer(void *arg)
 	pthread_mutex_lock(&dr->mu);
 	for (;;) {
 		struct drain_job job;
-		int r;
+		bool failed;
+		int r = 0;
 
 		while (!dr->nr && !dr->stop)
 			pthread_cond_wait(&dr->cv, &dr->mu);
@@ -157,9 +158,11 @@ static void *drainer(void *arg)
 		job = dr->q[dr->head];
 		dr->head = (dr->head + 1) % NR_PIPES;
 		dr->nr--;
+		failed = dr->err < 0;
 		pthread_mutex_unlock(&dr->mu);
-		/* After an error the rest only empties the pipes: nothing more is written. */
-		r = dr->err ? 0 : splice_out(io, &job);
+		/* After an error the rest is only let go: nothing more is written. */
+		if (!failed)
+			r = splice_out(io, &job);
 		pthread_mutex_lock(&dr->mu);
 		if (r < 0 && !dr->err)
 			dr->err = r;
