@@ -5,17 +5,21 @@
  * image would double its cgroup's usage, and a container near its limit
  * would be OOM-killed by its own checkpoint.
  *
- * The fast path: nestor makes a pipe as big as fs.pipe-max-size allows and
- * passes its write end to the task (an abstract unix socket, SCM_RIGHTS:
- * no permission a task may lack); the task vmsplice()s a batch of its page
- * runs into it (the pipe then references the task's own pages: no copy, no
- * new page), and nestor splice()s the pipe into the image, which copies the
- * pages into the image's page cache from nestor's process: one copy,
- * charged to nestor. vmsplice takes plain page references, never pins, so
- * a page still shared copy-on-write with a parent or child stays shared
- * (process_vm_readv pins, and pinning makes the kernel give the task its
- * own copy: GUP unshare). The pipe is always drained before the next
- * batch, and before the task is let go.
+ * The fast path: nestor makes NR_PIPES pipes as big as fs.pipe-max-size
+ * allows and passes their write ends to the task (an abstract unix socket,
+ * SCM_RIGHTS: no permission a task may lack; one fd per recvmsg, which the
+ * cure's fd list in ptrace.c tracks, so a nestor that dies leaves none in
+ * the task); the task vmsplice()s a batch of its page runs into a free pipe
+ * (the pipe then references the task's own pages: no copy, no new page),
+ * and nestor's drainer threads splice() the filled pipes into the image,
+ * each at its batch's offset, while the task fills the next: the copy into
+ * the image's page cache runs in nestor's process (one copy, charged to
+ * nestor) on every CPU, beside the remote syscalls' round trips. vmsplice
+ * takes plain page references, never pins, so a page still shared
+ * copy-on-write with a parent or child stays shared (process_vm_readv
+ * pins, and pinning makes the kernel give the task its own copy: GUP
+ * unshare). A pipe is drained before the task fills it
+ * again, and every pipe before the task is let go.
  *
  * Areas the task cannot read (PROT_NONE) and small dumps take the slow
  * path: nestor reads /proc/PID/mem into a buffer and writes it.
