@@ -2,20 +2,23 @@
 /*
  * The floors nestor's big-memory figures are compared with (DESIGN.md,
  * "fresh pages"): what this machine needs at least to fill fresh pages.
- *   floor dump DIR MIB N     N times: write MIB MiB from a hot buffer into a
- *                            fresh file DIR/floor-image (the dump's least work:
- *                            fill the image's tmpfs pages), unlinked after
- *   floor restore MIB N      N times: mmap MIB MiB of fresh anonymous memory
+ *   floor dump DIR MIB N [S] N times: write MIB MiB from a buffer filled
+ *                            beforehand into a fresh file DIR/floor-image (the
+ *                            dump's least work: fill the image's tmpfs pages),
+ *                            unlinked after
+ *   floor restore MIB N [S]  N times: mmap MIB MiB of fresh anonymous memory
  *                            and fill it (the restore's least work)
  *   floor warm MIB           fault in MIB MiB of anonymous memory and free it
  * dump and restore print one time in nanoseconds per line.
  *
- * Why "warm": this VM's balloon reports free pages to the host, which drops
- * them; a page allocated after that costs a host fault, several times the
- * guest's own work, and whether a run meets such pages is a lottery. Each
- * timed run (the floors' and nestor's alike) is preceded by a warm-up that
- * cycles more memory than it will allocate, so all of them start from pages
- * the host still backs and the figures compare the software, not the luck.
+ * Warm or cold: this VM's balloon reports free pages to the host (2 s after
+ * they are freed), which drops them; a page allocated after that costs a
+ * host fault, several times the guest's own work. Without S, each timed run
+ * comes right after a warm-up that cycles more memory than it will allocate
+ * (pages the host still backs: the figures compare the software). With S,
+ * each comes after S seconds of sleep instead, so that every free page is
+ * the host's again: the fresh pages cost what they cost a user whose machine
+ * freed nothing just before. bench/run.sh treats nestor's runs the same way.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -81,27 +84,38 @@ static long long write_once(const char *path, const char *buf, size_t len)
 	return t1 - t0;
 }
 
-static void floor_dump(const char *dir, size_t len, int reps)
+/* Before a timed run: a warm-up, or settle seconds of sleep (cold). */
+static void prepare(size_t len, int settle)
+{
+	if (settle > 0) {
+		fflush(stdout);
+		sleep(settle);
+	} else {
+		warm(len + len / 2);
+	}
+}
+
+static void floor_dump(const char *dir, size_t len, int reps, int settle)
 {
 	char path[4096];
 	char *buf = map_anon(len);
 
 	snprintf(path, sizeof(path), "%s/floor-image", dir);
-	memset(buf, 0x5a, len); /* hot: faulted in before the clock starts */
+	memset(buf, 0x5a, len); /* faulted in before the clock starts, like a task's memory */
 	for (int i = 0; i < reps; i++) {
-		warm(len + len / 2);
+		prepare(len, settle);
 		printf("%lld\n", write_once(path, buf, len));
 	}
 	munmap(buf, len);
 }
 
-static void floor_restore(size_t len, int reps)
+static void floor_restore(size_t len, int reps, int settle)
 {
 	for (int i = 0; i < reps; i++) {
 		long long t0;
 		char *p;
 
-		warm(len + len / 2);
+		prepare(len, settle);
 		t0 = now_ns();
 		p = map_anon(len);
 		memset(p, 0x5a, len);
@@ -114,14 +128,17 @@ static void floor_restore(size_t len, int reps)
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && !strcmp(argv[1], "dump"))
-		floor_dump(argv[2], (size_t)atol(argv[3]) << 20, atoi(argv[4]));
-	else if (argc == 4 && !strcmp(argv[1], "restore"))
-		floor_restore((size_t)atol(argv[2]) << 20, atoi(argv[3]));
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "dump"))
+		floor_dump(argv[2], (size_t)atol(argv[3]) << 20, atoi(argv[4]),
+			   argc == 6 ? atoi(argv[5]) : 0);
+	else if ((argc == 4 || argc == 5) && !strcmp(argv[1], "restore"))
+		floor_restore((size_t)atol(argv[2]) << 20, atoi(argv[3]),
+			      argc == 5 ? atoi(argv[4]) : 0);
 	else if (argc == 3 && !strcmp(argv[1], "warm"))
 		warm((size_t)atol(argv[2]) << 20);
 	else {
-		dprintf(2, "usage: %s dump DIR MIB N | restore MIB N | warm MIB\n", argv[0]);
+		dprintf(2, "usage: %s dump DIR MIB N [S] | restore MIB N [S] | warm MIB\n",
+			argv[0]);
 		return 2;
 	}
 	return 0;

@@ -432,6 +432,7 @@ run "restore: cwd replaced by another directory" t_files_changed 'rmdir cwd && m
 	"cwd" "/cwd\\b" "replaced by another directory"
 run "restore: open file and cwd untouched (control)" t_files_changed
 run "dump: interrupted by SIGTERM" t_dump_interrupted
+run "dump: the images' file system fills up during the pages" t_dump_fs_full
 run "restore: the task's cgroup does not exist" t_restore_no_cgroup
 run "restore: from another cgroup than the dump's, into the task's own" t_restore_other_cgroup
 run "restore: -d, the root has a parent-death signal" t_restore_root_pdeath

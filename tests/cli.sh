@@ -76,5 +76,25 @@ rc=$?
 check "restore without -d: a task killed by SIGKILL gives 137" [ "$rc" -eq 137 ]
 pid=
 
+# A dump that kills returns before the kernel has freed the task's memory:
+# a restore right after it waits for the pid the dying task still holds.
+rm -f "$dir/ready" "$dir/result"
+(
+	for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+	exec setsid "$top/build/tests/zdtm/big_mem" "$dir" >"$dir/big.log" 2>&1 </dev/null
+) &
+pid=$!
+disown "$pid"
+for _ in $(seq 200); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+"$N" dump -t "$pid" -D "$dir/img-big" -o dump.log 2>"$dir/big.err" &&
+	"$N" restore -D "$dir/img-big" -d --pidfile "$dir/big.pid" -v4 -o restore.log 2>>"$dir/big.err"
+check "restore right after a dump of 512 MiB (the killed task still dying) succeeds" \
+	test "$(cat "$dir/big.pid" 2>/dev/null)" = "$pid"
+kill -TERM "$pid" 2>/dev/null
+for _ in $(seq 200); do [ -s "$dir/result" ] && break; sleep 0.05; done
+check "... and the restored memory is intact" grep -qx PASS "$dir/result"
+for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.05; done
+pid=
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -81,20 +81,34 @@ int pread_all(int fd, void *buf, size_t len, off_t off)
 	return off < 0 ? -EINVAL : read_exact(fd, buf, len, off);
 }
 
-int write_all(int fd, const void *buf, size_t len)
+/* Writes len bytes at off (or at the file position when off < 0). */
+static int write_exact(int fd, const void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t r = write(fd, (const char *)buf + done, len - done);
+		ssize_t r = off < 0 ? write(fd, (const char *)buf + done, len - done)
+				    : pwrite(fd, (const char *)buf + done, len - done, off + done);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (r == 0)
+			return -EIO;
 		done += r;
 	}
 	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	return write_exact(fd, buf, len, -1);
+}
+
+int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	return off < 0 ? -EINVAL : write_exact(fd, buf, len, off);
 }
 
 /* CRC-32C (Castagnoli): the CPU's crc32 instruction where it has one, else a table. */

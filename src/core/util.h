@@ -78,6 +78,7 @@ int write_file_at(int dirfd, const char *path, const char *s);
 int read_all(int fd, void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len);
 int pread_all(int fd, void *buf, size_t len, off_t off);
+int pwrite_all(int fd, const void *buf, size_t len, off_t off);
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 uint64_t now_ns(int clock);
 int parse_u64(const char *s, uint64_t *ret);

@@ -111,22 +111,6 @@ int content_validate(const FileEntry *f)
 	return bytes == f->data.len && bytes <= CONTENT_MAX ? 0 : -EINVAL;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t w = pwrite(fd, p, len, off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		len -= w;
-		off += w;
-	}
-	return 0;
-}
-
 int content_restore(int fd, const FileEntry *f)
 {
 	const uint8_t *p = f->data.data;

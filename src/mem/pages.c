@@ -5,29 +5,33 @@
  * image would double its cgroup's usage, and a container near its limit
  * would be OOM-killed by its own checkpoint.
  *
- * The fast path: nestor makes a pipe as big as fs.pipe-max-size allows and
- * passes its write end to the task (an abstract unix socket, SCM_RIGHTS:
- * no permission a task may lack); the task vmsplice()s a batch of its page
- * runs into it (the pipe then references the task's own pages: no copy, no
- * new page), and nestor splice()s the pipe into the image, which copies the
- * pages into the image's page cache from nestor's process: one copy,
- * charged to nestor. vmsplice takes plain page references, never pins, so
- * a page still shared copy-on-write with a parent or child stays shared
- * (process_vm_readv pins, and pinning makes the kernel give the task its
- * own copy: GUP unshare). The pipe is always drained before the next
- * batch, and before the task is let go.
+ * The fast path: nestor makes NR_PIPES pipes as big as fs.pipe-max-size
+ * allows and passes their write ends to the task (an abstract unix socket,
+ * SCM_RIGHTS: no permission a task may lack; one fd per recvmsg, which the
+ * cure's fd list in ptrace.c tracks, so a nestor that dies leaves none in
+ * the task); the task vmsplice()s a batch of its page runs into a free pipe
+ * (the pipe then references the task's own pages: no copy, no new page),
+ * and nestor's drainer threads splice() the filled pipes into the image,
+ * each at its batch's offset, while the task fills the next: the copy into
+ * the image's page cache runs in nestor's process (one copy, charged to
+ * nestor) on every CPU, beside the remote syscalls' round trips. vmsplice
+ * takes plain page references, never pins, so a page still shared
+ * copy-on-write with a parent or child stays shared (process_vm_readv
+ * pins, and pinning makes the kernel give the task its own copy: GUP
+ * unshare). A pipe is drained before the task fills it
+ * again, and every pipe before the task is let go.
  *
  * Areas the task cannot read (PROT_NONE) and small dumps take the slow
  * path: nestor reads /proc/PID/mem into a buffer and writes it.
  */
 #define LOG_PREFIX "pages: "
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include "core/log.h"
 #include "infect/givefd.h"
 #include "mem/pages.h"
@@ -38,16 +42,47 @@
 #define REMOTE_IOVS     200       /* 3200 bytes of scratch in the task */
 #define PIPE_MIN        (64 << 10)
 #define PIPE_WANT       (16 << 20) /* more only saves round trips we no longer see */
+#define NR_PIPES        4         /* the task fills one while nestor drains the others */
+#define NR_DRAINERS     2         /* nestor's threads splicing pipes into the image */
+
+/* A pipe the task filled, to be spliced into the image at off. */
+struct drain_job {
+	int pipe;
+	size_t len;
+	off_t off;
+};
+
+/*
+ * nestor's drainer threads and the main thread share this: the main thread
+ * (the tracer) has the task fill a free pipe, then queues it; a drainer
+ * splices it into the image at its offset and frees the pipe again.
+ */
+struct drain {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;            /* a job queued, a pipe freed, or stop */
+	struct drain_job q[NR_PIPES]; /* never more jobs than pipes */
+	size_t head, nr;
+	bool busy[NR_PIPES];
+	int err;                      /* the first drainer's error */
+	bool stop;
+	pthread_t th[NR_DRAINERS];
+	int nr_th;
+};
 
 struct page_io {
 	pid_t pid;
-	int fd;          /* the image, in nestor */
-	int pipe[2];     /* nestor's pipe; -1 if none */
-	size_t pipe_len; /* its capacity in bytes */
-	int remote_fd;   /* the pipe's write end, in the task; -1 if none */
-	int memfd;       /* /proc/PID/mem, opened on first use */
+	int fd;                  /* the image, in nestor */
+	off_t off;               /* where the next bytes go in it */
+	int pipes[NR_PIPES][2];  /* nestor's pipes; -1 if none */
+	int nr_pipes;
+	size_t pipe_len;         /* each one's capacity in bytes */
+	int remote_fd[NR_PIPES]; /* their write ends, in the task */
+	int next;                /* the pipe the task fills next */
+	int memfd;               /* /proc/PID/mem, opened on first use */
 	struct remote *rt;
 	uint8_t *buf;
+	struct drain dr;
+	int batches;             /* queued so far */
 };
 
 /*
@@ -81,15 +116,21 @@ static int write_local(struct page_io *io, const struct iovec *iov, size_t nr, s
 
 	if (r < 0)
 		return r;
-	r = write_all(io->fd, io->buf, len);
-	return r < 0 ? log_error_errno(r, "cannot write pages of task %d", io->pid) : 0;
+	r = pwrite_all(io->fd, io->buf, len, io->off);
+	if (r < 0)
+		return log_error_errno(r, "cannot write pages of task %d", io->pid);
+	io->off += len;
+	return 0;
 }
 
-/* Moves len bytes the task put in the pipe into the image. */
-static int drain(struct page_io *io, size_t len)
+/* A drainer's work: the pipe's len bytes into the image at off. */
+static int splice_out(struct page_io *io, const struct drain_job *job)
 {
+	off_t off = job->off;
+	size_t len = job->len;
+
 	while (len) {
-		ssize_t n = splice(io->pipe[0], NULL, io->fd, NULL, len, SPLICE_F_MOVE);
+		ssize_t n = splice(io->pipes[job->pipe][0], NULL, io->fd, &off, len, SPLICE_F_MOVE);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -102,32 +143,155 @@ static int drain(struct page_io *io, size_t len)
 	return 0;
 }
 
+static void *drainer(void *arg)
+{
+	struct page_io *io = arg;
+	struct drain *dr = &io->dr;
+
+	pthread_mutex_lock(&dr->mu);
+	for (;;) {
+		struct drain_job job;
+		bool failed;
+		int r = 0;
+
+		while (!dr->nr && !dr->stop)
+			pthread_cond_wait(&dr->cv, &dr->mu);
+		if (!dr->nr)
+			break;
+		job = dr->q[dr->head];
+		dr->head = (dr->head + 1) % NR_PIPES;
+		dr->nr--;
+		failed = dr->err < 0;
+		pthread_mutex_unlock(&dr->mu);
+		/* After an error the rest is only let go: nothing more is written. */
+		if (!failed)
+			r = splice_out(io, &job);
+		pthread_mutex_lock(&dr->mu);
+		if (r < 0 && !dr->err)
+			dr->err = r;
+		dr->busy[job.pipe] = false;
+		pthread_cond_broadcast(&dr->cv);
+	}
+	pthread_mutex_unlock(&dr->mu);
+	return NULL;
+}
+
+/* Signals go to the main thread: the drainers block them all. */
+static int start_drainers(struct page_io *io)
+{
+	struct drain *dr = &io->dr;
+	sigset_t all, old;
+	int r = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; dr->nr_th < NR_DRAINERS; dr->nr_th++)
+		if ((r = -pthread_create(&dr->th[dr->nr_th], NULL, drainer, io)) < 0)
+			break;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0 && !dr->nr_th)
+		return log_error_errno(r, "cannot start a thread for the pages of task %d", io->pid);
+	return 0;
+}
+
+/* Waits until the drainers emptied every pipe; returns their first error. */
+static int wait_drained(struct page_io *io)
+{
+	struct drain *dr = &io->dr;
+	int r;
+
+	pthread_mutex_lock(&dr->mu);
+	for (int i = 0; i < io->nr_pipes; i++)
+		while (dr->busy[i])
+			pthread_cond_wait(&dr->cv, &dr->mu);
+	r = dr->err;
+	pthread_mutex_unlock(&dr->mu);
+	return r;
+}
+
+static void stop_drainers(struct page_io *io)
+{
+	struct drain *dr = &io->dr;
+
+	pthread_mutex_lock(&dr->mu);
+	dr->stop = true;
+	pthread_cond_broadcast(&dr->cv);
+	pthread_mutex_unlock(&dr->mu);
+	for (int i = 0; i < dr->nr_th; i++)
+		pthread_join(dr->th[i], NULL);
+	dr->nr_th = 0;
+}
+
+/* The next pipe, once a drainer has emptied it; the drainers' error, if any. */
+static int take_pipe(struct page_io *io, int *ret_pipe)
+{
+	struct drain *dr = &io->dr;
+	int k = io->next, r;
+
+	pthread_mutex_lock(&dr->mu);
+	while (dr->busy[k] && !dr->err)
+		pthread_cond_wait(&dr->cv, &dr->mu);
+	r = dr->err;
+	pthread_mutex_unlock(&dr->mu);
+	if (r < 0)
+		return r;
+	io->next = (k + 1) % io->nr_pipes;
+	*ret_pipe = k;
+	return 0;
+}
+
 /*
- * The task vmsplices iov (its own addresses, at most the pipe's capacity)
- * into the pipe; nestor drains what it took. Returns bytes moved or -errno.
+ * NESTOR_FAULT=kill:pages kills nestor once the task has filled two pipes
+ * (tests/fault.sh): the task must lose every write end nestor gave it.
+ */
+static void fault_point(struct page_io *io)
+{
+	const char *f = getenv("NESTOR_FAULT");
+
+	if (++io->batches == 2 && f && !strcmp(f, "kill:pages"))
+		kill(getpid(), SIGKILL);
+}
+
+static void queue_pipe(struct page_io *io, int k, size_t len)
+{
+	struct drain *dr = &io->dr;
+
+	pthread_mutex_lock(&dr->mu);
+	dr->busy[k] = true;
+	dr->q[(dr->head + dr->nr++) % NR_PIPES] = (struct drain_job){ k, len, io->off };
+	pthread_cond_signal(&dr->cv);
+	pthread_mutex_unlock(&dr->mu);
+	io->off += len;
+	fault_point(io);
+}
+
+/*
+ * The task vmsplices iov (its own addresses, at most a pipe's capacity)
+ * into a free pipe, which goes to the drainers. Returns bytes moved or -errno.
  */
 static long splice_remote(struct page_io *io, const struct iovec *iov, size_t nr)
 {
 	uint64_t addr;
 	long ret;
-	int r = remote_scratch(io->rt, nr * sizeof(*iov), &addr);
+	int k, r = take_pipe(io, &k);
 
-	if (r < 0 || (r = remote_write(io->pid, addr, iov, nr * sizeof(*iov))) < 0)
+	if (r < 0 || (r = remote_scratch(io->rt, nr * sizeof(*iov), &addr)) < 0 ||
+	    (r = remote_write(io->pid, addr, iov, nr * sizeof(*iov))) < 0)
 		return r;
 	/* Non-blocking: a pipe that somehow filled must not hang the task. */
-	r = remote_syscall(io->rt, __NR_vmsplice, &ret, io->remote_fd, addr, nr, SPLICE_F_NONBLOCK,
-			   0, 0);
+	r = remote_syscall(io->rt, __NR_vmsplice, &ret, io->remote_fd[k], addr, nr,
+			   SPLICE_F_NONBLOCK, 0, 0);
 	if (r < 0)
 		return r;
 	if (ret <= 0)
 		return log_error_ret(ret < 0 ? ret : -EIO,
 				     "task %d cannot vmsplice its pages at %p into nestor's pipe",
 				     io->pid, iov[0].iov_base);
-	r = drain(io, ret);
-	return r < 0 ? r : ret;
+	queue_pipe(io, k, ret);
+	return ret;
 }
 
-/* Moves all of iov (len bytes) through the pipe, whatever each call takes. */
+/* Moves all of iov (len bytes) through the pipes, whatever each call takes. */
 static int write_remote(struct page_io *io, struct iovec *iov, size_t nr, size_t len)
 {
 	while (len) {
@@ -151,47 +315,77 @@ static int write_remote(struct page_io *io, struct iovec *iov, size_t nr, size_t
 	return 0;
 }
 
-static void take_fd(struct page_io *io)
+/* Hands the pipes' write ends to the task (infect/givefd.c). */
+static int give_fds(struct page_io *io)
+{
+	int fds[NR_PIPES];
+
+	for (int k = 0; k < io->nr_pipes; k++)
+		fds[k] = io->pipes[k][1];
+	return remote_give_fds(io->rt, fds, io->nr_pipes, io->remote_fd);
+}
+
+/* Closes the write ends the task holds. */
+static void take_fds(struct page_io *io)
 {
 	long ret;
 
-	if (io->remote_fd >= 0)
-		remote_syscall(io->rt, __NR_close, &ret, io->remote_fd, 0, 0, 0, 0, 0);
-	io->remote_fd = -1;
+	for (int k = 0; k < NR_PIPES; k++) {
+		if (io->remote_fd[k] >= 0)
+			remote_syscall(io->rt, __NR_close, &ret, io->remote_fd[k], 0, 0, 0, 0, 0);
+		io->remote_fd[k] = -1;
+	}
 }
 
-/* The biggest pipe fs.pipe-max-size lets us have (no CAP_SYS_RESOURCE here). */
-static int make_pipe(struct page_io *io)
+/* The biggest pipe size fs.pipe-max-size lets us have (no CAP_SYS_RESOURCE here). */
+static long pipe_max(void)
 {
 	char buf[32] = "";
 	long max = 0;
-	int fd, n;
+	int fd = open("/proc/sys/fs/pipe-max-size", O_RDONLY | O_CLOEXEC);
 
-	if (pipe2(io->pipe, O_CLOEXEC))
-		return log_error_errno(-errno, "cannot make a pipe for the pages of task %d", io->pid);
-	fd = open("/proc/sys/fs/pipe-max-size", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (read(fd, buf, sizeof(buf) - 1) > 0)
 			max = strtol(buf, NULL, 10);
 		close(fd);
 	}
-	max = MIN(MAX(max, PIPE_MIN), PIPE_WANT);
-	while ((n = fcntl(io->pipe[0], F_SETPIPE_SZ, (int)max)) < 0 && max > PIPE_MIN)
-		max /= 2;
-	n = fcntl(io->pipe[0], F_GETPIPE_SZ);
-	if (n < PIPE_MIN)
-		return log_error_ret(-ENOBUFS, "pipe for the pages of task %d holds only %d bytes",
-				     io->pid, n);
-	io->pipe_len = n;
+	return MIN(MAX(max, PIPE_MIN), PIPE_WANT);
+}
+
+/* NR_PIPES pipes of the same size (fewer if they would hold more than len). */
+static int make_pipes(struct page_io *io, size_t len)
+{
+	long max = pipe_max();
+	int n;
+
+	for (int k = 0; k < NR_PIPES && (k < 2 || (size_t)k * max < len); k++) {
+		int *p = io->pipes[k];
+
+		if (pipe2(p, O_CLOEXEC))
+			return log_error_errno(-errno, "cannot make a pipe for the pages of task %d",
+					       io->pid);
+		io->nr_pipes++;
+		if (k)
+			max = io->pipe_len;
+		while (fcntl(p[0], F_SETPIPE_SZ, (int)max) < 0 && max > PIPE_MIN)
+			max /= 2;
+		n = fcntl(p[0], F_GETPIPE_SZ);
+		if (n < PIPE_MIN || (k && (size_t)n != io->pipe_len))
+			return log_error_ret(-ENOBUFS,
+					     "pipe for the pages of task %d holds only %d bytes",
+					     io->pid, n);
+		io->pipe_len = n;
+	}
 	return 0;
 }
 
-static void close_pipe(struct page_io *io)
+static void close_pipes(struct page_io *io)
 {
-	for (int i = 0; i < 2; i++)
-		if (io->pipe[i] >= 0)
-			close(io->pipe[i]);
-	io->pipe[0] = io->pipe[1] = -1;
+	for (int k = 0; k < io->nr_pipes; k++)
+		for (int i = 0; i < 2; i++)
+			if (io->pipes[k][i] >= 0)
+				close(io->pipes[k][i]);
+	io->nr_pipes = 0;
 }
 
 static bool run_readable(const MmEntry *mm, size_t *vi, const PageRunEntry *run)
@@ -208,7 +402,7 @@ static int copy_runs(struct page_io *io, const MmEntry *mm)
 	size_t vi = 0, i = 0, skip = 0;
 
 	while (i < mm->n_runs) {
-		bool remote = io->remote_fd >= 0 && run_readable(mm, &vi, mm->runs[i]);
+		bool remote = io->nr_pipes && run_readable(mm, &vi, mm->runs[i]);
 		size_t nr = 0, len = 0;
 		size_t max = remote ? io->pipe_len
 				    : MIN(LOCAL_BATCH, MAX(mm->nr_pages, 1) * PAGE_SIZE);
@@ -218,7 +412,7 @@ static int copy_runs(struct page_io *io, const MmEntry *mm)
 			const PageRunEntry *run = mm->runs[i];
 			size_t rlen = run->nr_pages * PAGE_SIZE - skip, take = MIN(rlen, max - len);
 
-			if (nr && remote != (io->remote_fd >= 0 && run_readable(mm, &vi, run)))
+			if (nr && remote != (io->nr_pipes && run_readable(mm, &vi, run)))
 				break;
 			iov[nr].iov_base = (void *)(run->vaddr + skip);
 			iov[nr++].iov_len = take;
@@ -242,23 +436,43 @@ static void setup_remote(struct page_io *io, const MmEntry *mm)
 {
 	if (mm->nr_pages * PAGE_SIZE < REMOTE_MIN)
 		return;
-	if (make_pipe(io) < 0 || remote_give_fd(io->rt, io->pipe[1], &io->remote_fd) < 0) {
+	if (make_pipes(io, mm->nr_pages * PAGE_SIZE) < 0 || give_fds(io) < 0 ||
+	    start_drainers(io) < 0) {
 		pr_debug("task %d cannot vmsplice its pages; nestor reads them", io->pid);
-		io->remote_fd = -1;
-		close_pipe(io);
+		take_fds(io);
+		close_pipes(io);
 		return;
 	}
-	pr_debug("task %d vmsplices its pages into a pipe of %zu bytes (fd %d there)", io->pid,
-		 io->pipe_len, io->remote_fd);
+	pr_debug("task %d vmsplices its pages into %d pipes of %zu bytes (fds %d-%d there), "
+		 "%d threads drain them", io->pid, io->nr_pipes, io->pipe_len, io->remote_fd[0],
+		 io->remote_fd[io->nr_pipes - 1], io->dr.nr_th);
+}
+
+/* Every pipe drained and closed, the task's write ends too. */
+static int finish_remote(struct page_io *io)
+{
+	int r = 0;
+
+	if (io->dr.nr_th) {
+		r = wait_drained(io);
+		stop_drainers(io);
+	}
+	take_fds(io);
+	/* Whatever is left in a pipe (a failed batch) goes with it. */
+	close_pipes(io);
+	return r;
 }
 
 int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 {
-	struct page_io io = { .pid = t->pid, .remote_fd = -1, .memfd = -1, .rt = &t->rt,
-			      .pipe = { -1, -1 } };
+	struct page_io io = { .pid = t->pid, .memfd = -1, .rt = &t->rt,
+			      .dr = { .mu = PTHREAD_MUTEX_INITIALIZER,
+				      .cv = PTHREAD_COND_INITIALIZER } };
 	char name[64];
-	int r;
+	int r, rr;
 
+	for (int k = 0; k < NR_PIPES; k++)
+		io.pipes[k][0] = io.pipes[k][1] = io.remote_fd[k] = -1;
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
 	io.fd = openat(ctx->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (io.fd < 0)
@@ -271,9 +485,8 @@ int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 	}
 	setup_remote(&io, mm);
 	r = copy_runs(&io, mm);
-	take_fd(&io);
-	/* Whatever is left in the pipe (a failed batch) goes with it. */
-	close_pipe(&io);
+	rr = finish_remote(&io);
+	r = r ? r : rr;
 	/* One syncfs() for all images comes before the tree is killed. */
 	free(io.buf);
 	close(io.fd);

@@ -5,6 +5,7 @@
  */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #include "restore/restore-priv.h"
 #include "restore/restore.h"
 #include "tree/cgroup.h"
+#include "tree/proc.h"
 #include "tree/pstree.h"
 #include "tree/signals.h"
 #include "tree/task.h"
@@ -184,14 +186,40 @@ static int validate_sharing(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+#define PF_EXITING    0x4 /* in /proc/PID/stat's flags: the task is in do_exit() */
+#define DYING_WAIT_MS 5000
+
+/* A task that will never run its own code again: killed, exiting, or a zombie. */
+static bool dying(pid_t pid)
+{
+	struct proc_status st;
+	struct proc_stat ps;
+
+	if (proc_read_stat(pid, &ps) < 0 || ps.state == 'Z' || ps.state == 'X' ||
+	    ps.flags & PF_EXITING)
+		return true;
+	return proc_read_status(pid, &st) < 0 || (st.sig_pnd | st.shd_pnd) & (1ULL << (SIGKILL - 1));
+}
+
+/*
+ * The pid must be free. One held by a dying task (the one a dump just
+ * killed: nestor does not wait for its memory to be freed) is waited for,
+ * 5 s at most.
+ */
 static int check_free(pid_t pid)
 {
 	char p[32];
 
 	snprintf(p, sizeof(p), "/proc/%d", pid);
-	if (!access(p, F_OK))
-		return log_error_ret(-EEXIST, "can't restore: pid %d is taken by a running process",
-				     pid);
+	for (int ms = 0; !access(p, F_OK); ms += 10) {
+		if (ms >= DYING_WAIT_MS || !dying(pid))
+			return log_error_ret(-EEXIST,
+					     "can't restore: pid %d is taken by a running process",
+					     pid);
+		if (ms == 0)
+			pr_debug("pid %d is held by a dying task: waiting for it", pid);
+		usleep(10000);
+	}
 	return 0;
 }
 

@@ -174,10 +174,17 @@ void pstree_unhold(struct dump_ctx *ctx)
 	end_killer(ctx);
 }
 
+/*
+ * Once SIGKILL is queued to every task, none of them runs its own code again
+ * (SIGKILL wakes even a traced stop) and nestor is done: it does not wait
+ * for the kernel to tear the tasks down. Freeing 1 GiB of a task's memory
+ * takes 0.2-0.4 s here, longer than a third of writing it; the tasks' own
+ * exits do it after nestor has gone, and a restore waits for a pid a dying
+ * task still holds (restore.c, check_free).
+ */
 void pstree_kill(struct dump_ctx *ctx)
 {
 	bool first = true;
-	int status;
 
 	/* Children first, as ever; in any order the held tree dies whole. */
 	for (size_t i = ctx->nr_tasks; i-- > 0;) {
@@ -186,19 +193,9 @@ void pstree_kill(struct dump_ctx *ctx)
 		if (!first)
 			fault_point("end-killing");
 		kill(ctx->tasks[i].pid, SIGKILL);
+		ctx->tasks[i].seized = false;
 		first = false;
 	}
 	pr_debug("killed");
-	/* Traced threads report their deaths to us: collect each. */
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		struct dump_task *t = &ctx->tasks[i];
-
-		if (!t->seized)
-			continue;
-		t->seized = false;
-		for (size_t k = 0; k < t->nr_threads; k++)
-			wait_stopped(t->threads[k].pid, &status);
-		wait_stopped(t->pid, &status);
-	}
 	end_killer(ctx);
 }

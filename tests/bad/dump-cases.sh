@@ -274,3 +274,19 @@ t_bad_pid_word() {
 	refused "12abc"
 }
 
+
+# The images' file system fills up while the pages are spliced into the
+# image by nestor's threads: one line naming the task and the cause, no
+# inventory, and the task goes on as it was (its memory unchanged).
+t_dump_fs_full() {
+	local mnt
+	start_task bigmem || return
+	mnt=$twd/small
+	mkdir -p "$mnt" && mount -t tmpfs -o size=16m nestor-bad-full "$mnt" ||
+		bad "cannot mount a tmpfs on $mnt" || return
+	nestor_run dump -t "$tpid" -D "$mnt/img"
+	refused "\\b$tpid\\b" "No space left on device" && no_inventory "$mnt/img" &&
+		task_intact && task_passes
+	umount "$mnt" || umount -l "$mnt"
+	return 0
+}
