@@ -26,6 +26,7 @@
 #include "files/locks.h"
 #include "infect/ptrace.h"
 #include "mem/mem.h"
+#include "mem/cow.h"
 #include "restore/restore-priv.h"
 #include "tree/proc.h"
 #include "tree/pstree.h"
@@ -524,6 +525,7 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 		pg.pidfds[i] = -1;
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
+	    (r = cow_plan(ctx)) < 0 ||
 	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
 	    (r = fault("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
 		kill_tree(ctx, &pg);
