@@ -296,9 +296,9 @@ int cow_validate(const struct restore_ctx *ctx, const struct restore_task *t)
 		const PageRunEntry *r = mm->parent_runs[i];
 
 		if (check_parent_run(mm, pmm, r, prev_end) < 0)
-			return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: pages at %llx "
-						      "from parent %d that it does not have the same",
-					     t->pid, (unsigned long long)r->vaddr, p->pid);
+			return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad pages from "
+						      "parent %d at %llx", t->pid, p->pid,
+					     (unsigned long long)r->vaddr);
 		prev_end = r->vaddr + r->nr_pages * PAGE_SIZE;
 	}
 	return 0;
