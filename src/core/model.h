@@ -142,7 +142,8 @@ struct restore_ctx {
 	size_t nr_pipes;
 	struct shm_obj *shms; /* shared anonymous objects, mapped by nestor, inherited */
 	size_t nr_shms;
-	uint64_t cow_base, cow_len; /* nestor's reservation of the staging place (mem/cow.c) */
+	uint64_t (*cow_res)[2]; /* nestor's reservations for staged memory: start, length (mem/cow.c) */
+	size_t nr_cow_res;
 	struct memfd_obj *memfds; /* memfds made so far, by inode */
 	size_t nr_memfds;
 	struct unlinked_obj *unlinked; /* unlinked files made so far, by dev and inode */

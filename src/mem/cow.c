@@ -19,6 +19,7 @@
  */
 #define LOG_PREFIX "cow: "
 #include <fcntl.h>
+#include <stdio.h>
 #include <linux/userfaultfd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #define TASK_SIZE 0x7ffffffff000ULL
 #define PM_BATCH  8192
 #define STAGE_GAP (2ULL << 20) /* between staged areas; also their alignment (THP) */
+#define STACK_ROOM (9ULL << 20) /* below nestor's stack: its growth and guard gap */
 
 /* The area of mm holding addr (areas are sorted), or -1. */
 static long find_area(const MmEntry *mm, uint64_t addr)
@@ -339,26 +341,98 @@ static int mark_areas(struct restore_ctx *ctx)
 	return 0;
 }
 
-/* Offsets of the fresh areas in the staging place; its length. */
-static uint64_t lay_out(struct restore_ctx *ctx)
-{
-	uint64_t cur = STAGE_GAP;
+/* nestor's own mappings, which every task inherits; its stack with room to grow. */
+struct own_maps {
+	uint64_t (*r)[2];
+	size_t n;
+};
 
-	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+static int read_own_maps(struct own_maps *m)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+
+	if (!f)
+		return log_error_errno(-errno, "cannot read /proc/self/maps");
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		uint64_t(*r)[2];
+
+		if (sscanf(line, "%llx-%llx", &s, &e) != 2)
+			continue;
+		if (!(r = array_add(&m->r, m->n, sizeof(*m->r))))
+			return -ENOMEM;
+		if (strstr(line, "[stack]"))
+			s = s > STACK_ROOM ? s - STACK_ROOM : 0;
+		r[0][0] = s;
+		r[0][1] = e;
+		m->n++;
+	}
+	return 0;
+}
+
+static bool clashes(const struct own_maps *m, uint64_t start, uint64_t end)
+{
+	start = start > STAGE_GAP ? start - STAGE_GAP : 0;
+	end += STAGE_GAP;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->r[i][0] < end && m->r[i][1] > start)
+			return true;
+	return false;
+}
+
+/* Reserves [start, start + len) in nestor, PROT_NONE; MAP_FIXED only where nothing of nestor's is. */
+static int reserve(struct restore_ctx *ctx, uint64_t start, uint64_t len, int how)
+{
+	uint64_t(*r)[2] = array_add(&ctx->cow_res, ctx->nr_cow_res, sizeof(*ctx->cow_res));
+
+	if (!r)
+		return -ENOMEM;
+	if (mmap((void *)start, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | how, -1,
+		 0) == MAP_FAILED)
+		return -errno;
+	r[0][0] = start;
+	r[0][1] = len;
+	ctx->nr_cow_res++;
+	return 0;
+}
+
+/*
+ * Each fresh area is staged at its own address where nothing of nestor's
+ * is (mremap keeps an area's anonymous page offset, which decides whether
+ * a later neighbour or brk merges with it: at its own address it stays
+ * what a plain mapping has), else in the window: offsets there, returned
+ * with its length.
+ */
+static int lay_out(struct restore_ctx *ctx, uint64_t *ret_len)
+{
+	struct own_maps own = { 0 };
+	uint64_t cur = STAGE_GAP;
+	int r = read_own_maps(&own);
+
+	for (size_t k = 0; r == 0 && k < ctx->nr_tasks; k++) {
 		struct restore_task *t = &ctx->tasks[k];
 
-		for (size_t i = 0; t->cow_how && i < t->mm->n_vmas; i++) {
+		for (size_t i = 0; r == 0 && t->cow_how && i < t->mm->n_vmas; i++) {
 			const VmaEntry *v = t->mm->vmas[i];
 
 			if (t->cow_how[i] != COW_FRESH)
 				continue;
+			if (!clashes(&own, v->start, v->end) &&
+			    reserve(ctx, v->start, v->end - v->start, MAP_FIXED) == 0) {
+				t->cow_how[i] = COW_FRESH_AT;
+				t->cow_at[i] = v->start;
+				continue;
+			}
 			/* The same offset in a huge page as at its address: mremap keeps huge pages. */
 			cur = ((cur + STAGE_GAP - 1) & ~(STAGE_GAP - 1)) + (v->start & (STAGE_GAP - 1));
 			t->cow_at[i] = cur;
 			cur += v->end - v->start + STAGE_GAP;
 		}
 	}
-	return cur;
+	free(own.r);
+	*ret_len = cur;
+	return r;
 }
 
 static void place(struct restore_ctx *ctx, uint64_t base)
@@ -379,38 +453,38 @@ static void place(struct restore_ctx *ctx, uint64_t base)
 	}
 }
 
+/* A window free in every task's layout and in nestor for the areas staged elsewhere. */
+static int reserve_window(struct restore_ctx *ctx, uint64_t len)
+{
+	for (uint64_t base = 1ULL << 44; base + len < TASK_SIZE; base += 1ULL << 40) {
+		if (!mem_free_in_all(ctx, base, base + len) ||
+		    reserve(ctx, base, len, MAP_FIXED_NOREPLACE) < 0)
+			continue;
+		place(ctx, base);
+		pr_debug("staging window %#llx, %llu MiB", (unsigned long long)base,
+			 (unsigned long long)(len >> 20));
+		return 0;
+	}
+	return log_error_ret(-ENOMEM, "no room to stage the memory the tasks share");
+}
+
+/*
+ * Reserved in nestor, so that nothing of nestor's code in the tasks
+ * (malloc, the blob's region) lands there: the tasks inherit the
+ * reservations, each maps its staged areas over them, and each blob
+ * unmaps what it does not keep.
+ */
 int cow_plan(struct restore_ctx *ctx)
 {
 	uint64_t len;
 	int r = mark_areas(ctx);
 
-	if (r < 0)
+	if (r < 0 || (r = lay_out(ctx, &len)) < 0)
 		return r;
-	len = lay_out(ctx);
-	if (len == STAGE_GAP)
-		return 0;
-	/*
-	 * Reserved in nestor, so that nothing of nestor's code in the tasks
-	 * (malloc, the blob's region) lands there; each task maps its areas
-	 * over it, and each blob unmaps what it does not keep.
-	 */
-	for (uint64_t base = 1ULL << 44; base + len < TASK_SIZE; base += 1ULL << 40) {
-		void *at;
-
-		if (!mem_free_in_all(ctx, base, base + len))
-			continue;
-		at = mmap((void *)base, len, PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-		if (at == MAP_FAILED)
-			continue;
-		ctx->cow_base = base;
-		ctx->cow_len = len;
-		place(ctx, base);
-		pr_debug("staging place %#llx, %llu MiB", (unsigned long long)base,
-			 (unsigned long long)(len >> 20));
-		return 0;
-	}
-	return log_error_ret(-ENOMEM, "no room to stage the memory the tasks share");
+	if (len > STAGE_GAP)
+		return reserve_window(ctx, len);
+	place(ctx, 0); /* the inherited ones */
+	return 0;
 }
 
 void cow_free(struct restore_ctx *ctx)
@@ -421,9 +495,11 @@ void cow_free(struct restore_ctx *ctx)
 		ctx->tasks[k].cow_how = NULL;
 		ctx->tasks[k].cow_at = NULL;
 	}
-	if (ctx->cow_len)
-		munmap((void *)ctx->cow_base, ctx->cow_len);
-	ctx->cow_len = 0;
+	for (size_t i = 0; i < ctx->nr_cow_res; i++)
+		munmap((void *)ctx->cow_res[i][0], ctx->cow_res[i][1]);
+	free(ctx->cow_res);
+	ctx->cow_res = NULL;
+	ctx->nr_cow_res = 0;
 }
 
 /* ---- restore: staging, in the task before it forks ---- */
@@ -540,7 +616,7 @@ static int stage_area(const struct restore_task *t, size_t i, int uffd, int pfd,
 	int r;
 
 	if (t->cow_how[i] == COW_INHERIT)
-		r = drop_unshared(mm, v, delta);
+		r = drop_unshared(mm, v, delta); /* fresh ones: over the reservation */
 	else
 		r = mmap((void *)t->cow_at[i], v->end - v->start, PROT_READ | PROT_WRITE,
 			 v->flags | MAP_FIXED, -1, 0) == MAP_FAILED

@@ -6,7 +6,12 @@
 #include "restorer/restorer-abi.h"
 
 /* How a task's area is staged before it forks (restore_task.cow_how). */
-enum { COW_NONE, COW_FRESH, COW_INHERIT };
+enum {
+	COW_NONE,
+	COW_FRESH,    /* staged by the task, in the staging window */
+	COW_FRESH_AT, /* staged by the task at its own address */
+	COW_INHERIT,  /* the parent's staged area, kept */
+};
 
 /* Moves the pages a child shares with its parent from mm->runs to mm->parent_runs. */
 int cow_dump(struct dump_ctx *ctx, struct dump_task *t, MmEntry *mm);

@@ -285,9 +285,10 @@ static void map_areas(struct rst_args *a)
 			continue;
 		/* Staged and filled before the fork, its pages shared with the children: moved. */
 		if (v->stage) {
-			CHECK(rsys6(NR_mremap, v->stage, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-				    v->start, 0),
-			      RST_STEP_MMAP, v->start);
+			if (v->stage != v->start)
+				CHECK(rsys6(NR_mremap, v->stage, len, len,
+					    MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0),
+				      RST_STEP_MMAP, v->start);
 			while (ri < a->nr_runs && runs[ri].vaddr < v->end)
 				ri++;
 			if (v->prot != (PROT_READ | PROT_WRITE))

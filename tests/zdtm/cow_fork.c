@@ -11,6 +11,9 @@
  * that the others are not; the area's Pss summed over the five tasks is
  * about one copy, not five. Then B and G write into pages they share:
  * their parents still read their own bytes (copy-on-write still works).
+ * The heap, grown before the forks and shared, grows again after restore
+ * as one area (a shared area comes back as a plain mapping would: it
+ * merges with what is mapped beside it later).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -132,6 +135,32 @@ static void check_shared(const char *name, pid_t child, pid_t parent, const stru
 	test_msg("%s: %u of %u pages shared with its parent", name, shared, NP);
 }
 
+/* The heap grows in place: one [heap] area, from its start to the new break. */
+static void check_heap_grows(void)
+{
+	char line[512], *brk;
+	unsigned long s, e, lo = 0, hi = 0;
+	int n = 0;
+	FILE *f;
+
+	if ((brk = sbrk(64 << 10)) == (void *)-1)
+		fail("sbrk: %m");
+	memset(brk, 0x5a, 64 << 10);
+	brk += 64 << 10;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		fail("cannot open /proc/self/maps: %m");
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[heap]") && sscanf(line, "%lx-%lx", &s, &e) == 2) {
+			n++;
+			lo = lo ? lo : s;
+			hi = e;
+		}
+	fclose(f);
+	if (n != 1 || hi < (unsigned long)brk)
+		fail("after sbrk the heap is %d areas, %lx-%lx, break %p", n, lo, hi, (void *)brk);
+}
+
 /* The area's Pss in kB in task pid, from smaps. */
 static long area_pss(pid_t pid)
 {
@@ -228,6 +257,10 @@ int main(int argc, char **argv)
 		fail("madvise: %m");
 	for (unsigned p = 0; p < NP; p++)
 		write_page(BASE, p);
+	/* Heap pages the children share too. */
+	if (sbrk(1 << 20) == (void *)-1)
+		fail("sbrk: %m");
+	memset((char *)sbrk(0) - (1 << 20), 0x33, 1 << 20);
 	tree_barrier_init();
 	if (!(a = tree_fork("A")))
 		child_a();
@@ -263,5 +296,6 @@ int main(int argc, char **argv)
 	tree_collect(c, "C");
 	check_page(ROOT, NP - 1, BASE);
 	check_all(ROOT);
+	check_heap_grows();
 	pass();
 }
