@@ -21,6 +21,9 @@
 
 #include "tree.h"
 
+#ifndef COW_WINDOW
+#define COW_WINDOW 0 /* cow_window.c: restored through nestor's staging window */
+#endif
 #define NP      16384 /* 64 MiB */
 #define AREA    ((size_t)NP * PAGE_SIZE)
 #define PFN(e)  ((e) & ((1ULL << 55) - 1))
@@ -296,6 +299,7 @@ int main(int argc, char **argv)
 	tree_collect(c, "C");
 	check_page(ROOT, NP - 1, BASE);
 	check_all(ROOT);
-	check_heap_grows();
+	if (!COW_WINDOW) /* there the heap grows as a second area, a named limit */
+		check_heap_grows();
 	pass();
 }
