@@ -20,8 +20,9 @@
  *   user space; page runs inside areas that keep pages, counted exactly;
  * - pages a task has from its parent (copy-on-write, parent_runs): the
  *   parent runs again, forks it (or a helper beside it does), has an area
- *   with the same start, end, kind and flags (private anonymous, not
- *   droppable), and saved each such page or has it from its own parent;
+ *   with the same start, kind and flags (private anonymous, not droppable)
+ *   holding the page too, and saved each such page or has it from its own
+ *   parent;
  *   the task does not save those pages too;
  * - what a task shares with its parent is the same in both images: the
  *   descriptor table (CLONE_FILES), cwd, root and umask (CLONE_FS), the
@@ -386,11 +387,11 @@ static const char *check_parent_pages(const struct restore_ctx *ctx, const struc
 		const VmaEntry *v, *pv;
 
 		if (!r->nr_pages || r->vaddr & 4095 || end <= r->vaddr || end > USER_TOP ||
-		    !(v = area_holding(mm, r->vaddr, end)) || !(pv = area_holding(pmm, v->start, v->end)))
+		    !(v = area_holding(mm, r->vaddr, end)) || !(pv = area_holding(pmm, r->vaddr, end)))
 			return BROKEN("task %u: pages from its parent, run %zu, outside a shared area",
 				      t->pid, i);
-		if (v->kind != VMA_ANON || v->madv & (1 << 20) || pv->start != v->start ||
-		    pv->end != v->end || pv->kind != v->kind || pv->flags != v->flags)
+		if (v->kind != VMA_ANON || v->madv & (1 << 20) || pv->madv & (1 << 20) ||
+		    pv->start != v->start || pv->kind != v->kind || pv->flags != v->flags)
 			return BROKEN("task %u: pages from its parent at %#llx, in an area not the "
 				      "parent's same private one", t->pid, (unsigned long long)r->vaddr);
 		for (uint64_t a = r->vaddr; a < end; a += 4096) {

@@ -70,14 +70,17 @@ static bool cow_kind(const VmaEntry *v)
 	return v->kind == VMA_ANON && !(v->madv & VMF_DP);
 }
 
-/* The parent's area that a child's area v can share pages with, or -1. */
+/*
+ * The parent's area that a child's area v can share pages with, or -1: the
+ * same start, kind and flags; the end may differ (a heap one of them grew
+ * or shrank since the fork), pages are shared only where both reach.
+ */
 static long parent_area(const MmEntry *pmm, const VmaEntry *v)
 {
 	long j = find_area(pmm, v->start);
 	const VmaEntry *pv = j >= 0 ? pmm->vmas[j] : NULL;
 
-	if (!pv || !cow_kind(v) || !cow_kind(pv) || pv->start != v->start || pv->end != v->end ||
-	    pv->flags != v->flags)
+	if (!pv || !cow_kind(v) || !cow_kind(pv) || pv->start != v->start || pv->flags != v->flags)
 		return -1;
 	return j;
 }
@@ -118,12 +121,16 @@ static bool same_page(uint64_t c, uint64_t p)
 	return pfn && pfn == (p & PM_PFN_MASK) && !(kdat.has_zero_pfn && pfn == kdat.zero_pfn);
 }
 
-/* Splits a run of the child: pages at its parent's PFN to from, the others to own. */
+/*
+ * Splits a run of the child: pages at its parent's PFN, below the end of
+ * the parent's area (limit), to from, the others to own.
+ */
 static int split_run(const int fds[2], const PageRunEntry *r, uint64_t vma_start,
-		     struct runs *own, struct runs *from)
+		     uint64_t limit, struct runs *own, struct runs *from)
 {
 	static uint64_t cb[PM_BATCH], pb[PM_BATCH];
-	uint64_t addr = r->vaddr, end = r->vaddr + r->nr_pages * PAGE_SIZE;
+	uint64_t addr = r->vaddr, run_end = r->vaddr + r->nr_pages * PAGE_SIZE;
+	uint64_t end = MIN(run_end, MAX(limit, r->vaddr));
 
 	while (addr < end) {
 		size_t n = MIN((end - addr) / PAGE_SIZE, PM_BATCH);
@@ -140,7 +147,8 @@ static int split_run(const int fds[2], const PageRunEntry *r, uint64_t vma_start
 				return e;
 		}
 	}
-	return 0;
+	/* Past the end of the parent's area: the child's own. */
+	return end < run_end ? push(own, end, (run_end - end) / PAGE_SIZE, vma_start) : 0;
 }
 
 static int open_pagemap(pid_t pid)
@@ -170,11 +178,12 @@ int cow_dump(struct dump_ctx *ctx, struct dump_task *t, MmEntry *mm)
 	for (size_t i = 0; i < mm->n_runs && r == 0; i++) {
 		const PageRunEntry *run = mm->runs[i];
 		const VmaEntry *v = mm->vmas[find_area(mm, run->vaddr)]; /* runs are inside areas */
+		long j = parent_area(pmm, v);
 
-		if (parent_area(pmm, v) < 0)
+		if (j < 0)
 			r = push(&own, run->vaddr, run->nr_pages, v->start);
 		else
-			r = split_run(fds, run, v->start, &own, &from);
+			r = split_run(fds, run, v->start, pmm->vmas[j]->end, &own, &from);
 	}
 	if (r < 0)
 		goto out;
@@ -268,13 +277,15 @@ static int check_parent_run(const MmEntry *mm, const MmEntry *pmm, const PageRun
 			    uint64_t prev_end)
 {
 	uint64_t end = r->vaddr + r->nr_pages * PAGE_SIZE;
-	long i;
+	long i, j;
 
 	if (!r->nr_pages || r->nr_pages > TASK_SIZE / PAGE_SIZE || r->vaddr < prev_end ||
 	    r->vaddr & (PAGE_SIZE - 1) || end > TASK_SIZE || end <= r->vaddr)
 		return -EINVAL;
 	i = find_area(mm, r->vaddr);
-	if (i < 0 || mm->vmas[i]->end < end || parent_area(pmm, mm->vmas[i]) < 0 ||
+	j = i >= 0 ? parent_area(pmm, mm->vmas[i]) : -1;
+	/* Inside the area in both: the child inherits the parent's area, nothing beyond. */
+	if (j < 0 || mm->vmas[i]->end < end || pmm->vmas[j]->end < end ||
 	    meets(mm->runs, mm->n_runs, r->vaddr, end) || !parent_has(pmm, r->vaddr, end))
 		return -EINVAL;
 	return 0;
@@ -333,7 +344,8 @@ static int mark_areas(struct restore_ctx *ctx)
 			long a = find_area(mm, mm->parent_runs[i]->vaddr);
 			long j = parent_area(p->mm, mm->vmas[a]);
 
-			t->cow_how[a] = COW_INHERIT;
+			t->cow_how[a] = mm->vmas[a]->end == p->mm->vmas[j]->end ? COW_INHERIT
+									       : COW_RESIZE;
 			if (p->cow_how[j] == COW_NONE)
 				p->cow_how[j] = COW_FRESH;
 		}
@@ -397,13 +409,61 @@ static int reserve(struct restore_ctx *ctx, uint64_t start, uint64_t len, int ho
 	return 0;
 }
 
+/* A place in the window for area v: offset cur, then past it. */
+static uint64_t window_slot(uint64_t *cur, const VmaEntry *v)
+{
+	uint64_t at;
+
+	/* The same offset in a huge page as at its address: mremap keeps huge pages. */
+	at = ((*cur + STAGE_GAP - 1) & ~(STAGE_GAP - 1)) + (v->start & (STAGE_GAP - 1));
+	*cur = at + v->end - v->start + STAGE_GAP;
+	return at;
+}
+
 /*
- * Each fresh area is staged at its own address where nothing of nestor's
- * is (mremap keeps an area's anonymous page offset, which decides whether
- * a later neighbour or brk merges with it: at its own address it stays
- * what a plain mapping has), else in the window: offsets there, returned
- * with its length.
+ * Where area i of t is staged. An area is staged at its own address where
+ * nothing of nestor's is (mremap keeps an area's anonymous page offset,
+ * which decides whether a later neighbour or brk merges with it: at its own
+ * address it stays what a plain mapping has), else in the window (COW_WINDOW:
+ * an offset there until placed). An inherited area is where the parent's
+ * is; one resized since the fork grows or shrinks in place when the
+ * parent's is at its own address and the growth is free, else it moves to
+ * a place of its own in the window.
  */
+static int lay_area(struct restore_ctx *ctx, struct restore_task *t, size_t i,
+		    const struct own_maps *own, bool window, uint64_t *cur)
+{
+	const VmaEntry *v = t->mm->vmas[i];
+	const struct restore_task *p = t->parent >= 0 ? &ctx->tasks[t->parent] : NULL;
+	long j = p && COW_KIND(t->cow_how[i]) != COW_FRESH ? parent_area(p->mm, v) : -1;
+	const VmaEntry *pv = j >= 0 ? p->mm->vmas[j] : NULL;
+	bool here;
+
+	switch (COW_KIND(t->cow_how[i])) {
+	case COW_INHERIT:
+		t->cow_how[i] |= p->cow_how[j] & COW_WINDOW;
+		t->cow_at[i] = p->cow_at[j];
+		return 0;
+	case COW_FRESH:
+		here = !window && !clashes(own, v->start, v->end) &&
+		       reserve(ctx, v->start, v->end - v->start, MAP_FIXED) == 0;
+		break;
+	default: /* COW_RESIZE */
+		here = !window && !(p->cow_how[j] & COW_WINDOW) &&
+		       (v->end < pv->end || (!clashes(own, pv->end, v->end) &&
+					     reserve(ctx, pv->end, v->end - pv->end, MAP_FIXED) == 0));
+		break;
+	}
+	if (here) {
+		t->cow_at[i] = v->start;
+	} else {
+		t->cow_how[i] |= COW_WINDOW;
+		t->cow_at[i] = window_slot(cur, v);
+	}
+	return 0;
+}
+
+/* Every staged area's place, parents first; the window's length. */
 static int lay_out(struct restore_ctx *ctx, uint64_t *ret_len)
 {
 	struct own_maps own = { 0 };
@@ -415,22 +475,9 @@ static int lay_out(struct restore_ctx *ctx, uint64_t *ret_len)
 	for (size_t k = 0; r == 0 && k < ctx->nr_tasks; k++) {
 		struct restore_task *t = &ctx->tasks[k];
 
-		for (size_t i = 0; r == 0 && t->cow_how && i < t->mm->n_vmas; i++) {
-			const VmaEntry *v = t->mm->vmas[i];
-
-			if (t->cow_how[i] != COW_FRESH)
-				continue;
-			if (!window && !clashes(&own, v->start, v->end) &&
-			    reserve(ctx, v->start, v->end - v->start, MAP_FIXED) == 0) {
-				t->cow_how[i] = COW_FRESH_AT;
-				t->cow_at[i] = v->start;
-				continue;
-			}
-			/* The same offset in a huge page as at its address: mremap keeps huge pages. */
-			cur = ((cur + STAGE_GAP - 1) & ~(STAGE_GAP - 1)) + (v->start & (STAGE_GAP - 1));
-			t->cow_at[i] = cur;
-			cur += v->end - v->start + STAGE_GAP;
-		}
+		for (size_t i = 0; r == 0 && t->cow_how && i < t->mm->n_vmas; i++)
+			if (t->cow_how[i] != COW_NONE)
+				r = lay_area(ctx, t, i, &own, window, &cur);
 	}
 	free(own.r);
 	*ret_len = cur;
@@ -442,16 +489,9 @@ static void place(struct restore_ctx *ctx, uint64_t base)
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		struct restore_task *t = &ctx->tasks[k];
 
-		for (size_t i = 0; t->cow_how && i < t->mm->n_vmas; i++) {
-			const struct restore_task *p;
-
-			if (t->cow_how[i] == COW_FRESH) {
+		for (size_t i = 0; t->cow_how && i < t->mm->n_vmas; i++)
+			if (t->cow_how[i] & COW_WINDOW)
 				t->cow_at[i] += base;
-			} else if (t->cow_how[i] == COW_INHERIT) { /* the parent's, placed already */
-				p = &ctx->tasks[t->parent];
-				t->cow_at[i] = p->cow_at[parent_area(p->mm, t->mm->vmas[i])];
-			}
-		}
 	}
 }
 
@@ -483,10 +523,7 @@ int cow_plan(struct restore_ctx *ctx)
 
 	if (r < 0 || (r = lay_out(ctx, &len)) < 0)
 		return r;
-	if (len > STAGE_GAP)
-		return reserve_window(ctx, len);
-	place(ctx, 0); /* the inherited ones */
-	return 0;
+	return len > STAGE_GAP ? reserve_window(ctx, len) : 0;
 }
 
 void cow_free(struct restore_ctx *ctx)
@@ -506,12 +543,23 @@ void cow_free(struct restore_ctx *ctx)
 
 /* ---- restore: staging, in the task before it forks ---- */
 
-/* Whether the task keeps its parent's staged area at addr. */
-static bool keeps(const struct restore_task *t, uint64_t addr)
+/* Where the parent staged what area i of t inherits. */
+static uint64_t parent_place(const struct restore_ctx *ctx, const struct restore_task *t, size_t i)
 {
-	for (size_t i = 0; t->cow_how && i < t->mm->n_vmas; i++)
-		if (t->cow_how[i] == COW_INHERIT && t->cow_at[i] == addr)
+	const struct restore_task *p = &ctx->tasks[t->parent];
+
+	return p->cow_at[parent_area(p->mm, t->mm->vmas[i])];
+}
+
+/* Whether the task keeps (or resizes) its parent's staged area at addr. */
+static bool keeps(const struct restore_ctx *ctx, const struct restore_task *t, uint64_t addr)
+{
+	for (size_t i = 0; t->cow_how && i < t->mm->n_vmas; i++) {
+		uint8_t kind = COW_KIND(t->cow_how[i]);
+
+		if ((kind == COW_INHERIT || kind == COW_RESIZE) && parent_place(ctx, t, i) == addr)
 			return true;
+	}
 	return false;
 }
 
@@ -523,7 +571,7 @@ static int release_inherited(struct restore_ctx *ctx, struct restore_task *t)
 	for (size_t j = 0; p && p->cow_how && j < p->mm->n_vmas; j++) {
 		uint64_t len = p->mm->vmas[j]->end - p->mm->vmas[j]->start;
 
-		if (!p->cow_at[j] || keeps(t, p->cow_at[j]))
+		if (!p->cow_at[j] || keeps(ctx, t, p->cow_at[j]))
 			continue;
 		if (mmap((void *)p->cow_at[j], len, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
@@ -608,23 +656,54 @@ static int drop_unshared(const MmEntry *mm, const VmaEntry *v, uint64_t delta)
 	return drop(at, v->end, delta);
 }
 
+/*
+ * The parent's area, inherited with other bounds: grown or shrunk in place
+ * (the room to grow is nestor's reservation), or moved to the task's own
+ * place; mremap keeps the pages shared either way.
+ */
+static int resize_inherited(const struct restore_ctx *ctx, const struct restore_task *t, size_t i)
+{
+	const VmaEntry *v = t->mm->vmas[i];
+	const struct restore_task *p = &ctx->tasks[t->parent];
+	const VmaEntry *pv = p->mm->vmas[parent_area(p->mm, v)];
+	uint64_t from = parent_place(ctx, t, i), plen = pv->end - pv->start, len = v->end - v->start;
+	void *at;
+
+	if (from == t->cow_at[i]) {
+		if (len > plen && munmap((void *)(from + plen), len - plen))
+			return log_error_errno(-errno, "task %d: cannot grow area %llx", t->pid,
+					       (unsigned long long)v->start);
+		at = mremap((void *)from, plen, len, 0);
+	} else {
+		at = mremap((void *)from, plen, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			    (void *)t->cow_at[i]);
+	}
+	if (at != (void *)t->cow_at[i])
+		return log_error_errno(-errno, "task %d: cannot move area %llx from its parent's place",
+				       t->pid, (unsigned long long)v->start);
+	return 0;
+}
+
 /* Maps (or keeps) area i at its staging place and fills it with the task's own pages. */
-static int stage_area(const struct restore_task *t, size_t i, int uffd, int pfd, size_t *ri,
-		      uint64_t *off)
+static int stage_area(const struct restore_ctx *ctx, const struct restore_task *t, size_t i,
+		      int uffd, int pfd, size_t *ri, uint64_t *off)
 {
 	const MmEntry *mm = t->mm;
 	const VmaEntry *v = mm->vmas[i];
 	uint64_t delta = t->cow_at[i] - v->start;
-	int r;
+	uint8_t kind = COW_KIND(t->cow_how[i]);
+	int r = 0;
 
-	if (t->cow_how[i] == COW_INHERIT)
-		r = drop_unshared(mm, v, delta); /* fresh ones: over the reservation */
-	else
+	if (kind == COW_FRESH) /* over the reservation */
 		r = mmap((void *)t->cow_at[i], v->end - v->start, PROT_READ | PROT_WRITE,
 			 v->flags | MAP_FIXED, -1, 0) == MAP_FAILED
 			    ? log_error_errno(-errno, "task %d: cannot stage area %llx", t->pid,
 					      (unsigned long long)v->start)
 			    : 0;
+	else if (kind == COW_RESIZE)
+		r = resize_inherited(ctx, t, i);
+	if (r == 0 && kind != COW_FRESH)
+		r = drop_unshared(mm, v, delta);
 	for (; r == 0 && *ri < mm->n_runs && mm->runs[*ri]->vaddr < v->end; (*ri)++) {
 		uint64_t len = mm->runs[*ri]->nr_pages * PAGE_SIZE;
 
@@ -656,7 +735,7 @@ int cow_stage(struct restore_ctx *ctx, struct restore_task *t)
 		for (; ri < mm->n_runs && mm->runs[ri]->vaddr < mm->vmas[i]->start; ri++)
 			off += mm->runs[ri]->nr_pages * PAGE_SIZE;
 		if (t->cow_at[i])
-			r = stage_area(t, i, uffd, pfd, &ri, &off);
+			r = stage_area(ctx, t, i, uffd, pfd, &ri, &off);
 	}
 	if (uffd >= 0)
 		close(uffd);

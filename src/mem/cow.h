@@ -8,10 +8,12 @@
 /* How a task's area is staged before it forks (restore_task.cow_how). */
 enum {
 	COW_NONE,
-	COW_FRESH,    /* staged by the task, in the staging window */
-	COW_FRESH_AT, /* staged by the task at its own address */
-	COW_INHERIT,  /* the parent's staged area, kept */
+	COW_FRESH,   /* mapped and filled by the task */
+	COW_INHERIT, /* the parent's staged area, kept where it is */
+	COW_RESIZE,  /* the parent's, with other bounds: resized or moved (same start) */
+	COW_WINDOW = 0x10, /* staged in nestor's window, not at its own address */
 };
+#define COW_KIND(how) ((how) & 0xf)
 
 /* Moves the pages a child shares with its parent from mm->runs to mm->parent_runs. */
 int cow_dump(struct dump_ctx *ctx, struct dump_task *t, MmEntry *mm);

@@ -13,7 +13,11 @@
  * their parents still read their own bytes (copy-on-write still works).
  * The heap, grown before the forks and shared, grows again after restore
  * as one area (a shared area comes back as a plain mapping would: it
- * merges with what is mapped beside it later).
+ * merges with what is mapped beside it later). After the forks the root
+ * shrinks its heap and B shrinks its own more, so A's heap ends past the
+ * root's and B's before it (A's sbrk after the fork makes a second area:
+ * the kernel does not grow a forked area): their heaps still share the
+ * root's pages where both reach.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,6 +29,7 @@
 #define COW_WINDOW 0 /* cow_window.c: restored through nestor's staging window */
 #endif
 #define NP      16384 /* 64 MiB */
+#define ROOT_NAME "root"
 #define AREA    ((size_t)NP * PAGE_SIZE)
 #define PFN(e)  ((e) & ((1ULL << 55) - 1))
 #define PRESENT (1ULL << 63)
@@ -32,6 +37,10 @@
 enum { BASE, ROOT, A, B, C, G, ZERO };
 
 static uint8_t *area;
+static uint8_t *heap; /* HEAP bytes sbrk'd by the root before the forks */
+
+#define HEAP      (1UL << 20)
+#define HEAP_MORE (256UL << 10) /* the root shrinks its heap by this, B by twice as much */
 
 struct range {
 	unsigned lo, hi;
@@ -164,6 +173,38 @@ static void check_heap_grows(void)
 		fail("after sbrk the heap is %d areas, %lx-%lx, break %p", n, lo, hi, (void *)brk);
 }
 
+static void check_heap(const char *who, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (heap[i] != (i < HEAP ? 0x33 : 0x44))
+			tree_fail("%s: heap byte %zu is %#x", who, i, heap[i]);
+}
+
+/* The root's heap pages are the child's too, where the child's heap reaches. */
+static void check_heap_shared(const char *name, pid_t child, size_t len)
+{
+	uint64_t c, p;
+	char path[64];
+	int fds[2];
+
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", k ? getpid() : child);
+		if ((fds[k] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			fail("cannot open %s: %m", path);
+	}
+	for (size_t off = 0; off < len; off += PAGE_SIZE) {
+		off_t at = ((uintptr_t)heap + off) / PAGE_SIZE * 8;
+
+		if (pread(fds[0], &c, 8, at) != 8 || pread(fds[1], &p, 8, at) != 8)
+			fail("cannot read pagemap: %m");
+		if (!(c & PRESENT) || !(p & PRESENT) || PFN(c) != PFN(p))
+			fail("%s (pid %d): heap page %zu is not the root's", name, child,
+			     off / PAGE_SIZE);
+	}
+	close(fds[0]);
+	close(fds[1]);
+}
+
 /* The area's Pss in kB in task pid, from smaps. */
 static long area_pss(pid_t pid)
 {
@@ -206,12 +247,16 @@ static void child_a(void)
 	pid_t g;
 
 	write_range(A, &r_a);
+	if (sbrk(HEAP_MORE) != heap + HEAP)
+		tree_fail("A: sbrk: %m");
+	memset(heap + HEAP, 0x44, HEAP_MORE);
 	g = tree_fork("G");
 	if (!g)
 		child_g();
 	tree_ready(A);
 	test_waitsig();
 	check_all(A);
+	check_heap("A", HEAP + HEAP_MORE);
 	tree_stop(g, "G");
 	tree_collect(g, "G");
 	check_page(A, NP - 2, BASE);
@@ -223,9 +268,12 @@ static void child_b(void)
 	if (madvise(area + r_bdrop.lo * PAGE_SIZE, (r_bdrop.hi - r_bdrop.lo) * PAGE_SIZE,
 		    MADV_DONTNEED))
 		tree_fail("madvise: %m");
+	if (sbrk(-2 * (long)HEAP_MORE) == (void *)-1)
+		tree_fail("B: sbrk: %m");
 	tree_ready(B);
 	test_waitsig();
 	check_all(B);
+	check_heap("B", HEAP - 2 * HEAP_MORE);
 	write_page(B, NP - 1); /* a page it shares with the root */
 	check_page(B, NP - 1, B);
 	tree_pass();
@@ -261,9 +309,9 @@ int main(int argc, char **argv)
 	for (unsigned p = 0; p < NP; p++)
 		write_page(BASE, p);
 	/* Heap pages the children share too. */
-	if (sbrk(1 << 20) == (void *)-1)
+	if ((heap = sbrk(HEAP)) == (void *)-1)
 		fail("sbrk: %m");
-	memset((char *)sbrk(0) - (1 << 20), 0x33, 1 << 20);
+	memset(heap, 0x33, HEAP);
 	tree_barrier_init();
 	if (!(a = tree_fork("A")))
 		child_a();
@@ -277,6 +325,8 @@ int main(int argc, char **argv)
 			g = recs[i].ids.pid;
 	write_range(ROOT, &r_root);
 	check_all(ROOT);
+	if (sbrk(-(long)HEAP_MORE) == (void *)-1)
+		fail("sbrk: %m");
 
 	test_daemon();
 	test_waitsig();
@@ -286,6 +336,9 @@ int main(int argc, char **argv)
 	check_shared("B", b, getpid(), &r_root, &r_bdrop, cpm, ppm);
 	check_shared("C", c, getpid(), &r_root, &r_c, cpm, ppm);
 	check_shared("G", g, a, &r_g, &none, cpm, ppm);
+	check_heap(ROOT_NAME, HEAP - HEAP_MORE);
+	check_heap_shared("A", a, HEAP - HEAP_MORE);
+	check_heap_shared("B", b, HEAP - 2 * HEAP_MORE);
 	pss = area_pss(getpid()) + area_pss(a) + area_pss(b) + area_pss(c) + area_pss(g);
 	test_msg("the area's Pss in the five tasks: %ld kB (one copy: %zu kB)", pss, AREA >> 10);
 	if (pss > 2 * (long)(AREA >> 10))
