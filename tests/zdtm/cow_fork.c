@@ -308,7 +308,11 @@ int main(int argc, char **argv)
 		fail("madvise: %m");
 	for (unsigned p = 0; p < NP; p++)
 		write_page(BASE, p);
-	/* Heap pages the children share too. */
+	/*
+	 * Heap pages the children share too. malloc's own heap first, below
+	 * ours: it must not land in what the sbrk()s below take back.
+	 */
+	free(malloc(64));
 	if ((heap = sbrk(HEAP)) == (void *)-1)
 		fail("sbrk: %m");
 	memset(heap, 0x33, HEAP);
@@ -319,14 +323,14 @@ int main(int argc, char **argv)
 		child_b();
 	if (!(c = tree_fork("C")))
 		child_c();
+	if (sbrk(-(long)HEAP_MORE) == (void *)-1)
+		fail("sbrk: %m");
 	tree_barrier_wait(4, recs);
 	for (int i = 0; i < 4; i++)
 		if (recs[i].tag == G)
 			g = recs[i].ids.pid;
 	write_range(ROOT, &r_root);
 	check_all(ROOT);
-	if (sbrk(-(long)HEAP_MORE) == (void *)-1)
-		fail("sbrk: %m");
 
 	test_daemon();
 	test_waitsig();
