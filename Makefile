@@ -88,6 +88,7 @@ $(BUILD)/demo/counter: scripts/counter.c
 bench: deps
 	$(MAKE) all
 	./bench/run.sh
+	./bench/cow.sh
 
 fuzz: deps
 	$(MAKE) $(BUILD)/fuzz/image-fuzz $(BUILD)/fuzz/restore-fuzz

@@ -18,6 +18,12 @@
  * - descriptors unique; every lock on a descriptor of its task;
  * - memory areas page aligned, ordered, not overlapping, below the top of
  *   user space; page runs inside areas that keep pages, counted exactly;
+ * - pages a task has from its parent (copy-on-write, parent_runs): the
+ *   parent runs again, forks it (or a helper beside it does), has an area
+ *   with the same start, kind and flags (private anonymous, not droppable)
+ *   holding the page too, and saved each such page or has it from its own
+ *   parent;
+ *   the task does not save those pages too;
  * - what a task shares with its parent is the same in both images: the
  *   descriptor table (CLONE_FILES), cwd, root and umask (CLONE_FS), the
  *   signal actions (CLONE_SIGHAND);
@@ -343,6 +349,62 @@ static const char *check_mm(const struct restore_ctx *ctx, const struct restore_
 	return NULL;
 }
 
+/* Whether runs[n] hold the page at addr. */
+static bool has_page(PageRunEntry *const *runs, size_t n, uint64_t addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (runs[i]->vaddr <= addr && addr - runs[i]->vaddr < runs[i]->nr_pages * 4096)
+			return true;
+	return false;
+}
+
+static const VmaEntry *area_holding(const MmEntry *mm, uint64_t start, uint64_t end)
+{
+	for (size_t k = 0; k < mm->n_vmas; k++)
+		if (mm->vmas[k]->start <= start && end <= mm->vmas[k]->end)
+			return mm->vmas[k];
+	return NULL;
+}
+
+static const char *check_parent_pages(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const MmEntry *mm = t->mm, *pmm = NULL;
+	const PstreeEntry *c;
+	size_t pi = 0;
+
+	if (!mm->n_parent_runs)
+		return NULL;
+	if (entry_of(ctx, t->pe->ppid, &pi))
+		pmm = ctx->tasks[pi].mm;
+	c = entry_of(ctx, t->pe->has_creator ? t->pe->creator : t->pe->ppid, NULL);
+	if (!pmm || ctx->tasks[pi].pe->helper || ctx->tasks[pi].pe->has_exit_status || !c ||
+	    (c->pid != t->pe->ppid && !(c->helper && c->ppid == t->pe->ppid)))
+		return BROKEN("task %u: pages from parent %u, which cannot give them", t->pid,
+			      t->pe->ppid);
+	for (size_t i = 0; i < mm->n_parent_runs; i++) {
+		const PageRunEntry *r = mm->parent_runs[i];
+		uint64_t end = r->vaddr + r->nr_pages * 4096;
+		const VmaEntry *v, *pv;
+
+		if (!r->nr_pages || r->vaddr & 4095 || end <= r->vaddr || end > USER_TOP ||
+		    !(v = area_holding(mm, r->vaddr, end)) || !(pv = area_holding(pmm, r->vaddr, end)))
+			return BROKEN("task %u: pages from its parent, run %zu, outside a shared area",
+				      t->pid, i);
+		if (v->kind != VMA_ANON || v->madv & (1 << 20) || pv->madv & (1 << 20) ||
+		    pv->start != v->start || pv->kind != v->kind || pv->flags != v->flags)
+			return BROKEN("task %u: pages from its parent at %#llx, in an area not the "
+				      "parent's same private one", t->pid, (unsigned long long)r->vaddr);
+		for (uint64_t a = r->vaddr; a < end; a += 4096) {
+			if (has_page(mm->runs, mm->n_runs, a) ||
+			    !(has_page(pmm->runs, pmm->n_runs, a) ||
+			      has_page(pmm->parent_runs, pmm->n_parent_runs, a)))
+				return BROKEN("task %u: page %#llx from its parent, which lacks it, or "
+					      "saved too", t->pid, (unsigned long long)a);
+		}
+	}
+	return NULL;
+}
+
 static const struct restore_task *parent_of(const struct restore_ctx *ctx,
 					    const struct restore_task *t)
 {
@@ -444,7 +506,7 @@ const char *oracle_check(const struct restore_ctx *ctx)
 		if (t->pe->clone_vm ? t->mm != NULL : t->mm == NULL)
 			return BROKEN("task %u: memory image %s", t->pe->pid,
 				      t->mm ? "of its own though it shares" : "missing");
-		if (t->mm && (w = check_mm(ctx, t)))
+		if (t->mm && ((w = check_mm(ctx, t)) || (w = check_parent_pages(ctx, t))))
 			return w;
 	}
 	return NULL;

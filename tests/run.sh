@@ -7,7 +7,8 @@
 # ZDTM_TIMEOUT (seconds per wait, default 10), ZDTM_NESTOR_TIMEOUT (per nestor
 # run, default 60), ZDTM_KEEP=1 keeps the work dirs of failed tests.
 # Per-test options: a line "nestor-dump-opts: OPTS" or "nestor-restore-opts: OPTS"
-# (in a comment) in tests/zdtm/NAME.c adds OPTS to every dump or restore of it.
+# (in a comment) in tests/zdtm/NAME.c adds OPTS to every dump or restore of it;
+# "nestor-restore-env: VAR=VALUE..." sets environment variables for its restores.
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -117,8 +118,9 @@ dump() {
 restore() {
 	local img=$1 got rc
 	rm -f "$wd/pid"
-	timeout -k 5 "$nestor_timeout" "$nestor" restore -D "$img" -d --pidfile "$wd/pid" -v4 \
-		-o restore.log "${restore_opts[@]}" </dev/null 2>"$img.rst.err"
+	env "${restore_env[@]}" timeout -k 5 "$nestor_timeout" "$nestor" restore -D "$img" -d \
+		--pidfile "$wd/pid" -v4 -o restore.log "${restore_opts[@]}" </dev/null \
+		2>"$img.rst.err"
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		reason="restore from ${img##*/} failed (exit $rc): $(head -n 1 "$img.rst.err")"
@@ -210,6 +212,12 @@ test_opts() {
 	sed -n "s/.*nestor-$2-opts:[[:space:]]*\(.*\)/\1/p" "$src" | sed 's@[[:space:]]*\*/.*@@'
 }
 
+test_env() {
+	local src=$root/tests/zdtm/$1.c
+	[ -f "$src" ] || return 0
+	sed -n "s/.*nestor-restore-env:[[:space:]]*\(.*\)/\1/p" "$src" | sed 's@[[:space:]]*\*/.*@@'
+}
+
 # Runs in a subshell: the test gets only fds 0-2, nothing leaked from whoever
 # started the runner (a stray pipe is one more thing for nestor to dump).
 exec_test() {
@@ -228,6 +236,7 @@ run_one() {
 	reason=
 	read -r -a dump_opts <<<"$(test_opts "$1" dump)"
 	read -r -a restore_opts <<<"$(test_opts "$1" restore)"
+	read -r -a restore_env <<<"$(test_env "$1")"
 	snap_setup "$1"
 	if [ ! -x "$bin" ]; then
 		reason="no binary $bin"

@@ -34,3 +34,6 @@ $(BUILD)/tests/zdtm/%: tests/zdtm/%.c $(ZDTM_LIB) tests/lib/zdtm.h tests/lib/tre
 	$(CC) $(ZDTM_CFLAGS) $(ZDTM_CFLAGS_$*) -o $@ $< $(ZDTM_LIB) $(ZDTM_LDLIBS_$*)
 
 .PHONY: tests-bin
+
+# cow_window is cow_fork with a restore hook.
+$(BUILD)/tests/zdtm/cow_window: tests/zdtm/cow_fork.c

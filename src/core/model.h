@@ -130,6 +130,12 @@ struct restore_task {
 	uint32_t vm_born;   /* a sharer: 1 while it makes its family, 2 once done, 0 if it died */
 	uint32_t vm_ready;  /* an owner: its blob runs, vm_args is set */
 	struct rst_args *vm_args; /* an owner's blob arguments */
+	/*
+	 * Private anonymous areas staged before the task forks (mem/cow.c), by
+	 * area: COW_* and the staging address (0: none). NULL when none.
+	 */
+	uint8_t *cow_how;
+	uint64_t *cow_at;
 	/* Filled while restoring. */
 	size_t trapped; /* threads, the main one included, in their final trap */
 	uint64_t region, region_len;
@@ -152,6 +158,8 @@ struct restore_ctx {
 	size_t nr_pipes;
 	struct shm_obj *shms; /* shared anonymous objects, mapped by nestor, inherited */
 	size_t nr_shms;
+	uint64_t (*cow_res)[2]; /* nestor's reservations for staged memory: start, length (mem/cow.c) */
+	size_t nr_cow_res;
 	struct memfd_obj *memfds; /* memfds made so far, by inode */
 	size_t nr_memfds;
 	struct unlinked_obj *unlinked; /* unlinked files made so far, by dev and inode */

@@ -10,6 +10,7 @@
 #include "files/files.h"
 #include "core/kerndat.h"
 #include "core/log.h"
+#include "mem/cow.h"
 #include "mem/mem.h"
 #include "mem/pages.h"
 #include "mem/shmem.h"
@@ -328,6 +329,8 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 	mm->runs = rl.runs;
 	mm->n_runs = rl.nr;
 	mm->nr_pages = rl.pages;
+	if ((r = cow_dump(ctx, t, mm)) < 0)
+		return r;
 	r = fill_mm_fields(t, mm);
 	if (r < 0)
 		return r;
@@ -446,6 +449,8 @@ int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 					      "the inventory", t->pid);
 	if (validate_runs(mm) < 0)
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad page runs", t->pid);
+	if (cow_validate(ctx, t) < 0)
+		return -EINVAL;
 	if (mm->n_auxv > 128 || mm->n_auxv % 2)
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad auxv", t->pid);
 	if (shmem_validate(ctx, t) < 0)
@@ -612,6 +617,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	r = open_vma_files(ctx, t, (struct rst_vma *)a->vmas);
 	if (r < 0)
 		return r;
+	cow_fill_args(t, (struct rst_vma *)a->vmas);
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
 	a->pages_fd = fd_move_above(img_open_file(ctx->dirfd, name), min_fd);
 	if (a->pages_fd < 0)

@@ -310,8 +310,7 @@ static int collect_shms(struct restore_ctx *ctx)
 	return 0;
 }
 
-/* Whether [start, end) is free in every task's saved layout. */
-static bool free_in_all(struct restore_ctx *ctx, uint64_t start, uint64_t end)
+bool mem_free_in_all(const struct restore_ctx *ctx, uint64_t start, uint64_t end)
 {
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		const MmEntry *mm = ctx->tasks[k].mm;
@@ -348,7 +347,7 @@ int mem_open_shms(struct restore_ctx *ctx)
 	for (uint64_t base = 1ULL << 44; base + total < TASK_SIZE; base += 1ULL << 40) {
 		uint64_t at = base;
 
-		if (!free_in_all(ctx, base, base + total))
+		if (!mem_free_in_all(ctx, base, base + total))
 			continue;
 		for (size_t i = 0; i < ctx->nr_shms; i++) {
 			void *p = mmap((void *)at, ctx->shms[i].size, PROT_READ | PROT_WRITE,

@@ -14,6 +14,8 @@ int shmem_write(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm);
 
 /* Checks the task's shared areas and objects against every task's images. */
 int shmem_validate(struct restore_ctx *ctx, struct restore_task *t);
+/* Whether [start, end) is free in every task's saved layout. */
+bool mem_free_in_all(const struct restore_ctx *ctx, uint64_t start, uint64_t end);
 /* Bytes of the blob's args the task's objects need (their runs). */
 size_t shmem_args_size(const MmEntry *mm);
 /* Opens the task's object images at or above min_fd and lays out their runs. */

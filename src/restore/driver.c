@@ -27,6 +27,7 @@
 #include "files/locks.h"
 #include "infect/ptrace.h"
 #include "mem/mem.h"
+#include "mem/cow.h"
 #include "restore/restore-priv.h"
 #include "tree/proc.h"
 #include "tree/pstree.h"
@@ -545,6 +546,7 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 		pg.pidfds[i] = -1;
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
+	    (r = cow_plan(ctx)) < 0 ||
 	    (pr_debug("descriptions opened"), r = start_tree(ctx, &ch, &pg, &root)) < 0 ||
 	    (r = run_tree(ctx, &ch, &pg)) < 0 || (pr_debug("every task in its final trap"),
 						   r = fault_point("tree-made")) < 0 ||

@@ -18,6 +18,7 @@
 #include "files/locks.h"
 #include "files/tty.h"
 #include "infect/vdso.h"
+#include "mem/cow.h"
 #include "mem/mem.h"
 #include "net/sockets.h"
 #include "restore/restore-priv.h"
@@ -316,6 +317,7 @@ void restore_ctx_free(struct restore_ctx *ctx)
 		img_free(IMG_MM, ctx->tasks[i].mm);
 		img_free(IMG_FDINFO, ctx->tasks[i].fdinfo);
 	}
+	cow_free(ctx);
 	free(ctx->tasks);
 	for (size_t i = 0; i < ctx->nr_shms; i++)
 		if (ctx->shms[i].addr)

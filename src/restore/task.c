@@ -12,6 +12,7 @@
 #include "files/fown.h"
 #include "files/files.h"
 #include "files/locks.h"
+#include "mem/cow.h"
 #include "mem/mem.h"
 #include "mem/vmshare.h"
 #include "restore/restore-priv.h"
@@ -44,6 +45,23 @@ static int unregister_rseq(void)
 		if (!sys_rseq(area, sizes[i], 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG))
 			return 0;
 	return log_error_errno(-errno, "cannot unregister nestor's own rseq area");
+}
+
+/*
+ * Memory shared copy-on-write with children is made before they are forked
+ * (mem/cow.c), in the task's own cgroups so that its pages are charged
+ * where they were. A task sharing another's memory (CLONE_VM) stages
+ * nothing: its owner did.
+ */
+static int stage_memory(struct restore_ctx *ctx, struct restore_task *t)
+{
+	int r;
+
+	if (!is_live(t) || !t->mm)
+		return 0;
+	if (t->cow_how && (r = cgroup_restore(t)) < 0)
+		return r;
+	return cow_stage(ctx, t);
 }
 
 /* Becomes the task, up to the jump into the blob. */
@@ -97,7 +115,8 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		if ((r = files_restore_fds(ctx, t)) < 0)
 			goto fail;
 	}
-	if ((r = make_family(ctx, idx, ch)) < 0 || (r = locks_restore_flocks(ctx, t)) < 0)
+	if ((r = stage_memory(ctx, t)) < 0 || (r = make_family(ctx, idx, ch)) < 0 ||
+	    (r = locks_restore_flocks(ctx, t)) < 0)
 		goto fail;
 	if (t->helper) { /* its members exist: the leader dies again */
 		task_report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);

@@ -65,6 +65,7 @@ struct rst_vma {
 	uint64_t vmflags; /* VMF_* from proc.h */
 	uint32_t prot, flags, kind;
 	int32_t fd;
+	uint64_t stage; /* where the task staged it before forking (mem/cow.c), or 0 */
 };
 
 struct rst_creds {

@@ -94,6 +94,14 @@ static int in_keep(struct rst_args *a, uint64_t addr, uint64_t *ret_end)
 			return 1;
 		}
 	}
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = (struct rst_vma *)a->vmas + i;
+
+		if (v->stage && addr >= v->stage && addr < v->stage + (v->end - v->start)) {
+			*ret_end = v->stage + (v->end - v->start);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -113,11 +121,17 @@ static uint64_t next_kept(struct rst_args *a, uint64_t addr)
 	for (uint32_t i = 0; i < a->sharers; i++)
 		if (a->keep[i][0] > addr && a->keep[i][0] < next)
 			next = a->keep[i][0];
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = (struct rst_vma *)a->vmas + i;
+
+		if (v->stage > addr && v->stage < next)
+			next = v->stage;
+	}
 	return next;
 }
 
-/* Unmaps everything but the blob regions, the current vDSO areas and the
- * shared objects nestor mapped. */
+/* Unmaps everything but the blob regions, the current vDSO areas, the
+ * shared objects nestor mapped and the areas the task staged. */
 static void unmap_old(struct rst_args *a)
 {
 	uint64_t addr = 0;
@@ -270,6 +284,20 @@ static void map_areas(struct rst_args *a)
 
 		if (v->kind == VMA_VDSO)
 			continue;
+		/* Staged and filled before the fork, its pages shared with the children: moved. */
+		if (v->stage) {
+			if (v->stage != v->start)
+				CHECK(rsys6(NR_mremap, v->stage, len, len,
+					    MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0),
+				      RST_STEP_MMAP, v->start);
+			while (ri < a->nr_runs && runs[ri].vaddr < v->end)
+				ri++;
+			if (v->prot != (PROT_READ | PROT_WRITE))
+				CHECK(rsys(NR_mprotect, v->start, len, v->prot), RST_STEP_PROTECT,
+				      v->start);
+			apply_vmflags(a, v);
+			continue;
+		}
 		/* Files, and shared anonymous objects through nestor's descriptor of each. */
 		if (v->fd < 0)
 			r = rsys6(NR_mmap, v->start, len, prot, v->flags | MAP_FIXED, -1, 0);

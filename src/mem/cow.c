@@ -1,0 +1,750 @@
+/*
+ * Private anonymous memory a parent and its children share copy-on-write:
+ * pages neither has written since the fork are one physical page in both.
+ *
+ * Dump: a child's page whose PFN (/proc/PID/pagemap, nestor is root) is
+ * its parent's at the same address, in an area both have with the same
+ * start, end, kind and flags, is not saved by the child: mm->parent_runs
+ * says the parent has it. A page the parent wrote since is saved by the
+ * child as any other. Siblings that still share a page the parent has
+ * written since each save their own copy (correct, not shared).
+ *
+ * Restore: nestor reserves a place free in every task's layout. Each task
+ * that has such areas maps and fills them there (staging) in nestor's
+ * code before it forks its children, who inherit them copy-on-write: a
+ * child keeps of an inherited area only the pages it shares, drops the
+ * rest and fills its own pages in their place. Its blob then mremap()s
+ * each staged area to its real address: mremap moves the page tables, so
+ * the pages stay shared.
+ */
+#define LOG_PREFIX "cow: "
+#include <fcntl.h>
+#include <stdio.h>
+#include <linux/userfaultfd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "core/arena.h"
+#include "core/kerndat.h"
+#include "core/log.h"
+#include "core/sys.h"
+#include "core/util.h"
+#include "mem/cow.h"
+#include "mem/shmem.h"
+#include "tree/proc.h"
+
+#define TASK_SIZE 0x7ffffffff000ULL
+#define PM_BATCH  8192
+#define STAGE_GAP (2ULL << 20) /* between staged areas; also their alignment (THP) */
+#define STACK_ROOM (9ULL << 20) /* below nestor's stack: its growth and guard gap */
+
+/* The area of mm holding addr (areas are sorted), or -1. */
+static long find_area(const MmEntry *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->n_vmas;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (mm->vmas[mid]->end <= addr)
+			lo = mid + 1;
+		else if (mm->vmas[mid]->start > addr)
+			hi = mid;
+		else
+			return (long)mid;
+	}
+	return -1;
+}
+
+/* A task that runs again (not a zombie, not a helper). */
+static bool is_live_task(const struct restore_task *t)
+{
+	return !t->zombie && !t->helper;
+}
+
+static bool cow_kind(const VmaEntry *v)
+{
+	return v->kind == VMA_ANON && !(v->madv & VMF_DP);
+}
+
+/*
+ * The parent's area that a child's area v can share pages with, or -1: the
+ * same start, kind and flags; the end may differ (a heap one of them grew
+ * or shrank since the fork), pages are shared only where both reach.
+ */
+static long parent_area(const MmEntry *pmm, const VmaEntry *v)
+{
+	long j = find_area(pmm, v->start);
+	const VmaEntry *pv = j >= 0 ? pmm->vmas[j] : NULL;
+
+	if (!pv || !cow_kind(v) || !cow_kind(pv) || pv->start != v->start || pv->flags != v->flags)
+		return -1;
+	return j;
+}
+
+/* ---- dump ---- */
+
+struct runs {
+	PageRunEntry **v;
+	size_t nr, cap;
+	uint64_t pages;
+};
+
+/* Adds n pages at addr; a run never crosses into another area (vma_start). */
+static int push(struct runs *rl, uint64_t addr, uint64_t n, uint64_t vma_start)
+{
+	PageRunEntry *last = rl->nr ? rl->v[rl->nr - 1] : NULL;
+
+	rl->pages += n;
+	if (last && last->vaddr >= vma_start && last->vaddr + last->nr_pages * PAGE_SIZE == addr) {
+		last->nr_pages += n;
+		return 0;
+	}
+	if (!(last = ANEW(PageRunEntry)))
+		return -ENOMEM;
+	page_run_entry__init(last);
+	last->vaddr = addr;
+	last->nr_pages = n;
+	return arena_push(&rl->v, &rl->nr, &rl->cap, last);
+}
+
+/* One physical page, present in both (never the zero page: it is not saved at all). */
+static bool same_page(uint64_t c, uint64_t p)
+{
+	uint64_t pfn = c & PM_PFN_MASK;
+
+	if ((c & (PM_PRESENT | PM_SWAP)) != PM_PRESENT || (p & (PM_PRESENT | PM_SWAP)) != PM_PRESENT)
+		return false;
+	return pfn && pfn == (p & PM_PFN_MASK) && !(kdat.has_zero_pfn && pfn == kdat.zero_pfn);
+}
+
+/*
+ * Splits a run of the child: pages at its parent's PFN, below the end of
+ * the parent's area (limit), to from, the others to own.
+ */
+static int split_run(const int fds[2], const PageRunEntry *r, uint64_t vma_start,
+		     uint64_t limit, struct runs *own, struct runs *from)
+{
+	static uint64_t cb[PM_BATCH], pb[PM_BATCH];
+	uint64_t addr = r->vaddr, run_end = r->vaddr + r->nr_pages * PAGE_SIZE;
+	uint64_t end = MIN(run_end, MAX(limit, r->vaddr));
+
+	while (addr < end) {
+		size_t n = MIN((end - addr) / PAGE_SIZE, PM_BATCH);
+		off_t off = addr / PAGE_SIZE * 8;
+		int e;
+
+		if ((e = pread_all(fds[0], cb, n * 8, off)) < 0 ||
+		    (e = pread_all(fds[1], pb, n * 8, off)) < 0)
+			return log_error_errno(e, "cannot read pagemap at %llx",
+					       (unsigned long long)addr);
+		for (size_t i = 0; i < n; i++, addr += PAGE_SIZE) {
+			e = push(same_page(cb[i], pb[i]) ? from : own, addr, 1, vma_start);
+			if (e < 0)
+				return e;
+		}
+	}
+	/* Past the end of the parent's area: the child's own. */
+	return end < run_end ? push(own, end, (run_end - end) / PAGE_SIZE, vma_start) : 0;
+}
+
+static int open_pagemap(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? log_error_errno(-errno, "cannot open %s", path) : fd;
+}
+
+int cow_dump(struct dump_ctx *ctx, struct dump_task *t, MmEntry *mm)
+{
+	const struct dump_task *p = t->parent >= 0 ? &ctx->tasks[t->parent] : NULL;
+	/* A parent sharing its own parent's memory (CLONE_VM) has no mm of its own: not here. */
+	const MmEntry *pmm = p ? p->mm : NULL;
+	struct runs own = { 0 }, from = { 0 };
+	int fds[2] = { -1, -1 }, r = 0;
+
+	if (!pmm || !mm->n_runs)
+		return 0;
+	if ((fds[0] = open_pagemap(t->pid)) < 0 || (fds[1] = open_pagemap(p->pid)) < 0) {
+		r = fds[0] < 0 ? fds[0] : fds[1];
+		goto out;
+	}
+	for (size_t i = 0; i < mm->n_runs && r == 0; i++) {
+		const PageRunEntry *run = mm->runs[i];
+		const VmaEntry *v = mm->vmas[find_area(mm, run->vaddr)]; /* runs are inside areas */
+		long j = parent_area(pmm, v);
+
+		if (j < 0)
+			r = push(&own, run->vaddr, run->nr_pages, v->start);
+		else
+			r = split_run(fds, run, v->start, pmm->vmas[j]->end, &own, &from);
+	}
+	if (r < 0)
+		goto out;
+	mm->runs = own.v;
+	mm->n_runs = own.nr;
+	mm->nr_pages = own.pages;
+	mm->parent_runs = from.v;
+	mm->n_parent_runs = from.nr;
+	if (from.pages)
+		pr_info("task %d: %llu pages shared with its parent %d, %llu of its own",
+			t->pid, (unsigned long long)from.pages, p->pid,
+			(unsigned long long)own.pages);
+out:
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return r;
+}
+
+/* ---- validation ---- */
+
+/* The run of runs[n] (sorted) holding addr, or NULL. */
+static const PageRunEntry *run_at(PageRunEntry *const *runs, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (runs[mid]->vaddr + runs[mid]->nr_pages * PAGE_SIZE <= addr)
+			lo = mid + 1;
+		else if (runs[mid]->vaddr > addr)
+			hi = mid;
+		else
+			return runs[mid];
+	}
+	return NULL;
+}
+
+/* The first of runs[n] (sorted, apart) that ends after start, or n. */
+static size_t first_after(PageRunEntry *const *runs, size_t n, uint64_t start)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (runs[mid]->vaddr + runs[mid]->nr_pages * PAGE_SIZE <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether any of runs[n] (sorted, apart) meets [start, end). */
+static bool meets(PageRunEntry *const *runs, size_t n, uint64_t start, uint64_t end)
+{
+	size_t i = first_after(runs, n, start);
+
+	return i < n && runs[i]->vaddr < end;
+}
+
+/* Every page of [start, end) the parent saved itself or has from its own parent. */
+static bool parent_has(const MmEntry *pmm, uint64_t start, uint64_t end)
+{
+	while (start < end) {
+		const PageRunEntry *r = run_at(pmm->runs, pmm->n_runs, start);
+
+		if (!r)
+			r = run_at(pmm->parent_runs, pmm->n_parent_runs, start);
+		if (!r)
+			return false;
+		start = MIN(end, r->vaddr + r->nr_pages * PAGE_SIZE);
+	}
+	return true;
+}
+
+/* The parent forks the task itself, or through a helper it forked (a dead leader's). */
+static bool forked_by_parent(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const struct restore_task *c;
+
+	if (t->creator == t->parent)
+		return true;
+	c = t->creator >= 0 ? &ctx->tasks[t->creator] : NULL;
+	return c && c->helper && c->creator == t->parent;
+}
+
+static int check_parent_run(const MmEntry *mm, const MmEntry *pmm, const PageRunEntry *r,
+			    uint64_t prev_end)
+{
+	uint64_t end = r->vaddr + r->nr_pages * PAGE_SIZE;
+	long i, j;
+
+	if (!r->nr_pages || r->nr_pages > TASK_SIZE / PAGE_SIZE || r->vaddr < prev_end ||
+	    r->vaddr & (PAGE_SIZE - 1) || end > TASK_SIZE || end <= r->vaddr)
+		return -EINVAL;
+	i = find_area(mm, r->vaddr);
+	j = i >= 0 ? parent_area(pmm, mm->vmas[i]) : -1;
+	/* Inside the area in both: the child inherits the parent's area, nothing beyond. */
+	if (j < 0 || mm->vmas[i]->end < end || pmm->vmas[j]->end < end ||
+	    meets(mm->runs, mm->n_runs, r->vaddr, end) || !parent_has(pmm, r->vaddr, end))
+		return -EINVAL;
+	return 0;
+}
+
+int cow_validate(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const MmEntry *mm = t->mm, *pmm;
+	const struct restore_task *p;
+	uint64_t prev_end = 0;
+
+	if (!mm->n_parent_runs)
+		return 0;
+	/* The parent comes first in the images and is validated already. */
+	p = t->parent >= 0 && &ctx->tasks[t->parent] < t ? &ctx->tasks[t->parent] : NULL;
+	pmm = p && is_live_task(p) ? p->mm : NULL;
+	if (!pmm || !forked_by_parent(ctx, t))
+		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: pages from a parent "
+					      "that cannot give them", t->pid);
+	for (size_t i = 0; i < mm->n_parent_runs; i++) {
+		const PageRunEntry *r = mm->parent_runs[i];
+
+		if (check_parent_run(mm, pmm, r, prev_end) < 0)
+			return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad pages from "
+						      "parent %d at %llx", t->pid, p->pid,
+					     (unsigned long long)r->vaddr);
+		prev_end = r->vaddr + r->nr_pages * PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* ---- restore: the plan, in nestor ---- */
+
+static int cow_arrays(struct restore_task *t)
+{
+	if (t->cow_how)
+		return 0;
+	t->cow_how = calloc(t->mm->n_vmas, 1);
+	t->cow_at = calloc(t->mm->n_vmas, sizeof(uint64_t));
+	return t->cow_how && t->cow_at ? 0 : -ENOMEM;
+}
+
+/* Marks the areas each child inherits, and the parent's areas it inherits them from. */
+static int mark_areas(struct restore_ctx *ctx)
+{
+	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+		struct restore_task *t = &ctx->tasks[k], *p;
+		const MmEntry *mm = t->mm;
+
+		if (!is_live_task(t) || !mm || !mm->n_parent_runs)
+			continue;
+		p = &ctx->tasks[t->parent];
+		if (cow_arrays(t) < 0 || cow_arrays(p) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < mm->n_parent_runs; i++) {
+			long a = find_area(mm, mm->parent_runs[i]->vaddr);
+			long j = parent_area(p->mm, mm->vmas[a]);
+
+			t->cow_how[a] = mm->vmas[a]->end == p->mm->vmas[j]->end ? COW_INHERIT
+									       : COW_RESIZE;
+			if (p->cow_how[j] == COW_NONE)
+				p->cow_how[j] = COW_FRESH;
+		}
+	}
+	return 0;
+}
+
+/* nestor's own mappings, which every task inherits; its stack with room to grow. */
+struct own_maps {
+	uint64_t (*r)[2];
+	size_t n;
+};
+
+static int read_own_maps(struct own_maps *m)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+
+	if (!f)
+		return log_error_errno(-errno, "cannot read /proc/self/maps");
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		uint64_t(*r)[2];
+
+		if (sscanf(line, "%llx-%llx", &s, &e) != 2)
+			continue;
+		if (!(r = array_add(&m->r, m->n, sizeof(*m->r))))
+			return -ENOMEM;
+		if (strstr(line, "[stack]"))
+			s = s > STACK_ROOM ? s - STACK_ROOM : 0;
+		r[0][0] = s;
+		r[0][1] = e;
+		m->n++;
+	}
+	return 0;
+}
+
+static bool clashes(const struct own_maps *m, uint64_t start, uint64_t end)
+{
+	start = start > STAGE_GAP ? start - STAGE_GAP : 0;
+	end += STAGE_GAP;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->r[i][0] < end && m->r[i][1] > start)
+			return true;
+	return false;
+}
+
+/* Reserves [start, start + len) in nestor, PROT_NONE; MAP_FIXED only where nothing of nestor's is. */
+static int reserve(struct restore_ctx *ctx, uint64_t start, uint64_t len, int how)
+{
+	uint64_t(*r)[2] = array_add(&ctx->cow_res, ctx->nr_cow_res, sizeof(*ctx->cow_res));
+
+	if (!r)
+		return -ENOMEM;
+	if (mmap((void *)start, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | how, -1,
+		 0) == MAP_FAILED)
+		return -errno;
+	r[0][0] = start;
+	r[0][1] = len;
+	ctx->nr_cow_res++;
+	return 0;
+}
+
+/* A place in the window for area v: offset cur, then past it. */
+static uint64_t window_slot(uint64_t *cur, const VmaEntry *v)
+{
+	uint64_t at;
+
+	/* The same offset in a huge page as at its address: mremap keeps huge pages. */
+	at = ((*cur + STAGE_GAP - 1) & ~(STAGE_GAP - 1)) + (v->start & (STAGE_GAP - 1));
+	*cur = at + v->end - v->start + STAGE_GAP;
+	return at;
+}
+
+/*
+ * Where area i of t is staged. An area is staged at its own address where
+ * nothing of nestor's is (mremap keeps an area's anonymous page offset,
+ * which decides whether a later neighbour or brk merges with it: at its own
+ * address it stays what a plain mapping has), else in the window (COW_WINDOW:
+ * an offset there until placed). An inherited area is where the parent's
+ * is; one resized since the fork grows or shrinks in place when the
+ * parent's is at its own address and the growth is free, else it moves to
+ * a place of its own in the window.
+ */
+static int lay_area(struct restore_ctx *ctx, struct restore_task *t, size_t i,
+		    const struct own_maps *own, bool window, uint64_t *cur)
+{
+	const VmaEntry *v = t->mm->vmas[i];
+	const struct restore_task *p = t->parent >= 0 ? &ctx->tasks[t->parent] : NULL;
+	long j = p && COW_KIND(t->cow_how[i]) != COW_FRESH ? parent_area(p->mm, v) : -1;
+	const VmaEntry *pv = j >= 0 ? p->mm->vmas[j] : NULL;
+	bool here;
+
+	switch (COW_KIND(t->cow_how[i])) {
+	case COW_INHERIT:
+		t->cow_how[i] |= p->cow_how[j] & COW_WINDOW;
+		t->cow_at[i] = p->cow_at[j];
+		return 0;
+	case COW_FRESH:
+		here = !window && !clashes(own, v->start, v->end) &&
+		       reserve(ctx, v->start, v->end - v->start, MAP_FIXED) == 0;
+		break;
+	default: /* COW_RESIZE */
+		here = !window && !(p->cow_how[j] & COW_WINDOW) &&
+		       (v->end < pv->end || (!clashes(own, pv->end, v->end) &&
+					     reserve(ctx, pv->end, v->end - pv->end, MAP_FIXED) == 0));
+		break;
+	}
+	if (here) {
+		t->cow_at[i] = v->start;
+	} else {
+		t->cow_how[i] |= COW_WINDOW;
+		t->cow_at[i] = window_slot(cur, v);
+	}
+	return 0;
+}
+
+/* Every staged area's place, parents first; the window's length. */
+static int lay_out(struct restore_ctx *ctx, uint64_t *ret_len)
+{
+	struct own_maps own = { 0 };
+	uint64_t cur = STAGE_GAP;
+	/* A test hook: every area through the window (tests/zdtm/cow_window.c). */
+	bool window = getenv("NESTOR_COW_WINDOW") != NULL;
+	int r = read_own_maps(&own);
+
+	for (size_t k = 0; r == 0 && k < ctx->nr_tasks; k++) {
+		struct restore_task *t = &ctx->tasks[k];
+
+		for (size_t i = 0; r == 0 && t->cow_how && i < t->mm->n_vmas; i++)
+			if (t->cow_how[i] != COW_NONE)
+				r = lay_area(ctx, t, i, &own, window, &cur);
+	}
+	free(own.r);
+	*ret_len = cur;
+	return r;
+}
+
+static void place(struct restore_ctx *ctx, uint64_t base)
+{
+	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+		struct restore_task *t = &ctx->tasks[k];
+
+		for (size_t i = 0; t->cow_how && i < t->mm->n_vmas; i++)
+			if (t->cow_how[i] & COW_WINDOW)
+				t->cow_at[i] += base;
+	}
+}
+
+/* A window free in every task's layout and in nestor for the areas staged elsewhere. */
+static int reserve_window(struct restore_ctx *ctx, uint64_t len)
+{
+	for (uint64_t base = 1ULL << 44; base + len < TASK_SIZE; base += 1ULL << 40) {
+		if (!mem_free_in_all(ctx, base, base + len) ||
+		    reserve(ctx, base, len, MAP_FIXED_NOREPLACE) < 0)
+			continue;
+		place(ctx, base);
+		pr_debug("staging window %#llx, %llu MiB", (unsigned long long)base,
+			 (unsigned long long)(len >> 20));
+		return 0;
+	}
+	return log_error_ret(-ENOMEM, "no room to stage the memory the tasks share");
+}
+
+/*
+ * Reserved in nestor, so that nothing of nestor's code in the tasks
+ * (malloc, the blob's region) lands there: the tasks inherit the
+ * reservations, each maps its staged areas over them, and each blob
+ * unmaps what it does not keep.
+ */
+int cow_plan(struct restore_ctx *ctx)
+{
+	uint64_t len;
+	int r = mark_areas(ctx);
+
+	if (r < 0 || (r = lay_out(ctx, &len)) < 0)
+		return r;
+	return len > STAGE_GAP ? reserve_window(ctx, len) : 0;
+}
+
+void cow_free(struct restore_ctx *ctx)
+{
+	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+		free(ctx->tasks[k].cow_how);
+		free(ctx->tasks[k].cow_at);
+		ctx->tasks[k].cow_how = NULL;
+		ctx->tasks[k].cow_at = NULL;
+	}
+	for (size_t i = 0; i < ctx->nr_cow_res; i++)
+		munmap((void *)ctx->cow_res[i][0], ctx->cow_res[i][1]);
+	free(ctx->cow_res);
+	ctx->cow_res = NULL;
+	ctx->nr_cow_res = 0;
+}
+
+/* ---- restore: staging, in the task before it forks ---- */
+
+/* Where the parent staged what area i of t inherits. */
+static uint64_t parent_place(const struct restore_ctx *ctx, const struct restore_task *t, size_t i)
+{
+	const struct restore_task *p = &ctx->tasks[t->parent];
+
+	return p->cow_at[parent_area(p->mm, t->mm->vmas[i])];
+}
+
+/* Whether the task keeps (or resizes) its parent's staged area at addr. */
+static bool keeps(const struct restore_ctx *ctx, const struct restore_task *t, uint64_t addr)
+{
+	for (size_t i = 0; t->cow_how && i < t->mm->n_vmas; i++) {
+		uint8_t kind = COW_KIND(t->cow_how[i]);
+
+		if ((kind == COW_INHERIT || kind == COW_RESIZE) && parent_place(ctx, t, i) == addr)
+			return true;
+	}
+	return false;
+}
+
+/* The parent's staged areas this task does not share go back to the reservation. */
+static int release_inherited(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const struct restore_task *p = t->parent >= 0 ? &ctx->tasks[t->parent] : NULL;
+
+	for (size_t j = 0; p && p->cow_how && j < p->mm->n_vmas; j++) {
+		uint64_t len = p->mm->vmas[j]->end - p->mm->vmas[j]->start;
+
+		if (!p->cow_at[j] || keeps(ctx, t, p->cow_at[j]))
+			continue;
+		if (mmap((void *)p->cow_at[j], len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+			return log_error_errno(-errno, "task %d: cannot drop a staged area", t->pid);
+	}
+	return 0;
+}
+
+static int open_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Fresh pages straight from the image's page cache (no zeroing); 0 or <0 to fall back. */
+static int fill_uffd(int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
+{
+	struct uffdio_register reg = { .range = { dst, len }, .mode = UFFDIO_REGISTER_MODE_MISSING };
+	uint64_t done = 0;
+	uint8_t *src;
+
+	if (uffd < 0 || ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return -1;
+	src = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, pfd, off);
+	while (src != MAP_FAILED && done < len) {
+		struct uffdio_copy c = { .dst = dst + done, .src = (uint64_t)src + done,
+					 .len = len - done };
+
+		ioctl(uffd, UFFDIO_COPY, &c);
+		if (c.copy <= 0)
+			break;
+		done += c.copy;
+	}
+	if (src != MAP_FAILED)
+		munmap(src, len);
+	ioctl(uffd, UFFDIO_UNREGISTER, &reg.range);
+	return done == len ? 0 : -1;
+}
+
+static int fill(int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
+{
+	int r;
+
+	if (fill_uffd(uffd, pfd, dst, len, off) == 0)
+		return 0;
+	/* Pages the copy made before failing are in place; pread overwrites them. */
+	r = pread_all(pfd, (void *)dst, len, off);
+	return r < 0 ? log_error_errno(r, "cannot read staged pages at offset %llu",
+				       (unsigned long long)off) : 0;
+}
+
+static int drop(uint64_t start, uint64_t end, uint64_t delta)
+{
+	if (end > start && madvise((void *)(start + delta), end - start, MADV_DONTNEED))
+		return log_error_errno(-errno, "cannot drop staged pages at %llx",
+				       (unsigned long long)start);
+	return 0;
+}
+
+/* Of an inherited area, only the pages shared with the parent stay. */
+static int drop_unshared(const MmEntry *mm, const VmaEntry *v, uint64_t delta)
+{
+	uint64_t at = v->start;
+	int r;
+
+	for (size_t i = first_after(mm->parent_runs, mm->n_parent_runs, v->start);
+	     i < mm->n_parent_runs && mm->parent_runs[i]->vaddr < v->end; i++) {
+		const PageRunEntry *pr = mm->parent_runs[i];
+
+		if ((r = drop(at, pr->vaddr, delta)) < 0)
+			return r;
+		at = pr->vaddr + pr->nr_pages * PAGE_SIZE;
+	}
+	return drop(at, v->end, delta);
+}
+
+/*
+ * The parent's area, inherited with other bounds: grown or shrunk in place
+ * (the room to grow is nestor's reservation), or moved to the task's own
+ * place; mremap keeps the pages shared either way.
+ */
+static int resize_inherited(const struct restore_ctx *ctx, const struct restore_task *t, size_t i)
+{
+	const VmaEntry *v = t->mm->vmas[i];
+	const struct restore_task *p = &ctx->tasks[t->parent];
+	const VmaEntry *pv = p->mm->vmas[parent_area(p->mm, v)];
+	uint64_t from = parent_place(ctx, t, i), plen = pv->end - pv->start, len = v->end - v->start;
+	void *at;
+
+	if (from == t->cow_at[i]) {
+		if (len > plen && munmap((void *)(from + plen), len - plen))
+			return log_error_errno(-errno, "task %d: cannot grow area %llx", t->pid,
+					       (unsigned long long)v->start);
+		at = mremap((void *)from, plen, len, 0);
+	} else {
+		at = mremap((void *)from, plen, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			    (void *)t->cow_at[i]);
+	}
+	if (at != (void *)t->cow_at[i])
+		return log_error_errno(-errno, "task %d: cannot move area %llx from its parent's place",
+				       t->pid, (unsigned long long)v->start);
+	return 0;
+}
+
+/* Maps (or keeps) area i at its staging place and fills it with the task's own pages. */
+static int stage_area(const struct restore_ctx *ctx, const struct restore_task *t, size_t i,
+		      int uffd, int pfd, size_t *ri, uint64_t *off)
+{
+	const MmEntry *mm = t->mm;
+	const VmaEntry *v = mm->vmas[i];
+	uint64_t delta = t->cow_at[i] - v->start;
+	uint8_t kind = COW_KIND(t->cow_how[i]);
+	int r = 0;
+
+	if (kind == COW_FRESH) /* over the reservation */
+		r = mmap((void *)t->cow_at[i], v->end - v->start, PROT_READ | PROT_WRITE,
+			 v->flags | MAP_FIXED, -1, 0) == MAP_FAILED
+			    ? log_error_errno(-errno, "task %d: cannot stage area %llx", t->pid,
+					      (unsigned long long)v->start)
+			    : 0;
+	else if (kind == COW_RESIZE)
+		r = resize_inherited(ctx, t, i);
+	if (r == 0 && kind != COW_FRESH)
+		r = drop_unshared(mm, v, delta);
+	for (; r == 0 && *ri < mm->n_runs && mm->runs[*ri]->vaddr < v->end; (*ri)++) {
+		uint64_t len = mm->runs[*ri]->nr_pages * PAGE_SIZE;
+
+		r = fill(uffd, pfd, mm->runs[*ri]->vaddr + delta, len, *off);
+		*off += len;
+	}
+	return r;
+}
+
+int cow_stage(struct restore_ctx *ctx, struct restore_task *t)
+{
+	const MmEntry *mm = t->mm;
+	size_t ri = 0;
+	uint64_t off = 0;
+	char name[64];
+	int r, pfd, uffd;
+
+	if ((r = release_inherited(ctx, t)) < 0 || !t->cow_how)
+		return r;
+	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
+	pfd = fd_move_above(img_open_file(ctx->dirfd, name), ctx->fd_base + 1);
+	if (pfd < 0)
+		return pfd;
+	uffd = open_uffd();
+	if (uffd >= 0 && (uffd = fd_move_above(uffd, ctx->fd_base + 1)) < 0)
+		uffd = -1; /* pread then */
+	for (size_t i = 0; i < mm->n_vmas && r == 0; i++) {
+		/* Runs before this area are the blob's to fill. */
+		for (; ri < mm->n_runs && mm->runs[ri]->vaddr < mm->vmas[i]->start; ri++)
+			off += mm->runs[ri]->nr_pages * PAGE_SIZE;
+		if (t->cow_at[i])
+			r = stage_area(ctx, t, i, uffd, pfd, &ri, &off);
+	}
+	if (uffd >= 0)
+		close(uffd);
+	close(pfd);
+	return r;
+}
+
+void cow_fill_args(const struct restore_task *t, struct rst_vma *vmas)
+{
+	for (size_t i = 0; t->cow_at && i < t->mm->n_vmas; i++)
+		vmas[i].stage = t->cow_at[i];
+}
