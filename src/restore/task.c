@@ -14,6 +14,7 @@
 #include "files/locks.h"
 #include "mem/mem.h"
 #include "mem/vmshare.h"
+#include "ns/ns.h"
 #include "restore/restore-priv.h"
 #include "tree/cgroup.h"
 #include "tree/signals.h"
@@ -21,9 +22,12 @@
 #include "tree/timers.h"
 #include "tree/zombie.h"
 
+/* This task's pid as nestor sees it: getpid() tells the innermost one. */
+static pid_t self_pid;
+
 void task_report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
 {
-	struct rst_status st = { err, step, addr, len, getpid(), 0 };
+	struct rst_status st = { err, step, addr, len, self_pid, 0 };
 
 	(void)!write(fd, &st, sizeof(st));
 }
@@ -78,6 +82,8 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	char c;
 	int r;
 
+	self_pid = t->pid;
+	pidns_born(ctx, idx);
 	/* The root waits until nestor traces it; the others are traced from birth. */
 	/* Only nestor writes to these: were a task to hold them, a nestor that died
 	 * before tracing the root would leave it waiting for the word forever. */
@@ -97,7 +103,8 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		if ((r = files_restore_fds(ctx, t)) < 0)
 			goto fail;
 	}
-	if ((r = make_family(ctx, idx, ch)) < 0 || (r = locks_restore_flocks(ctx, t)) < 0)
+	if ((r = ns_enter_task(ctx, idx)) < 0 || (r = make_family(ctx, idx, ch)) < 0 ||
+	    (r = locks_restore_flocks(ctx, t)) < 0)
 		goto fail;
 	if (t->helper) { /* its members exist: the leader dies again */
 		task_report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);
