@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include "core/log.h"
 #include "core/util.h"
@@ -167,46 +168,84 @@ int ns_read(struct restore_ctx *ctx)
 	return 0;
 }
 
-/* In the child: the fresh namespace, filled. */
-static __attribute__((noreturn)) void make_child(struct restore_ctx *ctx, uint32_t id, int wr)
+/*
+ * In the child: inside the owner user namespace (a user namespace's
+ * parent), the fresh namespace, filled. A kind with a made hook gets
+ * nestor's turn in between: the child says it unshared, nestor answers.
+ */
+static __attribute__((noreturn)) void make_child(struct restore_ctx *ctx, uint32_t id, int sk)
 {
 	const struct restore_ns *n = &ctx->ns[id - 1];
+	const struct ns_kind_ops *ops = ns_ops_of(n->kind);
 	int r = 0;
+	char c;
 
-	if (unshare(ns_kinds[n->kind].clone_flag))
+	if (n->e->owner && setns(ns_fd(ctx, n->e->owner), CLONE_NEWUSER))
+		r = log_error_errno(-errno, "cannot enter user namespace %u to make namespace %u",
+				    n->e->owner, id);
+	if (r == 0 && ops->prepare)
+		r = ops->prepare(ctx, id);
+	if (r == 0 && unshare(ns_kinds[n->kind].clone_flag))
 		r = log_error_errno(-errno, "cannot make a %s namespace", ns_kinds[n->kind].human);
+	if (ops->made) {
+		(void)!write(sk, &r, sizeof(r));
+		if (r == 0 && read(sk, &c, 1) != 1)
+			r = -EPIPE; /* nestor's made hook failed, and said so */
+	}
 	if (r == 0)
-		r = ns_ops_of(n->kind)->restore(ctx, id);
-	(void)!write(wr, &r, sizeof(r));
-	close(wr);
+		r = ops->restore(ctx, id);
+	(void)!write(sk, &r, sizeof(r));
 	/* nestor opens our namespace, then kills us. */
 	pause();
 	_exit(0);
 }
 
+static int child_said(int sk, uint32_t id)
+{
+	int r;
+
+	if (read(sk, &r, sizeof(r)) != sizeof(r))
+		return log_error_ret(-EIO, "the maker of namespace %u died", id);
+	return r;
+}
+
+/* nestor's side: the made hook between the child's unshare and its restore. */
+static int talk_to_maker(struct restore_ctx *ctx, uint32_t id, pid_t pid, int sk)
+{
+	const struct ns_kind_ops *ops = ns_ops_of(ctx->ns[id - 1].kind);
+	int r;
+
+	if (ops->made) {
+		if ((r = child_said(sk, id)) < 0 || (r = ops->made(ctx, id, pid)) < 0)
+			return r;
+		if (write(sk, "g", 1) != 1)
+			return log_error_errno(-errno, "cannot wake the maker of namespace %u", id);
+	}
+	return child_said(sk, id);
+}
+
 static int make_ns(struct restore_ctx *ctx, uint32_t id)
 {
 	struct restore_ns *n = &ctx->ns[id - 1];
-	int p[2], r = -EIO, status;
+	int sk[2], r, status;
 	char path[64];
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC))
-		return log_error_errno(-errno, "cannot make a pipe");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
+		return log_error_errno(-errno, "cannot make a socket pair");
 	pid = fork();
 	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
+		close(sk[0]);
+		close(sk[1]);
 		return log_error_errno(-errno, "cannot fork");
 	}
 	if (pid == 0) {
-		close(p[0]);
-		make_child(ctx, id, p[1]);
+		close(sk[0]);
+		make_child(ctx, id, sk[1]);
 	}
-	close(p[1]);
-	if (read(p[0], &r, sizeof(r)) != sizeof(r))
-		r = log_error_ret(-EIO, "the maker of namespace %u died", id);
-	close(p[0]);
+	close(sk[1]);
+	r = talk_to_maker(ctx, id, pid, sk[0]);
+	close(sk[0]);
 	if (r == 0) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns_kinds[n->kind].name);
 		n->fd = fd_move_above(open(path, O_RDONLY | O_CLOEXEC), ctx->fd_base + 1);
@@ -263,7 +302,8 @@ int ns_enter_task(struct restore_ctx *ctx, int idx)
 		uint32_t id = t->pe->ns->id[s], from = cr ? cr->id[s] : 0;
 		int kind = ns_slot_kind(s);
 
-		if (!id || kind == NSK_PID || !ns_ops_of(kind))
+		/* The user namespace is entered last, by userns_enter_task(). */
+		if (!id || kind == NSK_PID || kind == NSK_USER || !ns_ops_of(kind))
 			continue;
 		if (!from) /* nestor's, or a zombie's: none */
 			from = ns_entry(ctx, id)->host ? id : 0;

@@ -47,6 +47,12 @@ struct ns_kind_ops {
 	/* Reads and checks the kind's image(s) before anything is made; may keep
 	 * what it read in *ns_priv(ctx, id). */
 	int (*validate)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: in the process that makes namespace id, inside its owner
+	 * user namespace, just before it unshares (user: the owner's uid). */
+	int (*prepare)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: in nestor, once maker has unshared and before its restore
+	 * hook runs (user: the id maps, written from the parent). */
+	int (*made)(struct restore_ctx *ctx, uint32_t id, pid_t maker);
 	/* In a process inside the fresh, still empty namespace id (and its owner
 	 * user namespace), before any task of the tree enters it. */
 	int (*restore)(struct restore_ctx *ctx, uint32_t id);
@@ -55,6 +61,7 @@ struct ns_kind_ops {
 };
 
 extern const struct ns_kind_ops uts_ns_ops;
+extern const struct ns_kind_ops user_ns_ops;
 
 /* ---- dump ---- */
 
