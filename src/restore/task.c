@@ -15,6 +15,7 @@
 #include "mem/mem.h"
 #include "mem/vmshare.h"
 #include "ns/ns.h"
+#include "ns/userns.h"
 #include "restore/restore-priv.h"
 #include "tree/cgroup.h"
 #include "tree/signals.h"
@@ -116,8 +117,9 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		r = zombie_exit(t->pe);
 		goto fail;
 	}
+	/* Last of all, once its children exist: into its user namespace. */
 	if ((r = settle_zombies(ctx, idx)) < 0 || (r = task_prepare(ctx, t, ch, &reg)) < 0 ||
-	    (!t->no_rseq && (r = unregister_rseq()) < 0))
+	    (r = userns_enter_task(ctx, idx)) < 0 || (!t->no_rseq && (r = unregister_rseq()) < 0))
 		goto fail;
 	task_report(ch->status_wr, 0, RST_STEP_READY, (uint64_t)reg.start, reg.len);
 	/*

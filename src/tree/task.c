@@ -20,6 +20,7 @@
 #include "tree/task.h"
 #include "tree/ioprio.h"
 #include "core/util.h"
+#include "ns/userns.h"
 
 #define PF_KTHREAD 0x00200000
 
@@ -294,6 +295,7 @@ int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	if (!core->comm || !core->ns_pid)
 		return -ENOMEM;
 	if ((r = thread_dump(&t->rt, t->pa, &core->thread)) < 0 || (r = dump_creds(t, &core->creds)) < 0 ||
+	    (r = userns_creds_inside(ctx, t, core->creds)) < 0 ||
 	    (r = dump_rlimits(t, core)) < 0 || (r = dump_sched(t, core)) < 0)
 		return r;
 	dump_prctl_flags(t, core);
