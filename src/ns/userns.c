@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/arena.h"
@@ -29,6 +30,7 @@
 #include "core/util.h"
 #include "ns/ns-priv.h"
 #include "ns/userns.h"
+#include "restorer/restorer-abi.h"
 
 #ifndef NS_GET_OWNER_UID
 #define NS_GET_OWNER_UID _IO(0xb7, 0x4)
@@ -278,10 +280,12 @@ int userns_creds_inside(const struct dump_ctx *ctx, const struct dump_task *t, C
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", t->pid);
 	if ((r = read_text(path, gid_map, sizeof(gid_map))) < 0)
 		return r;
-	if ((r = ids_inside(uid_map, c->uids, c->n_uids, "uid", t->pid)) < 0 ||
-	    (r = ids_inside(gid_map, c->gids, c->n_gids, "gid", t->pid)) < 0)
+	/* Supplementary groups stay as nestor sees them: they may be unmapped
+	 * inside, and setgroups denied there; they are set before the task
+	 * enters (userns_enter_task). */
+	if ((r = ids_inside(uid_map, c->uids, c->n_uids, "uid", t->pid)) < 0)
 		return r;
-	return ids_inside(gid_map, c->groups, c->n_groups, "supplementary group", t->pid);
+	return ids_inside(gid_map, c->gids, c->n_gids, "gid", t->pid);
 }
 
 /* ---- restore ---- */
@@ -488,13 +492,17 @@ static void userns_free(struct restore_ctx *ctx, uint32_t id)
 	*ns_priv(ctx, id) = NULL;
 }
 
-int userns_enter_task(struct restore_ctx *ctx, int idx)
+int userns_enter_task(struct restore_ctx *ctx, int idx, struct rst_args *a)
 {
 	const struct restore_task *t = &ctx->tasks[idx];
+	const CredsEntry *c = t->core->creds;
 	uint32_t id = t->pe->ns->id[NS_USER];
 
 	if (!id || ns_entry(ctx, id)->host)
 		return 0;
+	if (setgroups(c->n_groups, c->groups))
+		return log_error_errno(-errno, "cannot set the groups of task %d", t->pid);
+	a->creds.nr_groups = RST_KEEP_GROUPS;
 	if (setns(ns_fd(ctx, id), CLONE_NEWUSER))
 		return log_error_errno(-errno, "task %d cannot enter its user namespace", t->pid);
 	return 0;

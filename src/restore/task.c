@@ -119,7 +119,7 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	}
 	/* Last of all, once its children exist: into its user namespace. */
 	if ((r = settle_zombies(ctx, idx)) < 0 || (r = task_prepare(ctx, t, ch, &reg)) < 0 ||
-	    (r = userns_enter_task(ctx, idx)) < 0 || (!t->no_rseq && (r = unregister_rseq()) < 0))
+	    (r = userns_enter_task(ctx, idx, reg.args)) < 0 || (!t->no_rseq && (r = unregister_rseq()) < 0))
 		goto fail;
 	task_report(ch->status_wr, 0, RST_STEP_READY, (uint64_t)reg.start, reg.len);
 	/*

@@ -67,10 +67,11 @@ struct rst_vma {
 	int32_t fd;
 };
 
+#define RST_KEEP_GROUPS 0xffffffffu
 struct rst_creds {
 	uint32_t uids[4], gids[4];
 	uint32_t groups[RST_MAX_GROUPS];
-	uint32_t nr_groups;
+	uint32_t nr_groups; /* RST_KEEP_GROUPS: set already (see userns.c) */
 	uint32_t securebits;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	uint32_t no_new_privs, dumpable;

@@ -319,7 +319,8 @@ static void restore_creds(struct rst_args *a, struct rst_thread *th)
 			CHECK(rsys(NR_prctl, PR_CAPBSET_DROP, cap, 0), RST_STEP_CREDS, cap);
 	CHECK(rsys(NR_prctl, PR_SET_SECUREBITS, th->securebits | 0x10 /* KEEP_CAPS */, 0),
 	      RST_STEP_CREDS, 0);
-	CHECK(rsys(NR_setgroups, c->nr_groups, c->groups, 0), RST_STEP_CREDS, 0);
+	if (c->nr_groups != RST_KEEP_GROUPS)
+		CHECK(rsys(NR_setgroups, c->nr_groups, c->groups, 0), RST_STEP_CREDS, 0);
 	CHECK(rsys(NR_setresgid, c->gids[0], c->gids[1], c->gids[2]), RST_STEP_CREDS, 0);
 	rsys(NR_setfsgid, c->gids[3], 0, 0);
 	CHECK(rsys(NR_setresuid, c->uids[0], c->uids[1], c->uids[2]), RST_STEP_CREDS, 0);
