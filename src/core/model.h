@@ -150,6 +150,7 @@ struct restore_ctx {
 	size_t nr_ns;
 	int host_ns_fds[8]; /* nestor's own namespaces, by kind (ns.c) */
 	bool host_ns_open;
+	bool pid_nested; /* some task is in a pid namespace other than nestor's */
 };
 
 struct shm_obj {

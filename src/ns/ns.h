@@ -96,8 +96,6 @@ void ns_restore_free(struct restore_ctx *ctx);
 
 /* pid.c, in the process that makes tasks. */
 struct clone_args;
-/* A task just born (or nestor, for idx 0's creation: -1 is not asked). */
-void pidns_born(const struct restore_ctx *ctx, int idx);
 /* Fills ca's set_tid from task idx's vector, CLONE_NEWPID for an init, and
  * makes the caller's children go to the right pid namespace. */
 int pidns_prepare_clone(const struct restore_ctx *ctx, int idx, struct clone_args *ca,

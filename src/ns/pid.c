@@ -279,6 +279,8 @@ int pidns_validate(struct restore_ctx *ctx)
 		if (n->kind == NSK_PID && !n->e->host && n->init < 0)
 			return log_error_ret(-EINVAL, "image ns.img is corrupted: pid namespace %zu "
 						      "has no init", i + 1);
+		if (n->kind == NSK_PID && !n->e->host)
+			ctx->pid_nested = true;
 	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		uint32_t pfc = ctx->tasks[i].pe->ns->id[NS_PID_FOR_CHILDREN];
@@ -294,25 +296,19 @@ int pidns_validate(struct restore_ctx *ctx)
 
 /* ---- restore, in the task that makes another ---- */
 
-/* The pid namespace this process makes its children in: its own at birth. */
-static uint32_t cur_pfc;
-static bool cur_pfc_known;
-
-void pidns_born(const struct restore_ctx *ctx, int idx)
-{
-	cur_pfc = canon(ctx, ctx->tasks[idx].pe->ns->id[NS_PID]);
-	cur_pfc_known = true;
-}
-
-/* Makes pid namespace id (0: nestor's) the one this process's children go to. */
+/*
+ * Makes pid namespace id (0: nestor's) the one this process's children go
+ * to. Asked each time, not remembered: a task sharing memory with its
+ * parent (CLONE_VM) would share the memory too, not its namespaces.
+ */
 static int set_pfc(const struct restore_ctx *ctx, uint32_t id)
 {
 	char path[64];
 	int fd;
 
-	id = canon(ctx, id);
-	if (cur_pfc_known && cur_pfc == id)
+	if (!ctx->pid_nested)
 		return 0;
+	id = canon(ctx, id);
 	if (!id) {
 		fd = dup(ctx->host_ns_fds[NSK_PID]);
 	} else {
@@ -328,8 +324,6 @@ static int set_pfc(const struct restore_ctx *ctx, uint32_t id)
 		return r;
 	}
 	close(fd);
-	cur_pfc = id;
-	cur_pfc_known = true;
 	return 0;
 }
 
@@ -352,7 +346,10 @@ int pidns_prepare_clone(const struct restore_ctx *ctx, int idx, struct clone_arg
 
 int pidns_finish(const struct restore_ctx *ctx, int idx)
 {
-	return set_pfc(ctx, ctx->tasks[idx].pe->ns->id[NS_PID_FOR_CHILDREN]);
+	uint32_t pfc = ctx->tasks[idx].pe->ns->id[NS_PID_FOR_CHILDREN];
+
+	/* A zombie has none. */
+	return pfc ? set_pfc(ctx, pfc) : 0;
 }
 
 pid_t pidns_pid_seen_by(const struct restore_ctx *ctx, int idx, int viewer)

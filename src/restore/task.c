@@ -23,12 +23,26 @@
 #include "tree/timers.h"
 #include "tree/zombie.h"
 
-/* This task's pid as nestor sees it: getpid() tells the innermost one. */
-static pid_t self_pid;
+/*
+ * This task's pid as nestor sees it: getpid() tells the innermost one, and
+ * nestor's /proc the outermost. Not kept in memory: a task sharing memory
+ * with its parent (CLONE_VM) would overwrite the parent's.
+ */
+static pid_t self_pid(void)
+{
+	char buf[16];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	int pid;
+
+	if (n <= 0)
+		return getpid();
+	buf[n] = 0;
+	return parse_int(buf, &pid) < 0 ? getpid() : pid;
+}
 
 void task_report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
 {
-	struct rst_status st = { err, step, addr, len, self_pid, 0 };
+	struct rst_status st = { err, step, addr, len, self_pid(), 0 };
 
 	(void)!write(fd, &st, sizeof(st));
 }
@@ -83,8 +97,6 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	char c;
 	int r;
 
-	self_pid = t->pid;
-	pidns_born(ctx, idx);
 	/* The root waits until nestor traces it; the others are traced from birth. */
 	/* Only nestor writes to these: were a task to hold them, a nestor that died
 	 * before tracing the root would leave it waiting for the word forever. */

@@ -359,6 +359,33 @@ static void kill_with_nestor(struct dump_ctx *ctx)
 			ptrace(PTRACE_SETOPTIONS, ctx->tasks[i].pid, 0, opts);
 }
 
+/*
+ * All die at once; traced threads report their deaths to us: collect each,
+ * in whatever order they come. An init's exit waits for every task of its
+ * pid namespace to be gone, and those report to us first.
+ */
+static void collect_deaths(struct dump_ctx *ctx)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].seized) {
+			ctx->tasks[i].seized = false;
+			left += 1 + ctx->tasks[i].nr_threads;
+		}
+	while (left > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, __WALL);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			left--;
+	}
+}
+
 int pstree_release(struct dump_ctx *ctx, bool kill_them)
 {
 	int r = 0;
@@ -385,18 +412,8 @@ int pstree_release(struct dump_ctx *ctx, bool kill_them)
 		r = r ? r : rr;
 	}
 	pr_debug("killed");
-	/* All die at once; traced threads report their deaths to us: collect each. */
-	for (size_t i = 0; kill_them && i < ctx->nr_tasks; i++) {
-		struct dump_task *t = &ctx->tasks[i];
-		int status;
-
-		if (!t->seized)
-			continue;
-		t->seized = false;
-		for (size_t k = 0; k < t->nr_threads; k++)
-			wait_stopped(t->threads[k].pid, &status);
-		wait_stopped(t->pid, &status);
-	}
+	if (kill_them)
+		collect_deaths(ctx);
 	return r;
 }
 
