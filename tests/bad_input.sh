@@ -294,7 +294,10 @@ run "dump: nestor itself" t_itself
 run "dump: a zombie" t_zombie
 run "dump: a thread id, not a process" t_thread_id
 run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
-run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
+run "dump: a threaded task in another user namespace" dump_refused ns-user-threads -- \
+	"\\bPID\\b" "threads" "user namespace"
+run "dump: a pid namespace owned by an inner user namespace" dump_refused ns-user-pid -- \
+	"task AUX\\b" "pid namespace owned by a user namespace"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
 run "dump: a thread in a UTS namespace of its own" dump_refused thread_uts -- \

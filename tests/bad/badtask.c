@@ -477,9 +477,25 @@ static void setup(void)
 		/* SIGWINCH: harmless whenever it comes (our parent may be gone already). */
 		if (prctl(PR_SET_PDEATHSIG, SIGWINCH))
 			fail("PR_SET_PDEATHSIG: %m");
-	} else if (!strcmp(mode, "ns-user")) {
+	} else if (!strcmp(mode, "ns-user-threads")) {
+		/* A threaded task cannot setns() into its user namespace at restore. */
 		enter_ns(CLONE_NEWUSER, "user");
 		map_root();
+		if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+	} else if (!strcmp(mode, "ns-user-pid")) {
+		/* A pid namespace our user namespace owns, its init our child. */
+		enter_ns(CLONE_NEWUSER, "user");
+		map_root();
+		if (unshare(CLONE_NEWPID))
+			fail("unshare(CLONE_NEWPID): %m");
+		child = fork();
+		if (child < 0)
+			fail("fork: %m");
+		if (child == 0)
+			for (;;)
+				pause();
+		put_file("aux", "%d", child);
 	} else if (!strcmp(mode, "ns-net")) {
 		enter_ns(CLONE_NEWNET, "net");
 	} else if (!strcmp(mode, "ns-mnt")) {
@@ -656,6 +672,12 @@ static void check(void)
 		    errno != ENOENT)
 			fail("pid_for_children is readable: no longer a new pid namespace");
 	} else if (!strncmp(mode, "ns-", 3)) {
+		if (!strcmp(mode, "ns-user-pid") && (kill(child, 0) || waitpid(child, NULL, WNOHANG)))
+			fail("child %d is gone", child);
+		if (!strcmp(mode, "ns-user-pid")) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+		}
 		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_name);
 		if (stat(path, &st) || st.st_ino != ns_before.st_ino)
 			fail("no longer in the %s namespace it made", ns_name);
