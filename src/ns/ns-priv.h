@@ -66,5 +66,9 @@ struct restore_ns {
 int pidns_check(struct dump_ctx *ctx);
 int pidns_fill_pstree(const struct dump_ctx *ctx, const struct dump_task *t, PstreeEntry *e);
 int pidns_validate(struct restore_ctx *ctx);
+/* Task idx's pid namespace for children is not its own. */
+bool pidns_pfc_differs(const struct restore_ctx *ctx, int idx);
+/* A descriptor of it, above nestor's fd base. */
+int pidns_pfc_open(const struct restore_ctx *ctx, int idx);
 
 #endif

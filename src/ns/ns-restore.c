@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "ns/ns-priv.h"
+#include "restorer/restorer-abi.h"
 
 const NsEntry *ns_entry(const struct restore_ctx *ctx, uint32_t id)
 {
@@ -333,4 +334,76 @@ void ns_restore_free(struct restore_ctx *ctx)
 	for (size_t k = 0; ctx->host_ns_open && k < ARRAY_SIZE(ctx->host_ns_fds); k++)
 		if (ctx->host_ns_fds[k] >= 0)
 			close(ctx->host_ns_fds[k]);
+}
+
+static int keep_fd(struct rst_args *a, int fd)
+{
+	uint32_t i = 0;
+
+	while (i < a->nr_keep_fds && a->keep_fds[i] < fd)
+		i++;
+	if (i < a->nr_keep_fds && a->keep_fds[i] == fd)
+		return 0;
+	if (a->nr_keep_fds == RST_MAX_KEEP_FDS)
+		return log_error_ret(-E2BIG, "too many namespaces for the threads of one task");
+	memmove(&a->keep_fds[i + 1], &a->keep_fds[i], (a->nr_keep_fds - i) * sizeof(int32_t));
+	a->keep_fds[i] = fd;
+	a->nr_keep_fds++;
+	return 0;
+}
+
+/* A thread's own namespaces (those a kind fills: uts, ipc), entered in the blob. */
+static int fill_thread(struct restore_ctx *ctx, const PstreeEntry *e, size_t k,
+		       struct rst_thread *th, struct rst_args *a)
+{
+	const uint32_t *v = e->thread_pids[k]->nr;
+	size_t n = e->thread_pids[k]->n_nr;
+	int r;
+
+	th->nr_tid_levels = n;
+	for (size_t j = 0; j < n; j++)
+		th->tid_levels[j] = v[n - 1 - j];
+	for (int s = 0; s < NS_NR_SLOTS; s++) {
+		uint32_t id = e->thread_ns[k]->id[s];
+		int kind = ns_slot_kind(s);
+
+		if (id == e->ns->id[s] || kind == NSK_PID || !ns_ops_of(kind))
+			continue;
+		if (th->nr_ns == RST_MAX_THREAD_NS)
+			return log_error_ret(-E2BIG, "thread %u: too many namespaces", e->threads[k]);
+		th->ns_fd[th->nr_ns] = ns_fd(ctx, id);
+		th->ns_type[th->nr_ns++] = ns_kinds[kind].clone_flag;
+		if ((r = keep_fd(a, ns_fd(ctx, id))) < 0)
+			return r;
+	}
+	if (th->nr_ns)
+		a->ns_pending++;
+	return 0;
+}
+
+int ns_fill_args(struct restore_ctx *ctx, int idx, struct rst_args *a)
+{
+	const PstreeEntry *e = ctx->tasks[idx].pe;
+	struct rst_thread *th = (struct rst_thread *)a->threads;
+	int r;
+
+	for (uint32_t i = 1; i < a->nr_threads; i++) {
+		size_t k = 0;
+
+		while (k < e->n_threads && e->threads[k] != (uint32_t)th[i].tid)
+			k++;
+		if (k == e->n_threads)
+			return log_error_ret(-EINVAL, "task %u: thread %d is not in pstree.img",
+					     e->pid, th[i].tid);
+		if ((r = fill_thread(ctx, e, k, &th[i], a)) < 0)
+			return r;
+	}
+	if (e->n_threads && pidns_pfc_differs(ctx, idx)) {
+		a->pfc_fd = pidns_pfc_open(ctx, idx);
+		if (a->pfc_fd < 0)
+			return a->pfc_fd;
+		a->has_pfc = 1;
+		return keep_fd(a, a->pfc_fd);
+	}
+	return 0;
 }

@@ -93,6 +93,10 @@ int ns_enter_task(struct restore_ctx *ctx, int idx);
 /* A descriptor of namespace id, made (or nestor's own), after ns_restore. */
 int ns_fd(const struct restore_ctx *ctx, uint32_t id);
 void ns_restore_free(struct restore_ctx *ctx);
+struct rst_args;
+/* In the task, its blob's arguments filled: each thread's pid vector and own
+ * namespaces, and the task's pid namespace for children when it has threads. */
+int ns_fill_args(struct restore_ctx *ctx, int idx, struct rst_args *a);
 
 /* pid.c, in the process that makes tasks. */
 struct clone_args;

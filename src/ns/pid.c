@@ -296,6 +296,21 @@ int pidns_validate(struct restore_ctx *ctx)
 
 /* ---- restore, in the task that makes another ---- */
 
+/* A descriptor of pid namespace id, 0 for nestor's. */
+static int open_pidns(const struct restore_ctx *ctx, uint32_t id)
+{
+	char path[64];
+	int fd;
+
+	if (!id)
+		return fd_move_above(dup(ctx->host_ns_fds[NSK_PID]), ctx->fd_base + 1);
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", ctx->tasks[ctx->ns[id - 1].init].pid);
+	fd = fd_move_above(open(path, O_RDONLY | O_CLOEXEC), ctx->fd_base + 1);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open %s", path);
+	return fd;
+}
+
 /*
  * Makes pid namespace id (0: nestor's) the one this process's children go
  * to. Asked each time, not remembered: a task sharing memory with its
@@ -303,20 +318,13 @@ int pidns_validate(struct restore_ctx *ctx)
  */
 static int set_pfc(const struct restore_ctx *ctx, uint32_t id)
 {
-	char path[64];
 	int fd;
 
 	if (!ctx->pid_nested)
 		return 0;
 	id = canon(ctx, id);
-	if (!id) {
-		fd = dup(ctx->host_ns_fds[NSK_PID]);
-	} else {
-		snprintf(path, sizeof(path), "/proc/%d/ns/pid", ctx->tasks[ctx->ns[id - 1].init].pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return log_error_errno(-errno, "cannot open pid namespace %u", id);
+	if ((fd = open_pidns(ctx, id)) < 0)
+		return fd;
 	if (setns(fd, CLONE_NEWPID)) {
 		int r = log_error_errno(-errno, "cannot make children in pid namespace %u", id);
 
@@ -344,12 +352,32 @@ int pidns_prepare_clone(const struct restore_ctx *ctx, int idx, struct clone_arg
 	return set_pfc(ctx, init ? ns_entry(ctx, pidns)->parent : pidns);
 }
 
+bool pidns_pfc_differs(const struct restore_ctx *ctx, int idx)
+{
+	const PstreeEntry *e = ctx->tasks[idx].pe;
+	uint32_t pfc = e->ns->id[NS_PID_FOR_CHILDREN];
+
+	return pfc && canon(ctx, pfc) != canon(ctx, e->ns->id[NS_PID]);
+}
+
+int pidns_pfc_open(const struct restore_ctx *ctx, int idx)
+{
+	return open_pidns(ctx, canon(ctx, ctx->tasks[idx].pe->ns->id[NS_PID_FOR_CHILDREN]));
+}
+
+/*
+ * A task with threads keeps its own until its blob has made them (a thread
+ * cannot be made while the task's children would go elsewhere).
+ */
 int pidns_finish(const struct restore_ctx *ctx, int idx)
 {
-	uint32_t pfc = ctx->tasks[idx].pe->ns->id[NS_PID_FOR_CHILDREN];
+	const PstreeEntry *e = ctx->tasks[idx].pe;
+	uint32_t pfc = e->ns->id[NS_PID_FOR_CHILDREN];
 
 	/* A zombie has none. */
-	return pfc ? set_pfc(ctx, pfc) : 0;
+	if (!pfc)
+		return 0;
+	return set_pfc(ctx, e->n_threads ? e->ns->id[NS_PID] : pfc);
 }
 
 pid_t pidns_pid_seen_by(const struct restore_ctx *ctx, int idx, int viewer)

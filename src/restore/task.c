@@ -77,6 +77,8 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 	    (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
 		return r;
 	task_fill_args(t, reg->args);
+	if ((r = ns_fill_args(ctx, t - ctx->tasks, reg->args)) < 0)
+		return r;
 	signals_fill_args(t, reg->args);
 	mem_fill_shms(ctx, t, reg->args);
 	vmshare_fill_args(ctx, t, reg);

@@ -15,9 +15,12 @@
  * /proc/self/status), getpid() and getppid() before the checkpoint and
  * compares them after. l2 then reaps z (status 7) and o's parent is l2
  * (1); x signals its init with SIGUSR1, which an init ignores (it has no
- * handler), and l3 lives on.
+ * handler), and l3 lives on. x has a second thread, whose id vector
+ * (/proc/thread-self/status) comes back whole too.
  */
+#include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
 
 #include "tree.h"
 
@@ -26,14 +29,19 @@ struct me {
 	pid_t pid, ppid;
 };
 
-static void nspid(char *buf, size_t len)
+static void nspid_of(const char *path, char *buf, size_t len)
 {
 	char st[4096], *p, *e;
 
-	if (read_file("/proc/self/status", st, sizeof(st)) <= 0 || !(p = strstr(st, "NSpid:")) ||
+	if (read_file(path, st, sizeof(st)) <= 0 || !(p = strstr(st, "NSpid:")) ||
 	    !(e = strchr(p, '\n')))
 		tree_fail("cannot read NSpid");
 	snprintf(buf, len, "%.*s", (int)(e - p - 6), p + 6);
+}
+
+static void nspid(char *buf, size_t len)
+{
+	nspid_of("/proc/self/status", buf, len);
 }
 
 static void me_get(struct me *m)
@@ -66,11 +74,40 @@ static void settle(struct me *m, int tag)
 	test_waitsig();
 }
 
+static volatile int x_thread_state; /* 1: recorded, 2: check now, 3: checked */
+static char x_thread_vec[128], x_thread_msg[300];
+
+static void *x_thread(void *arg)
+{
+	char now[128];
+
+	(void)arg;
+	nspid_of("/proc/thread-self/status", x_thread_vec, sizeof(x_thread_vec));
+	x_thread_state = 1;
+	while (x_thread_state != 2)
+		tree_sleep_ms(1);
+	nspid_of("/proc/thread-self/status", now, sizeof(now));
+	if (strcmp(now, x_thread_vec))
+		snprintf(x_thread_msg, sizeof(x_thread_msg), "thread: NSpid%s, expected NSpid%s",
+			 now, x_thread_vec);
+	x_thread_state = 3;
+	return NULL;
+}
+
 static void x_main(void)
 {
 	struct me m;
+	pthread_t th;
 
+	if (pthread_create(&th, NULL, x_thread, NULL))
+		tree_fail("pthread_create failed");
+	while (x_thread_state != 1)
+		tree_sleep_ms(1);
 	settle(&m, 6);
+	x_thread_state = 2;
+	pthread_join(th, NULL);
+	if (x_thread_msg[0])
+		tree_fail("%s", x_thread_msg);
 	me_check(&m, 4);
 	if (m.ppid != 1 || m.pid != 2 || kill(1, SIGUSR1))
 		tree_fail("pid %d ppid %d, or kill(1): %m", m.pid, m.ppid);

@@ -3,11 +3,15 @@
  * uts_many: several UTS namespaces in one tree. Child a unshares one
  * ("uts-a"/"dom-a"), child b another ("uts-b"/"dom-b") and forks b1,
  * which inherits it; child c enters a's with setns. The root stays in the
- * runner's. After restore each task has its names, a and c share one
+ * runner's, but for one of its threads, which unshares one alone
+ * ("uts-thread"). After restore each task has its names, a and c share one
  * namespace (a name a sets is seen by c), b and b1 another, and neither is
- * the root's, whose names are the machine's as before.
+ * the root's, whose names are the machine's as before; the thread has its
+ * own names and namespace, the root's main thread not.
  */
+#include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
@@ -38,6 +42,41 @@ static ino_t uts_of(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/ns/uts", pid);
 	if (stat(path, &st))
 		tree_fail("stat %s: %m", path);
+	return st.st_ino;
+}
+
+static volatile int thread_tid, thread_done;
+static char thread_verdict[200];
+
+/* A thread of the root in a UTS namespace of its own; it checks its names at the end. */
+static void *uts_thread(void *arg)
+{
+	struct utsname u;
+
+	(void)arg;
+	if (unshare(CLONE_NEWUTS) || sethostname("uts-thread", 10)) {
+		snprintf(thread_verdict, sizeof(thread_verdict), "thread: unshare: %m");
+		thread_tid = -1;
+		return NULL;
+	}
+	thread_tid = syscall(SYS_gettid);
+	while (!thread_done)
+		tree_sleep_ms(1);
+	uname(&u);
+	if (strcmp(u.nodename, "uts-thread"))
+		snprintf(thread_verdict, sizeof(thread_verdict), "thread: hostname %s, expected "
+			 "uts-thread", u.nodename);
+	return NULL;
+}
+
+static ino_t thread_uts(pid_t tid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/ns/uts", tid);
+	if (stat(path, &st))
+		fail("stat %s: %m", path);
 	return st.st_ino;
 }
 
@@ -123,8 +162,24 @@ int main(int argc, char **argv)
 		tree_pass();
 	}
 	tree_barrier_wait(4, NULL);
-	test_daemon();
-	test_waitsig();
+	{
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, uts_thread, NULL))
+			fail("pthread_create failed");
+		while (!thread_tid)
+			tree_sleep_ms(1);
+		if (thread_tid < 0)
+			fail("%s", thread_verdict);
+		test_daemon();
+		test_waitsig();
+		if (thread_uts(thread_tid) == uts_of(getpid()))
+			fail("the thread shares the main thread's UTS namespace after restore");
+		thread_done = 1;
+		pthread_join(th, NULL);
+		if (thread_verdict[0])
+			fail("%s", thread_verdict);
+	}
 
 	check_names(own.nodename, own.domainname, "root after restore");
 	if (uts_of(a) != uts_of(c))
