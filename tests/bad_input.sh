@@ -298,6 +298,8 @@ run "dump: a threaded task in another user namespace" dump_refused ns-user-threa
 	"\\bPID\\b" "threads" "user namespace"
 run "dump: a pid namespace owned by an inner user namespace" dump_refused ns-user-pid -- \
 	"task AUX\\b" "pid namespace owned by a user namespace"
+run "dump: a task sharing fs info in another user namespace" dump_refused ns-user-fs -- \
+	"task AUX\\b" "CLONE_FS" "user namespace"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
 run "dump: a task in another IPC namespace" dump_refused ns-ipc -- "\\bPID\\b" "IPC namespace other than nestor's"
@@ -396,6 +398,10 @@ run "restore: ns.img rewritten: an owner that is not a user namespace" t_family_
 	ns.img:2:host=0,ns.img:2:owner=1 "corrupted"
 run "restore: ns.img rewritten: a mount namespace to make" t_family_rewritten ns.img:4:host=0 \
 	"mount namespace other than nestor's \\(not supported yet\\)"
+run "restore: userns image rewritten: a uid map that overlaps" t_userns_rewritten uid_map=dup \
+	"corrupted" "id map"
+run "restore: userns image rewritten: a gid map that overlaps" t_userns_rewritten gid_map=dup \
+	"corrupted" "id map"
 run "restore: pstree.img rewritten: a child in session 1" t_family_rewritten pstree.img:1:sid=1 \
 	"session 1\\b"
 run "restore: pstree.img rewritten: a grandchild in a group no task leads" \

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "mem/mem.h"
 #include "ns/ns.h"
+#include "ns/userns.h"
 #include "infect/parasite.h"
 #include "infect/rop.h"
 #include "tree/pstree.h"
@@ -234,8 +235,9 @@ static int collect(struct dump_ctx *ctx)
 {
 	int r;
 
+	/* userns_check needs what the layout check found shared (CLONE_FS). */
 	if ((r = ns_collect(ctx)) < 0 || (r = pstree_check_layout(ctx)) < 0 ||
-	    (r = collect_tasks(ctx)) < 0)
+	    (r = userns_check(ctx)) < 0 || (r = collect_tasks(ctx)) < 0)
 		return r;
 	pr_debug("every task collected");
 	if ((r = files_dump_finish(ctx)) < 0)

@@ -22,7 +22,6 @@
 #include "core/util.h"
 #include "ns/ns.h"
 #include "ns/ns-priv.h"
-#include "ns/userns.h"
 
 /* The kinds with content, through their hooks. */
 static const struct ns_kind_ops *const kind_ops[] = {
@@ -288,7 +287,7 @@ int ns_collect(struct dump_ctx *ctx)
 				return r;
 		}
 	}
-	if ((r = check_owners(ctx)) < 0 || (r = pidns_check(ctx)) < 0 || (r = userns_check(ctx)) < 0)
+	if ((r = check_owners(ctx)) < 0 || (r = pidns_check(ctx)) < 0)
 		return r;
 	pr_debug("%zu namespaces", ctx->nr_ns);
 	return 0;

@@ -503,6 +503,20 @@ static void setup(void)
 		/* SIGWINCH: harmless whenever it comes (our parent may be gone already). */
 		if (prctl(PR_SET_PDEATHSIG, SIGWINCH))
 			fail("PR_SET_PDEATHSIG: %m");
+	} else if (!strcmp(mode, "ns-user")) {
+		enter_ns(CLONE_NEWUSER, "user");
+		map_root();
+	} else if (!strcmp(mode, "ns-user-fs")) {
+		/* Our child shares our fs info: it could not setns() into the namespace. */
+		enter_ns(CLONE_NEWUSER, "user");
+		map_root();
+		child = syscall(SYS_clone, CLONE_FS | SIGCHLD, 0, 0, 0, 0);
+		if (child < 0)
+			fail("clone(CLONE_FS): %m");
+		if (child == 0)
+			for (;;)
+				pause();
+		put_file("aux", "%d", child);
 	} else if (!strcmp(mode, "ns-user-threads")) {
 		/* A threaded task cannot setns() into its user namespace at restore. */
 		enter_ns(CLONE_NEWUSER, "user");
@@ -709,9 +723,9 @@ static void check(void)
 		    errno != ENOENT)
 			fail("pid_for_children is readable: no longer a new pid namespace");
 	} else if (!strncmp(mode, "ns-", 3)) {
-		if (!strcmp(mode, "ns-user-pid") && (kill(child, 0) || waitpid(child, NULL, WNOHANG)))
+		if (child && (kill(child, 0) || waitpid(child, NULL, WNOHANG)))
 			fail("child %d is gone", child);
-		if (!strcmp(mode, "ns-user-pid")) {
+		if (child) {
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);
 		}
