@@ -531,6 +531,71 @@ static const char *check_ns_tasks(const struct restore_ctx *ctx)
 	return NULL;
 }
 
+/* User namespaces: maps the kernel would take (at most 340 lines, none
+ * empty, no 32-bit wrap, no two lines meeting on either side), setgroups
+ * never allowed under a parent that denies it, the owner mapped in the
+ * parent, sane limits, and no pid namespace owned by one (not restored). */
+static bool userns_map_ok(UsernsExtent *const *m, size_t n)
+{
+	if (n > 340)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = m[i]->first, b = m[i]->lower_first, c = m[i]->count;
+
+		if (!c || a + c > 1ull << 32 || b + c > 1ull << 32)
+			return false;
+		for (size_t k = 0; k < i; k++) {
+			uint64_t a2 = m[k]->first, b2 = m[k]->lower_first, c2 = m[k]->count;
+
+			if ((a < a2 + c2 && a2 < a + c) || (b < b2 + c2 && b2 < b + c))
+				return false;
+		}
+	}
+	return true;
+}
+
+static const char *check_userns(const struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_ns; i++) {
+		const NsEntry *n = ns_entry(ctx, i + 1), *pn;
+		const UsernsEntry *u, *pu;
+
+		if (n->host)
+			continue;
+		if (!strcmp(n->kind, "pid") && n->owner)
+			return BROKEN("pid namespace %u owned by user namespace %u", n->id, n->owner);
+		if (strcmp(n->kind, "user"))
+			continue;
+		u = *ns_priv((struct restore_ctx *)ctx, n->id);
+		if (!u)
+			return BROKEN("user namespace %u: no image kept", n->id);
+		if (!userns_map_ok(u->uid_map, u->n_uid_map) || !userns_map_ok(u->gid_map, u->n_gid_map))
+			return BROKEN("user namespace %u: a map the kernel refuses", n->id);
+		for (size_t k = 0; k < u->n_limits; k++) {
+			const char *c = u->limits[k]->name;
+
+			if (!*c || strlen(c) >= 48 || strspn(c, "abcdefghijklmnopqrstuvwxyz_") != strlen(c) ||
+			    u->limits[k]->value > 0x7fffffff)
+				return BROKEN("user namespace %u: limit %zu", n->id, k);
+		}
+		pn = ns_of(ctx, n->parent);
+		if (!pn || pn->host)
+			continue;
+		pu = *ns_priv((struct restore_ctx *)ctx, pn->id);
+		if (pu->setgroups_deny && !u->setgroups_deny)
+			return BROKEN("user namespace %u allows setgroups, its parent denies it", n->id);
+		bool owned = false;
+
+		for (size_t k = 0; k < pu->n_uid_map; k++)
+			owned |= u->owner_uid >= pu->uid_map[k]->first &&
+				 u->owner_uid - pu->uid_map[k]->first < pu->uid_map[k]->count;
+		if (!owned)
+			return BROKEN("user namespace %u: owner %u not mapped in its parent", n->id,
+				      u->owner_uid);
+	}
+	return NULL;
+}
+
 const char *oracle_check(const struct restore_ctx *ctx)
 {
 	const char *w;
@@ -539,7 +604,7 @@ const char *oracle_check(const struct restore_ctx *ctx)
 		return "no task accepted";
 	if ((w = check_ids(ctx)) || (w = check_shape(ctx)) || (w = check_sessions(ctx)) ||
 	    (w = check_inventory(ctx)) || (w = check_files(ctx)) || (w = check_ns_entries(ctx)) ||
-	    (w = check_ns_tasks(ctx)))
+	    (w = check_ns_tasks(ctx)) || (w = check_userns(ctx)))
 		return w;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct restore_task *t = &ctx->tasks[i];
