@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "core/log.h"
@@ -174,7 +175,8 @@ int ns_read(struct restore_ctx *ctx)
  * parent), the fresh namespace, filled. A kind with a made hook gets
  * nestor's turn in between: the child says it unshared, nestor answers.
  */
-static __attribute__((noreturn)) void make_child(struct restore_ctx *ctx, uint32_t id, int sk)
+static __attribute__((noreturn)) void make_child(struct restore_ctx *ctx, uint32_t id, int sk,
+						 pid_t nestor)
 {
 	const struct restore_ns *n = &ctx->ns[id - 1];
 	const struct ns_kind_ops *ops = ns_ops_of(n->kind);
@@ -186,6 +188,10 @@ static __attribute__((noreturn)) void make_child(struct restore_ctx *ctx, uint32
 				    n->e->owner, id);
 	if (r == 0 && ops->prepare)
 		r = ops->prepare(ctx, id);
+	/* Never outlive a nestor killed mid-restore (after prepare: a change of
+	 * ids clears the signal). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != nestor)
+		_exit(1);
 	if (r == 0 && unshare(ns_kinds[n->kind].clone_flag))
 		r = log_error_errno(-errno, "cannot make a %s namespace", ns_kinds[n->kind].human);
 	if (ops->made) {
@@ -230,10 +236,11 @@ static int make_ns(struct restore_ctx *ctx, uint32_t id)
 	struct restore_ns *n = &ctx->ns[id - 1];
 	int sk[2], r, status;
 	char path[64];
-	pid_t pid;
+	pid_t pid, self;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
 		return log_error_errno(-errno, "cannot make a socket pair");
+	self = getpid();
 	pid = fork();
 	if (pid < 0) {
 		close(sk[0]);
@@ -242,7 +249,7 @@ static int make_ns(struct restore_ctx *ctx, uint32_t id)
 	}
 	if (pid == 0) {
 		close(sk[0]);
-		make_child(ctx, id, sk[1]);
+		make_child(ctx, id, sk[1], self);
 	}
 	close(sk[1]);
 	r = talk_to_maker(ctx, id, pid, sk[0]);
