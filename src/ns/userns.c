@@ -31,6 +31,7 @@
 #include "ns/ns-priv.h"
 #include "ns/userns.h"
 #include "restorer/restorer-abi.h"
+#include "tree/proc.h"
 
 #ifndef NS_GET_OWNER_UID
 #define NS_GET_OWNER_UID _IO(0xb7, 0x4)
@@ -296,7 +297,7 @@ static bool ranges_meet(uint32_t a, uint32_t b, uint32_t n, uint32_t m)
 }
 
 /* The kernel's rules: at most 340 lines, no empty one, no wrap, no overlap. */
-static bool map_ok(UsernsExtent *const *m, size_t n)
+bool userns_map_ok(UsernsExtent *const *m, size_t n)
 {
 	if (n > MAP_MAX_EXTENTS)
 		return false;
@@ -351,9 +352,23 @@ static int check_with_parent(struct restore_ctx *ctx, uint32_t id, const UsernsE
 	return 0;
 }
 
+/* The kernel nests user namespaces 32 deep at most. */
+static int depth(struct restore_ctx *ctx, uint32_t id)
+{
+	int d = 0;
+
+	for (uint32_t u = id; u && !ns_entry(ctx, u)->host && d <= MAX_NS_LEVEL;
+	     u = ns_entry(ctx, u)->parent)
+		d++;
+	return d;
+}
+
 static int check_entry(struct restore_ctx *ctx, uint32_t id, const UsernsEntry *e)
 {
-	if (!map_ok(e->uid_map, e->n_uid_map) || !map_ok(e->gid_map, e->n_gid_map))
+	if (depth(ctx, id) > MAX_NS_LEVEL)
+		return log_error_ret(-EINVAL, "image ns.img is corrupted: user namespace %u is "
+					      "nested deeper than %d", id, MAX_NS_LEVEL);
+	if (!userns_map_ok(e->uid_map, e->n_uid_map) || !userns_map_ok(e->gid_map, e->n_gid_map))
 		return log_error_ret(-EINVAL, "image userns-%u.img is corrupted: a bad id map", id);
 	for (size_t i = 0; i < e->n_limits; i++) {
 		char path[128];
@@ -483,6 +498,38 @@ static int userns_restore(struct restore_ctx *ctx, uint32_t id)
 		if ((r = write_file_at(AT_FDCWD, path, val)) < 0)
 			return log_error_errno(r, "cannot set %s in user namespace %u", path, id);
 	}
+	return 0;
+}
+
+int userns_map_down(UsernsExtent *const *m, size_t n, uint32_t lower, uint32_t *ret)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lower >= m[i]->lower_first && lower - m[i]->lower_first < m[i]->count) {
+			*ret = m[i]->first + (lower - m[i]->lower_first);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int userns_to_inside(struct restore_ctx *ctx, uint32_t id, bool gid, uint32_t out, uint32_t *ret)
+{
+	uint32_t chain[MAX_NS_LEVEL + 1], v = out;
+	int n = 0;
+
+	/* The levels from nestor's down to id (validated: parents come first). */
+	for (uint32_t u = id; u && !ns_entry(ctx, u)->host; u = ns_entry(ctx, u)->parent) {
+		if (n == MAX_NS_LEVEL + 1)
+			return -ELOOP;
+		chain[n++] = u;
+	}
+	while (n--) {
+		const UsernsEntry *e = *ns_priv(ctx, chain[n]);
+
+		if (userns_map_down(gid ? e->gid_map : e->uid_map, gid ? e->n_gid_map : e->n_uid_map,
+				    v, &v) < 0)
+			return -ENOENT;
+	}
+	*ret = v;
 	return 0;
 }
 
