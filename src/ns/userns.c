@@ -484,8 +484,8 @@ static int userns_made(struct restore_ctx *ctx, uint32_t id, pid_t maker)
 	return 0;
 }
 
-/* In the maker, inside: the limits, which only the inside sees as its own. */
-static int userns_restore(struct restore_ctx *ctx, uint32_t id)
+/* Inside: the limits, which only the inside sees as its own. */
+static int write_limits(struct restore_ctx *ctx, uint32_t id)
 {
 	const UsernsEntry *e = *ns_priv(ctx, id);
 
@@ -530,6 +530,52 @@ int userns_to_inside(struct restore_ctx *ctx, uint32_t id, bool gid, uint32_t ou
 			return -ENOENT;
 	}
 	*ret = v;
+	return 0;
+}
+
+/* Nothing to do in the maker: the limits come once every namespace exists. */
+static int userns_restore(struct restore_ctx *ctx, uint32_t id)
+{
+	return 0;
+}
+
+/* A child of nestor enters user namespace id (full capabilities there) to
+ * write its limits. */
+static int limits_of(struct restore_ctx *ctx, uint32_t id)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return log_error_errno(-errno, "cannot fork");
+	if (pid == 0) {
+		if (setns(ns_fd(ctx, id), CLONE_NEWUSER))
+			_exit(-log_error_errno(-errno, "cannot enter user namespace %u", id));
+		_exit(-write_limits(ctx, id));
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO; /* logged by the child */
+	return 0;
+}
+
+/*
+ * After ns_restore: a limit may be below what the namespace holds (a
+ * max_user_namespaces lowered once its children existed), so limits are
+ * written only once every namespace they count is made.
+ */
+int userns_restore_limits(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_ns; i++) {
+		const UsernsEntry *e = ctx->ns[i].priv;
+		int r;
+
+		if (ctx->ns[i].kind != NSK_USER || ctx->ns[i].e->host || !e || !e->n_limits)
+			continue;
+		if ((r = limits_of(ctx, i + 1)) < 0)
+			return r;
+	}
 	return 0;
 }
 

@@ -11,6 +11,8 @@ int userns_check(struct dump_ctx *ctx);
 /* Task t's credentials, read from /proc as nestor sees them, turned into
  * the ids its own user namespace shows (what setresuid takes in there). */
 int userns_creds_inside(const struct dump_ctx *ctx, const struct dump_task *t, CredsEntry *c);
+/* After ns_restore: each user namespace's /proc/sys/user limits, from inside. */
+int userns_restore_limits(struct restore_ctx *ctx);
 /* In task idx, last before its blob: its supplementary groups (as nestor
  * sees them; the blob then leaves them), then into its user namespace. */
 struct rst_args;

@@ -19,6 +19,7 @@
 #include "infect/vdso.h"
 #include "mem/mem.h"
 #include "ns/ns.h"
+#include "ns/userns.h"
 #include "restore/restore-priv.h"
 #include "restore/restore.h"
 #include "tree/cgroup.h"
@@ -316,7 +317,8 @@ int cr_restore(const struct opts *o)
 	}
 	if ((r = kerndat_init()) < 0 || (r = read_images(&ctx)) < 0 || (r = validate(&ctx)) < 0)
 		goto out;
-	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0 || (r = ns_restore(&ctx)) < 0)
+	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0 || (r = ns_restore(&ctx)) < 0 ||
+	    (r = userns_restore_limits(&ctx)) < 0)
 		goto out;
 	r = pid = run_restore(&ctx, &pf);
 	if (r < 0)

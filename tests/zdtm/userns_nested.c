@@ -7,7 +7,8 @@
  *      max_uts_namespaces = 9 in U1.
  *   b: a's child, unshares U2; a denies setgroups and maps 0..99 to U1's
  *      1000 (uid and gid); b is uids 0/0/4, gids 2, its groups (a's) not
- *      mapped, other capabilities; sets max_user_namespaces = 7 in U2.
+ *      mapped, other capabilities; sets max_user_namespaces = 0 in U2 once
+ *      U3 exists (a limit below what the namespace holds).
  *   c: b's child, unshares U3; b maps 0..4 to U2's 10; c is uid 3, gid 1,
  *      kept only CAP_NET_RAW (and CAP_CHOWN permitted).
  * After restore each task checks from inside: /proc/self/uid_map,
@@ -52,7 +53,7 @@ static const struct level levels[3] = {
 	{ "b", "0 1000 100", "0 1000 100", "deny", { 0, 0, 4 }, { 2, 2, 2 }, 2, { 65534, 65534 },
 	  B(CAP_KILL) | B(CAP_SETUID) | B(CAP_CHOWN),
 	  B(CAP_KILL) | B(CAP_SETUID) | B(CAP_CHOWN) | B(CAP_FOWNER), 0, 0, "max_user_namespaces",
-	  7 },
+	  0 },
 	{ "c", "0 10 5", "0 10 5", "deny", { 3, 3, 3 }, { 1, 1, 1 }, 2, { 65534, 65534 },
 	  B(CAP_NET_RAW), B(CAP_NET_RAW) | B(CAP_CHOWN), B(CAP_NET_RAW), 0, NULL, 0 },
 };
@@ -205,8 +206,6 @@ static void __attribute__((noreturn)) level_main(int i, int up)
 	/* Our children's /proc files are ours to write their maps to. */
 	if (prctl(PR_SET_DUMPABLE, 1))
 		tree_fail("dumpable: %m");
-	if (l->limit)
-		set_limit(l->limit, l->limit_value);
 	if (i < 2) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
 			tree_fail("socketpair: %m");
@@ -224,6 +223,9 @@ static void __attribute__((noreturn)) level_main(int i, int up)
 		put(sk[0]);
 		close(sk[0]);
 	}
+	/* After the child exists: b's limit is below what U2 holds (U3). */
+	if (l->limit)
+		set_limit(l->limit, l->limit_value);
 	set_caps(l);
 	tree_ready(i + 1);
 	test_waitsig();
