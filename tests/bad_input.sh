@@ -297,7 +297,7 @@ run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a threaded task in another user namespace" dump_refused ns-user-threads -- \
 	"\\bPID\\b" "threads" "user namespace"
 run "dump: a pid namespace owned by an inner user namespace" dump_refused ns-user-pid -- \
-	"task AUX\\b" "pid namespace owned by a user namespace"
+	"task PID\\b" "makes its children in a pid namespace owned by a user namespace"
 run "dump: a task sharing fs info in another user namespace" dump_refused ns-user-fs -- \
 	"task AUX\\b" "CLONE_FS" "user namespace"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"

@@ -217,12 +217,29 @@ static bool user_host(const struct dump_ctx *ctx, uint32_t id)
  * threads or sharing its fs info cannot enter, and a pid namespace an inner
  * user namespace owns would need its inits made from inside it.
  */
+static int check_pid_owner(const struct dump_ctx *ctx, const struct dump_task *t)
+{
+	for (int s = NS_PID; s <= NS_PID_FOR_CHILDREN; s++) {
+		const struct dump_ns *n = t->ns[0].id[s] ? &ctx->ns[t->ns[0].id[s] - 1] : NULL;
+
+		if (n && !n->host && n->owner)
+			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d %s a pid namespace "
+							  "owned by a user namespace other than "
+							  "nestor's (not supported yet)", t->pid,
+					     s == NS_PID ? "is in" : "makes its children in");
+	}
+	return 0;
+}
+
 int userns_check(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct dump_task *t = &ctx->tasks[i];
-		uint32_t pidns = t->ns[0].id[NS_PID];
+		int r;
 
+		/* Whatever its own user namespace: the pid namespace's owner counts. */
+		if ((r = check_pid_owner(ctx, t)) < 0)
+			return r;
 		if (t->zombie || user_host(ctx, t->ns[0].id[NS_USER]))
 			continue;
 		if (t->nr_threads)
@@ -233,10 +250,6 @@ int userns_check(struct dump_ctx *ctx)
 			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d shares its fs info "
 							  "(CLONE_FS) and is in a user namespace other "
 							  "than nestor's (not supported yet)", t->pid);
-		if (!ctx->ns[pidns - 1].host && ctx->ns[pidns - 1].owner)
-			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d is in a pid namespace "
-							  "owned by a user namespace other than "
-							  "nestor's (not supported yet)", t->pid);
 	}
 	return 0;
 }
