@@ -16,6 +16,7 @@
 #include "timers.pb-c.h"
 #include "ns.pb-c.h"
 #include "uts.pb-c.h"
+#include "timens.pb-c.h"
 
 #define IMG_VERSION 1
 #define IMG_MAX_ENTRY (512u << 20)
@@ -29,6 +30,7 @@ enum img_type {
 	IMG_PSTREE,
 	IMG_NS,
 	IMG_UTS,
+	IMG_TIMENS,
 	IMG_NR_TYPES,
 };
 

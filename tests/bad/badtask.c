@@ -488,6 +488,9 @@ static void setup(void)
 			else
 				sched_yield();
 		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "nsfd")) {
+		/* A descriptor of its own UTS namespace. */
+		place_fd(open("/proc/self/ns/uts", O_RDONLY), 5);
 	} else if (!strcmp(mode, "ns-ipc")) {
 		enter_ns(CLONE_NEWIPC, "ipc");
 	} else if (!strcmp(mode, "ns-cgroup")) {
