@@ -20,6 +20,8 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_UTS] = { "uts", 0x4e455308, &uts_entry__descriptor, true },
 	/* One per time namespace: time-ID.img. */
 	[IMG_TIMENS] = { "time", 0x4e455309, &timens_entry__descriptor, true },
+	/* One per network namespace: net-ID.img. */
+	[IMG_NETNS] = { "net", 0x4e45530a, &netns_entry__descriptor, true },
 };
 
 struct img_head {

@@ -17,6 +17,7 @@
 #include "ns.pb-c.h"
 #include "uts.pb-c.h"
 #include "timens.pb-c.h"
+#include "netns.pb-c.h"
 
 #define IMG_VERSION 1
 #define IMG_MAX_ENTRY (512u << 20)
@@ -31,6 +32,7 @@ enum img_type {
 	IMG_NS,
 	IMG_UTS,
 	IMG_TIMENS,
+	IMG_NETNS,
 	IMG_NR_TYPES,
 };
 
