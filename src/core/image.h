@@ -16,6 +16,8 @@
 #include "timers.pb-c.h"
 #include "ns.pb-c.h"
 #include "uts.pb-c.h"
+#include "timens.pb-c.h"
+#include "netns.pb-c.h"
 #include "userns.pb-c.h"
 
 #define IMG_VERSION 1
@@ -30,6 +32,8 @@ enum img_type {
 	IMG_PSTREE,
 	IMG_NS,
 	IMG_UTS,
+	IMG_TIMENS,
+	IMG_NETNS,
 	IMG_USERNS,
 	IMG_NR_TYPES,
 };

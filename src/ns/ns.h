@@ -58,9 +58,14 @@ struct ns_kind_ops {
 	int (*restore)(struct restore_ctx *ctx, uint32_t id);
 	/* Optional: frees what validate kept. */
 	void (*free)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: the /proc/PID/ns link of the maker that names the namespace
+	 * it made, when it is not the kind's (time: time_for_children). */
+	const char *made_link;
 };
 
 extern const struct ns_kind_ops uts_ns_ops;
+extern const struct ns_kind_ops time_ns_ops;
+extern const struct ns_kind_ops net_ns_ops;
 extern const struct ns_kind_ops user_ns_ops;
 
 /* ---- dump ---- */
@@ -72,6 +77,8 @@ int ns_collect(struct dump_ctx *ctx);
 int ns_dump(struct dump_ctx *ctx);
 int ns_dump_commit(struct dump_ctx *ctx);
 void ns_dump_abort(struct dump_ctx *ctx);
+/* "task P" or "task P (thread T)": the first thread in namespace id, for messages. */
+const char *ns_who(const struct dump_ctx *ctx, uint32_t id);
 /* The ids of the task (thread 0) and its threads, for pstree.img. */
 int ns_fill_pstree(const struct dump_ctx *ctx, const struct dump_task *t, PstreeEntry *e);
 /* A helper for a dead leader, in its first member's namespaces. */
