@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * userns_owned: UTS namespaces owned by inner user namespaces. a unshares
- * a user namespace (mapped 0..999 to 300000 by the root), becomes root in
- * it, then unshares a UTS namespace ("owned-a"); its child b unshares a
+ * userns_owned: UTS and network namespaces owned by inner user
+ * namespaces. a unshares a user namespace (mapped 0..999 to 300000 by the
+ * root), becomes root in it, then unshares a UTS namespace ("owned-a") and
+ * a network namespace (loopback only; b and b1 share it); its child b
+ * unshares a
  * user namespace inside a's (0..9 to a's 100) and a UTS namespace of its
  * own ("owned-b"); b's child b1 shares both. After restore: each UTS
- * namespace's owner (NS_GET_USERNS) is its task's user namespace, the
+ * namespace's owner (NS_GET_USERNS) is its task's user namespace, so is
+ * the network namespace's (a's), the
  * names are back, sethostname works from inside (the owner's
  * CAP_SYS_ADMIN) and b1 sees b's new name; the root's names are the
  * machine's.
@@ -54,22 +57,27 @@ static ino_t ino(const char *path)
 	return st.st_ino;
 }
 
-/* The owner of pid's UTS namespace is pid's user namespace. */
-static void check_owner(pid_t pid, const char *who)
+/* The owner of pid's namespace of kind is pid's user namespace. */
+static void check_owner_of(pid_t pid, const char *kind, const char *who)
 {
 	char path[64];
 	struct stat st;
 	int fd, owner;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/uts", pid);
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, kind);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || (owner = ioctl(fd, NS_GET_USERNS_)) < 0 || fstat(owner, &st))
 		tree_fail("%s: NS_GET_USERNS of %s: %m", who, path);
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
 	if (st.st_ino != ino(path))
-		tree_fail("%s: its UTS namespace is not owned by its user namespace", who);
+		tree_fail("%s: its %s namespace is not owned by its user namespace", who, kind);
 	close(owner);
 	close(fd);
+}
+
+static void check_owner(pid_t pid, const char *who)
+{
+	check_owner_of(pid, "uts", who);
 }
 
 static void check_name(const char *want, const char *who)
@@ -146,6 +154,8 @@ static void __attribute__((noreturn)) a_main(int up)
 
 	enter_own(up);
 	own_uts("owned-a");
+	if (unshare(CLONE_NEWNET))
+		tree_fail("unshare net: %m");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
 		tree_fail("socketpair: %m");
 	b = tree_fork("b");
@@ -163,6 +173,7 @@ static void __attribute__((noreturn)) a_main(int up)
 	test_waitsig();
 	check_name("owned-a", "a");
 	check_owner(getpid(), "a");
+	check_owner_of(getpid(), "net", "a");
 	if (sethostname("owned-a2", 8))
 		tree_fail("a: sethostname inside: %m");
 	check_name("owned-a2", "a");
@@ -204,6 +215,7 @@ int main(int argc, char **argv)
 	check_name(own.nodename, "root");
 	for (int i = 0; i < 3; i++)
 		check_owner(pids[i], i == 0 ? "a" : i == 1 ? "b" : "b1");
+	check_owner_of(pids[0], "net", "a");
 	tree_stop(pids[2], "b1");
 	tree_stop(pids[1], "b");
 	tree_finish(a, "a");
