@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * userns_owned: UTS and network namespaces owned by inner user
- * namespaces. a unshares a user namespace (mapped 0..999 to 300000 by the
- * root), becomes root in it, then unshares a UTS namespace ("owned-a") and
- * a network namespace (loopback only; b and b1 share it); its child b
- * unshares a
- * user namespace inside a's (0..9 to a's 100) and a UTS namespace of its
- * own ("owned-b"); b's child b1 shares both. After restore: each UTS
- * namespace's owner (NS_GET_USERNS) is its task's user namespace, so is
- * the network namespace's (a's), the
- * names are back, sethostname works from inside (the owner's
- * CAP_SYS_ADMIN) and b1 sees b's new name; the root's names are the
- * machine's.
+ * userns_owned: UTS and network namespaces owned by inner user namespaces.
+ * a unshares a user namespace (mapped 0..999 to 300000 by the root),
+ * becomes root in it, then unshares a UTS namespace ("owned-a") and a
+ * network namespace (loopback only; b and b1 share it); its child b
+ * unshares a user namespace inside a's (0..9 to a's 100) and a UTS
+ * namespace of its own ("owned-b"); b's child b1 shares both. After
+ * restore: each UTS namespace's owner (NS_GET_USERNS) is its task's user
+ * namespace, the network namespace's is a's, the names are back,
+ * sethostname works from inside (the owner's CAP_SYS_ADMIN) and b1 sees
+ * b's new name; the root's names are the machine's.
  */
 #include <sched.h>
 #include <sys/ioctl.h>
