@@ -15,7 +15,16 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FDINFO] = { "fdinfo", 0x4e455304, &fdinfo_entry__descriptor, true },
 	[IMG_FILES] = { "files", 0x4e455305, &file_entry__descriptor, false },
 	[IMG_PSTREE] = { "pstree", 0x4e455306, &pstree_entry__descriptor, false },
-	[IMG_BACKLOG] = { "backlog", 0x4e455307, &socket_backlog__descriptor, false },
+	[IMG_NS] = { "ns", 0x4e455307, &ns_entry__descriptor, false },
+	/* One per UTS namespace: uts-ID.img. */
+	[IMG_UTS] = { "uts", 0x4e455308, &uts_entry__descriptor, true },
+	/* One per time namespace: time-ID.img. */
+	[IMG_TIMENS] = { "time", 0x4e455309, &timens_entry__descriptor, true },
+	/* One per network namespace: net-ID.img. */
+	[IMG_NETNS] = { "net", 0x4e45530a, &netns_entry__descriptor, true },
+	/* One per user namespace: userns-ID.img. */
+	[IMG_USERNS] = { "userns", 0x4e45530b, &userns_entry__descriptor, true },
+	[IMG_BACKLOG] = { "backlog", 0x4e455320, &socket_backlog__descriptor, false },
 };
 
 struct img_head {

@@ -14,6 +14,11 @@
 #include "anonfd.pb-c.h"
 #include "sockets.pb-c.h"
 #include "timers.pb-c.h"
+#include "ns.pb-c.h"
+#include "uts.pb-c.h"
+#include "timens.pb-c.h"
+#include "netns.pb-c.h"
+#include "userns.pb-c.h"
 
 #define IMG_VERSION 1
 #define IMG_MAX_ENTRY (512u << 20)
@@ -25,6 +30,11 @@ enum img_type {
 	IMG_FDINFO,
 	IMG_FILES,
 	IMG_PSTREE,
+	IMG_NS,
+	IMG_UTS,
+	IMG_TIMENS,
+	IMG_NETNS,
+	IMG_USERNS,
 	IMG_BACKLOG,
 	IMG_NR_TYPES,
 };

@@ -16,6 +16,8 @@
 #include "core/kerndat.h"
 #include "core/log.h"
 #include "mem/mem.h"
+#include "ns/ns.h"
+#include "ns/userns.h"
 #include "infect/parasite.h"
 #include "infect/rop.h"
 #include "tree/kill.h"
@@ -161,7 +163,8 @@ static int write_images(struct dump_ctx *ctx)
 		if ((r = check_interrupted()) < 0 || (r = write_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
 	/* The inventory's content too: an image dir without inventory.img is an unfinished dump. */
-	if ((r = pstree_write(ctx)) < 0 || (r = write_files(ctx)) < 0 ||
+	if ((r = ns_dump(ctx)) < 0 || (r = ns_dump_commit(ctx)) < 0 || (r = pstree_write(ctx)) < 0 ||
+	    (r = write_files(ctx)) < 0 ||
 	    (r = img_write_one_named(ctx->dirfd, IMG_INVENTORY, INVENTORY_PART, ctx->inv)) < 0 ||
 	    (r = prepare_commit(ctx, &backlog)) < 0)
 		goto fail;
@@ -312,7 +315,9 @@ static int collect(struct dump_ctx *ctx)
 {
 	int r;
 
-	if ((r = pstree_check_layout(ctx)) < 0 || (r = collect_tasks(ctx)) < 0)
+	/* userns_check needs what the layout check found shared (CLONE_FS). */
+	if ((r = ns_collect(ctx)) < 0 || (r = pstree_check_layout(ctx)) < 0 ||
+	    (r = userns_check(ctx)) < 0 || (r = collect_tasks(ctx)) < 0)
 		return r;
 	pr_debug("every task collected");
 	if ((r = files_dump_finish(ctx)) < 0)
@@ -321,6 +326,8 @@ static int collect(struct dump_ctx *ctx)
 	r = write_images(ctx);
 	if (r == 0)
 		pr_debug("images written and synced");
+	else
+		ns_dump_abort(ctx);
 	return r;
 }
 
@@ -346,6 +353,7 @@ static void free_ctx(struct dump_ctx *ctx)
 	free(ctx->helpers);
 	free(ctx->mapped);
 	free(ctx->descs);
+	ns_dump_free(ctx);
 	arena_free_all();
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);

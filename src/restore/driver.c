@@ -53,6 +53,7 @@ static const char *step_name(uint32_t step)
 		[RST_STEP_ITIMERS] = "interval timers", [RST_STEP_LOCKS] = "taking a POSIX lock",
 		[RST_STEP_SECCOMP] = "installing a seccomp filter",
 		[RST_STEP_XSTATE] = "allowing an xsave feature",
+		[RST_STEP_NS] = "entering a namespace",
 	};
 
 	return step < ARRAY_SIZE(names) && names[step] ? names[step] : "an unknown step";

@@ -21,6 +21,8 @@
 #include "mem/cow.h"
 #include "mem/mem.h"
 #include "net/sockets.h"
+#include "ns/ns.h"
+#include "ns/userns.h"
 #include "restore/restore-priv.h"
 #include "restore/restore.h"
 #include "tree/cgroup.h"
@@ -102,7 +104,7 @@ static int read_images(struct restore_ctx *ctx)
 	if ((r = pstree_read(ctx)) < 0 || (r = read_files(ctx)) < 0 ||
 	    (r = sockets_read_backlog(ctx)) < 0)
 		return r;
-	if ((r = inventory_matches(ctx)) < 0)
+	if ((r = inventory_matches(ctx)) < 0 || (r = ns_read(ctx)) < 0)
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = read_task_images(ctx, &ctx->tasks[i])) < 0)
@@ -319,6 +321,7 @@ void restore_ctx_free(struct restore_ctx *ctx)
 	}
 	cow_free(ctx);
 	free(ctx->tasks);
+	ns_restore_free(ctx);
 	for (size_t i = 0; i < ctx->nr_shms; i++)
 		if (ctx->shms[i].addr)
 			munmap((void *)ctx->shms[i].addr, ctx->shms[i].size);
@@ -350,7 +353,8 @@ int cr_restore(const struct opts *o)
 	if ((r = validate(&ctx)) < 0)
 		goto out;
 	pr_debug("images validated");
-	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0)
+	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0 || (r = ns_restore(&ctx)) < 0 ||
+	    (r = userns_restore_limits(&ctx)) < 0)
 		goto out;
 	r = pid = run_restore(&ctx, &pf);
 	if (r < 0)

@@ -15,6 +15,8 @@
 #include "mem/cow.h"
 #include "mem/mem.h"
 #include "mem/vmshare.h"
+#include "ns/ns.h"
+#include "ns/userns.h"
 #include "restore/restore-priv.h"
 #include "tree/cgroup.h"
 #include "tree/signals.h"
@@ -22,9 +24,26 @@
 #include "tree/timers.h"
 #include "tree/zombie.h"
 
+/*
+ * This task's pid as nestor sees it: getpid() tells the innermost one, and
+ * nestor's /proc the outermost. Not kept in memory: a task sharing memory
+ * with its parent (CLONE_VM) would overwrite the parent's.
+ */
+static pid_t self_pid(void)
+{
+	char buf[16];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	int pid;
+
+	if (n <= 0)
+		return getpid();
+	buf[n] = 0;
+	return parse_int(buf, &pid) < 0 ? getpid() : pid;
+}
+
 void task_report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
 {
-	struct rst_status st = { err, step, addr, len, getpid(), 0 };
+	struct rst_status st = { err, step, addr, len, self_pid(), 0 };
 
 	(void)!write(fd, &st, sizeof(st));
 }
@@ -76,6 +95,8 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 	    (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
 		return r;
 	task_fill_args(t, reg->args);
+	if ((r = ns_fill_args(ctx, t - ctx->tasks, reg->args)) < 0)
+		return r;
 	signals_fill_args(t, reg->args);
 	mem_fill_shms(ctx, t, reg->args);
 	vmshare_fill_args(ctx, t, reg);
@@ -115,7 +136,8 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		if ((r = files_restore_fds(ctx, t)) < 0)
 			goto fail;
 	}
-	if ((r = stage_memory(ctx, t)) < 0 || (r = make_family(ctx, idx, ch)) < 0 ||
+	if ((r = stage_memory(ctx, t)) < 0 || (r = ns_enter_task(ctx, idx)) < 0 ||
+	    (r = make_family(ctx, idx, ch)) < 0 ||
 	    (r = locks_restore_flocks(ctx, t)) < 0)
 		goto fail;
 	if (t->helper) { /* its members exist: the leader dies again */
@@ -128,8 +150,9 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		r = zombie_exit(t->pe);
 		goto fail;
 	}
+	/* Last of all, once its children exist: into its user namespace. */
 	if ((r = settle_zombies(ctx, idx)) < 0 || (r = task_prepare(ctx, t, ch, &reg)) < 0 ||
-	    (!t->no_rseq && (r = unregister_rseq()) < 0))
+	    (r = userns_enter_task(ctx, idx, reg.args)) < 0 || (!t->no_rseq && (r = unregister_rseq()) < 0))
 		goto fail;
 	task_report(ch->status_wr, 0, RST_STEP_READY, (uint64_t)reg.start, reg.len);
 	/*

@@ -68,6 +68,7 @@ enum {
 	NR_socket = 41,
 	NR_connect = 42,
 	NR_sendto = 44,
+	NR_setns = 308,
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include "tree/pstree.h"
 #include "tree/zombie.h"
 #include "mem/vmshare.h"
+#include "ns/ns.h"
 #include "core/sys.h"
 #include "tree/task.h"
 #include "tree/thread.h"
@@ -339,8 +340,11 @@ int pstree_check_layout(struct dump_ctx *ctx)
 	return vmshare_check(ctx);
 }
 
-static int write_helper(struct dump_ctx *ctx, struct img *img, pid_t pid)
+static int write_helper(struct dump_ctx *ctx, struct img *img, const struct dump_task *member)
 {
+	pid_t pid = member->helper;
+	int r;
+
 	for (size_t i = 0; i < ctx->nr_helpers; i++) {
 		struct dump_helper *h = &ctx->helpers[i];
 		PstreeEntry e = PSTREE_ENTRY__INIT;
@@ -355,6 +359,8 @@ static int write_helper(struct dump_ctx *ctx, struct img *img, pid_t pid)
 		e.sid = h->sid;
 		e.has_helper = e.helper = true;
 		h->parent = -1;
+		if ((r = pidns_fill_helper(ctx, member, h->session, &e)) < 0)
+			return r;
 		return img_write(img, &e);
 	}
 	return -ENOENT;
@@ -370,7 +376,7 @@ int pstree_write(struct dump_ctx *ctx)
 		PstreeEntry e = PSTREE_ENTRY__INIT;
 
 		/* A helper comes just before the first task it makes. */
-		if (t->helper && (r = write_helper(ctx, &img, t->helper)) < 0)
+		if (t->helper && (r = write_helper(ctx, &img, t)) < 0)
 			break;
 		e.pid = t->pid;
 		e.ppid = t->parent < 0 ? 0 : ctx->tasks[t->parent].pid;
@@ -394,6 +400,8 @@ int pstree_write(struct dump_ctx *ctx)
 		}
 		for (size_t k = 0; k < t->nr_threads; k++)
 			e.threads[k] = t->threads[k].pid;
+		if ((r = ns_fill_pstree(ctx, t, &e)) < 0)
+			break;
 		r = img_write(&img, &e);
 	}
 	if (r == 0 || img.fd >= 0)

@@ -15,7 +15,11 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -114,6 +118,27 @@ static void *uts_thread(void *arg)
 	(void)arg;
 	if (unshare(CLONE_NEWUTS) || sethostname("nestor-thread", 13))
 		return NULL;
+	uts_tid = syscall(SYS_gettid);
+	return spin_thread(NULL);
+}
+
+/* A thread in a network namespace of its own. */
+static void *net_thread(void *arg)
+{
+	struct ifreq ifr = { .ifr_name = "lo:1" };
+	struct sockaddr_in *in = (struct sockaddr_in *)&ifr.ifr_addr;
+	int sk;
+
+	(void)arg;
+	if (unshare(CLONE_NEWNET))
+		return NULL;
+	/* More than loopback alone: a second address on it. */
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(0x7f000002);
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0 || ioctl(sk, SIOCSIFADDR, &ifr))
+		return NULL;
+	close(sk);
 	uts_tid = syscall(SYS_gettid);
 	return spin_thread(NULL);
 }
@@ -470,6 +495,34 @@ static void setup(void)
 			else
 				sched_yield();
 		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "thread_net")) {
+		if ((e = pthread_create(&thread, NULL, net_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+		for (int i = 0; !thread_cnt; i++)
+			if (i > 1000000)
+				fail("the network thread never started counting (unshare: %m)");
+			else
+				sched_yield();
+		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "netns_unix")) {
+		/* A socket pair made in a network namespace of its own. */
+		int sv[2];
+
+		enter_ns(CLONE_NEWNET, "net");
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+			fail("socketpair: %m");
+		place_fd(sv[0], 5);
+		place_fd(sv[1], 6);
+	} else if (!strcmp(mode, "nsfd")) {
+		/* A descriptor of its own UTS namespace. */
+		place_fd(open("/proc/self/ns/uts", O_RDONLY), 5);
+	} else if (!strcmp(mode, "ns-ipc")) {
+		enter_ns(CLONE_NEWIPC, "ipc");
+	} else if (!strcmp(mode, "ns-cgroup")) {
+		enter_ns(CLONE_NEWCGROUP, "cgroup");
+	} else if (!strcmp(mode, "ns-time")) {
+		/* Only our children would be in it. */
+		enter_ns(0x80 /* CLONE_NEWTIME */, "time_for_children");
 	} else if (!strcmp(mode, "ns-pid_for_children")) {
 		/* Our next child would be init of a new pid namespace. */
 		enter_ns(CLONE_NEWPID, "pid");
@@ -481,8 +534,49 @@ static void setup(void)
 	} else if (!strcmp(mode, "ns-user")) {
 		enter_ns(CLONE_NEWUSER, "user");
 		map_root();
+	} else if (!strcmp(mode, "ns-user-fs")) {
+		/* Our child shares our fs info: it could not setns() into the namespace. */
+		enter_ns(CLONE_NEWUSER, "user");
+		map_root();
+		child = syscall(SYS_clone, CLONE_FS | SIGCHLD, 0, 0, 0, 0);
+		if (child < 0)
+			fail("clone(CLONE_FS): %m");
+		if (child == 0)
+			for (;;)
+				pause();
+		put_file("aux", "%d", child);
+	} else if (!strcmp(mode, "ns-user-threads")) {
+		/* A threaded task cannot setns() into its user namespace at restore. */
+		enter_ns(CLONE_NEWUSER, "user");
+		map_root();
+		if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+	} else if (!strcmp(mode, "ns-user-pid")) {
+		/* A pid namespace our user namespace owns, its init our child. */
+		enter_ns(CLONE_NEWUSER, "user");
+		map_root();
+		if (unshare(CLONE_NEWPID))
+			fail("unshare(CLONE_NEWPID): %m");
+		child = fork();
+		if (child < 0)
+			fail("fork: %m");
+		if (child == 0)
+			for (;;)
+				pause();
+		put_file("aux", "%d", child);
 	} else if (!strcmp(mode, "ns-net")) {
+		/* More than loopback alone: a second address on it. */
+		struct ifreq ifr = { .ifr_name = "lo:1" };
+		struct sockaddr_in *in = (struct sockaddr_in *)&ifr.ifr_addr;
+		int sk;
+
 		enter_ns(CLONE_NEWNET, "net");
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(0x7f000002);
+		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (sk < 0 || ioctl(sk, SIOCSIFADDR, &ifr))
+			fail("cannot add 127.0.0.2: %m");
+		close(sk);
 	} else if (!strcmp(mode, "ns-mnt")) {
 		enter_ns(CLONE_NEWNS, "mnt");
 	} else if (!strcmp(mode, "seccomp")) {
@@ -650,6 +744,17 @@ static void check(void)
 			fail("the main thread has the thread's hostname");
 		thread_stop = 1;
 		pthread_join(thread, NULL);
+	} else if (!strcmp(mode, "thread_net")) {
+		before = thread_cnt;
+		usleep(20000);
+		if (thread_cnt == before)
+			fail("the network thread stopped counting");
+		snprintf(path, sizeof(path), "/proc/self/task/%d/ns/net", uts_tid);
+		if (stat(path, &st) || stat("/proc/self/ns/net", &ns_before) ||
+		    st.st_ino == ns_before.st_ino)
+			fail("the thread is no longer in a network namespace of its own");
+		thread_stop = 1;
+		pthread_join(thread, NULL);
 	} else if (!strcmp(mode, "ns-pid_for_children")) {
 		char link[64];
 
@@ -657,6 +762,12 @@ static void check(void)
 		    errno != ENOENT)
 			fail("pid_for_children is readable: no longer a new pid namespace");
 	} else if (!strncmp(mode, "ns-", 3)) {
+		if (child && (kill(child, 0) || waitpid(child, NULL, WNOHANG)))
+			fail("child %d is gone", child);
+		if (child) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+		}
 		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_name);
 		if (stat(path, &st) || st.st_ino != ns_before.st_ino)
 			fail("no longer in the %s namespace it made", ns_name);

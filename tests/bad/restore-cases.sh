@@ -432,6 +432,27 @@ t_family_rewritten() {
 	family_gone
 }
 
+# t_userns_rewritten EDIT ERE...: a task in a user namespace of its own
+# (badtask ns-user), dumped; its userns-ID.img rewritten (EDIT as
+# restore-fuzz -e takes it after FILE:0:): refused in one line naming the
+# image, no task made.
+t_userns_rewritten() {
+	local edit=$1 f
+	shift
+	[ -x "$build/fuzz/restore-fuzz" ] || bad "no $build/fuzz/restore-fuzz: make check builds it" ||
+		return
+	start_task ns-user || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 gone "$tpid" || bad "task $tpid still there after the dump" || return
+	f=$(cd "$twd/img" && echo userns-*.img)
+	[ -e "$twd/img/$f" ] || bad "the dump has no userns image" || return
+	"$build/fuzz/restore-fuzz" -e "$f:0:$edit" "$twd/img" || bad "cannot rewrite: $edit" || return
+	nestor_run restore -d -D "$twd/img"
+	refused "${f//./\\.}" "$@" && gone "$tpid" ||
+		bad "a task with pid $tpid exists after the refused restore"
+}
+
 # Real restores of changed images: the family's images (the tree, the
 # inventory and the descriptor tables only: changed memory or files could
 # touch this machine's files) changed as restore-fuzz iterations 0..N-1 do.
