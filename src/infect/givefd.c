@@ -8,9 +8,13 @@
  */
 #define LOG_PREFIX "ptrace: "
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -64,6 +68,38 @@ static int pass_fd(struct remote *rt, int s, const struct sockaddr_un *sa, sockl
 	return 0;
 }
 
+/*
+ * A socket of nestor's in the task's network namespace: the abstract name
+ * the task binds lives there, and a sender finds it only from a socket of
+ * the same namespace (setns() of a network namespace is per thread).
+ */
+static int socket_beside(pid_t tid)
+{
+	_cleanup_close_ int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int theirs = -1;
+	struct stat a, b;
+	char p[64];
+	int s, r;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/net", tid);
+	theirs = open(p, O_RDONLY | O_CLOEXEC);
+	if (own < 0 || theirs < 0 || fstat(own, &a) || fstat(theirs, &b))
+		return log_error_errno(-errno, "cannot open the network namespace of task %d", tid);
+	if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	else if (setns(theirs, CLONE_NEWNET))
+		return log_error_errno(-errno, "cannot enter the network namespace of task %d", tid);
+	else
+		s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	r = s < 0 ? -errno : s;
+	if (a.st_ino != b.st_ino && setns(own, CLONE_NEWNET)) {
+		/* nestor cannot stay in the task's namespace: nothing else can go on. */
+		log_error_errno(-errno, "cannot go back to nestor's network namespace");
+		abort();
+	}
+	return r;
+}
+
 int remote_give_fds(struct remote *rt, const int *fds, int n, int *ret_fds)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -75,9 +111,9 @@ int remote_give_fds(struct remote *rt, const int *fds, int n, int *ret_fds)
 
 	salen = offsetof(struct sockaddr_un, sun_path) + 1 +
 		snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "nestor-%d-%d", getpid(), rt->pid);
-	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	s = socket_beside(rt->pid);
 	if (s < 0)
-		return -errno;
+		return s;
 	r = remote_scratch(rt, sizeof(struct fd_msg), &addr);
 	if (r < 0)
 		return r;
