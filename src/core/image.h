@@ -14,6 +14,7 @@
 #include "anonfd.pb-c.h"
 #include "sockets.pb-c.h"
 #include "timers.pb-c.h"
+#include "ipc.pb-c.h"
 
 #define IMG_VERSION 1
 #define IMG_MAX_ENTRY (512u << 20)
@@ -25,6 +26,8 @@ enum img_type {
 	IMG_FDINFO,
 	IMG_FILES,
 	IMG_PSTREE,
+	IMG_IPC,
+	IMG_IPC_MQ,
 	IMG_NR_TYPES,
 };
 

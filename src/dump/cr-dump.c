@@ -15,6 +15,7 @@
 #include "core/kerndat.h"
 #include "core/log.h"
 #include "mem/mem.h"
+#include "ns/ipc.h"
 #include "infect/parasite.h"
 #include "infect/rop.h"
 #include "tree/pstree.h"
@@ -100,7 +101,8 @@ static int write_images(struct dump_ctx *ctx)
 	 * connections waiting in listeners' backlogs are taken), so from here
 	 * on only an I/O error stops the dump, and interrupts are not heard.
 	 */
-	if (r < 0 || (r = check_interrupted()) < 0 || (r = files_dump_commit(ctx)) < 0) {
+	if (r < 0 || (r = check_interrupted()) < 0 || (r = files_dump_commit(ctx)) < 0 ||
+	    (r = ipc_glue_dump_commit(ctx)) < 0) {
 		img_close(&img);
 		return r;
 	}
@@ -231,7 +233,9 @@ static int collect(struct dump_ctx *ctx)
 {
 	int r;
 
-	if ((r = pstree_check_layout(ctx)) < 0 || (r = collect_tasks(ctx)) < 0)
+	/* Before the tasks: their memory names the segments it saved. */
+	if ((r = pstree_check_layout(ctx)) < 0 || (r = ipc_glue_dump(ctx)) < 0 ||
+	    (r = collect_tasks(ctx)) < 0)
 		return r;
 	pr_debug("every task collected");
 	if ((r = files_dump_finish(ctx)) < 0)
@@ -301,6 +305,8 @@ int cr_dump(const struct opts *o)
 		r = r ? r : rr;
 		if (r < 0 && ctx.overwriting)
 			unlinkat(ctx.dirfd, "inventory.img", 0);
+		if (r < 0)
+			ipc_glue_dump_abort(&ctx);
 		pr_debug("the tree is released");
 		goto out;
 	}

@@ -26,6 +26,7 @@
 #include "files/locks.h"
 #include "infect/ptrace.h"
 #include "mem/mem.h"
+#include "ns/ipc.h"
 #include "restore/restore-priv.h"
 #include "tree/proc.h"
 #include "tree/pstree.h"
@@ -386,6 +387,9 @@ static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
 		if (is_live(&ctx->tasks[i]) && (r = finish_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
 	}
+	/* Every task has attached its segments: those destroyed at dump go again. */
+	if ((r = ipc_glue_restore_late(ctx)) < 0)
+		return r;
 	if ((r = each_thread(ctx, park_thread)) < 0 || (r = pidfile_commit(pf, root)) < 0 ||
 	    (r = fault("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
 	    (r = fault("kept")) < 0)
@@ -524,7 +528,7 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 		pg.pidfds[i] = -1;
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
-	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
+	    (r = ipc_glue_restore(ctx)) < 0 || (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
 	    (r = fault("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
 		kill_tree(ctx, &pg);
 		pidfile_abort(pf);

@@ -18,6 +18,7 @@
 #include "files/tty.h"
 #include "infect/vdso.h"
 #include "mem/mem.h"
+#include "ns/ipc.h"
 #include "restore/restore-priv.h"
 #include "restore/restore.h"
 #include "tree/cgroup.h"
@@ -199,7 +200,8 @@ static int validate(struct restore_ctx *ctx)
 
 	bool host = !ctx->images_only;
 
-	if ((r = files_validate(ctx)) < 0 || (host && (r = vdso_validate(ctx->inv)) < 0))
+	if ((r = files_validate(ctx)) < 0 || (host && (r = vdso_validate(ctx->inv)) < 0) ||
+	    (r = ipc_glue_validate(ctx)) < 0)
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
@@ -291,6 +293,7 @@ void restore_ctx_free(struct restore_ctx *ctx)
 		if (ctx->shms[i].addr)
 			munmap((void *)ctx->shms[i].addr, ctx->shms[i].size);
 	free(ctx->shms);
+	ipc_glue_free(ctx);
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);
 }

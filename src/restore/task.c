@@ -14,6 +14,7 @@
 #include "files/locks.h"
 #include "mem/mem.h"
 #include "mem/vmshare.h"
+#include "ns/ipc.h"
 #include "restore/restore-priv.h"
 #include "tree/cgroup.h"
 #include "tree/signals.h"
@@ -87,6 +88,8 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	}
 	if (idx == 0 && read(ch->go_rd, &c, 1) != 1)
 		_exit(1);
+	if ((r = ipc_glue_enter_task(ctx, idx)) < 0)
+		goto fail;
 	/*
 	 * Descriptors before children: a child sharing this table (CLONE_FILES)
 	 * must not open anything while its owner fills it; the others close
