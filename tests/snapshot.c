@@ -243,6 +243,39 @@ static void put_link(const char *who, const char *key, const char *path)
 	put(who, key, target);
 }
 
+/*
+ * A namespace: "host" when it is the snapshot's own (the runner's), else a
+ * label ns#N in order of first appearance. Inode numbers of namespaces made
+ * again cannot match (and a freed number may come back for another one): the
+ * structure is what is compared, which tasks and threads share which.
+ */
+static void put_ns_link(const char *who, const char *key, const char *path, const char *name)
+{
+	static unsigned long seen[MAX_LABELS];
+	static int nseen;
+	char target[128], own[128], self[64], label[32];
+	ssize_t n = readlink(path, target, sizeof(target) - 1), m;
+	int i;
+
+	if (n < 0)
+		return;
+	target[n] = 0;
+	/* pid_for_children and time_for_children are pid and time namespaces. */
+	snprintf(self, sizeof(self), "/proc/self/ns/%.*s", (int)strcspn(name, "_"), name);
+	m = readlink(self, own, sizeof(own) - 1);
+	own[m > 0 ? m : 0] = 0;
+	if (!strcmp(own, target)) {
+		put(who, key, "host");
+		return;
+	}
+	for (i = 0; i < nseen && seen[i] != strtoul(strchr(target, '[') + 1, NULL, 10); i++)
+		;
+	if (i == nseen && nseen < MAX_LABELS)
+		seen[nseen++] = strtoul(strchr(target, '[') + 1, NULL, 10);
+	snprintf(label, sizeof(label), "%.*s#%d", (int)strcspn(target, ":"), target, i + 1);
+	put(who, key, label);
+}
+
 static void put_links(const char *who, const char *dir, const char *sub)
 {
 	char path[256], key[128];
@@ -257,7 +290,10 @@ static void put_links(const char *who, const char *dir, const char *sub)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, e->d_name);
 		snprintf(key, sizeof(key), "%s.%s", sub, e->d_name);
-		put_link(who, key, path);
+		if (!strcmp(sub, "ns"))
+			put_ns_link(who, key, path, e->d_name);
+		else
+			put_link(who, key, path);
 	}
 	closedir(d);
 }
