@@ -205,6 +205,11 @@ int ipc_glue_restore(struct restore_ctx *ctx)
 	return r;
 }
 
+int ipc_glue_nsfd(struct restore_ctx *ctx, uint32_t id)
+{
+	return id == GLUE_ID ? rst_fd : -1;
+}
+
 int ipc_glue_enter_task(struct restore_ctx *ctx, int idx)
 {
 	if (idx != 0 || rst_fd < 0)

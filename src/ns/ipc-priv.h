@@ -11,6 +11,7 @@ struct ipc_dump_ns {
 	uint32_t id;
 	IpcNsEntry *e;
 	int *mq_fds;               /* by index in e->mqs, read-write, non-blocking */
+	dev_t mq_dev;              /* the device of its queues' file system */
 	IpcMqMsgEntry **taken;     /* messages taken out of the queues at commit */
 	size_t nr_taken, cap_taken, nr_back; /* how many were put back */
 };
@@ -25,6 +26,10 @@ struct ipc_rst_ns {
 };
 
 /* ipc.c */
+/* Dump: the namespace whose queues live on device dev, or 0. */
+uint32_t ipc_dump_ns_of_mq_dev(dev_t dev);
+/* Restore: whether namespace id is restored with a queue of this name. */
+bool ipc_restore_has_mq(struct restore_ctx *ctx, uint32_t id, const char *name);
 /* The saved value of a sysctl ("kernel/shmmax"), or NULL. */
 const char *ipc_sysctl_saved(const IpcNsEntry *e, const char *name);
 int ipc_sysctl_write(const char *name, const char *value);

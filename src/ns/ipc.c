@@ -324,6 +324,24 @@ bool ipc_dump_has_shm(pid_t pid, uint64_t shmid)
 	return false;
 }
 
+uint32_t ipc_dump_ns_of_mq_dev(dev_t dev)
+{
+	for (size_t i = 0; i < nr_dumped; i++)
+		if (dumped[i]->mq_dev == dev)
+			return dumped[i]->id;
+	return 0;
+}
+
+bool ipc_restore_has_mq(struct restore_ctx *ctx, uint32_t id, const char *name)
+{
+	struct ipc_rst_ns *n = *ipc_glue_priv(ctx, id);
+
+	for (size_t i = 0; n && n->id == id && i < n->e->n_mqs; i++)
+		if (!strcmp(n->e->mqs[i]->name, name))
+			return true;
+	return false;
+}
+
 static void free_rst_ns(struct ipc_rst_ns *n)
 {
 	if (!n)

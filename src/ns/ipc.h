@@ -46,5 +46,7 @@ void ipc_glue_free(struct restore_ctx *ctx);
 void **ipc_glue_priv(struct restore_ctx *ctx, uint32_t id);
 uint32_t ipc_glue_task_ns(const struct restore_ctx *ctx, const struct restore_task *t);
 uint32_t ipc_glue_dump_ns(pid_t pid);
+/* nestor's descriptor of restored namespace id, or -1. */
+int ipc_glue_nsfd(struct restore_ctx *ctx, uint32_t id);
 
 #endif

@@ -102,10 +102,15 @@ int mq_dump(struct ipc_dump_ns *d)
 	_cleanup_closedir_ DIR *dir = NULL;
 	size_t cap = 0, nr = 0;
 	struct dirent *de;
+	struct stat st;
 	int dfd, r;
 
 	if (mnt < 0)
 		return mnt;
+	if (fstat(mnt, &st))
+		return log_error_errno(-errno, "cannot read the POSIX queues of IPC namespace %u",
+				       d->id);
+	d->mq_dev = st.st_dev;
 	dfd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || !(dir = fdopendir(dfd))) {
 		r = log_error_errno(-errno, "cannot list the POSIX queues of IPC namespace %u",

@@ -526,9 +526,11 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 		return -ENOMEM;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		pg.pidfds[i] = -1;
-	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
+	/* The IPC namespace first: descriptors of its POSIX queues are opened in it. */
+	if ((r = open_channels(ctx, &ch)) < 0 || (r = ipc_glue_restore(ctx)) < 0 ||
+	    (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
-	    (r = ipc_glue_restore(ctx)) < 0 || (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
+	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
 	    (r = fault("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {
 		kill_tree(ctx, &pg);
 		pidfile_abort(pf);

@@ -200,8 +200,9 @@ static int validate(struct restore_ctx *ctx)
 
 	bool host = !ctx->images_only;
 
-	if ((r = files_validate(ctx)) < 0 || (host && (r = vdso_validate(ctx->inv)) < 0) ||
-	    (r = ipc_glue_validate(ctx)) < 0)
+	/* The IPC namespaces first: descriptors of POSIX queues name theirs. */
+	if ((r = ipc_glue_validate(ctx)) < 0 || (r = files_validate(ctx)) < 0 ||
+	    (host && (r = vdso_validate(ctx->inv)) < 0))
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
