@@ -247,6 +247,8 @@ static int dump_sems(uint32_t ns, IpcNsEntry *e)
 
 /* ---- message queues ---- */
 
+static int dump_msqs_all(uint32_t ns, IpcNsEntry *e, int max);
+
 static int dump_msgs(uint32_t ns, int id, const struct msqid_ds *ds, IpcMsqEntry *q)
 {
 	size_t size = ds->__msg_cbytes + sizeof(long);
@@ -279,11 +281,50 @@ static int dump_msgs(uint32_t ns, int id, const struct msqid_ds *ds, IpcMsqEntry
 	return 0;
 }
 
+/*
+ * MSG_COPY copies at most kernel.msgmax bytes, which may have been lowered
+ * below a message queued before: for the moment of the copy the limit of
+ * the (frozen) namespace is raised to the longest queue, then set back.
+ */
+static int raise_msgmax(uint32_t ns, const IpcNsEntry *e, size_t longest, char **ret_saved)
+{
+	const char *v = ipc_sysctl_saved(e, "kernel/msgmax");
+	char buf[32];
+	int r;
+
+	*ret_saved = NULL;
+	if (!v || strtoull(v, NULL, 10) >= longest)
+		return 0;
+	snprintf(buf, sizeof(buf), "%zu", MIN(longest, (size_t)0x7fffffff));
+	if ((r = ipc_sysctl_write("kernel/msgmax", buf)) < 0)
+		return r;
+	*ret_saved = (char *)v;
+	return 0;
+}
+
 static int dump_msqs(uint32_t ns, IpcNsEntry *e)
 {
+	char *saved = NULL;
+	int r = 0, rr;
+	size_t longest = 0;
 	struct msginfo info;
 	int max = msgctl(0, MSG_INFO, (struct msqid_ds *)&info);
 
+	for (int idx = 0; max >= 0 && idx <= max; idx++) {
+		struct msqid_ds ds;
+
+		if (msgctl(idx, MSG_STAT_ANY, &ds) >= 0)
+			longest = MAX(longest, ds.__msg_cbytes);
+	}
+	if (max >= 0 && (r = raise_msgmax(ns, e, longest, &saved)) < 0)
+		return r;
+	r = dump_msqs_all(ns, e, max);
+	rr = saved ? ipc_sysctl_write("kernel/msgmax", saved) : 0;
+	return r < 0 ? r : rr;
+}
+
+static int dump_msqs_all(uint32_t ns, IpcNsEntry *e, int max)
+{
 	if (max < 0)
 		return log_error_errno(-errno, "cannot list the message queues of IPC namespace %u",
 				       ns);

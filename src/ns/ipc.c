@@ -374,6 +374,9 @@ int ipc_ns_validate(struct restore_ctx *ctx, uint32_t id)
 		free_rst_ns(n);
 		return r;
 	}
+	/* Opened again where it is read: nestor's low fds are the tree's. */
+	close(n->shm_fd);
+	n->shm_fd = -1;
 	*ipc_glue_priv(ctx, id) = n;
 	return 0;
 }
@@ -389,12 +392,15 @@ void ipc_ns_free(struct restore_ctx *ctx, uint32_t id)
 int ipc_ns_restore(struct restore_ctx *ctx, uint32_t id)
 {
 	struct ipc_rst_ns *n = *ipc_glue_priv(ctx, id);
+	char name[64];
 	int r;
 
 	if (!n)
 		return log_error_ret(-EINVAL, "IPC namespace %u was not read", id);
+
 	umask(0);
-	if ((r = raise_limits(n->e)) < 0 || (r = ipc_sysv_restore(n)) < 0 ||
+	snprintf(name, sizeof(name), "ipcshm-%u.img", id);
+	if ((n->shm_fd = r = img_open_file(ctx->dirfd, name)) < 0 || (r = raise_limits(n->e)) < 0 || (r = ipc_sysv_restore(n)) < 0 ||
 	    (r = mq_restore(n)) < 0 || (r = set_saved_sysctls(n->e)) < 0)
 		return r;
 	pr_debug("namespace %u: objects made", id);
