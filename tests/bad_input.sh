@@ -328,6 +328,12 @@ run "dump: a task holding a /proc file of a process outside the tree" dump_refus
 run "dump: a pipe owned (F_SETOWN_EX) by a thread other than the main one" \
 	dump_refused fown_thread -- "\\bPID\\b" "fd 7\\b" "thread AUX\\b" "F_SETOWN"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
+run "dump: a POSIX queue with an mq_notify registration" dump_refused mq_notify -- "\\bPID\\b" \
+	"/n\\b" "mq_notify"
+run "dump: a descriptor of a POSIX queue of nestor's IPC namespace" dump_refused mq_host -- \
+	"\\bPID\\b" "fd AUX\\b" "POSIX message queue"
+run "dump: an unattached segment with shm_rmid_forced" dump_refused shm_forced -- \
+	"segment AUX\\b" "shm_rmid_forced"
 run "dump: a task attached to a System V shm segment" dump_refused sysv_shm -- "\\bPID\\b" \
 	"mapping AUX\\b" "System V shared memory in the host's IPC namespace \\(not supported\\)"
 run "dump: not a session leader, no -j" t_not_leader

@@ -27,6 +27,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <mqueue.h>
 #include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -341,6 +342,49 @@ static void setup_sysv_shm(void)
 }
 
 /*
+ * IPC namespaces. mq_notify: in an IPC namespace of its own, a POSIX queue
+ * /n with a notification registered (a refill would fire it). mq_host: a
+ * descriptor of a queue of the host's namespace (unlinked at once; aux gets
+ * its fd). shm_forced: in a namespace of its own with shm_rmid_forced set, a
+ * segment attached nowhere, which nestor's attach and detach would destroy
+ * (aux gets its id; check() proves it is still there).
+ */
+static int ipc_id = -1;
+
+static void setup_ipc(void)
+{
+	char name[64];
+
+	if (!strcmp(mode, "mq_host")) {
+		snprintf(name, sizeof(name), "/nestor-bad-%d", getpid());
+		ipc_id = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, NULL);
+		if (ipc_id < 0)
+			fail("mq_open %s: %m", name);
+		mq_unlink(name);
+		put_file("aux", "%d", ipc_id);
+		return;
+	}
+	enter_ns(CLONE_NEWIPC, "ipc");
+	if (!strcmp(mode, "mq_notify")) {
+		struct sigevent ev = { .sigev_notify = SIGEV_NONE };
+
+		ipc_id = mq_open("/n", O_CREAT | O_RDWR, 0600, NULL);
+		if (ipc_id < 0 || mq_notify(ipc_id, &ev))
+			fail("mq_open/mq_notify: %m");
+		return;
+	}
+	ipc_id = shmget(IPC_PRIVATE, SHM_SIZE, IPC_CREAT | 0600);
+	if (ipc_id < 0)
+		fail("shmget: %m");
+	int fd = open("/proc/sys/kernel/shm_rmid_forced", O_WRONLY);
+
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		fail("shm_rmid_forced: %m");
+	close(fd);
+	put_file("aux", "%d", ipc_id);
+}
+
+/*
  * family: a child in a group of its own and its child, which has a second
  * thread; none asks for a death signal, so a root that dies alone leaves
  * them running. aux gets "CHILD GRANDCHILD".
@@ -585,6 +629,9 @@ static void setup(void)
 		setup_backlog();
 	} else if (!strcmp(mode, "sysv_shm")) {
 		setup_sysv_shm();
+	} else if (!strcmp(mode, "mq_notify") || !strcmp(mode, "mq_host") ||
+		   !strcmp(mode, "shm_forced")) {
+		setup_ipc();
 	} else {
 		fprintf(stderr, "badtask: unknown mode %s\n", mode);
 		exit(2);
@@ -609,6 +656,10 @@ static void check(void)
 	unsigned long before;
 	siginfo_t si;
 
+	if (!strcmp(mode, "shm_forced") && shmctl(ipc_id, IPC_STAT, &(struct shmid_ds){ 0 }))
+		fail("segment %d is gone: %m", ipc_id);
+	if (!strcmp(mode, "mq_notify") && mq_notify(ipc_id, NULL))
+		fail("the notification of /n is gone: %m");
 	if (!strcmp(mode, "family")) {
 		if (kill(child, 0) || kill(grandchild, 0))
 			fail("child %d or grandchild %d is gone", child, grandchild);
