@@ -24,11 +24,20 @@
  * - signal actions for signals 1-64 but SIGKILL and SIGSTOP, once each;
  * - a socket's peer, listener and pending clients are sockets of files.img
  *   (unless gone or outside); an epoll instance's owner is a task holding it,
- *   and each watched fd is one of the owner's.
+ *   and each watched fd is one of the owner's;
+ * - namespaces: ids 1, 2, ... in order; a parent (pid and user kinds only)
+ *   or owner (a user namespace) is an earlier namespace that is not a host
+ *   one; at most one host namespace per kind; each thread names one
+ *   namespace of the right kind per slot (0 only for a zombie, never for its
+ *   pid), threads in their task's pid namespace; every pid vector is one
+ *   entry per level (the namespace's depth + 1), led by the pid, group or
+ *   session; each pid namespace but the host's has exactly one init (1 at
+ *   its own level), made in a new namespace under its creator's.
  */
 #include <stdio.h>
 #include <string.h>
 #include "fuzz/fuzz.h"
+#include "ns/ns.h"
 #include "restorer/restorer-abi.h"
 
 #define PID_MAX 4194304
@@ -422,6 +431,106 @@ static const char *check_actions(const struct restore_task *t)
 	return NULL;
 }
 
+static const char *const slot_kinds[] = { "pid", "pid", "user", "uts", "ipc", "mnt",
+					    "net", "cgroup", "time", "time" };
+
+static const NsEntry *ns_of(const struct restore_ctx *ctx, uint32_t id)
+{
+	return ns_entry(ctx, id);
+}
+
+/* Levels below nestor's: the host's 0, each parent one more. */
+static int depth_of(const struct restore_ctx *ctx, uint32_t id)
+{
+	int d = 0;
+
+	for (const NsEntry *e = ns_of(ctx, id); e && !e->host; e = ns_of(ctx, e->parent))
+		d++;
+	return d;
+}
+
+static const char *check_ns_entries(const struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_ns; i++) {
+		const NsEntry *e = ns_entry(ctx, i + 1), *p = ns_of(ctx, e->parent), *o = ns_of(ctx, e->owner);
+
+		if (e->id != i + 1)
+			return BROKEN("namespace %zu has id %u", i + 1, e->id);
+		if ((e->parent && (!p || p->id >= e->id || p->host || strcmp(p->kind, e->kind) ||
+				   (strcmp(e->kind, "pid") && strcmp(e->kind, "user")))) ||
+		    (e->owner && (!o || o->id >= e->id || o->host || strcmp(o->kind, "user"))))
+			return BROKEN("namespace %u: parent %u or owner %u", e->id, e->parent, e->owner);
+		for (size_t k = 0; k < i; k++)
+			if (e->host && ns_entry(ctx, k + 1)->host && !strcmp(ns_entry(ctx, k + 1)->kind, e->kind))
+				return BROKEN("two host %s namespaces", e->kind);
+	}
+	return NULL;
+}
+
+static const char *check_ids_of(const struct restore_ctx *ctx, const PstreeEntry *e,
+				const NsIdsEntry *ids, bool zombie)
+{
+	if (!ids || ids->n_id != 10)
+		return BROKEN("task %u: no namespace ids", e->pid);
+	for (int s = 0; s < 10; s++) {
+		const NsEntry *n = ns_of(ctx, ids->id[s]);
+
+		if (!ids->id[s] && zombie && s)
+			continue;
+		if (!n || strcmp(n->kind, slot_kinds[s]))
+			return BROKEN("task %u: namespace %u in its %s slot", e->pid, ids->id[s],
+				      slot_kinds[s]);
+	}
+	if (ids != e->ns && ids->id[0] != e->ns->id[0])
+		return BROKEN("task %u: a thread in another pid namespace", e->pid);
+	return NULL;
+}
+
+static bool vec_ok(const uint32_t *v, size_t n, int depth, uint32_t first)
+{
+	return n == (size_t)depth + 1 && v[0] == first;
+}
+
+static const char *check_ns_tasks(const struct restore_ctx *ctx)
+{
+	const char *w;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *e = ctx->tasks[i].pe;
+		int d;
+
+		if ((w = check_ids_of(ctx, e, e->ns, e->has_exit_status)))
+			return w;
+		for (size_t k = 0; k < e->n_threads; k++)
+			if (k >= e->n_thread_ns || (w = check_ids_of(ctx, e, e->thread_ns[k], false)))
+				return w ? w : BROKEN("task %u: thread %zu has no ids", e->pid, k);
+		d = depth_of(ctx, e->ns->id[0]);
+		if (!vec_ok(e->ns_pid, e->n_ns_pid, d, e->pid) ||
+		    !vec_ok(e->ns_pgid, e->n_ns_pgid, d, e->pgid) ||
+		    !vec_ok(e->ns_sid, e->n_ns_sid, d, e->sid) || e->n_thread_pids != e->n_threads)
+			return BROKEN("task %u: pid vectors for a namespace %d deep", e->pid, d);
+		for (size_t k = 0; k < e->n_threads; k++)
+			if (!vec_ok(e->thread_pids[k]->nr, e->thread_pids[k]->n_nr, d, e->threads[k]))
+				return BROKEN("task %u: thread %u's vector", e->pid, e->threads[k]);
+	}
+	for (size_t i = 0; i < ctx->nr_ns; i++) {
+		const NsEntry *n = ns_entry(ctx, i + 1);
+		int inits = 0;
+
+		if (strcmp(n->kind, "pid") || n->host)
+			continue;
+		for (size_t k = 0; k < ctx->nr_tasks; k++) {
+			const PstreeEntry *e = ctx->tasks[k].pe;
+
+			if (e->ns->id[0] == n->id && e->ns_pid[e->n_ns_pid - 1] == 1)
+				inits++;
+		}
+		if (inits != 1)
+			return BROKEN("pid namespace %u has %d inits", n->id, inits);
+	}
+	return NULL;
+}
+
 const char *oracle_check(const struct restore_ctx *ctx)
 {
 	const char *w;
@@ -429,7 +538,8 @@ const char *oracle_check(const struct restore_ctx *ctx)
 	if (!ctx->nr_tasks)
 		return "no task accepted";
 	if ((w = check_ids(ctx)) || (w = check_shape(ctx)) || (w = check_sessions(ctx)) ||
-	    (w = check_inventory(ctx)) || (w = check_files(ctx)))
+	    (w = check_inventory(ctx)) || (w = check_files(ctx)) || (w = check_ns_entries(ctx)) ||
+	    (w = check_ns_tasks(ctx)))
 		return w;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct restore_task *t = &ctx->tasks[i];

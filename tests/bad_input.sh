@@ -297,10 +297,16 @@ run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
-run "dump: a thread in a UTS namespace of its own" dump_refused thread_uts -- \
-	"thread AUX\\b" "task PID\\b" "uts namespace"
+run "dump: a task in another IPC namespace" dump_refused ns-ipc -- "\\bPID\\b" "IPC namespace other than nestor's"
+run "dump: a task in another cgroup namespace" dump_refused ns-cgroup -- "\\bPID\\b" \
+	"cgroup namespace other than nestor's"
+run "dump: a task whose children go to another time namespace" dump_refused ns-time -- \
+	"\\bPID\\b" "time namespace for its children other than nestor's"
+run "dump: a thread in a network namespace of its own" dump_refused thread_net -- \
+	"task PID \\(thread AUX\\)" "network namespace other than nestor's"
+run "dump: a task in a pid namespace whose init is not dumped" t_pidns_member
 run "dump: a task whose next child starts a pid namespace" dump_refused ns-pid_for_children -- \
-	"\\bPID\\b" "pid_for_children"
+	"\\bPID\\b" "pid namespace for its children without an init"
 run "dump: a task waiting for its vfork() child" dump_refused vfork -- "\\bPID\\b" "vfork"
 run "dump: more pending signals than a dump takes" dump_refused pending -- "\\bPID\\b" "pending signals"
 run "dump: a stopped task" t_stopped
@@ -387,6 +393,12 @@ run "restore: a tree, nestor killed once the pidfile is written" t_family_nestor
 run "restore: a tree, nestor killed past the point of no return" t_family_nestor_dies kept back
 run "restore: a tree, nestor killed half way through the release" t_family_nestor_dies \
 	detach-half back
+run "restore: ns.img rewritten: a namespace its own parent" t_family_rewritten \
+	ns.img:0:host=0,ns.img:0:parent=1 "corrupted"
+run "restore: ns.img rewritten: an owner that is not a user namespace" t_family_rewritten \
+	ns.img:2:host=0,ns.img:2:owner=1 "corrupted"
+run "restore: ns.img rewritten: a mount namespace to make" t_family_rewritten ns.img:4:host=0 \
+	"mount namespace other than nestor's \\(not supported yet\\)"
 run "restore: pstree.img rewritten: a child in session 1" t_family_rewritten pstree.img:1:sid=1 \
 	"session 1\\b"
 run "restore: pstree.img rewritten: a grandchild in a group no task leads" \

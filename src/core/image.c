@@ -15,6 +15,9 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_FDINFO] = { "fdinfo", 0x4e455304, &fdinfo_entry__descriptor, true },
 	[IMG_FILES] = { "files", 0x4e455305, &file_entry__descriptor, false },
 	[IMG_PSTREE] = { "pstree", 0x4e455306, &pstree_entry__descriptor, false },
+	[IMG_NS] = { "ns", 0x4e455307, &ns_entry__descriptor, false },
+	/* One per UTS namespace: uts-ID.img. */
+	[IMG_UTS] = { "uts", 0x4e455308, &uts_entry__descriptor, true },
 	/* One per IPC namespace, ipc-ID.img, and its POSIX queues' messages, ipcmq-ID.img. */
 	[IMG_IPC] = { "ipc", 0x4e455310, &ipc_ns_entry__descriptor, true },
 	[IMG_IPC_MQ] = { "ipcmq", 0x4e455311, &ipc_mq_msg_entry__descriptor, true },

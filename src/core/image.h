@@ -14,6 +14,8 @@
 #include "anonfd.pb-c.h"
 #include "sockets.pb-c.h"
 #include "timers.pb-c.h"
+#include "ns.pb-c.h"
+#include "uts.pb-c.h"
 #include "ipc.pb-c.h"
 
 #define IMG_VERSION 1
@@ -26,6 +28,8 @@ enum img_type {
 	IMG_FDINFO,
 	IMG_FILES,
 	IMG_PSTREE,
+	IMG_NS,
+	IMG_UTS,
 	IMG_IPC,
 	IMG_IPC_MQ,
 	IMG_NR_TYPES,

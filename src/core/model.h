@@ -50,6 +50,8 @@ struct dump_task {
 	TaskCoreEntry *core;
 	MmEntry *mm;
 	FdinfoEntry *fdinfo;
+	struct ns_ids *ns; /* [0] the main thread's namespaces, [1 + k] thread k's (ns.c) */
+	struct proc_status *thread_status; /* thread k's, read after the freeze (pid vectors) */
 };
 
 struct dump_ctx {
@@ -66,6 +68,8 @@ struct dump_ctx {
 	struct open_desc *descs; /* descriptions dumped so far, with an fd holding each */
 	size_t nr_descs;
 	bool overwriting; /* images are being written: a failure leaves no inventory */
+	struct dump_ns *ns; /* the namespace model (ns.c), by id - 1 */
+	size_t nr_ns;
 };
 
 struct open_desc {
@@ -142,6 +146,11 @@ struct restore_ctx {
 	size_t nr_unlinked;
 	struct pty_obj *ptys; /* ptys made so far, by index */
 	size_t nr_ptys;
+	struct restore_ns *ns; /* the namespace model (ns.c), by id - 1 */
+	size_t nr_ns;
+	int host_ns_fds[8]; /* nestor's own namespaces, by kind (ns.c) */
+	bool host_ns_open;
+	bool pid_nested; /* some task is in a pid namespace other than nestor's */
 };
 
 struct shm_obj {

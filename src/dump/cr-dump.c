@@ -15,7 +15,7 @@
 #include "core/kerndat.h"
 #include "core/log.h"
 #include "mem/mem.h"
-#include "ns/ipc.h"
+#include "ns/ns.h"
 #include "infect/parasite.h"
 #include "infect/rop.h"
 #include "tree/pstree.h"
@@ -92,7 +92,8 @@ static int write_images(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = check_interrupted()) < 0 || (r = write_task(ctx, &ctx->tasks[i])) < 0)
 			return r;
-	if ((r = pstree_write(ctx)) < 0 || (r = img_create(ctx->dirfd, IMG_FILES, 0, &img)) < 0)
+	if ((r = ns_dump(ctx)) < 0 || (r = pstree_write(ctx)) < 0 ||
+	    (r = img_create(ctx->dirfd, IMG_FILES, 0, &img)) < 0)
 		return r;
 	if (!faccessat(ctx->dirfd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW))
 		r = log_error_ret(-EEXIST, "cannot write inventory.img: something is in its place");
@@ -102,7 +103,7 @@ static int write_images(struct dump_ctx *ctx)
 	 * on only an I/O error stops the dump, and interrupts are not heard.
 	 */
 	if (r < 0 || (r = check_interrupted()) < 0 || (r = files_dump_commit(ctx)) < 0 ||
-	    (r = ipc_glue_dump_commit(ctx)) < 0) {
+	    (r = ns_dump_commit(ctx)) < 0) {
 		img_close(&img);
 		return r;
 	}
@@ -233,8 +234,7 @@ static int collect(struct dump_ctx *ctx)
 {
 	int r;
 
-	/* Before the tasks: their memory names the segments it saved. */
-	if ((r = pstree_check_layout(ctx)) < 0 || (r = ipc_glue_dump(ctx)) < 0 ||
+	if ((r = ns_collect(ctx)) < 0 || (r = pstree_check_layout(ctx)) < 0 ||
 	    (r = collect_tasks(ctx)) < 0)
 		return r;
 	pr_debug("every task collected");
@@ -244,6 +244,8 @@ static int collect(struct dump_ctx *ctx)
 	r = write_images(ctx);
 	if (r == 0)
 		pr_debug("images written and synced");
+	else
+		ns_dump_abort(ctx);
 	return r;
 }
 
@@ -269,6 +271,7 @@ static void free_ctx(struct dump_ctx *ctx)
 	free(ctx->helpers);
 	free(ctx->mapped);
 	free(ctx->descs);
+	ns_dump_free(ctx);
 	arena_free_all();
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);
@@ -305,8 +308,6 @@ int cr_dump(const struct opts *o)
 		r = r ? r : rr;
 		if (r < 0 && ctx.overwriting)
 			unlinkat(ctx.dirfd, "inventory.img", 0);
-		if (r < 0)
-			ipc_glue_dump_abort(&ctx);
 		pr_debug("the tree is released");
 		goto out;
 	}

@@ -14,6 +14,7 @@
 #include "mem/pages.h"
 #include "mem/shmem.h"
 #include "ns/ipc.h"
+#include "ns/ns.h"
 #include "core/sys.h"
 #include "core/util.h"
 #include "tree/seccomp.h"
@@ -38,7 +39,7 @@ static const struct {
 };
 
 /* Decides what an area is; refuses what cannot come back, naming it. */
-static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
+static int classify_vma(pid_t pid, uint32_t ipc_ns, const struct proc_vma *v, uint32_t *ret_kind)
 {
 	const char *p = v->path;
 
@@ -66,7 +67,7 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 	 * comes back with an IPC namespace of the tree's own, which saved it
 	 * (src/ns/ipc-sysv.c); the area's inode number is the segment's id.
 	 */
-	if (!strncmp(p, "/SYSV", 5) && v->shared && ipc_dump_has_shm(pid, v->ino)) {
+	if (!strncmp(p, "/SYSV", 5) && v->shared && ipc_dump_has_shm(ipc_ns, v->ino)) {
 		*ret_kind = VMA_SYSV;
 		return 0;
 	}
@@ -298,7 +299,7 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 
 		if (!strcmp(pv->path, "[vsyscall]"))
 			continue; /* the kernel provides it at a fixed place */
-		r = classify_vma(t->pid, pv, &kind);
+		r = classify_vma(t->pid, t->ns ? t->ns[0].id[NS_IPC] : 0, pv, &kind);
 		if (r < 0)
 			return r;
 		v = ANEW(VmaEntry);

@@ -12,6 +12,8 @@ struct ipc_dump_ns {
 	IpcNsEntry *e;
 	int *mq_fds;               /* by index in e->mqs, read-write, non-blocking */
 	dev_t mq_dev;              /* the device of its queues' file system */
+	int *shm_ids;              /* its segments' ids, as collected */
+	size_t nr_shm_ids;
 	IpcMqMsgEntry **taken;     /* messages taken out of the queues at commit */
 	size_t nr_taken, cap_taken, nr_back; /* how many were put back */
 };
@@ -37,6 +39,8 @@ int ipc_sysctl_write(const char *name, const char *value);
 int ipc_as_creator(const IpcPermEntry *p, int (*fn)(void *arg), void *arg);
 
 /* ipc-sysv.c */
+/* The ids of the current namespace's segments. */
+int ipc_shm_ids(uint32_t ns, int **ret, size_t *ret_n);
 int ipc_sysv_dump(int dirfd, uint32_t id, IpcNsEntry *e, bool rmid_forced);
 int ipc_sysv_validate(uint32_t id, const IpcNsEntry *e, int shm_fd);
 int ipc_sysv_restore(struct ipc_rst_ns *n);
@@ -44,6 +48,8 @@ int ipc_sysv_restore(struct ipc_rst_ns *n);
 int ipc_shm_restore_late(struct ipc_rst_ns *n);
 
 /* mqueue.c */
+/* The device of the current namespace's queues. */
+int mq_dev(uint32_t ns, dev_t *ret);
 int mq_dump(struct ipc_dump_ns *d);
 int mq_dump_commit(int dirfd, struct ipc_dump_ns *d);
 void mq_dump_abort(struct ipc_dump_ns *d);

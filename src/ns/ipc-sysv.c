@@ -200,6 +200,29 @@ static int dump_shms(int dirfd, uint32_t ns, IpcNsEntry *e, bool rmid_forced)
 	return 0;
 }
 
+int ipc_shm_ids(uint32_t ns, int **ret, size_t *ret_n)
+{
+	struct shm_info info;
+	int max = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+	int *ids;
+
+	if (max < 0)
+		return log_error_errno(-errno, "cannot list the segments of IPC namespace %u", ns);
+	ids = ANEW_ARRAY(int, max + 1);
+	if (!ids)
+		return -ENOMEM;
+	*ret_n = 0;
+	for (int idx = 0; idx <= max; idx++) {
+		struct shmid_ds ds;
+		int id = shmctl(idx, SHM_STAT_ANY, &ds);
+
+		if (id >= 0)
+			ids[(*ret_n)++] = id;
+	}
+	*ret = ids;
+	return 0;
+}
+
 /* ---- semaphores ---- */
 
 static int dump_sems(uint32_t ns, IpcNsEntry *e)

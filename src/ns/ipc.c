@@ -20,6 +20,7 @@
 #include "core/util.h"
 #include "ns/ipc-priv.h"
 #include "ns/ipc.h"
+#include "ns/ns.h"
 
 /* The per-namespace sysctls, by their path under /proc/sys. */
 static const char *const sysctl_names[] = {
@@ -275,51 +276,91 @@ int ipc_as_creator(const IpcPermEntry *p, int (*fn)(void *arg), void *arg)
 
 /* ---- the hooks ---- */
 
-int ipc_ns_dump(struct dump_ctx *ctx, uint32_t id, int nsfd)
+/* Before the tasks: the segments they may attach, the device of the queues they may hold. */
+static int ipc_ns_collect(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
 	struct ipc_dump_ns *d = ANEW(struct ipc_dump_ns);
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	*d = (struct ipc_dump_ns){ .id = id };
+	if ((r = ipc_shm_ids(id, &d->shm_ids, &d->nr_shm_ids)) < 0 || (r = mq_dev(id, &d->mq_dev)) < 0)
+		return r;
+	return arena_push(&dumped, &nr_dumped, &cap_dumped, d);
+}
+
+/* Each task of the namespace attaches only segments of it (and not one made since). */
+static int check_attachments(struct dump_ctx *ctx, uint32_t id, const IpcNsEntry *e)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct dump_task *t = &ctx->tasks[i];
+
+		if (t->zombie || !t->mm || t->ns[0].id[NS_IPC] != id)
+			continue;
+		for (size_t k = 0; k < t->mm->n_vmas; k++) {
+			const VmaEntry *v = t->mm->vmas[k];
+			bool found = false;
+
+			for (size_t s = 0; v->kind == VMA_SYSV && s < e->n_shms; s++)
+				found |= (uint64_t)(uint32_t)e->shms[s]->perm->id == v->shmid &&
+					 v->pgoff + (v->end - v->start) <= PAGE_ALIGN(e->shms[s]->size);
+			if (v->kind == VMA_SYSV && !found)
+				return log_error_ret(-EOPNOTSUPP, "can't dump: task %d mapping %llx-%llx "
+								  "is System V segment %llu, which its "
+								  "IPC namespace %u does not hold as "
+								  "mapped", t->pid,
+						     (unsigned long long)v->start,
+						     (unsigned long long)v->end,
+						     (unsigned long long)v->shmid, id);
+		}
+	}
+	return 0;
+}
+
+static int ipc_ns_dump(struct dump_ctx *ctx, uint32_t id, int nsfd)
+{
+	struct ipc_dump_ns *d = dump_ns_of(id);
 	IpcNsEntry *e = ANEW(IpcNsEntry);
 	const char *rmid;
 	int r;
 
 	if (!d || !e)
-		return -ENOMEM;
-	*d = (struct ipc_dump_ns){ .id = id, .e = e };
+		return d ? -ENOMEM : log_error_ret(-EIO, "IPC namespace %u was not collected", id);
+	d->e = e;
 	ipc_ns_entry__init(e);
 	if ((r = dump_sysctls(e)) < 0)
 		return r;
 	rmid = ipc_sysctl_saved(e, RMID_FORCED);
 	if ((r = ipc_sysv_dump(ctx->dirfd, id, e, rmid && strcmp(rmid, "0"))) < 0 ||
-	    (r = mq_dump(d)) < 0)
-		return r;
-	if ((r = arena_push(&dumped, &nr_dumped, &cap_dumped, d)) < 0)
+	    (r = check_attachments(ctx, id, e)) < 0 || (r = mq_dump(d)) < 0)
 		return r;
 	pr_debug("namespace %u: %zu segments, %zu semaphore sets, %zu message queues, %zu POSIX "
 		 "queues", id, e->n_shms, e->n_sems, e->n_msqs, e->n_mqs);
 	return img_write_one(ctx->dirfd, IMG_IPC, id, e);
 }
 
-int ipc_ns_dump_commit(struct dump_ctx *ctx, uint32_t id, int nsfd)
+static int ipc_ns_dump_commit(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
 	struct ipc_dump_ns *d = dump_ns_of(id);
 
-	return d ? mq_dump_commit(ctx->dirfd, d) : 0;
+	return d && d->e ? mq_dump_commit(ctx->dirfd, d) : 0;
 }
 
-void ipc_ns_dump_abort(struct dump_ctx *ctx, uint32_t id, int nsfd)
+static void ipc_ns_dump_abort(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
 	struct ipc_dump_ns *d = dump_ns_of(id);
 
-	if (d)
+	if (d && d->e)
 		mq_dump_abort(d);
 }
 
-bool ipc_dump_has_shm(pid_t pid, uint64_t shmid)
+bool ipc_dump_has_shm(uint32_t ns, uint64_t shmid)
 {
-	struct ipc_dump_ns *d = dump_ns_of(ipc_glue_dump_ns(pid));
+	struct ipc_dump_ns *d = ns ? dump_ns_of(ns) : NULL;
 
-	for (size_t i = 0; d && i < d->e->n_shms; i++)
-		if ((uint64_t)(uint32_t)d->e->shms[i]->perm->id == shmid)
+	for (size_t i = 0; d && i < d->nr_shm_ids; i++)
+		if ((uint64_t)(uint32_t)d->shm_ids[i] == shmid)
 			return true;
 	return false;
 }
@@ -334,7 +375,8 @@ uint32_t ipc_dump_ns_of_mq_dev(dev_t dev)
 
 bool ipc_restore_has_mq(struct restore_ctx *ctx, uint32_t id, const char *name)
 {
-	struct ipc_rst_ns *n = *ipc_glue_priv(ctx, id);
+	const NsEntry *ne = ns_entry(ctx, id);
+	struct ipc_rst_ns *n = ne && !ne->host && !strcmp(ne->kind, "ipc") ? *ns_priv(ctx, id) : NULL;
 
 	for (size_t i = 0; n && n->id == id && i < n->e->n_mqs; i++)
 		if (!strcmp(n->e->mqs[i]->name, name))
@@ -355,7 +397,7 @@ static void free_rst_ns(struct ipc_rst_ns *n)
 	free(n);
 }
 
-int ipc_ns_validate(struct restore_ctx *ctx, uint32_t id)
+static int ipc_ns_validate(struct restore_ctx *ctx, uint32_t id)
 {
 	struct ipc_rst_ns *n = xzalloc(sizeof(*n));
 	char name[64];
@@ -377,21 +419,21 @@ int ipc_ns_validate(struct restore_ctx *ctx, uint32_t id)
 	/* Opened again where it is read: nestor's low fds are the tree's. */
 	close(n->shm_fd);
 	n->shm_fd = -1;
-	*ipc_glue_priv(ctx, id) = n;
+	*ns_priv(ctx, id) = n;
 	return 0;
 }
 
-void ipc_ns_free(struct restore_ctx *ctx, uint32_t id)
+static void ipc_ns_free(struct restore_ctx *ctx, uint32_t id)
 {
-	void **p = ipc_glue_priv(ctx, id);
+	void **p = ns_priv(ctx, id);
 
 	free_rst_ns(*p);
 	*p = NULL;
 }
 
-int ipc_ns_restore(struct restore_ctx *ctx, uint32_t id)
+static int ipc_ns_restore(struct restore_ctx *ctx, uint32_t id)
 {
-	struct ipc_rst_ns *n = *ipc_glue_priv(ctx, id);
+	struct ipc_rst_ns *n = *ns_priv(ctx, id);
 	char name[64];
 	int r;
 
@@ -407,9 +449,9 @@ int ipc_ns_restore(struct restore_ctx *ctx, uint32_t id)
 	return 0;
 }
 
-int ipc_ns_restore_late(struct restore_ctx *ctx, uint32_t id)
+static int ipc_ns_restore_late(struct restore_ctx *ctx, uint32_t id)
 {
-	struct ipc_rst_ns *n = *ipc_glue_priv(ctx, id);
+	struct ipc_rst_ns *n = *ns_priv(ctx, id);
 	const char *rmid;
 	int r;
 
@@ -424,11 +466,25 @@ int ipc_ns_restore_late(struct restore_ctx *ctx, uint32_t id)
 const IpcShmEntry *ipc_restore_shm(struct restore_ctx *ctx, const struct restore_task *t,
 				   uint64_t shmid)
 {
-	uint32_t id = ipc_glue_task_ns(ctx, t);
-	struct ipc_rst_ns *n = id ? *ipc_glue_priv(ctx, id) : NULL;
+	uint32_t id = t->pe->ns ? t->pe->ns->id[NS_IPC] : 0;
+	const NsEntry *ne = ns_entry(ctx, id);
+	struct ipc_rst_ns *n = ne && !ne->host ? *ns_priv(ctx, id) : NULL;
 
 	for (size_t i = 0; n && i < n->e->n_shms; i++)
 		if ((uint64_t)(uint32_t)n->e->shms[i]->perm->id == shmid)
 			return n->e->shms[i];
 	return NULL;
 }
+
+const struct ns_kind_ops ipc_ns_ops = {
+	.kind = "ipc",
+	.enter_to_dump = true,
+	.collect = ipc_ns_collect,
+	.dump = ipc_ns_dump,
+	.dump_commit = ipc_ns_dump_commit,
+	.dump_abort = ipc_ns_dump_abort,
+	.validate = ipc_ns_validate,
+	.restore = ipc_ns_restore,
+	.restore_late = ipc_ns_restore_late,
+	.free = ipc_ns_free,
+};

@@ -23,6 +23,7 @@
 #include "files/fd-ops.h"
 #include "ns/ipc-priv.h"
 #include "ns/ipc.h"
+#include "ns/ns.h"
 
 /* The device of nestor's own namespace's queues, found once; 0 if none. */
 static dev_t host_dev(void)
@@ -100,7 +101,7 @@ static int validate(struct restore_ctx *ctx, const FileEntry *f)
 /* mq_open() inside the queue's namespace, and back to nestor's own. */
 static int open_fd(struct restore_ctx *ctx, const FileEntry *f, int flags)
 {
-	int nsfd = ipc_glue_nsfd(ctx, f->ipc_ns), fd, r = 0;
+	int nsfd = ns_fd(ctx, f->ipc_ns), fd, r = 0;
 	_cleanup_close_ int own = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
 
 	if (nsfd < 0 || own < 0 || setns(nsfd, CLONE_NEWIPC))

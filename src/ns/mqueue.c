@@ -96,21 +96,29 @@ static int dump_queue(uint32_t ns, int mnt, const char *name, IpcMqEntry **ret, 
 	return 0;
 }
 
+int mq_dev(uint32_t ns, dev_t *ret)
+{
+	_cleanup_close_ int mnt = open_queues(ns);
+	struct stat st;
+
+	if (mnt < 0)
+		return mnt;
+	if (fstat(mnt, &st))
+		return log_error_errno(-errno, "cannot read the POSIX queues of IPC namespace %u", ns);
+	*ret = st.st_dev;
+	return 0;
+}
+
 int mq_dump(struct ipc_dump_ns *d)
 {
 	_cleanup_close_ int mnt = open_queues(d->id);
 	_cleanup_closedir_ DIR *dir = NULL;
 	size_t cap = 0, nr = 0;
 	struct dirent *de;
-	struct stat st;
 	int dfd, r;
 
 	if (mnt < 0)
 		return mnt;
-	if (fstat(mnt, &st))
-		return log_error_errno(-errno, "cannot read the POSIX queues of IPC namespace %u",
-				       d->id);
-	d->mq_dev = st.st_dev;
 	dfd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || !(dir = fdopendir(dfd))) {
 		r = log_error_errno(-errno, "cannot list the POSIX queues of IPC namespace %u",

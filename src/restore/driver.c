@@ -26,7 +26,7 @@
 #include "files/locks.h"
 #include "infect/ptrace.h"
 #include "mem/mem.h"
-#include "ns/ipc.h"
+#include "ns/ns.h"
 #include "restore/restore-priv.h"
 #include "tree/proc.h"
 #include "tree/pstree.h"
@@ -52,6 +52,7 @@ static const char *step_name(uint32_t step)
 		[RST_STEP_ITIMERS] = "interval timers", [RST_STEP_LOCKS] = "taking a POSIX lock",
 		[RST_STEP_SECCOMP] = "installing a seccomp filter",
 		[RST_STEP_XSTATE] = "allowing an xsave feature",
+		[RST_STEP_NS] = "entering a namespace",
 	};
 
 	return step < ARRAY_SIZE(names) && names[step] ? names[step] : "an unknown step";
@@ -388,7 +389,7 @@ static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
 			return r;
 	}
 	/* Every task has attached its segments: those destroyed at dump go again. */
-	if ((r = ipc_glue_restore_late(ctx)) < 0)
+	if ((r = ns_restore_late(ctx)) < 0)
 		return r;
 	if ((r = each_thread(ctx, park_thread)) < 0 || (r = pidfile_commit(pf, root)) < 0 ||
 	    (r = fault("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||
@@ -526,9 +527,7 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 		return -ENOMEM;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		pg.pidfds[i] = -1;
-	/* The IPC namespace first: descriptors of its POSIX queues are opened in it. */
-	if ((r = open_channels(ctx, &ch)) < 0 || (r = ipc_glue_restore(ctx)) < 0 ||
-	    (r = files_open_table(ctx, term_fd)) < 0 ||
+	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
 	    (r = start_tree(ctx, &ch, &pg, &root)) < 0 || (r = run_tree(ctx, &ch, &pg)) < 0 ||
 	    (r = fault("tree-made")) < 0 || (r = finish_tree(ctx, pf, root)) < 0) {

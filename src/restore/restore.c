@@ -18,7 +18,7 @@
 #include "files/tty.h"
 #include "infect/vdso.h"
 #include "mem/mem.h"
-#include "ns/ipc.h"
+#include "ns/ns.h"
 #include "restore/restore-priv.h"
 #include "restore/restore.h"
 #include "tree/cgroup.h"
@@ -98,7 +98,7 @@ static int read_images(struct restore_ctx *ctx)
 		return log_error_ret(-EINVAL, "image inventory.img is corrupted or from another machine");
 	if ((r = pstree_read(ctx)) < 0 || (r = read_files(ctx)) < 0)
 		return r;
-	if ((r = inventory_matches(ctx)) < 0)
+	if ((r = inventory_matches(ctx)) < 0 || (r = ns_read(ctx)) < 0)
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = read_task_images(ctx, &ctx->tasks[i])) < 0)
@@ -200,9 +200,7 @@ static int validate(struct restore_ctx *ctx)
 
 	bool host = !ctx->images_only;
 
-	/* The IPC namespaces first: descriptors of POSIX queues name theirs. */
-	if ((r = ipc_glue_validate(ctx)) < 0 || (r = files_validate(ctx)) < 0 ||
-	    (host && (r = vdso_validate(ctx->inv)) < 0))
+	if ((r = files_validate(ctx)) < 0 || (host && (r = vdso_validate(ctx->inv)) < 0))
 		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
@@ -290,11 +288,11 @@ void restore_ctx_free(struct restore_ctx *ctx)
 		img_free(IMG_FDINFO, ctx->tasks[i].fdinfo);
 	}
 	free(ctx->tasks);
+	ns_restore_free(ctx);
 	for (size_t i = 0; i < ctx->nr_shms; i++)
 		if (ctx->shms[i].addr)
 			munmap((void *)ctx->shms[i].addr, ctx->shms[i].size);
 	free(ctx->shms);
-	ipc_glue_free(ctx);
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);
 }
@@ -318,7 +316,7 @@ int cr_restore(const struct opts *o)
 	}
 	if ((r = kerndat_init()) < 0 || (r = read_images(&ctx)) < 0 || (r = validate(&ctx)) < 0)
 		goto out;
-	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0)
+	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0 || (r = ns_restore(&ctx)) < 0)
 		goto out;
 	r = pid = run_restore(&ctx, &pf);
 	if (r < 0)

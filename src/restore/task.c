@@ -14,7 +14,7 @@
 #include "files/locks.h"
 #include "mem/mem.h"
 #include "mem/vmshare.h"
-#include "ns/ipc.h"
+#include "ns/ns.h"
 #include "restore/restore-priv.h"
 #include "tree/cgroup.h"
 #include "tree/signals.h"
@@ -22,9 +22,26 @@
 #include "tree/timers.h"
 #include "tree/zombie.h"
 
+/*
+ * This task's pid as nestor sees it: getpid() tells the innermost one, and
+ * nestor's /proc the outermost. Not kept in memory: a task sharing memory
+ * with its parent (CLONE_VM) would overwrite the parent's.
+ */
+static pid_t self_pid(void)
+{
+	char buf[16];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	int pid;
+
+	if (n <= 0)
+		return getpid();
+	buf[n] = 0;
+	return parse_int(buf, &pid) < 0 ? getpid() : pid;
+}
+
 void task_report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len)
 {
-	struct rst_status st = { err, step, addr, len, getpid(), 0 };
+	struct rst_status st = { err, step, addr, len, self_pid(), 0 };
 
 	(void)!write(fd, &st, sizeof(st));
 }
@@ -59,6 +76,8 @@ static int task_prepare(struct restore_ctx *ctx, struct restore_task *t, struct 
 	    (r = mem_prepare(ctx, t, base + 1, reg)) < 0)
 		return r;
 	task_fill_args(t, reg->args);
+	if ((r = ns_fill_args(ctx, t - ctx->tasks, reg->args)) < 0)
+		return r;
 	signals_fill_args(t, reg->args);
 	mem_fill_shms(ctx, t, reg->args);
 	vmshare_fill_args(ctx, t, reg);
@@ -88,8 +107,6 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	}
 	if (idx == 0 && read(ch->go_rd, &c, 1) != 1)
 		_exit(1);
-	if ((r = ipc_glue_enter_task(ctx, idx)) < 0)
-		goto fail;
 	/*
 	 * Descriptors before children: a child sharing this table (CLONE_FILES)
 	 * must not open anything while its owner fills it; the others close
@@ -100,7 +117,8 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 		if ((r = files_restore_fds(ctx, t)) < 0)
 			goto fail;
 	}
-	if ((r = make_family(ctx, idx, ch)) < 0 || (r = locks_restore_flocks(ctx, t)) < 0)
+	if ((r = ns_enter_task(ctx, idx)) < 0 || (r = make_family(ctx, idx, ch)) < 0 ||
+	    (r = locks_restore_flocks(ctx, t)) < 0)
 		goto fail;
 	if (t->helper) { /* its members exist: the leader dies again */
 		task_report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);

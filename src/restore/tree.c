@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "files/tty.h"
 #include "mem/vmshare.h"
+#include "ns/ns.h"
 #include "restore/restore-priv.h"
 
 static void sharer_main(struct restore_ctx *ctx, int idx, void *ch)
@@ -25,9 +26,9 @@ static void sharer_main(struct restore_ctx *ctx, int idx, void *ch)
 pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
 	struct restore_task *t = &ctx->tasks[idx];
-	pid_t want = t->pid;
-	struct clone_args ca = { .exit_signal = t->core ? t->core->exit_signal : SIGCHLD,
-				 .set_tid = (uint64_t)&want, .set_tid_size = 1 };
+	pid_t want = t->pid, tids[MAX_NS_LEVEL];
+	struct clone_args ca = { .exit_signal = t->core ? t->core->exit_signal : SIGCHLD };
+	int r;
 
 	/* A helper's members are its parent's children. */
 	if (t->creator >= 0 && ctx->tasks[t->creator].helper) {
@@ -38,10 +39,15 @@ pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 		ca.flags |= CLONE_FILES;
 	if (t->pe->clone_fs)
 		ca.flags |= CLONE_FS;
+	if ((r = pidns_prepare_clone(ctx, idx, &ca, tids)) < 0)
+		return r;
 	if (t->pe->clone_vm)
 		return vmshare_clone(ctx, idx, &ca, sharer_main, ch);
 	pid_t pid = sys_clone3(&ca, sizeof(ca));
 
+	/* nestor makes the root: it goes back to making children in its own. */
+	if (pid != 0 && idx == 0 && (r = pidns_back_home(ctx)) < 0)
+		return r;
 	if (pid < 0)
 		return errno == EEXIST ? log_error_ret(-EEXIST, "can't restore: pid %d is taken", want)
 				       : log_error_errno(-errno, "cannot create task %d", want);
@@ -69,13 +75,16 @@ int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 		if ((r = fork_task(ctx, k, ch)) < 0)
 			return r;
 	}
-	return 0;
+	return pidns_finish(ctx, idx);
 }
 
 /* After the barrier every group leader exists: members join their groups. */
 int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
 	PstreeEntry *e = ctx->tasks[idx].pe;
+	/* The group as the task sees it; 0: its leader is outside its pid
+	 * namespace, and the group was inherited at its birth. */
+	pid_t pgid = e->ns_pgid[ns_pid_depth(ctx, e->ns->id[NS_PID])];
 	char c;
 
 	task_report(ch->status_wr, 0, RST_STEP_CREATED, 0, 0);
@@ -83,7 +92,7 @@ int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
 	if (read(ch->barrier_rd, &c, 1) != 1)
 		return log_error_ret(-EPIPE, "task %d: nestor went away", e->pid);
 	vmshare_wait_turn(ctx, &ctx->tasks[idx]);
-	if (getpgid(0) != (pid_t)e->pgid && setpgid(0, e->pgid))
+	if (pgid && getpgid(0) != pgid && setpgid(0, pgid))
 		return log_error_errno(-errno, "cannot put task %d in group %u", e->pid, e->pgid);
 	return tty_set_foreground(&ctx->tasks[idx]);
 }
@@ -103,13 +112,13 @@ int settle_zombies(struct restore_ctx *ctx, int idx)
 
 		/* Helpers never existed: reap them. Zombies stay for the task to reap. */
 		if (c->helper && c->creator == idx) {
-			if (waitpid(c->pid, NULL, 0) < 0)
+			if (waitpid(pidns_pid_seen_by(ctx, k, idx), NULL, 0) < 0)
 				return log_error_errno(-errno, "cannot reap helper %d", c->pid);
 			any = true;
 		}
 		if (c->parent != idx || !c->zombie)
 			continue;
-		if (waitid(P_PID, c->pid, &si, WEXITED | WNOWAIT))
+		if (waitid(P_PID, pidns_pid_seen_by(ctx, k, idx), &si, WEXITED | WNOWAIT))
 			return log_error_errno(-errno, "cannot wait for zombie %d", c->pid);
 		any = true;
 	}

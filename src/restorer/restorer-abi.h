@@ -39,6 +39,9 @@ struct rst_cure {
 #define RST_MAX_SHMS     64
 #define RST_MAX_LOCKS    64
 #define RST_MAX_SHARERS  64
+#define RST_MAX_PID_LEVELS 32 /* the kernel's MAX_PID_NS_LEVEL */
+#define RST_MAX_THREAD_NS 4   /* namespaces a thread enters by itself */
+#define RST_MAX_KEEP_FDS 16
 
 /* The kernel's struct sched_attr (sched_getattr/sched_setattr). */
 struct sched_attr_k {
@@ -114,6 +117,13 @@ struct rst_thread {
 	uint32_t membarrier;    /* main thread: MEMBARRIER_CMD_REGISTER_* bits to register */
 	uint32_t has_creds;     /* credentials of its own in creds, else the task's */
 	struct rst_creds creds;
+	/* Threads other than the main one: the tid at every pid namespace level,
+	 * innermost first (clone3 set_tid), and the namespaces of its own it
+	 * enters once born (setns: nestor's descriptors, CLONE_NEW* types). */
+	uint32_t nr_tid_levels;
+	int32_t tid_levels[RST_MAX_PID_LEVELS];
+	uint32_t nr_ns;
+	int32_t ns_fd[RST_MAX_THREAD_NS], ns_type[RST_MAX_THREAD_NS];
 };
 
 #define RST_THREAD_STACK (16 << 10)
@@ -160,6 +170,15 @@ struct rst_args {
 	struct rst_creds creds;
 	uint64_t xcomp_perm;
 	int32_t close_from; /* nestor's service fds are all at or above this */
+	/* Namespace descriptors among those, closed only once the threads have
+	 * entered theirs (ns_pending of them still to) and the main thread its
+	 * pid namespace for children (has_pfc: pfc_fd), which would keep the
+	 * threads from being made. Sorted, distinct. */
+	uint32_t nr_keep_fds;
+	int32_t keep_fds[RST_MAX_KEEP_FDS];
+	uint32_t ns_pending;
+	uint32_t has_pfc;
+	int32_t pfc_fd;
 	/* POSIX locks, taken once nestor's fds are closed (a close drops them). */
 	uint32_t nr_locks;
 	struct {
@@ -240,6 +259,7 @@ enum {
 	RST_STEP_LOCKS,
 	RST_STEP_SECCOMP,
 	RST_STEP_XSTATE,
+	RST_STEP_NS,
 	RST_STEP_READY = 100, /* the child is about to enter the blob at region addr/len */
 	RST_STEP_CHILD,       /* the child failed before the blob, and said why */
 	RST_STEP_CREATED,     /* the task set its session and group and forked its children */

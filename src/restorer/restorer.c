@@ -482,6 +482,13 @@ __attribute__((noreturn)) static void thread_main(struct rst_thread *th)
 {
 	struct rst_args *a = (struct rst_args *)th->args;
 
+	if (th->nr_ns) {
+		for (uint32_t i = 0; i < th->nr_ns; i++)
+			CHECK(rsys(NR_setns, th->ns_fd[i], th->ns_type[i], 0), RST_STEP_NS,
+			      th->ns_fd[i]);
+		__atomic_fetch_sub(&a->ns_pending, 1, __ATOMIC_RELEASE);
+		rsys6(NR_futex, (long)&a->ns_pending, 1 /* FUTEX_WAKE */, 0x7fffffff, 0, 0, 0);
+	}
 	restore_thread(a, th);
 	restore_creds(a, th);
 	done(a);
@@ -511,12 +518,46 @@ static void create_threads(struct rst_args *a)
 			.set_tid_size = 1,
 		};
 
+		if (th[i].nr_tid_levels) {
+			ca.set_tid = (uint64_t)th[i].tid_levels;
+			ca.set_tid_size = th[i].nr_tid_levels;
+		}
+
 		CHECK(rst_clone3(&ca, sizeof(ca), thread_main, &th[i]), RST_STEP_THREAD, tid);
 	}
 }
 
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
+
+static void wait_for(uint32_t *word, uint32_t val);
+
+/* nestor's descriptors, but the namespaces still to be entered. */
+static void close_service_fds(struct rst_args *a)
+{
+	uint32_t lo = a->close_from;
+
+	for (uint32_t i = 0; i < a->nr_keep_fds; i++) {
+		uint32_t k = a->keep_fds[i];
+
+		if (k > lo)
+			rsys(NR_close_range, lo, k - 1, 0);
+		if (k + 1 > lo)
+			lo = k + 1;
+	}
+	rsys(NR_close_range, lo, ~0U, 0);
+}
+
+/* Once every thread is in its namespaces: ours for children, then the fds go. */
+static void enter_last_namespaces(struct rst_args *a)
+{
+	wait_for(&a->ns_pending, 0);
+	if (a->has_pfc)
+		CHECK(rsys(NR_setns, a->pfc_fd, 0x20000000 /* CLONE_NEWPID */, 0), RST_STEP_NS,
+		      a->pfc_fd);
+	for (uint32_t i = 0; a->close_from >= 0 && i < a->nr_keep_fds; i++)
+		rsys(NR_close, a->keep_fds[i], 0, 0);
+}
 
 static void wait_for(uint32_t *word, uint32_t val)
 {
@@ -577,7 +618,7 @@ void restorer_main(struct rst_args *a)
 	else
 		build_memory(a);
 	if (a->close_from >= 0)
-		rsys(NR_close_range, a->close_from, ~0U, 0);
+		close_service_fds(a);
 	for (uint32_t i = 0; i < a->nr_locks; i++) {
 		struct {
 			int16_t type, whence;
@@ -597,6 +638,7 @@ void restorer_main(struct rst_args *a)
 	install_seccomp(a);
 	a->running = a->nr_threads;
 	create_threads(a);
+	enter_last_namespaces(a);
 	restore_thread(a, (struct rst_thread *)a->threads);
 	restore_creds(a, (struct rst_thread *)a->threads);
 	done(a);

@@ -66,6 +66,7 @@ enum {
 	NR_personality = 135,
 	NR_membarrier = 324,
 	NR_openat = 257,
+	NR_setns = 308,
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include "tree/pstree.h"
 #include "tree/zombie.h"
 #include "mem/vmshare.h"
+#include "ns/ns.h"
 #include "core/sys.h"
 #include "tree/task.h"
 #include "tree/thread.h"
@@ -272,8 +273,11 @@ int pstree_check_layout(struct dump_ctx *ctx)
 	return vmshare_check(ctx);
 }
 
-static int write_helper(struct dump_ctx *ctx, struct img *img, pid_t pid)
+static int write_helper(struct dump_ctx *ctx, struct img *img, const struct dump_task *member)
 {
+	pid_t pid = member->helper;
+	int r;
+
 	for (size_t i = 0; i < ctx->nr_helpers; i++) {
 		struct dump_helper *h = &ctx->helpers[i];
 		PstreeEntry e = PSTREE_ENTRY__INIT;
@@ -288,6 +292,8 @@ static int write_helper(struct dump_ctx *ctx, struct img *img, pid_t pid)
 		e.sid = h->sid;
 		e.has_helper = e.helper = true;
 		h->parent = -1;
+		if ((r = pidns_fill_helper(ctx, member, h->session, &e)) < 0)
+			return r;
 		return img_write(img, &e);
 	}
 	return -ENOENT;
@@ -303,7 +309,7 @@ int pstree_write(struct dump_ctx *ctx)
 		PstreeEntry e = PSTREE_ENTRY__INIT;
 
 		/* A helper comes just before the first task it makes. */
-		if (t->helper && (r = write_helper(ctx, &img, t->helper)) < 0)
+		if (t->helper && (r = write_helper(ctx, &img, t)) < 0)
 			break;
 		e.pid = t->pid;
 		e.ppid = t->parent < 0 ? 0 : ctx->tasks[t->parent].pid;
@@ -327,6 +333,8 @@ int pstree_write(struct dump_ctx *ctx)
 		}
 		for (size_t k = 0; k < t->nr_threads; k++)
 			e.threads[k] = t->threads[k].pid;
+		if ((r = ns_fill_pstree(ctx, t, &e)) < 0)
+			break;
 		r = img_write(&img, &e);
 	}
 	if (r == 0 || img.fd >= 0)
@@ -349,6 +357,33 @@ static void kill_with_nestor(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].seized)
 			ptrace(PTRACE_SETOPTIONS, ctx->tasks[i].pid, 0, opts);
+}
+
+/*
+ * All die at once; traced threads report their deaths to us: collect each,
+ * in whatever order they come. An init's exit waits for every task of its
+ * pid namespace to be gone, and those report to us first.
+ */
+static void collect_deaths(struct dump_ctx *ctx)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].seized) {
+			ctx->tasks[i].seized = false;
+			left += 1 + ctx->tasks[i].nr_threads;
+		}
+	while (left > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, __WALL);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			left--;
+	}
 }
 
 int pstree_release(struct dump_ctx *ctx, bool kill_them)
@@ -377,18 +412,8 @@ int pstree_release(struct dump_ctx *ctx, bool kill_them)
 		r = r ? r : rr;
 	}
 	pr_debug("killed");
-	/* All die at once; traced threads report their deaths to us: collect each. */
-	for (size_t i = 0; kill_them && i < ctx->nr_tasks; i++) {
-		struct dump_task *t = &ctx->tasks[i];
-		int status;
-
-		if (!t->seized)
-			continue;
-		t->seized = false;
-		for (size_t k = 0; k < t->nr_threads; k++)
-			wait_stopped(t->threads[k].pid, &status);
-		wait_stopped(t->pid, &status);
-	}
+	if (kill_them)
+		collect_deaths(ctx);
 	return r;
 }
 

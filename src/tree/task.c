@@ -48,71 +48,6 @@ static bool own_hard_limit(int res, struct rlimit *ret)
 }
 
 /*
- * Every namespace a thread can be in on its own: threads can unshare or
- * setns() uts, ipc, net, cgroup and time, and the *_for_children ones say
- * where its next children would go.
- */
-static const char *const ns_names[] = { "pid", "pid_for_children", "mnt", "net", "ipc", "uts",
-					"user", "cgroup", "time", "time_for_children" };
-
-/* nestor's own links, "kind:[inode]"; a kind this kernel lacks stays "". */
-static const char *own_ns(size_t i)
-{
-	static char own[ARRAY_SIZE(ns_names)][48];
-	static bool own_read;
-
-	if (!own_read) {
-		for (size_t k = 0; k < ARRAY_SIZE(ns_names); k++) {
-			char p[64];
-			ssize_t n;
-
-			snprintf(p, sizeof(p), "/proc/self/ns/%s", ns_names[k]);
-			n = readlink(p, own[k], sizeof(own[k]) - 1);
-			own[k][n > 0 ? n : 0] = 0;
-		}
-		own_read = true;
-	}
-	return own[i];
-}
-
-/*
- * The links "kind:[inode]" name the namespaces: read from one open ns dir
- * of the thread. Until namespaces are restored (issue 8), every thread of
- * every task must be in nestor's own. A pid_for_children namespace that has
- * no init yet cannot be read (ENOENT): it is another one too.
- */
-int task_check_ns(pid_t pid, pid_t tid)
-{
-	_cleanup_close_ int dfd = -1;
-	char p[64], link[48], who[64];
-
-	if (tid == pid)
-		snprintf(who, sizeof(who), "task %d", pid);
-	else
-		snprintf(who, sizeof(who), "thread %d of task %d", tid, pid);
-	snprintf(p, sizeof(p), "/proc/%d/task/%d/ns", pid, tid);
-	dfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return log_error_errno(-errno, "cannot open %s", p);
-	for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
-		ssize_t n;
-
-		/* The IPC namespace: saved by src/ns/ipc-glue.c until the namespace model. */
-		if (!own_ns(i)[0] || !strcmp(ns_names[i], "ipc"))
-			continue;
-		n = readlinkat(dfd, ns_names[i], link, sizeof(link) - 1);
-		if (n < 0 && errno != ENOENT)
-			return log_error_errno(-errno, "cannot read %s/%s", p, ns_names[i]);
-		link[n > 0 ? n : 0] = 0;
-		if (strcmp(link, own_ns(i)))
-			return log_error_ret(-EOPNOTSUPP,
-					     "can't dump: %s is in another %s namespace than nestor "
-					     "(not supported yet)", who, ns_names[i]);
-	}
-	return 0;
-}
-
-/*
  * What can be told from /proc, before nestor touches the task at all. A
  * zombie is fine inside a tree (is_child) and is reported with 1.
  */
@@ -159,10 +94,6 @@ int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bo
 	if (t->status.state == 'D' && proc_in_vfork(pid))
 		return log_error_ret(-EOPNOTSUPP, "can't dump: task %d waits for a child it made "
 						  "with vfork() to exec or exit (not supported)", pid);
-	/* A first look, before the seize; task_reread and threads_dump look again. */
-	r = task_check_ns(pid, pid);
-	if (r < 0)
-		return r;
 	if (is_child)
 		return 0;
 	if (!ctx->opts->shell_job && t->stat.sid != pid)
@@ -337,11 +268,8 @@ int task_reread(struct dump_task *t)
 	r = proc_read_stat(t->pid, &t->stat);
 	if (r < 0)
 		return log_error_errno(r, "cannot read the stat of task %d", t->pid);
-	/* Frozen now: what decides dumpability is read again, for every thread. */
-	r = task_check_ns(t->pid, t->pid);
-	for (size_t i = 0; i < t->nr_threads && r == 0; i++)
-		r = task_check_ns(t->pid, t->threads[i].pid);
-	return r;
+	/* Frozen now: the namespaces of every thread are read by ns_collect(). */
+	return 0;
 }
 
 int task_dump_core(struct dump_ctx *ctx, struct dump_task *t)

@@ -11,7 +11,6 @@
  * zombie child. */
 int task_check_dumpable(struct dump_ctx *ctx, pid_t pid, struct dump_task *t, bool is_child);
 /* Refuses a thread (tid == pid: the main one) in another namespace than nestor's. */
-int task_check_ns(pid_t pid, pid_t tid);
 /* Once seized: status and stat again, the ones saved. */
 int task_reread(struct dump_task *t);
 int task_dump_core(struct dump_ctx *ctx, struct dump_task *t);

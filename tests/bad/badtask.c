@@ -119,6 +119,16 @@ static void *uts_thread(void *arg)
 	return spin_thread(NULL);
 }
 
+/* A thread in a network namespace of its own. */
+static void *net_thread(void *arg)
+{
+	(void)arg;
+	if (unshare(CLONE_NEWNET))
+		return NULL;
+	uts_tid = syscall(SYS_gettid);
+	return spin_thread(NULL);
+}
+
 /* A thread that says its tid (in uts_tid), then spins. */
 static void *tid_thread(void *arg)
 {
@@ -513,6 +523,22 @@ static void setup(void)
 			else
 				sched_yield();
 		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "thread_net")) {
+		if ((e = pthread_create(&thread, NULL, net_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+		for (int i = 0; !thread_cnt; i++)
+			if (i > 1000000)
+				fail("the network thread never started counting (unshare: %m)");
+			else
+				sched_yield();
+		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "ns-ipc")) {
+		enter_ns(CLONE_NEWIPC, "ipc");
+	} else if (!strcmp(mode, "ns-cgroup")) {
+		enter_ns(CLONE_NEWCGROUP, "cgroup");
+	} else if (!strcmp(mode, "ns-time")) {
+		/* Only our children would be in it. */
+		enter_ns(0x80 /* CLONE_NEWTIME */, "time_for_children");
 	} else if (!strcmp(mode, "ns-pid_for_children")) {
 		/* Our next child would be init of a new pid namespace. */
 		enter_ns(CLONE_NEWPID, "pid");
@@ -698,6 +724,17 @@ static void check(void)
 		gethostname(host, sizeof(host));
 		if (!strcmp(host, "nestor-thread"))
 			fail("the main thread has the thread's hostname");
+		thread_stop = 1;
+		pthread_join(thread, NULL);
+	} else if (!strcmp(mode, "thread_net")) {
+		before = thread_cnt;
+		usleep(20000);
+		if (thread_cnt == before)
+			fail("the network thread stopped counting");
+		snprintf(path, sizeof(path), "/proc/self/task/%d/ns/net", uts_tid);
+		if (stat(path, &st) || stat("/proc/self/ns/net", &ns_before) ||
+		    st.st_ino == ns_before.st_ino)
+			fail("the thread is no longer in a network namespace of its own");
 		thread_stop = 1;
 		pthread_join(thread, NULL);
 	} else if (!strcmp(mode, "ns-pid_for_children")) {

@@ -274,3 +274,22 @@ t_bad_pid_word() {
 	refused "12abc"
 }
 
+
+# A task in a pid namespace whose init (its parent here) is not dumped: the
+# namespace cannot be made again without it.
+t_pidns_member() {
+	local holder
+	twd=$(mktemp -d "$tmp/t.XXXXXX")
+	chmod 0777 "$twd"
+	holder=$(launch "$twd" setsid unshare --pid --fork sh -c "setsid $helper plain $twd; :" &
+		echo $!)
+	procs+=("$holder")
+	wait_until 5 test -e "$twd/ready" || bad "the task in the pid namespace is not ready" ||
+		return
+	tpid=$(pgrep -x -f "$helper plain $twd") || bad "cannot find the task" || return
+	procs+=("$tpid")
+	stat_of "$tpid" || bad "task $tpid vanished" || return
+	nestor_run dump -t "$tpid" -D "$twd/img"
+	refused "\\b$tpid\\b" "pid namespace whose init is outside the dump" &&
+		no_inventory "$twd/img" && task_intact && task_passes
+}

@@ -218,10 +218,21 @@ static inline void tree_ready(int tag)
  * for tree_fail(), and PR_SET_PDEATHSIG(SIGKILL) unless pdeath is false
  * (orphans-to-be must survive their parent).
  */
+/* The caller's pid as the machine's /proc names it (getpid() in a pid namespace of its own
+ * would say 1): what verdict files are named by. */
+static inline pid_t tree_proc_pid(void)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0 ? atoi(buf) : getpid();
+}
+
 static inline void tree_enter_child(const char *name, pid_t parent, bool pdeath)
 {
 	tree_name = name;
-	tree_self = getpid();
+	tree_self = tree_proc_pid();
 	tree_is_child = true;
 	if (pdeath && (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
 		_exit(1);
@@ -384,6 +395,9 @@ static inline void tree_collect(pid_t pid, const char *name)
 	snprintf(path, sizeof(path), "%s/verdict.%d", test_dir, pid);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 1 && read_file(path, msg, sizeof(msg)) > 0)
 		tree_fail("%s", msg);
+	/* A child in a pid namespace below ours names its verdict by another number. */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 1 && *tree_any_verdict())
+		tree_fail("%s (pid %d) failed%s", name, pid, tree_any_verdict());
 	if (WIFSIGNALED(status))
 		tree_fail("%s (pid %d) killed by signal %d", name, pid, WTERMSIG(status));
 	tree_fail("%s (pid %d) exited with status %d and no verdict", name, pid,

@@ -1,0 +1,126 @@
+/*
+ * The namespace model: every namespace the threads of the tree are in,
+ * with its kind, parent (pid, user), owner (user) and whether it is
+ * nestor's own (host), numbered from 1 in ns.img, parents before children.
+ * Each kind with content (uts, ipc, ...) registers a struct ns_kind_ops in
+ * the table of ns.c; the model calls it for each namespace of that kind in
+ * the tree that is not host, parents before children.
+ */
+#ifndef NESTOR_NS_H
+#define NESTOR_NS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "core/model.h"
+
+/* A thread's namespaces, in this order in ns_ids_entry.id. */
+enum ns_slot {
+	NS_PID,
+	NS_PID_FOR_CHILDREN,
+	NS_USER,
+	NS_UTS,
+	NS_IPC,
+	NS_MNT,
+	NS_NET,
+	NS_CGROUP,
+	NS_TIME,
+	NS_TIME_FOR_CHILDREN,
+	NS_NR_SLOTS,
+};
+
+/* The ids of one thread's namespaces; 0 where it has none (a zombie's). */
+struct ns_ids {
+	uint32_t id[NS_NR_SLOTS];
+};
+
+struct ns_kind_ops {
+	const char *kind; /* "uts", "ipc": the /proc/PID/ns name */
+	/* dump is called with nestor's thread setns()'d into the namespace. */
+	bool enter_to_dump;
+	/* Optional: at the end of ns_collect, before the tasks' resources are
+	 * collected: what other collectors must know of the namespace (IPC: the
+	 * segments tasks may attach, the device of its POSIX queues). It may
+	 * refuse; it writes no image. Entered like dump. */
+	int (*collect)(struct dump_ctx *ctx, uint32_t id, int nsfd);
+	/* After the freeze, in nestor: the kind's image(s), <kind>-<id>.img. */
+	int (*dump)(struct dump_ctx *ctx, uint32_t id, int nsfd);
+	/* Optional: after the last point of refusal (see write_images()). */
+	int (*dump_commit)(struct dump_ctx *ctx, uint32_t id, int nsfd);
+	/* Optional: undoes dump_commit when the dump fails after it. */
+	void (*dump_abort)(struct dump_ctx *ctx, uint32_t id, int nsfd);
+	/* Reads and checks the kind's image(s) before anything is made; may keep
+	 * what it read in *ns_priv(ctx, id). */
+	int (*validate)(struct restore_ctx *ctx, uint32_t id);
+	/* In a process inside the fresh, still empty namespace id (and its owner
+	 * user namespace), before any task of the tree enters it. */
+	int (*restore)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: once every task of the tree has rebuilt its memory and sits
+	 * at the end of its blob, before any runs: in a short-lived child of
+	 * nestor inside namespace id (IPC: segments destroyed at dump but still
+	 * attached are destroyed again). */
+	int (*restore_late)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: frees what validate kept. */
+	void (*free)(struct restore_ctx *ctx, uint32_t id);
+};
+
+extern const struct ns_kind_ops uts_ns_ops, ipc_ns_ops;
+
+/* ---- dump ---- */
+
+/* Every thread's namespaces, after the freeze: the model, refusals by name,
+ * and each task's ids (t->ns). */
+int ns_collect(struct dump_ctx *ctx);
+/* The kinds' dump hooks, then ns.img. */
+int ns_dump(struct dump_ctx *ctx);
+int ns_dump_commit(struct dump_ctx *ctx);
+void ns_dump_abort(struct dump_ctx *ctx);
+/* The ids of the task (thread 0) and its threads, for pstree.img. */
+int ns_fill_pstree(const struct dump_ctx *ctx, const struct dump_task *t, PstreeEntry *e);
+/* A helper for a dead leader, in its first member's namespaces. */
+int pidns_fill_helper(const struct dump_ctx *ctx, const struct dump_task *member, bool session,
+		      PstreeEntry *e);
+void ns_dump_free(struct dump_ctx *ctx);
+
+/* ---- restore ---- */
+
+/* Reads ns.img and checks every cross-reference, the tasks' ids and pid
+ * vectors included (pstree.img read already), then the kinds' validate. */
+int ns_read(struct restore_ctx *ctx);
+/* Makes every namespace that is not a pid one (those come with their
+ * inits, in the tree), runs the kinds' restore in them, and keeps a
+ * descriptor of each (and of nestor's own) for the tasks to enter. */
+int ns_restore(struct restore_ctx *ctx);
+/* The kinds' restore_late hooks (see struct ns_kind_ops). */
+int ns_restore_late(struct restore_ctx *ctx);
+/* In a task just made: enters its namespaces where they differ from its creator's. */
+int ns_enter_task(struct restore_ctx *ctx, int idx);
+/* A descriptor of namespace id, made (or nestor's own), after ns_restore. */
+int ns_fd(const struct restore_ctx *ctx, uint32_t id);
+void ns_restore_free(struct restore_ctx *ctx);
+struct rst_args;
+/* In the task, its blob's arguments filled: each thread's pid vector and own
+ * namespaces, and the task's pid namespace for children when it has threads. */
+int ns_fill_args(struct restore_ctx *ctx, int idx, struct rst_args *a);
+
+/* pid.c, in the process that makes tasks. */
+struct clone_args;
+/* Fills ca's set_tid from task idx's vector, CLONE_NEWPID for an init, and
+ * makes the caller's children go to the right pid namespace. */
+int pidns_prepare_clone(const struct restore_ctx *ctx, int idx, struct clone_args *ca,
+			pid_t tids[32]);
+/* The caller's pid namespace for children, as task idx had it. */
+int pidns_finish(const struct restore_ctx *ctx, int idx);
+/* nestor, once it made the root: its children in its own again. */
+int pidns_back_home(const struct restore_ctx *ctx);
+/* Task idx's pid as task viewer (-1: nestor) sees it. */
+pid_t pidns_pid_seen_by(const struct restore_ctx *ctx, int idx, int viewer);
+
+/* The namespace entry of id, or NULL. */
+const NsEntry *ns_entry(const struct restore_ctx *ctx, uint32_t id);
+/* Where a kind keeps what its validate read, for its restore. */
+void **ns_priv(struct restore_ctx *ctx, uint32_t id);
+/* Levels of pid namespace id below nestor's (0 for nestor's own). */
+int ns_pid_depth(const struct restore_ctx *ctx, uint32_t id);
+
+#endif
