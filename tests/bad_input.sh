@@ -362,6 +362,9 @@ for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
 	run "restore: $f cut in the middle" t_restore_truncated "$f"
 done
 run "restore: pages-PID.img one page short" t_restore_pages_short
+run "restore: ipcshm-N.img a byte short" t_restore_ipc_damaged shm
+run "restore: ipc-N.img cut in an entry" t_restore_ipc_damaged ipc
+run "restore: ipcmq-N.img with a flipped byte" t_restore_ipc_damaged mq
 for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
 	run "restore: $f with a byte flipped" t_restore_flipped "$f"
 done

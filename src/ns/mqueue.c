@@ -5,9 +5,10 @@
  * queue from the dump to its commit.
  *
  * A queue's messages can only be read by taking them: they are taken in
- * the commit (after the last point of refusal), written to ipcmq-ID.img,
- * and put back at once in the order they came out, which is the queue's
- * order (priority, then arrival); an abort puts back whatever is still out.
+ * the commit (after the last point of refusal), put back at once in the
+ * order they came out, which is the queue's order (priority, then
+ * arrival), and then written to ipcmq-ID.img; an abort puts back whatever
+ * is still out.
  * A queue with an mq_notify registration would fire it when refilled: it is
  * refused by name.
  */
@@ -208,13 +209,21 @@ int mq_dump_commit(int dirfd, struct ipc_dump_ns *d)
 	struct img img = { .fd = -1 };
 	int r, rr;
 
+	/*
+	 * Each queue is given back the moment it is read, before anything is
+	 * written: were nestor killed, a queue would lose only what was out in
+	 * that moment.
+	 */
 	r = img_create(dirfd, IMG_IPC_MQ, d->id, &img);
-	for (uint32_t i = 0; i < d->e->n_mqs && r == 0; i++)
+	for (uint32_t i = 0; i < d->e->n_mqs && r == 0; i++) {
 		r = take_queue(d, i);
+		rr = put_back(d);
+		r = r < 0 ? r : rr;
+	}
+	rr = put_back(d);
 	for (size_t i = 0; i < d->nr_taken && r == 0; i++)
 		r = img_write(&img, d->taken[i]);
 	img_close(&img);
-	rr = put_back(d);
 	if (d->nr_taken)
 		pr_debug("IPC namespace %u: %zu POSIX queue messages saved and put back", d->id,
 			 d->nr_taken);

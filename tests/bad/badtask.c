@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <mqueue.h>
+#include <sys/msg.h>
 #include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -357,7 +358,9 @@ static void setup_sysv_shm(void)
  * descriptor of a queue of the host's namespace (unlinked at once; aux gets
  * its fd). shm_forced: in a namespace of its own with shm_rmid_forced set, a
  * segment attached nowhere, which nestor's attach and detach would destroy
- * (aux gets its id; check() proves it is still there).
+ * (aux gets its id; check() proves it is still there). ipc_objs: in a
+ * namespace of its own, a segment with data, a queued message and a POSIX
+ * queue holding one, for the restore cases that damage their images.
  */
 static int ipc_id = -1;
 
@@ -375,6 +378,23 @@ static void setup_ipc(void)
 		return;
 	}
 	enter_ns(CLONE_NEWIPC, "ipc");
+	if (!strcmp(mode, "ipc_objs")) {
+		struct {
+			long mtype;
+			char text[32];
+		} m = { 1, "a message" };
+		int shm = shmget(0x42, SHM_SIZE, IPC_CREAT | 0600), msq = msgget(0x43, IPC_CREAT | 0600);
+		mqd_t q = mq_open("/objs", O_CREAT | O_RDWR, 0600, NULL);
+		char *p = shm < 0 ? (void *)-1 : shmat(shm, NULL, 0);
+
+		if (p == (void *)-1 || msq < 0 || q < 0 || msgsnd(msq, &m, sizeof(m.text), 0) ||
+		    mq_send(q, "posix", 5, 3))
+			fail("making the IPC objects: %m");
+		memset(p, 0x33, SHM_SIZE);
+		shmdt(p);
+		mq_close(q);
+		return;
+	}
 	if (!strcmp(mode, "mq_notify")) {
 		struct sigevent ev = { .sigev_notify = SIGEV_NONE };
 
@@ -656,7 +676,7 @@ static void setup(void)
 	} else if (!strcmp(mode, "sysv_shm")) {
 		setup_sysv_shm();
 	} else if (!strcmp(mode, "mq_notify") || !strcmp(mode, "mq_host") ||
-		   !strcmp(mode, "shm_forced")) {
+		   !strcmp(mode, "shm_forced") || !strcmp(mode, "ipc_objs")) {
 		setup_ipc();
 	} else {
 		fprintf(stderr, "badtask: unknown mode %s\n", mode);
