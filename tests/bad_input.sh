@@ -297,7 +297,6 @@ run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
 run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
-run "dump: a task in another IPC namespace" dump_refused ns-ipc -- "\\bPID\\b" "IPC namespace other than nestor's"
 run "dump: a task in another cgroup namespace" dump_refused ns-cgroup -- "\\bPID\\b" \
 	"cgroup namespace other than nestor's"
 run "dump: a task whose children go to another time namespace" dump_refused ns-time -- \

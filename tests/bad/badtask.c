@@ -552,8 +552,6 @@ static void setup(void)
 			else
 				sched_yield();
 		put_file("aux", "%d", uts_tid);
-	} else if (!strcmp(mode, "ns-ipc")) {
-		enter_ns(CLONE_NEWIPC, "ipc");
 	} else if (!strcmp(mode, "ns-cgroup")) {
 		enter_ns(CLONE_NEWCGROUP, "cgroup");
 	} else if (!strcmp(mode, "ns-time")) {
