@@ -300,10 +300,11 @@ run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b"
 run "dump: a task in another cgroup namespace" dump_refused ns-cgroup -- "\\bPID\\b" \
 	"cgroup namespace other than nestor's"
 run "dump: a task whose children go to another time namespace" dump_refused ns-time -- \
-	"\\bPID\\b" "time namespace for its children other than nestor's"
+	"\\bPID\\b" "time namespace for its children other than its own"
 run "dump: a thread in a network namespace of its own" dump_refused thread_net -- \
 	"task PID \\(thread AUX\\)" "network namespace other than nestor's"
 run "dump: a task in a pid namespace whose init is not dumped" t_pidns_member
+run "dump: a descriptor of a namespace" dump_refused nsfd -- "\\bPID\\b" "fd 5\\b" "uts:\\["
 run "dump: a task whose next child starts a pid namespace" dump_refused ns-pid_for_children -- \
 	"\\bPID\\b" "pid namespace for its children without an init"
 run "dump: a task waiting for its vfork() child" dump_refused vfork -- "\\bPID\\b" "vfork"

@@ -76,5 +76,28 @@ rc=$?
 check "restore without -d: a task killed by SIGKILL gives 137" [ "$rc" -eq 137 ]
 pid=
 
+# The dumped root an init: a task started by unshare --pid --fork is pid 1
+# of its own pid namespace, whose parent is nestor's (the tree's outermost
+# level is the machine's). It comes back with both pids.
+rm -f "$dir/ready" "$dir/result"
+(
+	for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+	exec setsid unshare --pid --fork "$top/build/tests/zdtm/session" "$dir" >/dev/null 2>&1 \
+		</dev/null
+) &
+disown $!
+for _ in $(seq 100); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+pid=$(pgrep -x -f "$top/build/tests/zdtm/session $dir")
+vec=$(grep NSpid "/proc/$pid/status" 2>/dev/null)
+check "a pid namespace's init as the root: dumped" "$N" dump -t "$pid" -D "$dir/img-init"
+for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.05; done
+check "... restored (-d)" "$N" restore -d -D "$dir/img-init"
+check "... with its pid at both levels ($vec)" bash -c \
+	"[ \"\$(grep NSpid /proc/$pid/status)\" = '$vec' ] && [ '${vec##*[[:space:]]}' = 1 ]"
+kill -TERM "$pid" 2>/dev/null
+for _ in $(seq 100); do [ -e "$dir/result" ] && break; sleep 0.05; done
+check "... and passes" grep -qx PASS "$dir/result"
+pid=
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

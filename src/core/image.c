@@ -18,6 +18,8 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_NS] = { "ns", 0x4e455307, &ns_entry__descriptor, false },
 	/* One per UTS namespace: uts-ID.img. */
 	[IMG_UTS] = { "uts", 0x4e455308, &uts_entry__descriptor, true },
+	/* One per time namespace: time-ID.img. */
+	[IMG_TIMENS] = { "time", 0x4e455309, &timens_entry__descriptor, true },
 	/* One per IPC namespace, ipc-ID.img, and its POSIX queues' messages, ipcmq-ID.img. */
 	[IMG_IPC] = { "ipc", 0x4e455310, &ipc_ns_entry__descriptor, true },
 	[IMG_IPC_MQ] = { "ipcmq", 0x4e455311, &ipc_mq_msg_entry__descriptor, true },

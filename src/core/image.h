@@ -16,6 +16,7 @@
 #include "timers.pb-c.h"
 #include "ns.pb-c.h"
 #include "uts.pb-c.h"
+#include "timens.pb-c.h"
 #include "ipc.pb-c.h"
 
 #define IMG_VERSION 1
@@ -30,6 +31,7 @@ enum img_type {
 	IMG_PSTREE,
 	IMG_NS,
 	IMG_UTS,
+	IMG_TIMENS,
 	IMG_IPC,
 	IMG_IPC_MQ,
 	IMG_NR_TYPES,

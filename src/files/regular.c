@@ -165,9 +165,11 @@ static bool is_tty(const struct stat *st)
 	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
 }
 
+/* A file by its path: a namespace's descriptor (nsfs, "time:[4026531834]") has none. */
 static bool claims(const struct stat *st, const char *path)
 {
-	return S_ISREG(st->st_mode) || S_ISCHR(st->st_mode) || S_ISDIR(st->st_mode);
+	return (S_ISREG(st->st_mode) || S_ISCHR(st->st_mode) || S_ISDIR(st->st_mode)) &&
+	       path[0] == '/';
 }
 
 /* Whatever is mapped and not a memfd: reopened by its path. */

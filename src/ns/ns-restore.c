@@ -104,9 +104,14 @@ static int validate_task(const struct restore_ctx *ctx, const struct restore_tas
 		const NsIdsEntry *th = e->thread_ns[k];
 
 		if (!ids_ok(ctx, th, false) || th->id[NS_PID] != e->ns->id[NS_PID] ||
-		    th->id[NS_PID_FOR_CHILDREN] != th->id[NS_PID])
+		    th->id[NS_PID_FOR_CHILDREN] != th->id[NS_PID] ||
+		    th->id[NS_TIME] != e->ns->id[NS_TIME] ||
+		    th->id[NS_TIME_FOR_CHILDREN] != th->id[NS_TIME])
 			return -EINVAL;
 	}
+	/* Entered whole: the namespace of its children is its own. */
+	if (!t->zombie && e->ns->id[NS_TIME_FOR_CHILDREN] != e->ns->id[NS_TIME])
+		return -EINVAL;
 	return 0;
 }
 
@@ -209,7 +214,10 @@ static int make_ns(struct restore_ctx *ctx, uint32_t id)
 		r = log_error_ret(-EIO, "the maker of namespace %u died", id);
 	close(p[0]);
 	if (r == 0) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns_kinds[n->kind].name);
+		const struct ns_kind_ops *ops = ns_ops_of(n->kind);
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid,
+			 ops->made_link ? ops->made_link : ns_kinds[n->kind].name);
 		n->fd = fd_move_above(open(path, O_RDONLY | O_CLOEXEC), ctx->fd_base + 1);
 		if (n->fd < 0)
 			r = log_error_errno(-errno, "cannot open %s", path);
@@ -307,7 +315,8 @@ int ns_enter_task(struct restore_ctx *ctx, int idx)
 		uint32_t id = t->pe->ns->id[s], from = cr ? cr->id[s] : 0;
 		int kind = ns_slot_kind(s);
 
-		if (!id || kind == NSK_PID || !ns_ops_of(kind))
+		/* The namespace of its children is its own (validated): entered with it. */
+		if (!id || kind == NSK_PID || !ns_ops_of(kind) || s == NS_TIME_FOR_CHILDREN)
 			continue;
 		if (!from) /* nestor's, or a zombie's: none */
 			from = ns_entry(ctx, id)->host ? id : 0;

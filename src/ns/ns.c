@@ -26,6 +26,7 @@
 /* The kinds with content, through their hooks. */
 static const struct ns_kind_ops *const kind_ops[] = {
 	&uts_ns_ops,
+	&time_ns_ops,
 	&ipc_ns_ops,
 };
 
@@ -244,6 +245,12 @@ static int check_thread(struct dump_ctx *ctx, struct dump_task *t, size_t k)
 						  "nestor's (not supported yet)", who,
 				     ns_kinds[kind].human);
 	}
+	/* A time namespace is entered whole (setns sets both): one for the
+	 * children only, after an unshare() not yet followed by a fork, is not. */
+	if (ids->id[NS_TIME_FOR_CHILDREN] != ids->id[NS_TIME] && !t->zombie)
+		return log_error_ret(-EOPNOTSUPP, "can't dump: %s has a time namespace for its "
+						  "children other than its own (not supported yet)",
+				     who);
 	/* A thread's children are made by its main thread at restore. */
 	if (k && ids->id[NS_PID_FOR_CHILDREN] != ids->id[NS_PID])
 		return log_error_ret(-EOPNOTSUPP, "can't dump: %s has a pid namespace for its "

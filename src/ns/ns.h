@@ -62,9 +62,13 @@ struct ns_kind_ops {
 	int (*restore_late)(struct restore_ctx *ctx, uint32_t id);
 	/* Optional: frees what validate kept. */
 	void (*free)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: the /proc/PID/ns link of the maker that names the namespace
+	 * it made, when it is not the kind's (time: time_for_children). */
+	const char *made_link;
 };
 
 extern const struct ns_kind_ops uts_ns_ops, ipc_ns_ops;
+extern const struct ns_kind_ops time_ns_ops;
 
 /* ---- dump ---- */
 

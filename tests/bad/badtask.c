@@ -552,6 +552,9 @@ static void setup(void)
 			else
 				sched_yield();
 		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "nsfd")) {
+		/* A descriptor of its own UTS namespace. */
+		place_fd(open("/proc/self/ns/uts", O_RDONLY), 5);
 	} else if (!strcmp(mode, "ns-cgroup")) {
 		enter_ns(CLONE_NEWCGROUP, "cgroup");
 	} else if (!strcmp(mode, "ns-time")) {
