@@ -209,6 +209,8 @@ static int raise_limits(const IpcNsEntry *e)
 			msg_max = MAX(msg_max, e->msqs[i]->msgs[k]->text.len);
 			bytes += e->msqs[i]->msgs[k]->text.len;
 		}
+		/* A queue holds as many messages as bytes at most: empty ones count too. */
+		bytes = MAX(bytes, e->msqs[i]->n_msgs);
 		mnb = MAX(mnb, MAX(bytes, e->msqs[i]->qbytes));
 	}
 	for (size_t i = 0; i < e->n_mqs; i++) {
