@@ -2,7 +2,7 @@
 # Makes the restore fuzzer's corpus (fuzz/corpus/dumps/NAME) from dumps of
 # a few test programs: each is started as tests/run.sh starts it, dumped
 # (which kills it), and its images kept without the pages files and shared
-# memory objects (the fuzzer makes sparse ones). Run as root from the top dir, after make all tests-bin:
+# memory objects and System V segments (the fuzzer makes sparse ones). Run as root from the top dir, after make all tests-bin:
 #   build/tests/subreaper fuzz/make-corpus.sh [NAME...]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +36,7 @@ for n in "${names[@]}"; do
 	rm -rf "${out:?}/$n"
 	mkdir -p "$out/$n"
 	for f in "$wd"/img/*.img; do
-		case ${f##*/} in pages-*|shmem-*) ;; *) cp "$f" "$out/$n/" ;; esac
+		case ${f##*/} in pages-*|shmem-*|ipcshm-*) ;; *) cp "$f" "$out/$n/" ;; esac
 	done
 	echo "$n: $(ls "$out/$n" | wc -l) images, $(du -sk "$out/$n" | cut -f1) KiB"
 done

@@ -199,6 +199,23 @@ static int place_shmem(const struct dump *d, const MmEntry *mm)
 	return 0;
 }
 
+/* A sparse ipcshm-ID.img, the size its IPC namespace's image says (a lie stays one). */
+static int place_ipcshm(const struct dump *d, int id, const IpcNsEntry *e)
+{
+	char path[4400];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ipcshm-%d.img", d->dir, id);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, MIN(e->shm_bytes, 1ULL << 40))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* The dump's images in its scratch dir, and pages files the size its mm images say. */
 static int place_dump(struct dump *d, size_t idx)
 {
@@ -231,6 +248,8 @@ static int place_dump(struct dump *d, size_t idx)
 				if (place_shmem(d, (MmEntry *)m) < 0)
 					return -errno;
 			}
+			if (f->type == IMG_IPC && place_ipcshm(d, atoi(f->name + 4), (IpcNsEntry *)m) < 0)
+				return -errno;
 			protobuf_c_message_free_unpacked(m, NULL);
 		}
 	}

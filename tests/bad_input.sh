@@ -307,7 +307,6 @@ run "dump: a task sharing fs info in another user namespace" dump_refused ns-use
 run "dump: a network namespace with more than loopback" dump_refused ns-net -- "\\bPID\\b" \
 	"network namespace with address 127\\.0\\.0\\.2"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
-run "dump: a task in another IPC namespace" dump_refused ns-ipc -- "\\bPID\\b" "IPC namespace other than nestor's"
 run "dump: a task in another cgroup namespace" dump_refused ns-cgroup -- "\\bPID\\b" \
 	"cgroup namespace other than nestor's"
 run "dump: a task whose children go to another time namespace" dump_refused ns-time -- \
@@ -347,6 +346,12 @@ run "dump: a task holding a /proc file of a process outside the tree" dump_refus
 run "dump: a pipe owned (F_SETOWN_EX) by a thread other than the main one" \
 	dump_refused fown_thread -- "\\bPID\\b" "fd 7\\b" "thread AUX\\b" "F_SETOWN"
 run "dump: a task holding an io_uring instance" dump_refused io_uring -- "\\bPID\\b" "fd 5\\b" "io_uring"
+run "dump: a POSIX queue with an mq_notify registration" dump_refused mq_notify -- "\\bPID\\b" \
+	"/n\\b" "mq_notify"
+run "dump: a descriptor of a POSIX queue of nestor's IPC namespace" dump_refused mq_host -- \
+	"\\bPID\\b" "fd AUX\\b" "POSIX message queue"
+run "dump: an unattached segment with shm_rmid_forced" dump_refused shm_forced -- \
+	"segment AUX\\b" "shm_rmid_forced"
 run "dump: a task attached to a System V shm segment" dump_refused sysv_shm -- "\\bPID\\b" \
 	"mapping AUX\\b" "System V shared memory in the host's IPC namespace \\(not supported\\)"
 run "dump: not a session leader, no -j" t_not_leader
@@ -369,6 +374,9 @@ for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
 	run "restore: $f cut in the middle" t_restore_truncated "$f"
 done
 run "restore: pages-PID.img one page short" t_restore_pages_short
+run "restore: ipcshm-N.img a byte short" t_restore_ipc_damaged shm
+run "restore: ipc-N.img cut in an entry" t_restore_ipc_damaged ipc
+run "restore: ipcmq-N.img with a flipped byte" t_restore_ipc_damaged mq
 for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
 	run "restore: $f with a byte flipped" t_restore_flipped "$f"
 done

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define MAX_PIDS 4096
@@ -428,6 +429,15 @@ static void put_fdinfo(const char *who, const char *dir, const char *fd, int ano
 }
 
 /* fd.N.link: the link's name, inode numbers of pipe:[], socket:[] labelled. */
+/* A POSIX message queue (its link is its bare name): a queue made again
+ * has another inode number. */
+static int mqueue_fd(const char *link)
+{
+	struct statfs sf;
+
+	return !statfs(link, &sf) && sf.f_type == 0x19800202; /* MQUEUE_MAGIC */
+}
+
 static void put_fds(const char *who, const char *dir)
 {
 	static long fds[65536];
@@ -456,7 +466,7 @@ static void put_fds(const char *who, const char *dir)
 		} else {
 			put(who, key, target);
 		}
-		put_fdinfo(who, dir, fd, anon_object(target));
+		put_fdinfo(who, dir, fd, anon_object(target) || mqueue_fd(path));
 	}
 }
 

@@ -25,6 +25,9 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	/* One per user namespace: userns-ID.img. */
 	[IMG_USERNS] = { "userns", 0x4e45530b, &userns_entry__descriptor, true },
 	[IMG_BACKLOG] = { "backlog", 0x4e455320, &socket_backlog__descriptor, false },
+	/* One per IPC namespace, ipc-ID.img, and its POSIX queues' messages, ipcmq-ID.img. */
+	[IMG_IPC] = { "ipc", 0x4e455310, &ipc_ns_entry__descriptor, true },
+	[IMG_IPC_MQ] = { "ipcmq", 0x4e455311, &ipc_mq_msg_entry__descriptor, true },
 };
 
 struct img_head {

@@ -19,6 +19,7 @@
 #include "timens.pb-c.h"
 #include "netns.pb-c.h"
 #include "userns.pb-c.h"
+#include "ipc.pb-c.h"
 
 #define IMG_VERSION 1
 #define IMG_MAX_ENTRY (512u << 20)
@@ -36,6 +37,8 @@ enum img_type {
 	IMG_NETNS,
 	IMG_USERNS,
 	IMG_BACKLOG,
+	IMG_IPC,
+	IMG_IPC_MQ,
 	IMG_NR_TYPES,
 };
 

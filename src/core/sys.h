@@ -127,4 +127,20 @@ static inline int sys_dup_task_fd(pid_t pid, int fd)
 	return r < 0 ? -e : r;
 }
 
+/* The new mount API (5.2): a detached mount of a filesystem made from the caller's namespaces. */
+static inline int sys_fsopen(const char *fs, unsigned flags)
+{
+	return syscall(SYS_fsopen, fs, flags);
+}
+
+static inline int sys_fsconfig(int fd, unsigned cmd, const char *key, const void *val, int aux)
+{
+	return syscall(SYS_fsconfig, fd, cmd, key, val, aux);
+}
+
+static inline int sys_fsmount(int fd, unsigned flags, unsigned attr_flags)
+{
+	return syscall(SYS_fsmount, fd, flags, attr_flags);
+}
+
 #endif

@@ -75,7 +75,7 @@ extern const struct fd_ops *const fd_kinds[];
 extern const size_t nr_fd_kinds;
 
 extern const struct fd_ops tty_fd_ops, memfd_fd_ops, regular_fd_ops, pipes_fd_ops,
-	anonfd_fd_ops, sockets_fd_ops;
+	anonfd_fd_ops, sockets_fd_ops, mqueue_fd_ops;
 
 /* ---- services of the descriptor table, for the kinds (desc.c) ---- */
 

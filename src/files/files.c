@@ -309,7 +309,7 @@ int files_dump_commit(struct dump_ctx *ctx, struct img *img)
 static bool entry_shape_ok(const FileEntry *f, size_t i)
 {
 	return f->id == i + 1 && f->path[0] && f->type >= FILE_TYPE__REG &&
-	       f->type <= FILE_TYPE__PTY && (f->path[0] == '/' || f->type > FILE_TYPE__TTY) &&
+	       f->type <= FILE_TYPE__MQUEUE && (f->path[0] == '/' || f->type > FILE_TYPE__TTY) &&
 	       (!f->unlinked || (content_validate(f) == 0 && f->type == FILE_TYPE__REG) ||
 		((f->type == FILE_TYPE__DIR || f->type == FILE_TYPE__CHR) && f->has_ino &&
 		 f->has_dev) ||

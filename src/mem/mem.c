@@ -14,6 +14,8 @@
 #include "mem/mem.h"
 #include "mem/pages.h"
 #include "mem/shmem.h"
+#include "ns/ipc.h"
+#include "ns/ns.h"
 #include "core/sys.h"
 #include "core/util.h"
 #include "tree/seccomp.h"
@@ -38,7 +40,7 @@ static const struct {
 };
 
 /* Decides what an area is; refuses what cannot come back, naming it. */
-static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
+static int classify_vma(pid_t pid, uint32_t ipc_ns, const struct proc_vma *v, uint32_t *ret_kind)
 {
 	const char *p = v->path;
 
@@ -62,9 +64,14 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, uint32_t *ret_kind)
 	}
 	/*
 	 * A segment belongs to its IPC namespace, not to the tree: tasks outside
-	 * may attach it, and its key and id may be taken by the restore. They
-	 * are to come back with an IPC namespace of the tree's own.
+	 * may attach it, and its key and id may be taken by the restore. It
+	 * comes back with an IPC namespace of the tree's own, which saved it
+	 * (src/ns/ipc-sysv.c); the area's inode number is the segment's id.
 	 */
+	if (!strncmp(p, "/SYSV", 5) && v->shared && ipc_dump_has_shm(ipc_ns, v->ino)) {
+		*ret_kind = VMA_SYSV;
+		return 0;
+	}
 	if (!strncmp(p, "/SYSV", 5))
 		return log_error_ret(-EOPNOTSUPP,
 				     "can't dump: task %d mapping %llx-%llx is System V shared memory "
@@ -293,7 +300,7 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 
 		if (!strcmp(pv->path, "[vsyscall]"))
 			continue; /* the kernel provides it at a fixed place */
-		r = classify_vma(t->pid, pv, &kind);
+		r = classify_vma(t->pid, t->ns ? t->ns[0].id[NS_IPC] : 0, pv, &kind);
 		if (r < 0)
 			return r;
 		v = ANEW(VmaEntry);
@@ -319,6 +326,10 @@ int mem_dump(struct dump_ctx *ctx, struct dump_task *t)
 		if ((kind == VMA_SHARED_ANON || kind == VMA_SHM_PRIVATE) &&
 		    (r = shmem_dump_area(t->pid, v)) < 0)
 			return r;
+		if (kind == VMA_SYSV) {
+			v->has_shmid = true;
+			v->shmid = pv->ino;
+		}
 		if (kind == VMA_VDSO && !(v->name = arena_strdup(pv->path)))
 			return -ENOMEM;
 		mm->vmas[mm->n_vmas++] = v;
@@ -371,9 +382,11 @@ static int validate_vma(const struct restore_ctx *ctx, const VmaEntry *v, uint64
 
 	if (v->start >= v->end || v->end > TASK_SIZE || (v->start | v->end) & (PAGE_SIZE - 1) ||
 	    v->start < prev_end || v->prot & ~7u || v->flags & ~flags_ok || v->kind < VMA_ANON ||
-	    v->kind > VMA_SHM_PRIVATE || v->pgoff & (PAGE_SIZE - 1) ||
+	    v->kind > VMA_SYSV || v->pgoff & (PAGE_SIZE - 1) ||
 	    !map_type_ok(v))
 		return -EINVAL;
+	if (v->kind == VMA_SYSV)
+		return v->has_shmid && (v->flags & ~MAP_NORESERVE) == MAP_SHARED ? 0 : -EINVAL;
 	if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
 		return 0;
 	if (!v->has_file_id || !(f = restore_file(ctx, v->file_id)) ||
@@ -431,6 +444,22 @@ static int validate_vdso_areas(const InventoryEntry *inv, const MmEntry *mm)
 	return n == inv->n_vdso ? 0 : -EINVAL;
 }
 
+/* A System V attachment: a segment of the task's IPC namespace, and inside it. */
+static int validate_sysv(struct restore_ctx *ctx, struct restore_task *t, const VmaEntry *v)
+{
+	const IpcShmEntry *s = ipc_restore_shm(ctx, t, v->shmid);
+
+	if (!s)
+		return log_error_ret(-EINVAL, "images are corrupted: task %d attaches System V "
+					      "segment %llu, which its IPC namespace has not",
+				     t->pid, (unsigned long long)v->shmid);
+	if (v->pgoff > PAGE_ALIGN(s->size) || v->end - v->start > PAGE_ALIGN(s->size) - v->pgoff)
+		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: area %llx reaches past "
+					      "the end of System V segment %llu", t->pid,
+				     (unsigned long long)v->start, (unsigned long long)v->shmid);
+	return 0;
+}
+
 int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const MmEntry *mm = t->mm;
@@ -443,6 +472,8 @@ int mem_validate(struct restore_ctx *ctx, struct restore_task *t)
 			return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: bad area %zu",
 					     t->pid, i);
 		prev_end = mm->vmas[i]->end;
+		if (mm->vmas[i]->kind == VMA_SYSV && validate_sysv(ctx, t, mm->vmas[i]) < 0)
+			return -EINVAL;
 	}
 	if (validate_vdso_areas(ctx->inv, mm) < 0)
 		return log_error_ret(-EINVAL, "image mm-%d.img is corrupted: vdso areas differ from "
@@ -506,6 +537,10 @@ static int open_vma_files(struct restore_ctx *ctx, struct restore_task *t, struc
 		out[i] = (struct rst_vma){ .start = v->start, .end = v->end, .pgoff = v->pgoff,
 					   .vmflags = v->madv, .prot = v->prot,
 					   .flags = v->flags, .kind = v->kind, .fd = -1 };
+		if (v->kind == VMA_SYSV) {
+			out[i].shmid = v->shmid;
+			out[i].seg_size = PAGE_ALIGN(ipc_restore_shm(ctx, t, v->shmid)->size);
+		}
 		if (v->kind != VMA_FILE_PRIVATE && v->kind != VMA_FILE_SHARED)
 			continue;
 		/* nestor opened it before the tree: every task maps the same open file. */

@@ -301,6 +301,49 @@ int ns_restore(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* A short-lived child inside namespace id runs its kind's restore_late. */
+static int late_in_child(struct restore_ctx *ctx, uint32_t id)
+{
+	const struct restore_ns *n = &ctx->ns[id - 1];
+	int status, r;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return log_error_errno(-errno, "cannot fork");
+	if (pid == 0) {
+		if (setns(n->fd, ns_kinds[n->kind].clone_flag))
+			r = log_error_errno(-errno, "cannot enter %s namespace %u",
+					    ns_kinds[n->kind].human, id);
+		else
+			r = ns_ops_of(n->kind)->restore_late(ctx, id);
+		_exit(r < 0 ? MIN(-r, 255) : 0);
+	}
+	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return log_error_errno(-errno, "cannot wait for nestor's helper");
+	if (!WIFEXITED(status))
+		return log_error_ret(-EIO, "nestor's helper in namespace %u died (status %#x)", id,
+				     status);
+	return -WEXITSTATUS(status);
+}
+
+int ns_restore_late(struct restore_ctx *ctx)
+{
+	int r;
+
+	for (size_t i = 0; i < ctx->nr_ns; i++) {
+		const struct restore_ns *n = &ctx->ns[i];
+		const struct ns_kind_ops *ops = ns_ops_of(n->kind);
+
+		if (n->e->host || !ops || !ops->restore_late)
+			continue;
+		if ((r = late_in_child(ctx, i + 1)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 int ns_fd(const struct restore_ctx *ctx, uint32_t id)
 {
 	const struct restore_ns *n = &ctx->ns[id - 1];

@@ -29,7 +29,7 @@ static const struct ns_kind_ops *const kind_ops[] = {
 	&time_ns_ops,
 	&net_ns_ops,
 	&user_ns_ops,
-	/* &ipc_ns_ops: helper ipc */
+	&ipc_ns_ops,
 };
 
 const struct ns_kind ns_kinds[NS_NR_KINDS] = {
@@ -275,6 +275,14 @@ static int check_owners(struct dump_ctx *ctx)
 	return 0;
 }
 
+static int for_each_kind_ns(struct dump_ctx *ctx,
+			    int (*pick)(const struct ns_kind_ops *, struct dump_ctx *, struct dump_ns *));
+
+static int call_collect(const struct ns_kind_ops *ops, struct dump_ctx *ctx, struct dump_ns *n)
+{
+	return ops->collect ? ops->collect(ctx, n->id, n->fd) : 0;
+}
+
 int ns_collect(struct dump_ctx *ctx)
 {
 	int r;
@@ -295,7 +303,8 @@ int ns_collect(struct dump_ctx *ctx)
 				return r;
 		}
 	}
-	if ((r = check_owners(ctx)) < 0 || (r = pidns_check(ctx)) < 0)
+	if ((r = check_owners(ctx)) < 0 || (r = pidns_check(ctx)) < 0 ||
+	    (r = for_each_kind_ns(ctx, call_collect)) < 0)
 		return r;
 	pr_debug("%zu namespaces", ctx->nr_ns);
 	return 0;

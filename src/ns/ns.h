@@ -38,6 +38,11 @@ struct ns_kind_ops {
 	const char *kind; /* "uts", "ipc": the /proc/PID/ns name */
 	/* dump is called with nestor's thread setns()'d into the namespace. */
 	bool enter_to_dump;
+	/* Optional: at the end of ns_collect, before the tasks' resources are
+	 * collected: what other collectors must know of the namespace (IPC: the
+	 * segments tasks may attach, the device of its POSIX queues). It may
+	 * refuse; it writes no image. Entered like dump. */
+	int (*collect)(struct dump_ctx *ctx, uint32_t id, int nsfd);
 	/* After the freeze, in nestor: the kind's image(s), <kind>-<id>.img. */
 	int (*dump)(struct dump_ctx *ctx, uint32_t id, int nsfd);
 	/* Optional: after the last point of refusal (see write_images()). */
@@ -56,6 +61,11 @@ struct ns_kind_ops {
 	/* In a process inside the fresh, still empty namespace id (and its owner
 	 * user namespace), before any task of the tree enters it. */
 	int (*restore)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: once every task of the tree has rebuilt its memory and sits
+	 * at the end of its blob, before any runs: in a short-lived child of
+	 * nestor inside namespace id (IPC: segments destroyed at dump but still
+	 * attached are destroyed again). */
+	int (*restore_late)(struct restore_ctx *ctx, uint32_t id);
 	/* Optional: frees what validate kept. */
 	void (*free)(struct restore_ctx *ctx, uint32_t id);
 	/* Optional: the /proc/PID/ns link of the maker that names the namespace
@@ -63,7 +73,7 @@ struct ns_kind_ops {
 	const char *made_link;
 };
 
-extern const struct ns_kind_ops uts_ns_ops;
+extern const struct ns_kind_ops uts_ns_ops, ipc_ns_ops;
 extern const struct ns_kind_ops time_ns_ops;
 extern const struct ns_kind_ops net_ns_ops;
 extern const struct ns_kind_ops user_ns_ops;
@@ -95,6 +105,8 @@ int ns_read(struct restore_ctx *ctx);
  * inits, in the tree), runs the kinds' restore in them, and keeps a
  * descriptor of each (and of nestor's own) for the tasks to enter. */
 int ns_restore(struct restore_ctx *ctx);
+/* The kinds' restore_late hooks (see struct ns_kind_ops). */
+int ns_restore_late(struct restore_ctx *ctx);
 /* In a task just made: enters its namespaces where they differ from its creator's. */
 int ns_enter_task(struct restore_ctx *ctx, int idx);
 /* A descriptor of namespace id, made (or nestor's own), after ns_restore. */

@@ -28,6 +28,7 @@
 #include "infect/ptrace.h"
 #include "mem/mem.h"
 #include "mem/cow.h"
+#include "ns/ns.h"
 #include "restore/restore-priv.h"
 #include "tree/proc.h"
 #include "tree/pstree.h"
@@ -408,6 +409,9 @@ static int finish_tree(struct restore_ctx *ctx, struct pidfile *pf, pid_t root)
 	if (r < 0)
 		return r;
 	pr_debug("registers set, blobs unmapped");
+	/* Every task has attached its segments: those destroyed at dump go again. */
+	if ((r = ns_restore_late(ctx)) < 0)
+		return r;
 	if ((r = each_thread(ctx, park_thread)) < 0 || (r = each_thread(ctx, parked_thread)) < 0 ||
 	    (r = pidfile_commit(pf, root)) < 0 ||
 	    (r = fault_point("pidfile-written")) < 0 || (r = each_thread(ctx, keep_thread)) < 0 ||

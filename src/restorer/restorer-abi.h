@@ -61,6 +61,12 @@ enum {
 	VMA_SHARED_ANON = 4, /* MAP_SHARED|MAP_ANONYMOUS */
 	VMA_VDSO = 5,        /* [vdso], [vvar], [vvar_vclock]: moved, not made */
 	VMA_SHM_PRIVATE = 6, /* MAP_PRIVATE of a shared anonymous object ("/dev/zero (deleted)") */
+	VMA_SYSV = 7,        /* a System V segment's attachment ("/SYSV<key>"), or part of one */
+};
+
+/* shmat() flags, for the blob. */
+enum {
+	RST_SHM_RDONLY = 010000,
 };
 
 struct rst_vma {
@@ -68,6 +74,9 @@ struct rst_vma {
 	uint64_t vmflags; /* VMF_* from proc.h */
 	uint32_t prot, flags, kind;
 	int32_t fd;
+	int32_t shmid;     /* VMA_SYSV: the segment, in the task's IPC namespace */
+	uint32_t pad;
+	uint64_t seg_size; /* VMA_SYSV: its size, page-rounded */
 	uint64_t stage; /* where the task staged it before forking (mem/cow.c), or 0 */
 };
 

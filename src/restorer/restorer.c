@@ -268,6 +268,31 @@ static int open_uffd(void)
 	return fd;
 }
 
+/*
+ * A System V attachment: the whole segment is attached where the kernel
+ * likes, the part the task had is moved to its place, and the rest is
+ * detached, so that a partial attachment (a hole munmap'd, an end cut off)
+ * comes back as it was. Writable unless attached SHM_RDONLY (no "mw").
+ */
+static long attach_sysv(struct rst_vma *v)
+{
+	uint64_t len = v->end - v->start, tail = v->pgoff + len;
+	long tmp = rsys(NR_shmat, v->shmid, 0, v->vmflags & VMF_MW ? 0 : RST_SHM_RDONLY), r;
+
+	if (tmp < 0 && tmp > -4096)
+		return tmp;
+	r = rsys6(NR_mremap, tmp + v->pgoff, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
+	if (r < 0 && r > -4096) {
+		rsys(NR_shmdt, tmp, 0, 0);
+		return r;
+	}
+	if (v->pgoff)
+		rsys(NR_munmap, tmp, v->pgoff, 0);
+	if (tail < v->seg_size)
+		rsys(NR_munmap, tmp + tail, v->seg_size - tail, 0);
+	return rsys(NR_mprotect, v->start, len, v->prot);
+}
+
 static void map_areas(struct rst_args *a)
 {
 	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
@@ -284,6 +309,11 @@ static void map_areas(struct rst_args *a)
 
 		if (v->kind == VMA_VDSO)
 			continue;
+		if (v->kind == VMA_SYSV) {
+			CHECK(attach_sysv(v), RST_STEP_MMAP, v->start);
+			apply_vmflags(a, v);
+			continue;
+		}
 		/* Staged and filled before the fork, its pages shared with the children: moved. */
 		if (v->stage) {
 			if (v->stage != v->start)

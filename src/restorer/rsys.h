@@ -30,6 +30,8 @@ enum {
 	NR_munmap = 11,
 	NR_brk = 12,
 	NR_mremap = 25,
+	NR_shmat = 30,
+	NR_shmdt = 67,
 	NR_madvise = 28,
 	NR_setitimer = 38,
 	NR_getitimer = 36,

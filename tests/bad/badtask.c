@@ -31,6 +31,8 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <mqueue.h>
+#include <sys/msg.h>
 #include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -366,6 +368,68 @@ static void setup_sysv_shm(void)
 }
 
 /*
+ * IPC namespaces. mq_notify: in an IPC namespace of its own, a POSIX queue
+ * /n with a notification registered (a refill would fire it). mq_host: a
+ * descriptor of a queue of the host's namespace (unlinked at once; aux gets
+ * its fd). shm_forced: in a namespace of its own with shm_rmid_forced set, a
+ * segment attached nowhere, which nestor's attach and detach would destroy
+ * (aux gets its id; check() proves it is still there). ipc_objs: in a
+ * namespace of its own, a segment with data, a queued message and a POSIX
+ * queue holding one, for the restore cases that damage their images.
+ */
+static int ipc_id = -1;
+
+static void setup_ipc(void)
+{
+	char name[64];
+
+	if (!strcmp(mode, "mq_host")) {
+		snprintf(name, sizeof(name), "/nestor-bad-%d", getpid());
+		ipc_id = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, NULL);
+		if (ipc_id < 0)
+			fail("mq_open %s: %m", name);
+		mq_unlink(name);
+		put_file("aux", "%d", ipc_id);
+		return;
+	}
+	enter_ns(CLONE_NEWIPC, "ipc");
+	if (!strcmp(mode, "ipc_objs")) {
+		struct {
+			long mtype;
+			char text[32];
+		} m = { 1, "a message" };
+		int shm = shmget(0x42, SHM_SIZE, IPC_CREAT | 0600), msq = msgget(0x43, IPC_CREAT | 0600);
+		mqd_t q = mq_open("/objs", O_CREAT | O_RDWR, 0600, NULL);
+		char *p = shm < 0 ? (void *)-1 : shmat(shm, NULL, 0);
+
+		if (p == (void *)-1 || msq < 0 || q < 0 || msgsnd(msq, &m, sizeof(m.text), 0) ||
+		    mq_send(q, "posix", 5, 3))
+			fail("making the IPC objects: %m");
+		memset(p, 0x33, SHM_SIZE);
+		shmdt(p);
+		mq_close(q);
+		return;
+	}
+	if (!strcmp(mode, "mq_notify")) {
+		struct sigevent ev = { .sigev_notify = SIGEV_NONE };
+
+		ipc_id = mq_open("/n", O_CREAT | O_RDWR, 0600, NULL);
+		if (ipc_id < 0 || mq_notify(ipc_id, &ev))
+			fail("mq_open/mq_notify: %m");
+		return;
+	}
+	ipc_id = shmget(IPC_PRIVATE, SHM_SIZE, IPC_CREAT | 0600);
+	if (ipc_id < 0)
+		fail("shmget: %m");
+	int fd = open("/proc/sys/kernel/shm_rmid_forced", O_WRONLY);
+
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		fail("shm_rmid_forced: %m");
+	close(fd);
+	put_file("aux", "%d", ipc_id);
+}
+
+/*
  * family: a child in a group of its own and its child, which has a second
  * thread; none asks for a death signal, so a root that dies alone leaves
  * them running. aux gets "CHILD GRANDCHILD".
@@ -516,8 +580,6 @@ static void setup(void)
 	} else if (!strcmp(mode, "nsfd")) {
 		/* A descriptor of its own UTS namespace. */
 		place_fd(open("/proc/self/ns/uts", O_RDONLY), 5);
-	} else if (!strcmp(mode, "ns-ipc")) {
-		enter_ns(CLONE_NEWIPC, "ipc");
 	} else if (!strcmp(mode, "ns-cgroup")) {
 		enter_ns(CLONE_NEWCGROUP, "cgroup");
 	} else if (!strcmp(mode, "ns-time")) {
@@ -680,6 +742,9 @@ static void setup(void)
 		setup_backlog();
 	} else if (!strcmp(mode, "sysv_shm")) {
 		setup_sysv_shm();
+	} else if (!strcmp(mode, "mq_notify") || !strcmp(mode, "mq_host") ||
+		   !strcmp(mode, "shm_forced") || !strcmp(mode, "ipc_objs")) {
+		setup_ipc();
 	} else {
 		fprintf(stderr, "badtask: unknown mode %s\n", mode);
 		exit(2);
@@ -704,6 +769,10 @@ static void check(void)
 	unsigned long before;
 	siginfo_t si;
 
+	if (!strcmp(mode, "shm_forced") && shmctl(ipc_id, IPC_STAT, &(struct shmid_ds){ 0 }))
+		fail("segment %d is gone: %m", ipc_id);
+	if (!strcmp(mode, "mq_notify") && mq_notify(ipc_id, NULL))
+		fail("the notification of /n is gone: %m");
 	if (!strcmp(mode, "family")) {
 		if (kill(child, 0) || kill(grandchild, 0))
 			fail("child %d or grandchild %d is gone", child, grandchild);

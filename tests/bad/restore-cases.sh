@@ -851,3 +851,25 @@ t_show_foreign() {
 	nestor_run show "$img/inventory.img"
 	refused "inventory\\.img"
 }
+
+# A dump of a task with an IPC namespace of its own (badtask ipc_objs: a
+# segment with data, a queued message, a POSIX queue with a message),
+# damaged as WHAT says: shm (ipcshm-N.img a byte short), ipc (ipc-N.img cut
+# in an entry), mq (ipcmq-N.img with a flipped byte): refused naming the
+# file, nothing restored.
+t_restore_ipc_damaged() {
+	local f
+	start_task ipc_objs || return
+	img=$twd/img
+	nestor_run dump -t "$tpid" -D "$img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 gone "$tpid" || bad "task $tpid still there after the dump" || return
+	case $1 in
+	shm) f=$(echo "$img"/ipcshm-*.img); truncate -s -1 "$f" ;;
+	ipc) f=$(echo "$img"/ipc-*.img); cut_middle "$f" ;;
+	mq) f=$(echo "$img"/ipcmq-*.img); flip_middle "$f" ;;
+	esac
+	bpid=$tpid
+	restore_refused "${f##*/}"
+	bpid=''
+}
