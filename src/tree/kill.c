@@ -113,7 +113,17 @@ static int hold_task(struct dump_task *t, int rd)
 {
 	int fd = -1, r;
 
-	if ((r = remote_give_fd(&t->rt, rd, &fd)) < 0)
+	r = remote_give_fd(&t->rt, rd, &fd);
+	if (r == -EMFILE) {
+		/*
+		 * Every descriptor its limit allows is open: it stays in its
+		 * ptrace stop. A nestor that dies after the dump is decided
+		 * lets it run on for the moment the killer takes to kill it.
+		 */
+		pr_info("task %d has no free descriptor: held in its ptrace stop", t->pid);
+		return 0;
+	}
+	if (r < 0)
 		return log_error_errno(r, "cannot hold task %d for its end", t->pid);
 	t->hold_fd = fd;
 	for (size_t k = 0; k < t->nr_threads; k++)
