@@ -619,7 +619,7 @@ static int fill_uffd(int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off
 	return done == len ? 0 : -1;
 }
 
-static int fill(int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
+static int fill(pid_t pid, int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
 {
 	int r;
 
@@ -627,7 +627,8 @@ static int fill(int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
 		return 0;
 	/* Pages the copy made before failing are in place; pread overwrites them. */
 	r = pread_all(pfd, (void *)dst, len, off);
-	return r < 0 ? log_error_errno(r, "cannot read staged pages at offset %llu",
+	return r < 0 ? log_error_errno(r, "task %d: failed reading pages of pages-%d.img at "
+					  "offset %llu (staged before its children)", pid, pid,
 				       (unsigned long long)off) : 0;
 }
 
@@ -707,7 +708,7 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 	for (; r == 0 && *ri < mm->n_runs && mm->runs[*ri]->vaddr < v->end; (*ri)++) {
 		uint64_t len = mm->runs[*ri]->nr_pages * PAGE_SIZE;
 
-		r = fill(uffd, pfd, mm->runs[*ri]->vaddr + delta, len, *off);
+		r = fill(t->pid, uffd, pfd, mm->runs[*ri]->vaddr + delta, len, *off);
 		*off += len;
 	}
 	return r;
