@@ -48,8 +48,11 @@ $(BUILD)/src/restorer-blob.o: $(BUILD)/restorer/restorer.bin
 	@mkdir -p $(BUILD)/src
 	cd $(BUILD)/restorer && ld -r -b binary -z noexecstack -o ../src/restorer-blob.o restorer.bin
 
+# Symbols bound at start and the GOT read-only after it: each task a restore
+# forks would otherwise resolve (and copy) them again, one by one.
+NESTOR_LDFLAGS := -Wl,-z,now -Wl,-z,relro
 $(BUILD)/nestor: $(BUILD)/src/core/main.o $(LIB_OBJS)
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(CC) $(NESTOR_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(OBJS:.o=.d)
 -include tests/tests.mk
