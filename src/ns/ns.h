@@ -127,6 +127,9 @@ int pidns_prepare_clone(const struct restore_ctx *ctx, int idx, struct clone_arg
 int pidns_finish(const struct restore_ctx *ctx, int idx);
 /* nestor, once it made the root: its children in its own again. */
 int pidns_back_home(const struct restore_ctx *ctx);
+/* A pid, thread id or group (F_OWNER_PID, _TID, _PGRP) of nestor's level as
+ * task viewer sees it, or 0 where it cannot. */
+pid_t pidns_translate(const struct restore_ctx *ctx, int type, pid_t id, int viewer);
 /* Task idx's pid as task viewer (-1: nestor) sees it. */
 pid_t pidns_pid_seen_by(const struct restore_ctx *ctx, int idx, int viewer);
 
