@@ -11,7 +11,10 @@ out=$root/fuzz/corpus/dumps
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(session_dead_leader pgrp_dead_leader zombie pipe_tree
 	posix_lock clone_vm_tree threads socketpair_stream shared_anon shm_anon_whole cow_fork
-	pidns_nested uts_many timens netns_lo ns_container userns_nested userns_owned)
+	pidns_nested uts_many timens netns_lo ns_container userns_nested userns_owned
+	clone_files clone_fs epoll eventfd_tree fd_dup fd_unlinked flock inotify memfd pty
+	posix_timer_thread seccomp_filter sigpending timerfd unix_listen ipc_many ipc_mqueue
+	ipc_sysv_shm)
 tmp=$(mktemp -d /tmp/nestor-corpus.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # Only fds 0-2 for the test: anything more would be refused by the dump.
