@@ -3,8 +3,9 @@
  *
  * Once every image is written and synced (the inventory still under its
  * temporary name), every thread of the tree is held: parked, the park's
- * harmless syscall replaced by a read() of a pipe whose write ends only
- * nestor and a killer process hold. The killer, nestor's child in a session
+ * harmless syscall replaced, in the main thread, by a read() of a pipe
+ * whose write ends only nestor and a killer process hold, in the others by
+ * a wait for the main thread's cure. The killer, nestor's child in a session
  * of its own, waits for nestor to close its word pipe (or to die), then
  * kills every task of the tree if inventory.img is in place, and exits.
  * The dump is so decided by one atomic step, the inventory's rename. A
@@ -17,6 +18,7 @@
 #define LOG_PREFIX "pstree: "
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -108,7 +110,12 @@ static int start_killer(struct dump_ctx *ctx)
 	return 0;
 }
 
-/* Every thread of t in a read() of the hold pipe, its main thread last. */
+/*
+ * The main thread of t in a read() of the hold pipe, the others (first) in
+ * a wait for the main thread's cure to say it is done (the word it wakes
+ * them with): none but the main thread touches the descriptor, whose
+ * number the task may use again once that cure has closed it.
+ */
 static int hold_task(struct dump_task *t, int rd)
 {
 	int fd = -1, r;
@@ -127,7 +134,8 @@ static int hold_task(struct dump_task *t, int rd)
 		return log_error_errno(r, "cannot hold task %d for its end", t->pid);
 	t->hold_fd = fd;
 	for (size_t k = 0; k < t->nr_threads; k++)
-		if ((r = remote_hold(&t->threads[k], __NR_read, fd, t->threads[k].scratch, 1)) < 0)
+		if ((r = remote_hold(&t->threads[k], __NR_futex, t->threads[k].done,
+				     FUTEX_WAIT_PRIVATE, 0)) < 0)
 			return r;
 	return remote_hold(&t->rt, __NR_read, fd, t->rt.scratch, 1);
 }
