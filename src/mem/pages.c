@@ -352,24 +352,33 @@ static long pipe_max(void)
 	return MIN(MAX(max, PIPE_MIN), PIPE_WANT);
 }
 
-/* NR_PIPES pipes of the same size (fewer if they would hold more than len). */
+/*
+ * Up to NR_PIPES pipes of one size (fewer if they would hold more than len,
+ * or if the user's pipe buffers run out: two are enough to overlap).
+ */
 static int make_pipes(struct page_io *io, size_t len)
 {
 	long max = pipe_max();
-	int n;
 
 	for (int k = 0; k < NR_PIPES && (k < 2 || (size_t)k * max < len); k++) {
-		int *p = io->pipes[k];
+		int *p = io->pipes[k], n;
 
 		if (pipe2(p, O_CLOEXEC))
-			return log_error_errno(-errno, "cannot make a pipe for the pages of task %d",
-					       io->pid);
+			return k >= 2 ? 0 : log_error_errno(-errno, "cannot make a pipe for the "
+								   "pages of task %d", io->pid);
 		io->nr_pipes++;
 		if (k)
 			max = io->pipe_len;
-		while (fcntl(p[0], F_SETPIPE_SZ, (int)max) < 0 && max > PIPE_MIN)
+		while (fcntl(p[0], F_SETPIPE_SZ, (int)max) < 0 && max > PIPE_MIN && !k)
 			max /= 2;
 		n = fcntl(p[0], F_GETPIPE_SZ);
+		if (k >= 2 && (size_t)n != io->pipe_len) {
+			close(p[0]);
+			close(p[1]);
+			p[0] = p[1] = -1;
+			io->nr_pipes--;
+			return 0;
+		}
 		if (n < PIPE_MIN || (k && (size_t)n != io->pipe_len))
 			return log_error_ret(-ENOBUFS,
 					     "pipe for the pages of task %d holds only %d bytes",
