@@ -10,7 +10,8 @@ nestor=$root/build/nestor
 out=$root/fuzz/corpus/dumps
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(session_dead_leader pgrp_dead_leader zombie pipe_tree
-	posix_lock clone_vm_tree threads socketpair_stream shared_anon shm_anon_whole)
+	posix_lock clone_vm_tree threads socketpair_stream shared_anon shm_anon_whole
+	pidns_nested uts_many timens netns_lo ns_container)
 tmp=$(mktemp -d /tmp/nestor-corpus.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # Only fds 0-2 for the test: anything more would be refused by the dump.

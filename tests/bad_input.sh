@@ -295,15 +295,18 @@ run "dump: a zombie" t_zombie
 run "dump: a thread id, not a process" t_thread_id
 run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a task in another user namespace" dump_refused ns-user -- "\\bPID\\b" "user"
-run "dump: a task in another net namespace" dump_refused ns-net -- "\\bPID\\b" "net"
+run "dump: a network namespace with more than loopback" dump_refused ns-net -- "\\bPID\\b" \
+	"network namespace with address 127\\.0\\.0\\.2"
 run "dump: a task in another mount namespace" dump_refused ns-mnt -- "\\bPID\\b" "mnt|mount"
 run "dump: a task in another cgroup namespace" dump_refused ns-cgroup -- "\\bPID\\b" \
 	"cgroup namespace other than nestor's"
 run "dump: a task whose children go to another time namespace" dump_refused ns-time -- \
 	"\\bPID\\b" "time namespace for its children other than its own"
-run "dump: a thread in a network namespace of its own" dump_refused thread_net -- \
-	"task PID \\(thread AUX\\)" "network namespace other than nestor's"
+run "dump: a thread in a network namespace with more than loopback" dump_refused thread_net -- \
+	"task PID \\(thread AUX\\)" "network namespace with address 127\\.0\\.0\\.2"
 run "dump: a task in a pid namespace whose init is not dumped" t_pidns_member
+run "dump: a unix socket made in another network namespace" dump_refused netns_unix -- \
+	"\\bPID\\b" "fd 5\\b" "unix socket of a network namespace other than nestor's"
 run "dump: a descriptor of a namespace" dump_refused nsfd -- "\\bPID\\b" "fd 5\\b" "uts:\\["
 run "dump: a task whose next child starts a pid namespace" dump_refused ns-pid_for_children -- \
 	"\\bPID\\b" "pid namespace for its children without an init"

@@ -20,6 +20,8 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	[IMG_UTS] = { "uts", 0x4e455308, &uts_entry__descriptor, true },
 	/* One per time namespace: time-ID.img. */
 	[IMG_TIMENS] = { "time", 0x4e455309, &timens_entry__descriptor, true },
+	/* One per network namespace: net-ID.img. */
+	[IMG_NETNS] = { "net", 0x4e45530a, &netns_entry__descriptor, true },
 	/* One per IPC namespace, ipc-ID.img, and its POSIX queues' messages, ipcmq-ID.img. */
 	[IMG_IPC] = { "ipc", 0x4e455310, &ipc_ns_entry__descriptor, true },
 	[IMG_IPC_MQ] = { "ipcmq", 0x4e455311, &ipc_mq_msg_entry__descriptor, true },

@@ -17,6 +17,7 @@
 #include "ns.pb-c.h"
 #include "uts.pb-c.h"
 #include "timens.pb-c.h"
+#include "netns.pb-c.h"
 #include "ipc.pb-c.h"
 
 #define IMG_VERSION 1
@@ -32,6 +33,7 @@ enum img_type {
 	IMG_NS,
 	IMG_UTS,
 	IMG_TIMENS,
+	IMG_NETNS,
 	IMG_IPC,
 	IMG_IPC_MQ,
 	IMG_NR_TYPES,

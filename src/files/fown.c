@@ -15,6 +15,7 @@
 #include "core/sys.h"
 #include "core/util.h"
 #include "files/fown.h"
+#include "ns/ns.h"
 
 /* A task or group of the tree; a thread only if it is a main thread: the
  * others are made later, in the blob, after the owners are set. */
@@ -72,10 +73,19 @@ int fown_validate(const FileEntry *f)
 	return 0;
 }
 
-static int restore_one(int fd, const FileEntry *f)
+/* The owner is named as the task sees it: the image has nestor's numbers. */
+static int restore_one(struct restore_ctx *ctx, struct restore_task *t, int fd,
+		       const FileEntry *f)
 {
 	struct f_owner_ex o = { (int)f->fown_type, f->fown_pid };
 	int fl;
+
+	if (f->has_fown_type && o.pid &&
+	    !(o.pid = pidns_translate(ctx, o.type, f->fown_pid, t - ctx->tasks)))
+		return log_error_ret(-EOPNOTSUPP, "can't restore: task %d fd %d is owned by %s %d, "
+						  "outside its pid namespace (not supported)",
+				     t->pid, fd, f->fown_type == F_OWNER_PGRP ? "group" : "task",
+				     (int)f->fown_pid);
 
 	if (f->has_fown_type && ((o.pid && fcntl(fd, F_SETOWN_EX, &o)) ||
 				 fcntl(fd, F_SETSIG, (int)f->fown_sig)))
@@ -108,7 +118,7 @@ int fown_restore_task(struct restore_ctx *ctx, struct restore_task *t)
 		if (id == 0 || id > ctx->nr_files || done[id])
 			continue;
 		done[id] = true;
-		if ((r = restore_one(fi->fds[i]->fd, ctx->files[id - 1])) < 0)
+		if ((r = restore_one(ctx, t, fi->fds[i]->fd, ctx->files[id - 1])) < 0)
 			return r;
 	}
 	return 0;

@@ -372,14 +372,18 @@ int tty_set_ctty(const struct restore_task *t)
 	return 0;
 }
 
-int tty_set_foreground(const struct restore_task *t)
+int tty_set_foreground(const struct restore_task *t, pid_t fg)
 {
 	int fd, r = 0;
 
 	if (!t->core || !t->core->has_ctty_fg)
 		return 0;
+	if (!fg)
+		return log_error_ret(-EOPNOTSUPP, "can't restore: task %d's terminal belongs to "
+						  "group %u, outside its pid namespace (not supported)",
+				     t->pid, t->core->ctty_fg);
 	fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-	if (fd < 0 || tcsetpgrp(fd, t->core->ctty_fg))
+	if (fd < 0 || tcsetpgrp(fd, fg))
 		r = log_error_errno(-errno, "cannot give task %d's terminal to group %u", t->pid,
 				    t->core->ctty_fg);
 	if (fd >= 0)

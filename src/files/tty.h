@@ -25,6 +25,7 @@ int tty_validate_ctty(const struct restore_ctx *ctx, const struct restore_task *
 /* In a restoring session leader, just after setsid(). */
 int tty_set_ctty(const struct restore_task *t);
 /* In the session leader once every group exists: the foreground group. */
-int tty_set_foreground(const struct restore_task *t);
+/* fg: the foreground group as the task sees it (the image has nestor's number). */
+int tty_set_foreground(const struct restore_task *t, pid_t fg);
 
 #endif

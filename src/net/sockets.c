@@ -656,6 +656,30 @@ static int refuse_family(pid_t pid, int fd, int family)
 			     pid, fd, family);
 }
 
+/*
+ * sock_diag and the restore both work in nestor's network namespace: a
+ * socket of another (SIOCGSKNS) is refused until sockets are made where
+ * they belong.
+ */
+static int check_netns(struct skd *s)
+{
+	struct stat own, its;
+	int nsfd = ioctl(s->sk, SIOCGSKNS);
+	int r = 0;
+
+	if (nsfd < 0)
+		return log_error_errno(-errno, "cannot get the network namespace of task %d fd %d",
+				       s->pid, s->fd);
+	if (fstat(nsfd, &its) || stat("/proc/self/ns/net", &own))
+		r = log_error_errno(-errno, "cannot stat a network namespace");
+	else if (its.st_ino != own.st_ino)
+		r = log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is a unix socket of a "
+					       "network namespace other than nestor's (not "
+					       "supported yet)", s->pid, s->fd);
+	close(nsfd);
+	return r;
+}
+
 int sockets_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct stat *st,
 		 FileEntry *f)
 {
@@ -670,6 +694,8 @@ int sockets_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct
 				    fd);
 	} else if (family != AF_UNIX) {
 		r = refuse_family(t->pid, fd, family);
+	} else if ((r = check_netns(&s)) < 0) {
+		;
 	} else if (!(s.e = ANEW(SocketEntry))) {
 		r = -ENOMEM;
 	} else {

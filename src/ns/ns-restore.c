@@ -9,6 +9,7 @@
 #define LOG_PREFIX "ns: "
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -174,11 +175,15 @@ int ns_read(struct restore_ctx *ctx)
 }
 
 /* In the child: the fresh namespace, filled. */
-static __attribute__((noreturn)) void make_child(struct restore_ctx *ctx, uint32_t id, int wr)
+static __attribute__((noreturn)) void make_child(struct restore_ctx *ctx, uint32_t id, int wr,
+						  pid_t parent)
 {
 	const struct restore_ns *n = &ctx->ns[id - 1];
 	int r = 0;
 
+	/* Dies with nestor, whenever that is: nothing of a failed restore stays. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
 	if (unshare(ns_kinds[n->kind].clone_flag))
 		r = log_error_errno(-errno, "cannot make a %s namespace", ns_kinds[n->kind].human);
 	if (r == 0)
@@ -199,6 +204,8 @@ static int make_ns(struct restore_ctx *ctx, uint32_t id)
 
 	if (pipe2(p, O_CLOEXEC))
 		return log_error_errno(-errno, "cannot make a pipe");
+	pid_t me = getpid();
+
 	pid = fork();
 	if (pid < 0) {
 		close(p[0]);
@@ -207,7 +214,7 @@ static int make_ns(struct restore_ctx *ctx, uint32_t id)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		make_child(ctx, id, p[1]);
+		make_child(ctx, id, p[1], me);
 	}
 	close(p[1]);
 	if (read(p[0], &r, sizeof(r)) != sizeof(r))

@@ -27,6 +27,7 @@
 static const struct ns_kind_ops *const kind_ops[] = {
 	&uts_ns_ops,
 	&time_ns_ops,
+	&net_ns_ops,
 	&ipc_ns_ops,
 };
 
@@ -387,6 +388,29 @@ int ns_dump_commit(struct dump_ctx *ctx)
 void ns_dump_abort(struct dump_ctx *ctx)
 {
 	for_each_kind_ns(ctx, call_abort);
+}
+
+const char *ns_who(const struct dump_ctx *ctx, uint32_t id)
+{
+	static char who[64];
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct dump_task *t = &ctx->tasks[i];
+
+		for (size_t k = 0; k <= t->nr_threads; k++)
+			for (int s = 0; s < NS_NR_SLOTS; s++) {
+				if (t->ns[k].id[s] != id)
+					continue;
+				if (k)
+					snprintf(who, sizeof(who), "task %d (thread %d)", t->pid,
+						 t->threads[k - 1].pid);
+				else
+					snprintf(who, sizeof(who), "task %d", t->pid);
+				return who;
+			}
+	}
+	snprintf(who, sizeof(who), "namespace %u", id);
+	return who;
 }
 
 static NsIdsEntry *ids_entry(const struct ns_ids *ids)

@@ -69,6 +69,7 @@ struct ns_kind_ops {
 
 extern const struct ns_kind_ops uts_ns_ops, ipc_ns_ops;
 extern const struct ns_kind_ops time_ns_ops;
+extern const struct ns_kind_ops net_ns_ops;
 
 /* ---- dump ---- */
 
@@ -79,6 +80,8 @@ int ns_collect(struct dump_ctx *ctx);
 int ns_dump(struct dump_ctx *ctx);
 int ns_dump_commit(struct dump_ctx *ctx);
 void ns_dump_abort(struct dump_ctx *ctx);
+/* "task P" or "task P (thread T)": the first thread in namespace id, for messages. */
+const char *ns_who(const struct dump_ctx *ctx, uint32_t id);
 /* The ids of the task (thread 0) and its threads, for pstree.img. */
 int ns_fill_pstree(const struct dump_ctx *ctx, const struct dump_task *t, PstreeEntry *e);
 /* A helper for a dead leader, in its first member's namespaces. */
@@ -117,6 +120,9 @@ int pidns_prepare_clone(const struct restore_ctx *ctx, int idx, struct clone_arg
 int pidns_finish(const struct restore_ctx *ctx, int idx);
 /* nestor, once it made the root: its children in its own again. */
 int pidns_back_home(const struct restore_ctx *ctx);
+/* A pid, thread id or group (F_OWNER_PID, _TID, _PGRP) of nestor's level as
+ * task viewer sees it, or 0 where it cannot. */
+pid_t pidns_translate(const struct restore_ctx *ctx, int type, pid_t id, int viewer);
 /* Task idx's pid as task viewer (-1: nestor) sees it. */
 pid_t pidns_pid_seen_by(const struct restore_ctx *ctx, int idx, int viewer);
 

@@ -392,3 +392,46 @@ int pidns_back_home(const struct restore_ctx *ctx)
 {
 	return set_pfc(ctx, 0);
 }
+
+/* The pid namespace of depth d on the way up from id (0: nestor's). */
+static uint32_t ancestor_at(const struct restore_ctx *ctx, uint32_t id, int d)
+{
+	id = canon(ctx, id);
+	for (int k = ns_pid_depth(ctx, id); k > d && id; k--)
+		id = canon(ctx, ns_entry(ctx, id)->parent);
+	return id;
+}
+
+/* v's entry at the viewer's level, if the task of v sees through the viewer's namespace. */
+static pid_t seen_in(const struct restore_ctx *ctx, const PstreeEntry *e, const uint32_t *v,
+		     size_t n, uint32_t vns, int d)
+{
+	if ((size_t)d >= n || ancestor_at(ctx, e->ns->id[NS_PID], d) != canon(ctx, vns))
+		return 0;
+	return v[d];
+}
+
+pid_t pidns_translate(const struct restore_ctx *ctx, int type, pid_t id, int viewer)
+{
+	uint32_t vns = ctx->tasks[viewer].pe->ns->id[NS_PID];
+	int d = ns_pid_depth(ctx, vns);
+
+	if (!ctx->pid_nested)
+		return id;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *e = ctx->tasks[i].pe;
+		pid_t r = 0;
+
+		if (type == 2 /* F_OWNER_PGRP */ && e->pgid == (uint32_t)id)
+			r = seen_in(ctx, e, e->ns_pgid, e->n_ns_pgid, vns, d);
+		else if (type != 2 && e->pid == (uint32_t)id)
+			r = seen_in(ctx, e, e->ns_pid, e->n_ns_pid, vns, d);
+		for (size_t k = 0; type == 0 /* F_OWNER_TID */ && k < e->n_threads; k++)
+			if (e->threads[k] == (uint32_t)id)
+				r = seen_in(ctx, e, e->thread_pids[k]->nr, e->thread_pids[k]->n_nr,
+					    vns, d);
+		if (r)
+			return r;
+	}
+	return 0;
+}

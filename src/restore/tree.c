@@ -94,7 +94,11 @@ int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
 	vmshare_wait_turn(ctx, &ctx->tasks[idx]);
 	if (pgid && getpgid(0) != pgid && setpgid(0, pgid))
 		return log_error_errno(-errno, "cannot put task %d in group %u", e->pid, e->pgid);
-	return tty_set_foreground(&ctx->tasks[idx]);
+	return tty_set_foreground(&ctx->tasks[idx],
+				  ctx->tasks[idx].core && ctx->tasks[idx].core->has_ctty_fg
+					  ? pidns_translate(ctx, 2 /* F_OWNER_PGRP */,
+							    ctx->tasks[idx].core->ctty_fg, idx)
+					  : 0);
 }
 
 /*

@@ -15,7 +15,11 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -133,9 +137,20 @@ static void *ipc_thread(void *arg)
 /* A thread in a network namespace of its own. */
 static void *net_thread(void *arg)
 {
+	struct ifreq ifr = { .ifr_name = "lo:1" };
+	struct sockaddr_in *in = (struct sockaddr_in *)&ifr.ifr_addr;
+	int sk;
+
 	(void)arg;
 	if (unshare(CLONE_NEWNET))
 		return NULL;
+	/* More than loopback alone: a second address on it. */
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(0x7f000002);
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0 || ioctl(sk, SIOCSIFADDR, &ifr))
+		return NULL;
+	close(sk);
 	uts_tid = syscall(SYS_gettid);
 	return spin_thread(NULL);
 }
@@ -578,6 +593,15 @@ static void setup(void)
 			else
 				sched_yield();
 		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "netns_unix")) {
+		/* A socket pair made in a network namespace of its own. */
+		int sv[2];
+
+		enter_ns(CLONE_NEWNET, "net");
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+			fail("socketpair: %m");
+		place_fd(sv[0], 5);
+		place_fd(sv[1], 6);
 	} else if (!strcmp(mode, "nsfd")) {
 		/* A descriptor of its own UTS namespace. */
 		place_fd(open("/proc/self/ns/uts", O_RDONLY), 5);
@@ -598,7 +622,18 @@ static void setup(void)
 		enter_ns(CLONE_NEWUSER, "user");
 		map_root();
 	} else if (!strcmp(mode, "ns-net")) {
+		/* More than loopback alone: a second address on it. */
+		struct ifreq ifr = { .ifr_name = "lo:1" };
+		struct sockaddr_in *in = (struct sockaddr_in *)&ifr.ifr_addr;
+		int sk;
+
 		enter_ns(CLONE_NEWNET, "net");
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(0x7f000002);
+		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (sk < 0 || ioctl(sk, SIOCSIFADDR, &ifr))
+			fail("cannot add 127.0.0.2: %m");
+		close(sk);
 	} else if (!strcmp(mode, "ns-mnt")) {
 		enter_ns(CLONE_NEWNS, "mnt");
 	} else if (!strcmp(mode, "seccomp")) {
