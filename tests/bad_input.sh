@@ -350,6 +350,8 @@ run "dump: a POSIX queue with an mq_notify registration" dump_refused mq_notify 
 	"/n\\b" "mq_notify"
 run "dump: a descriptor of a POSIX queue of nestor's IPC namespace" dump_refused mq_host -- \
 	"\\bPID\\b" "fd AUX\\b" "POSIX message queue"
+run "dump: System V attachments and a thread in another IPC namespace" dump_refused \
+	sysv_thread -- "\\bPID\\b" "thread AUX\\b" "System V"
 run "dump: an unattached segment with shm_rmid_forced" dump_refused shm_forced -- \
 	"segment AUX\\b" "shm_rmid_forced"
 run "dump: a task attached to a System V shm segment" dump_refused sysv_shm -- "\\bPID\\b" \

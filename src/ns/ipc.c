@@ -320,6 +320,42 @@ static int check_attachments(struct dump_ctx *ctx, uint32_t id, const IpcNsEntry
 	return 0;
 }
 
+/* The task whose memory t has (itself, or the topmost of its CLONE_VM chain). */
+static const struct dump_task *mm_owner(const struct dump_ctx *ctx, const struct dump_task *t)
+{
+	while (t->clone_vm && t->parent >= 0)
+		t = &ctx->tasks[t->parent];
+	return t;
+}
+
+/*
+ * An area names its segment by id only: where the threads (or the tasks)
+ * that share one memory are in different IPC namespaces, which namespace's
+ * segment it is cannot be told, and one of the same id elsewhere would be
+ * attached in silence. Refused when that memory has System V areas.
+ */
+static int check_mixed(const struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct dump_task *t = &ctx->tasks[i], *o = mm_owner(ctx, t);
+		bool sysv = false;
+
+		if (t->zombie || !o->mm)
+			continue;
+		for (size_t k = 0; k < o->mm->n_vmas && !sysv; k++)
+			sysv = o->mm->vmas[k]->kind == VMA_SYSV;
+		for (size_t k = 0; sysv && k <= t->nr_threads; k++)
+			if (t->ns[k].id[NS_IPC] != o->ns[0].id[NS_IPC])
+				return log_error_ret(-EOPNOTSUPP, "can't dump: task %d attaches System V "
+								  "shared memory and %s %d, which "
+								  "shares its memory, is in another IPC "
+								  "namespace (not supported)", o->pid,
+						     k ? "thread" : "task",
+						     k ? t->threads[k - 1].pid : t->pid);
+	}
+	return 0;
+}
+
 static int ipc_ns_dump(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
 	struct ipc_dump_ns *d = dump_ns_of(id);
@@ -335,7 +371,8 @@ static int ipc_ns_dump(struct dump_ctx *ctx, uint32_t id, int nsfd)
 		return r;
 	rmid = ipc_sysctl_saved(e, RMID_FORCED);
 	if ((r = ipc_sysv_dump(ctx->dirfd, id, e, rmid && strcmp(rmid, "0"))) < 0 ||
-	    (r = check_attachments(ctx, id, e)) < 0 || (r = mq_dump(d)) < 0)
+	    (r = check_attachments(ctx, id, e)) < 0 || (r = check_mixed(ctx)) < 0 ||
+	    (r = mq_dump(d)) < 0)
 		return r;
 	pr_debug("namespace %u: %zu segments, %zu semaphore sets, %zu message queues, %zu POSIX "
 		 "queues", id, e->n_shms, e->n_sems, e->n_msqs, e->n_mqs);

@@ -124,6 +124,16 @@ static void *uts_thread(void *arg)
 	return spin_thread(NULL);
 }
 
+/* A thread in an IPC namespace of its own. */
+static void *ipc_thread(void *arg)
+{
+	(void)arg;
+	if (unshare(CLONE_NEWIPC))
+		return NULL;
+	uts_tid = syscall(SYS_gettid);
+	return spin_thread(NULL);
+}
+
 /* A thread in a network namespace of its own. */
 static void *net_thread(void *arg)
 {
@@ -556,6 +566,22 @@ static void setup(void)
 		for (int i = 0; !thread_cnt; i++)
 			if (i > 1000000)
 				fail("the UTS thread never started counting (unshare: %m)");
+			else
+				sched_yield();
+		put_file("aux", "%d", uts_tid);
+	} else if (!strcmp(mode, "sysv_thread")) {
+		/* A segment attached in the task's own IPC namespace, a thread in another. */
+		int id;
+
+		enter_ns(CLONE_NEWIPC, "ipc");
+		id = shmget(IPC_PRIVATE, SHM_SIZE, IPC_CREAT | 0600);
+		if (id < 0 || shmat(id, NULL, 0) == (void *)-1)
+			fail("shmget/shmat: %m");
+		if ((e = pthread_create(&thread, NULL, ipc_thread, NULL)))
+			fail("pthread_create: %s", strerror(e));
+		for (int i = 0; !thread_cnt; i++)
+			if (i > 1000000)
+				fail("the IPC thread never started counting (unshare: %m)");
 			else
 				sched_yield();
 		put_file("aux", "%d", uts_tid);

@@ -49,6 +49,8 @@ start_holder() {
 	holder=$(launch "$twd" nosid "$helper" "$1" "$twd" & echo $!)
 	procs+=("$holder")
 	wait_until 5 test -e "$twd/ready" || bad "the task of $1 is not ready" || return
+	# The child says ready itself: the holder may not have written aux yet.
+	wait_until 5 test -e "$twd/aux" || bad "the holder of $1 never said its child" || return
 	tpid=$(cat "$twd/aux")
 	procs+=("$tpid")
 }
