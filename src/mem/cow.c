@@ -685,6 +685,28 @@ static int resize_inherited(const struct restore_ctx *ctx, const struct restore_
 	return 0;
 }
 
+/*
+ * A freshly staged area stays apart from its neighbours, as at the dump
+ * (the blob's map_areas says how): it is mapped and filled without
+ * VM_DONTDUMP while every staged neighbour has it, so that it gets an
+ * anon_vma of its own (a page touched and dropped if it has none), then
+ * gets it too. Its children inherit it so; each task's blob clears it
+ * unless the dump saw it.
+ */
+static int stage_apart(const struct restore_task *t, const VmaEntry *v, uint64_t at, bool filled)
+{
+	if (!filled && !(v->madv & VMF_DP)) {
+		*(volatile char *)at = 0;
+		if (madvise((void *)at, PAGE_SIZE, MADV_DONTNEED))
+			return log_error_errno(-errno, "task %d: cannot drop a page of area %llx",
+					       t->pid, (unsigned long long)v->start);
+	}
+	if (madvise((void *)at, v->end - v->start, MADV_DONTDUMP))
+		return log_error_errno(-errno, "task %d: cannot mark area %llx", t->pid,
+				       (unsigned long long)v->start);
+	return 0;
+}
+
 /* Maps (or keeps) area i at its staging place and fills it with the task's own pages. */
 static int stage_area(const struct restore_ctx *ctx, const struct restore_task *t, size_t i,
 		      int uffd, int pfd, size_t *ri, uint64_t *off)
@@ -693,6 +715,7 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 	const VmaEntry *v = mm->vmas[i];
 	uint64_t delta = t->cow_at[i] - v->start;
 	uint8_t kind = COW_KIND(t->cow_how[i]);
+	bool filled = false;
 	int r = 0;
 
 	if (kind == COW_FRESH) /* over the reservation */
@@ -710,8 +733,9 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 
 		r = fill(t->pid, uffd, pfd, mm->runs[*ri]->vaddr + delta, len, *off);
 		*off += len;
+		filled = true;
 	}
-	return r;
+	return r == 0 && kind == COW_FRESH ? stage_apart(t, v, t->cow_at[i], filled) : r;
 }
 
 int cow_stage(struct restore_ctx *ctx, struct restore_task *t)

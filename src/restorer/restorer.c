@@ -51,6 +51,8 @@
 #define CLONE_SYSVSEM  0x40000
 #define CLONE_PTRACE   0x2000
 #define MADV_POPULATE_WRITE 23
+#define MADV_DONTNEED  4
+#define MADV_DODUMP    17
 
 __attribute__((noreturn)) static void fail(struct rst_args *a, long err, uint32_t step,
 					   uint64_t addr)
@@ -293,6 +295,41 @@ static long attach_sysv(struct rst_vma *v)
 	return rsys(NR_mprotect, v->start, len, v->prot);
 }
 
+/*
+ * Every boundary between private anonymous areas the dump saw comes back:
+ * the kernel merges adjacent areas of equal flags unless their anon_vmas
+ * differ (or one is a fork's copy). So each such area is built without
+ * VM_DONTDUMP while all its built neighbours have it (staged ones got it
+ * when staged, mem/cow.c): its mapping merges with none of them and its
+ * first page makes it an anon_vma of its own (the kernel shares a
+ * neighbour's only with equal flags). Then it gets VM_DONTDUMP too, and
+ * once all are built each loses it again unless the dump saw it: by then
+ * their anon_vmas differ, so none merges.
+ */
+static int apart(const struct rst_vma *v)
+{
+	return v->kind == VMA_ANON && !(v->flags & MAP_SHARED);
+}
+
+/* A pageless writable area gets its anon_vma from one page, dropped again. */
+static void own_anon_vma(struct rst_args *a, struct rst_vma *v, int has_pages)
+{
+	if (has_pages || !(v->prot & PROT_WRITE) || (v->vmflags & VMF_DP))
+		return;
+	*(volatile char *)v->start = 0;
+	CHECK(rsys(NR_madvise, v->start, PAGE, MADV_DONTNEED), RST_STEP_MADVISE, v->start);
+}
+
+static void undo_apart(struct rst_args *a)
+{
+	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
+
+	for (uint32_t i = 0; i < a->nr_vmas; i++)
+		if (apart(&vmas[i]) && !(vmas[i].vmflags & VMF_DD))
+			CHECK(rsys(NR_madvise, vmas[i].start, vmas[i].end - vmas[i].start,
+				   MADV_DODUMP), RST_STEP_MADVISE, vmas[i].start);
+}
+
 static void map_areas(struct rst_args *a)
 {
 	struct rst_vma *vmas = (struct rst_vma *)a->vmas;
@@ -337,12 +374,18 @@ static void map_areas(struct rst_args *a)
 		CHECK(r, RST_STEP_MMAP, v->start);
 		for (; ri < a->nr_runs && runs[ri].vaddr < v->end; ri++)
 			fill_run(a, uffd, v->kind, &runs[ri]);
+		if (apart(v)) {
+			own_anon_vma(a, v, has_pages);
+			CHECK(rsys(NR_madvise, v->start, len, MADV_DONTDUMP), RST_STEP_MADVISE,
+			      v->start);
+		}
 		if (prot != v->prot)
 			CHECK(rsys(NR_mprotect, v->start, len, v->prot), RST_STEP_PROTECT, v->start);
 		apply_vmflags(a, v);
 	}
 	if (uffd >= 0)
 		rsys(NR_close, uffd, 0, 0);
+	undo_apart(a);
 	/* The shared objects this task saved, whole, through nestor's mapping of each. */
 	for (uint32_t i = 0; i < a->nr_shm_fills; i++)
 		for (uint32_t k = 0; k < a->shm_fills[i].nr_runs; k++)
