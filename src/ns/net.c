@@ -152,17 +152,11 @@ static int net_restore(struct restore_ctx *ctx, uint32_t id)
 	return 0;
 }
 
-static void net_free(struct restore_ctx *ctx, uint32_t id)
-{
-	img_free(IMG_NETNS, *ns_priv(ctx, id));
-	*ns_priv(ctx, id) = NULL;
-}
-
 const struct ns_kind_ops net_ns_ops = {
 	.kind = "net",
 	.enter_to_dump = true,
 	.dump = net_dump,
 	.validate = net_validate,
 	.restore = net_restore,
-	.free = net_free,
+	.priv_img = IMG_NETNS,
 };

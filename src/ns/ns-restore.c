@@ -384,6 +384,8 @@ void ns_restore_free(struct restore_ctx *ctx)
 
 		if (ops && ops->free && ctx->ns[i].priv)
 			ops->free(ctx, i + 1);
+		else if (ops && ops->priv_img && ctx->ns[i].priv)
+			img_free(ops->priv_img, ctx->ns[i].priv);
 		if (ctx->ns[i].fd >= 0)
 			close(ctx->ns[i].fd);
 		img_free(IMG_NS, ctx->ns[i].e);

@@ -66,8 +66,11 @@ struct ns_kind_ops {
 	 * nestor inside namespace id (IPC: segments destroyed at dump but still
 	 * attached are destroyed again). */
 	int (*restore_late)(struct restore_ctx *ctx, uint32_t id);
-	/* Optional: frees what validate kept. */
+	/* Optional: frees what validate kept; or, when what it keeps is the
+	 * kind's image alone, the image's type, which the model frees (0, the
+	 * inventory's, is no kind's). */
 	void (*free)(struct restore_ctx *ctx, uint32_t id);
+	enum img_type priv_img;
 	/* Optional: the /proc/PID/ns link of the maker that names the namespace
 	 * it made, when it is not the kind's (time: time_for_children). */
 	const char *made_link;

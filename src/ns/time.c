@@ -73,19 +73,13 @@ static int time_restore(struct restore_ctx *ctx, uint32_t id)
 	return 0;
 }
 
-static void time_free(struct restore_ctx *ctx, uint32_t id)
-{
-	img_free(IMG_TIMENS, *ns_priv(ctx, id));
-	*ns_priv(ctx, id) = NULL;
-}
-
 const struct ns_kind_ops time_ns_ops = {
 	.kind = "time",
 	.enter_to_dump = true,
 	.dump = time_dump,
 	.validate = time_validate,
 	.restore = time_restore,
-	.free = time_free,
+	.priv_img = IMG_TIMENS,
 	/* unshare() makes the namespace the maker's children would be in. */
 	.made_link = "time_for_children",
 };

@@ -592,12 +592,6 @@ int userns_restore_limits(struct restore_ctx *ctx)
 	return 0;
 }
 
-static void userns_free(struct restore_ctx *ctx, uint32_t id)
-{
-	img_free(IMG_USERNS, *ns_priv(ctx, id));
-	*ns_priv(ctx, id) = NULL;
-}
-
 int userns_enter_task(struct restore_ctx *ctx, int idx, struct rst_args *a)
 {
 	const struct restore_task *t = &ctx->tasks[idx];
@@ -621,5 +615,5 @@ const struct ns_kind_ops user_ns_ops = {
 	.prepare = userns_prepare,
 	.made = userns_made,
 	.restore = userns_restore,
-	.free = userns_free,
+	.priv_img = IMG_USERNS,
 };

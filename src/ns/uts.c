@@ -51,17 +51,11 @@ static int uts_restore(struct restore_ctx *ctx, uint32_t id)
 	return 0;
 }
 
-static void uts_free(struct restore_ctx *ctx, uint32_t id)
-{
-	img_free(IMG_UTS, *ns_priv(ctx, id));
-	*ns_priv(ctx, id) = NULL;
-}
-
 const struct ns_kind_ops uts_ns_ops = {
 	.kind = "uts",
 	.enter_to_dump = true,
 	.dump = uts_dump,
 	.validate = uts_validate,
 	.restore = uts_restore,
-	.free = uts_free,
+	.priv_img = IMG_UTS,
 };
