@@ -309,16 +309,23 @@ dump_kind() {
 }
 
 # Restores killed after DELAY from one image: completed, or nothing left.
+# The tree killed, its work dir removed.
+drop_tree() {
+	kill_tree
+	rm -rf "$wd"
+	wd=
+}
+
 restore_kind() {
 	local sig=$1 max i d res t0 t1 rc npid done=0 comp=0 intr=0 name="restore SIG$1"
-	start_tree || { report "$name" "the tree did not start"; summary "$name" "not run" 1; return; }
+	start_tree || { report "$name" "the tree did not start"; summary "$name" "not run" 1; drop_tree; return; }
 	"$nestor" dump -t "$pid" -D "$wd/img" -o dump.log </dev/null 2>"$wd/dump.err" ||
-		{ report "$name" "dump failed: $(head -n 1 "$wd/dump.err")"; summary "$name" "not run" 1; return; }
+		{ report "$name" "dump failed: $(head -n 1 "$wd/dump.err")"; summary "$name" "not run" 1; drop_tree; return; }
 	wait_until 5 none_left
 	t0=$(date +%s%N)
-	res=$(restore_tree) || { report "$name" "$res"; summary "$name" "not run" 1; return; }
+	res=$(restore_tree) || { report "$name" "$res"; summary "$name" "not run" 1; drop_tree; return; }
 	t1=$(date +%s%N)
-	res=$(verdict) || { report "$name" "after a full restore: $res"; summary "$name" "not run" 1; return; }
+	res=$(verdict) || { report "$name" "after a full restore: $res"; summary "$name" "not run" 1; drop_tree; return; }
 	max=$(( (t1 - t0) / 1000 * 13 / 10 + 1000 ))
 	for ((i = 0, k0 = SECONDS; i < trials && (i < 5 || SECONDS - k0 < budget / 6); i++)); do
 		d=$(delay_for "$i" "$trials" "$max")
@@ -349,6 +356,7 @@ restore_kind() {
 		intr=$((intr + 1))
 	done
 	summary "$name" "$done trials over $((max / 1000)) ms ($intr left nothing, $comp completed)" $((done - intr - comp))
+	drop_tree
 }
 
 # A dump that kills the tree, nestor killed (NESTOR_FAULT=kill:WHERE) at
