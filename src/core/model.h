@@ -145,6 +145,13 @@ struct restore_task {
 	uint64_t region, region_len;
 };
 
+/* A pid or thread id of the tree, and the task it belongs to (pstree.c). */
+struct pid_slot {
+	uint32_t id;
+	int task;
+	bool thread;
+};
+
 struct restore_ctx {
 	const struct opts *opts;
 	int dirfd;
@@ -156,6 +163,8 @@ struct restore_ctx {
 	int (*mapped_fds)[2]; /* by file id: files tasks map or run, read-only and read-write */
 	struct restore_task *tasks;
 	size_t nr_tasks;
+	struct pid_slot *pid_slots; /* every pid and thread id, sorted: lookups by id */
+	size_t nr_pid_slots;
 	int fd_base; /* the task's fds are below; nestor's service fds at and above */
 	int term_fd; /* nestor's terminal for --shell-job, or -1 */
 	struct pipe_obj *pipes; /* pipes made so far, by inode */

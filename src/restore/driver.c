@@ -123,20 +123,9 @@ static int drain_status(struct restore_ctx *ctx, struct channels *ch, struct pro
 }
 
 /* The task a thread belongs to, by tid; -1 if none. */
-static int owner_of(const struct restore_ctx *ctx, pid_t tid)
-{
-	int idx = pstree_index(ctx, tid);
-
-	for (size_t i = 0; idx < 0 && i < ctx->nr_tasks; i++)
-		for (size_t k = 0; k < ctx->tasks[i].pe->n_threads; k++)
-			if (ctx->tasks[i].pe->threads[k] == (uint32_t)tid)
-				idx = i;
-	return idx;
-}
-
 static int on_trap(struct restore_ctx *ctx, struct channels *ch, pid_t pid, struct progress *pg)
 {
-	int idx = owner_of(ctx, pid);
+	int idx = pstree_owner(ctx, pid);
 	struct user_regs_struct regs = { 0 };
 	struct restore_task *t;
 	siginfo_t si = { 0 };

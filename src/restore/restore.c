@@ -320,6 +320,8 @@ void restore_ctx_free(struct restore_ctx *ctx)
 		img_free(IMG_FDINFO, ctx->tasks[i].fdinfo);
 	}
 	cow_free(ctx);
+	free(ctx->pid_slots);
+	ctx->pid_slots = NULL;
 	free(ctx->tasks);
 	ns_restore_free(ctx);
 	for (size_t i = 0; i < ctx->nr_shms; i++)

@@ -432,12 +432,73 @@ int pstree_release(struct dump_ctx *ctx)
 
 /* ---- restore ---- */
 
+static int cmp_slot(const void *a, const void *b)
+{
+	const struct pid_slot *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->thread - y->thread;
+}
+
+/* The slot of id (a task's pid before a thread's, should an image name both), or NULL. */
+static const struct pid_slot *find_slot(const struct restore_ctx *ctx, pid_t id)
+{
+	size_t lo = 0, hi = ctx->nr_pid_slots;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ctx->pid_slots[mid].id < (uint32_t)id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ctx->nr_pid_slots && ctx->pid_slots[lo].id == (uint32_t)id
+		       ? &ctx->pid_slots[lo] : NULL;
+}
+
+/* Lookups by id in time logarithmic in the tree's size, not linear. */
+static int build_index(struct restore_ctx *ctx)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		n += 1 + ctx->tasks[i].pe->n_threads;
+	ctx->pid_slots = malloc(n * sizeof(*ctx->pid_slots));
+	if (!ctx->pid_slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *e = ctx->tasks[i].pe;
+
+		ctx->pid_slots[k++] = (struct pid_slot){ e->pid, i, false };
+		for (size_t t = 0; t < e->n_threads; t++)
+			ctx->pid_slots[k++] = (struct pid_slot){ e->threads[t], i, true };
+	}
+	qsort(ctx->pid_slots, n, sizeof(*ctx->pid_slots), cmp_slot);
+	ctx->nr_pid_slots = n;
+	return 0;
+}
+
 int pstree_index(const struct restore_ctx *ctx, pid_t pid)
 {
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pid == pid)
-			return i;
-	return -1;
+	const struct pid_slot *s;
+
+	if (!ctx->pid_slots) { /* a context made by hand (unit tests) */
+		for (size_t i = 0; i < ctx->nr_tasks; i++)
+			if (ctx->tasks[i].pid == pid)
+				return i;
+		return -1;
+	}
+	s = find_slot(ctx, pid);
+	return s && !s->thread ? s->task : -1;
+}
+
+int pstree_owner(const struct restore_ctx *ctx, pid_t tid)
+{
+	const struct pid_slot *s = find_slot(ctx, tid);
+
+	return s ? s->task : -1;
 }
 
 static int validate_entry(struct restore_ctx *ctx, size_t i)
@@ -594,6 +655,8 @@ int pstree_read(struct restore_ctx *ctx)
 		return r;
 	if (!ctx->nr_tasks)
 		return log_error_ret(-EINVAL, "image pstree.img is empty");
+	if ((r = build_index(ctx)) < 0)
+		return r;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (validate_entry(ctx, i) < 0)
 			return log_error_ret(-EINVAL, "image pstree.img is corrupted: bad entry %zu", i);

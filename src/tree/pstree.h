@@ -20,5 +20,7 @@ int pstree_for_each_outside(struct dump_ctx *ctx, int (*fn)(struct dump_ctx *, p
 
 int pstree_read(struct restore_ctx *ctx);
 int pstree_index(const struct restore_ctx *ctx, pid_t pid);
+/* The task a pid or thread id belongs to, or -1. */
+int pstree_owner(const struct restore_ctx *ctx, pid_t tid);
 
 #endif
