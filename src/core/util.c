@@ -1,7 +1,9 @@
 /* Small helpers: whole-file reads, full reads/writes, checksums, number parsing. */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "core/util.h"
 
 int read_file_at(int dirfd, const char *path, char **ret, size_t max)
@@ -223,4 +225,18 @@ void *array_add(void *arr, size_t nr, size_t size)
 	*p = n;
 	memset(n + nr * size, 0, size);
 	return n + nr * size;
+}
+
+long read_sysctl_long(const char *path, long dflt)
+{
+	char buf[32] = "";
+	long v = dflt;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) > 0)
+			v = strtol(buf, NULL, 10);
+		close(fd);
+	}
+	return v;
 }

@@ -83,6 +83,8 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 uint64_t now_ns(int clock);
 int parse_u64(const char *s, uint64_t *ret);
 int parse_int(const char *s, int *ret);
+/* The number a /proc/sys file holds, or dflt when it cannot be read. */
+long read_sysctl_long(const char *path, long dflt);
 /* Moves fd (closing it) to the first free number >= min_fd; a negative fd passes through. */
 int fd_move_above(int fd, int min_fd);
 /* Saved open flags as they are given back: no creation flags, close-on-exec for nestor,

@@ -340,15 +340,8 @@ static void take_fds(struct page_io *io)
 /* The biggest pipe size fs.pipe-max-size lets us have (no CAP_SYS_RESOURCE here). */
 static long pipe_max(void)
 {
-	char buf[32] = "";
-	long max = 0;
-	int fd = open("/proc/sys/fs/pipe-max-size", O_RDONLY | O_CLOEXEC);
+	long max = read_sysctl_long("/proc/sys/fs/pipe-max-size", 0);
 
-	if (fd >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) > 0)
-			max = strtol(buf, NULL, 10);
-		close(fd);
-	}
 	return MIN(MAX(max, PIPE_MIN), PIPE_WANT);
 }
 

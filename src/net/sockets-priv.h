@@ -131,4 +131,20 @@ static inline bool usable_peer_name(const SocketEntry *e)
 	       (!is_path(e->peer_name.data, e->peer_name.len) || e->peer_name.data[0] == '/');
 }
 
+/* A socket's queued messages, as the dump reads them. */
+struct queue {
+	SocketMsg **v;
+	size_t n, cap;
+	uint64_t bytes;
+};
+
+/* sockets.c: a descriptor of task pid's fd; a socket's queue, read. */
+int task_fd(pid_t pid, int fd);
+int read_queue(int sk, int type, bool peek, bool eof_creds, struct queue *q, const char *what);
+/* sockets-validate.c: files.img's socket of inode ino, or NULL. */
+const SocketEntry *image_sk(const struct restore_ctx *ctx, uint64_t ino);
+/* sockets-backlog.c: the fd_ops commit of waiting connections. */
+long sockets_backlog_size(struct dump_ctx *ctx);
+int sockets_backlog_take(struct dump_ctx *ctx, struct img *img);
+
 #endif

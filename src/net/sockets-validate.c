@@ -13,7 +13,7 @@
 
 /* ---- validation ---- */
 
-static const SocketEntry *image_sk(const struct restore_ctx *ctx, uint64_t ino)
+const SocketEntry *image_sk(const struct restore_ctx *ctx, uint64_t ino)
 {
 	for (size_t i = 0; i < ctx->nr_files; i++) {
 		const FileEntry *f = ctx->files[i];
@@ -150,54 +150,4 @@ int sockets_validate(struct restore_ctx *ctx, const FileEntry *f)
 			    "that kills the tree takes it)",
 			    f->id);
 	return 0;
-}
-
-/* ---- backlog.img ---- */
-
-static int attach(struct restore_ctx *ctx, SocketBacklog *b)
-{
-	SocketEntry *e = (SocketEntry *)image_sk(ctx, b->ino);
-
-	if (!e || e->state != TCP_LISTEN || e->n_pending != b->n_pending)
-		return log_error_ret(-EINVAL, "image backlog.img is corrupted: socket:[%llu] is "
-					      "no listener of files.img with %zu connections waiting",
-				     (unsigned long long)b->ino, b->n_pending);
-	for (size_t i = 0; i < b->n_pending; i++) {
-		const SocketPending *p = b->pending[i], *q = e->pending[i];
-
-		if (p->client_ino != q->client_ino || p->queued != q->queued || !p->taken ||
-		    q->taken)
-			return log_error_ret(-EINVAL, "image backlog.img is corrupted: connection "
-						      "%zu waiting on socket:[%llu] is not the one "
-						      "of files.img",
-					     i, (unsigned long long)b->ino);
-	}
-	/* Each message frees what it holds: the taken ones go to files.img's entry. */
-	for (size_t i = 0; i < b->n_pending; i++) {
-		SocketPending *t = e->pending[i];
-
-		e->pending[i] = b->pending[i];
-		b->pending[i] = t;
-	}
-	return 0;
-}
-
-int sockets_read_backlog(struct restore_ctx *ctx)
-{
-	struct img img;
-	void *m;
-	int r;
-
-	if (faccessat(ctx->dirfd, "backlog.img", F_OK, AT_SYMLINK_NOFOLLOW))
-		return 0;
-	if ((r = img_open(ctx->dirfd, IMG_BACKLOG, 0, &img)) < 0)
-		return r;
-	while ((r = img_read(&img, &m)) > 0) {
-		r = attach(ctx, m);
-		img_free(IMG_BACKLOG, m);
-		if (r < 0)
-			break;
-	}
-	img_close(&img);
-	return r;
 }

@@ -57,7 +57,7 @@ struct skd {
 	char nb[NAME_BUF];
 };
 
-static int task_fd(pid_t pid, int fd)
+int task_fd(pid_t pid, int fd)
 {
 	int r = sys_dup_task_fd(pid, fd);
 
@@ -396,12 +396,6 @@ static int dump_connected(struct skd *s)
 
 /* ---- queues ---- */
 
-struct queue {
-	SocketMsg **v;
-	size_t n, cap;
-	uint64_t bytes;
-};
-
 static int queue_add(struct queue *q, void *data, size_t len, const struct sockaddr_un *from,
 		     socklen_t fromlen)
 {
@@ -482,7 +476,7 @@ static int refuse_oob(int sk, int type, const char *what)
  * seqpacket socket that can read no more answers 0 like an empty record:
  * eof_creds says SO_PASSCRED is on, so a real record carries credentials.
  */
-static int read_queue(int sk, int type, bool peek, bool eof_creds, struct queue *q,
+int read_queue(int sk, int type, bool peek, bool eof_creds, struct queue *q,
 		      const char *what)
 {
 	int pf = peek ? MSG_PEEK : 0;
@@ -769,158 +763,6 @@ static int check_outside(struct dump_ctx *ctx)
 	return pstree_for_each_outside(ctx, scan_outside, &(struct ino_set){ inos, n });
 }
 
-/* Accepts one waiting connection in nestor and reads all it holds. */
-static int take_one(int l, int type, uint64_t lino, SocketPending *p)
-{
-	_cleanup_close_ int c = -1;
-	struct pollfd pfd = {l, POLLIN, 0};
-	struct sockdiag_unix d = {0};
-	struct queue q = {0};
-	struct stat st;
-	char what[96];
-	int r;
-
-	snprintf(what, sizeof(what), "a connection not yet accepted by socket:[%llu]",
-		 (unsigned long long)lino);
-	if (poll(&pfd, 1, 0) != 1 || (c = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
-		return log_error_ret(-EAGAIN, "can't dump: the backlog of socket:[%llu] changed",
-				     (unsigned long long)lino);
-	if (fstat(c, &st) || (r = sockdiag_unix_one(st.st_ino, UDIAG_SHOW_PEER, &d)) < 0)
-		return log_error_ret(-EIO, "cannot query %s", what);
-	r = d.peer == p->client_ino ? 0
-				    : log_error_ret(-EAGAIN,
-						    "can't dump: the backlog of "
-						    "socket:[%llu] changed",
-						    (unsigned long long)lino);
-	sockdiag_unix_free(&d);
-	if (r < 0 || (type == SOCK_SEQPACKET && setopt_int(c, SO_PASSCRED, 1) < 0))
-		return r < 0 ? r : -errno;
-	r = read_queue(c, type, false, type == SOCK_SEQPACKET, &q, what);
-	if (r < 0)
-		return r;
-	p->has_taken = p->taken = true;
-	p->n_data = q.n;
-	p->data = q.v;
-	return 0;
-}
-
-static bool takes_pending(const FileEntry *f)
-{
-	if (f->type != FILE_TYPE__SOCKET || !f->sock)
-		return false;
-	for (size_t i = 0; i < f->sock->n_pending; i++)
-		if (f->sock->pending[i]->queued)
-			return true;
-	return false;
-}
-
-/* What any socket may have sent before it closed: a send buffer at its largest. */
-static long closed_client_bound(void)
-{
-	char buf[32] = "";
-	long max = 0;
-	int fd = open("/proc/sys/net/core/wmem_max", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) > 0)
-			max = strtol(buf, NULL, 10);
-		close(fd);
-	}
-	return 2 * MAX(max, 212992L) + CHUNK;
-}
-
-/*
- * The most a waiting connection holds: its client's send queue, which
- * counts each buffer in full (more than its data and its record's place in
- * the image); for a client since closed, what a send buffer may hold.
- */
-static long pending_bound(const SocketPending *p)
-{
-	struct sockdiag_unix c;
-	long n;
-	int r;
-
-	if (!p->queued)
-		return 0;
-	if (!p->client_ino)
-		return closed_client_bound();
-	r = sockdiag_unix_one(p->client_ino, UDIAG_SHOW_RQLEN, &c);
-	if (r < 0)
-		return log_error_errno(r, "cannot query socket:[%llu]",
-				       (unsigned long long)p->client_ino);
-	n = c.wqueue + 64;
-	sockdiag_unix_free(&c);
-	return n;
-}
-
-/* Room for backlog.img's entries: asked before the last point of refusal. */
-static long dump_commit_size(struct dump_ctx *ctx)
-{
-	long total = 0;
-
-	if (ctx->opts->leave_running)
-		return 0;
-	for (size_t i = 0; i < ctx->files.nr; i++) {
-		FileEntry *f = ctx->files.files[i];
-
-		if (!takes_pending(f))
-			continue;
-		total += 64;
-		for (size_t k = 0; k < f->sock->n_pending; k++) {
-			long n = pending_bound(f->sock->pending[k]);
-
-			if (n < 0)
-				return n;
-			total += 32 + n;
-		}
-	}
-	return total;
-}
-
-/*
- * Connections not yet accepted that hold data: taken from the listener (in
- * queue order: accept() takes the oldest) after every refusal, since the
- * task cannot have them back, and written to backlog.img. Only a dump that
- * kills the tree gets here.
- */
-static int take_pending(struct dump_ctx *ctx, FileEntry *f, struct img *img)
-{
-	SocketEntry *e = f->sock;
-	SocketBacklog b = SOCKET_BACKLOG__INIT;
-	_cleanup_close_ int l = -1;
-	pid_t pid = 0;
-	int fd, r;
-
-	fd = files_holder(ctx, f->id, &pid);
-	if (fd < 0)
-		return log_error_ret(fd, "no task holds socket:[%llu]", (unsigned long long)e->ino);
-	l = task_fd(pid, fd);
-	if (l < 0)
-		return l;
-	pr_info("taking the %zu connections not yet accepted by task %d fd %d to read their data",
-		e->n_pending, pid, fd);
-	for (size_t i = 0; i < e->n_pending; i++)
-		if ((r = take_one(l, e->type, e->ino, e->pending[i])) < 0)
-			return r;
-	b.ino = e->ino;
-	b.n_pending = e->n_pending;
-	b.pending = e->pending;
-	return img_write(img, &b);
-}
-
-/* Connections waiting in backlogs are taken only here, after every refusal. */
-static int dump_commit(struct dump_ctx *ctx, struct img *img)
-{
-	int r = 0;
-
-	if (ctx->opts->leave_running)
-		return 0;
-	for (size_t i = 0; r == 0 && i < ctx->files.nr; i++)
-		if (takes_pending(ctx->files.files[i]))
-			r = take_pending(ctx, ctx->files.files[i], img);
-	return r;
-}
-
 int sockets_dump_finish(struct dump_ctx *ctx)
 {
 	return check_outside(ctx);
@@ -948,8 +790,8 @@ const struct fd_ops sockets_fd_ops = {
 	.claims = claims,
 	.dump = dump_fd,
 	.dump_finish = sockets_dump_finish,
-	.dump_commit_size = dump_commit_size,
-	.dump_commit = dump_commit,
+	.dump_commit_size = sockets_backlog_size,
+	.dump_commit = sockets_backlog_take,
 	.validate = sockets_validate,
 	.open = open_fd,
 };
