@@ -87,6 +87,11 @@ pids_exist() {
 	return 1
 }
 
+# The tree killed, its work dir removed.
+drop_tree() {
+	drop_tree
+}
+
 kill_tree() {
 	local p
 	[ -n "$wd" ] || return 0
@@ -280,9 +285,7 @@ measure() {
 	t1=$(date +%s%N)
 	# Every task's mapping must be made through a frame of its own (rop.c).
 	grep -q "mapping made with nestor's registers" "$wd/img/dump.log" && return 1
-	kill_tree
-	rm -rf "$wd"
-	wd=
+	drop_tree
 	echo $(( (t1 - t0) / 1000 * 13 / 10 + 1000 ))
 }
 
@@ -301,21 +304,12 @@ dump_kind() {
 		*) report "$name, killed after ${d}s" "${res#FAIL }" ;;
 		esac
 		done=$((done + 1))
-		kill_tree
-		rm -rf "$wd"
-		wd=
+		drop_tree
 	done
 	summary "$name" "$done trials over $((max / 1000)) ms ($intr interrupted, $comp completed)" $((done - intr - comp))
 }
 
 # Restores killed after DELAY from one image: completed, or nothing left.
-# The tree killed, its work dir removed.
-drop_tree() {
-	kill_tree
-	rm -rf "$wd"
-	wd=
-}
-
 restore_kind() {
 	local sig=$1 max i d res t0 t1 rc npid done=0 comp=0 intr=0 name="restore SIG$1"
 	start_tree || { report "$name" "the tree did not start"; summary "$name" "not run" 1; drop_tree; return; }
@@ -380,9 +374,7 @@ end_kind() {
 			bad=$((bad + 1)) ;;
 		esac
 		done=$((done + 1))
-		kill_tree
-		rm -rf "$wd"
-		wd=
+		drop_tree
 	done
 	summary "$name" "$done points ($intr ran on, $comp completed)" $bad
 }
@@ -407,9 +399,7 @@ pages_kind() {
 			why=$(same_as_before) && why=$(verdict)
 			[ $? -eq 0 ] || { report "$name" "$why"; bad=$((bad + 1)); }
 		fi
-		kill_tree
-		rm -rf "$wd"
-		wd=
+		drop_tree
 	done
 	summary "$name" "3 trials" $bad
 }
@@ -426,9 +416,7 @@ point_kind() {
 		*) report "$name, killed at $where" "${res#FAIL }" ;;
 		esac
 		done=$((done + 1))
-		kill_tree
-		rm -rf "$wd"
-		wd=
+		drop_tree
 	done
 	summary "$name" "$done trials ($intr interrupted)" $((done - intr))
 }
