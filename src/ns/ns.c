@@ -177,10 +177,17 @@ static int add_ns(struct dump_ctx *ctx, int fd, int kind, const char *who,
 static int thread_slot(struct dump_ctx *ctx, int dfd, int slot, bool zombie, const char *who,
 		       uint32_t *ret)
 {
-	int fd = openat(dfd, ns_slot_names[slot], O_RDONLY | O_CLOEXEC), r;
 	struct dump_ns *n;
+	struct stat st;
+	int fd, r;
 
 	*ret = 0;
+	/* Most threads share namespaces seen already: a stat finds them, no open. */
+	if (!fstatat(dfd, ns_slot_names[slot], &st, 0) && (n = find_ns(ctx, st.st_ino))) {
+		*ret = n->id;
+		return 0;
+	}
+	fd = openat(dfd, ns_slot_names[slot], O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && zombie)
 		return 0; /* gone with its exit, but for its pid and user namespaces */
 	if (fd < 0 && errno == ENOENT && slot == NS_PID_FOR_CHILDREN)
