@@ -89,7 +89,9 @@ pids_exist() {
 
 # The tree killed, its work dir removed.
 drop_tree() {
-	drop_tree
+	kill_tree
+	rm -rf "$wd"
+	wd=
 }
 
 kill_tree() {
