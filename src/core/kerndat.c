@@ -175,7 +175,7 @@ static int probe_unix_diag(void)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
 		return -errno;
-	r = fstat(sk[0], &st) ? -errno : sockdiag_unix_one(st.st_ino, 0, &d);
+	r = fstat(sk[0], &st) ? -errno : sockdiag_unix_one(-1, st.st_ino, 0, &d);
 	if (r == 0)
 		sockdiag_unix_free(&d);
 	close(sk[0]);

@@ -1,7 +1,11 @@
 /*
  * NETLINK_SOCK_DIAG for AF_UNIX: one socket by inode, or all of them in some
  * states. The kernel answers an exact query with one message (or an error)
- * and a dump with many, ended by NLMSG_DONE.
+ * and a dump with many, ended by NLMSG_DONE. It answers about the sockets
+ * of the network namespace the netlink socket was made in: a caller that
+ * asks about another namespace passes a socket made there (sockdiag_open()
+ * while inside), which serves one query after the other (each answer is
+ * read to its end; a sequence number tells stale ones).
  */
 #define LOG_PREFIX "sockdiag: "
 #include <linux/netlink.h>
@@ -17,7 +21,17 @@
 
 #define NL_BUF (32 << 10)
 
-static int nl_request(uint32_t ino, uint32_t states, uint32_t show, bool dump)
+static uint32_t seq;
+
+int sockdiag_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	return fd < 0 ? log_error_errno(-errno, "cannot open a NETLINK_SOCK_DIAG socket") : fd;
+}
+
+/* Sends the query on nl (or on a socket made for it, returned, when nl is -1). */
+static int nl_request(int nl, uint32_t ino, uint32_t states, uint32_t show, bool dump)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -26,7 +40,7 @@ static int nl_request(uint32_t ino, uint32_t states, uint32_t show, bool dump)
 	    .nh = {.nlmsg_len = sizeof(req),
 		   .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 		   .nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0),
-		   .nlmsg_seq = 1},
+		   .nlmsg_seq = ++seq},
 	    .r = {.sdiag_family = AF_UNIX,
 		  .udiag_states = states,
 		  .udiag_ino = ino,
@@ -34,13 +48,14 @@ static int nl_request(uint32_t ino, uint32_t states, uint32_t show, bool dump)
 		  .udiag_cookie = {~0u, ~0u}},
 	};
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	int fd = nl >= 0 ? nl : sockdiag_open();
 
 	if (fd < 0)
-		return log_error_errno(-errno, "cannot open a NETLINK_SOCK_DIAG socket");
+		return fd;
 	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) != sizeof(req)) {
 		int r = -errno;
-		close(fd);
+		if (nl < 0)
+			close(fd);
 		return log_error_errno(r, "cannot query unix sockets");
 	}
 	return fd;
@@ -106,10 +121,16 @@ static int parse_one(const struct nlmsghdr *nh, struct sockdiag_unix *d)
 	return 0;
 }
 
-/* Reads answers until the end (dump) or the first one (exact); fn sees each. */
+/*
+ * Reads answers until the end (dump) or the first one (exact); fn sees
+ * each until it returns non-zero, and the rest of a dump is read and
+ * dropped, so that the socket can serve the next query.
+ */
 static int nl_collect(int fd, bool dump, int (*fn)(const struct sockdiag_unix *, void *), void *arg)
 {
 	_cleanup_free_ char *buf = malloc(NL_BUF);
+	int res = 0;
+	bool done = false;
 
 	if (!buf)
 		return -ENOMEM;
@@ -126,20 +147,26 @@ static int nl_collect(int fd, bool dump, int (*fn)(const struct sockdiag_unix *,
 			struct sockdiag_unix d;
 			int r;
 
+			if (nh->nlmsg_seq != seq)
+				continue; /* the end of an answer given up on */
 			if (nh->nlmsg_type == NLMSG_DONE)
-				return 0;
+				return res;
 			if (nh->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(nh);
-				return e->error ? e->error : -EBADMSG;
+				return res ? res : e->error ? e->error : -EBADMSG;
 			}
-			if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+			if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY || done)
 				continue;
 			r = parse_one(nh, &d);
 			if (r == 0)
 				r = fn(&d, arg);
 			sockdiag_unix_free(&d);
-			if (r != 0 || !dump)
+			if (!dump)
 				return r;
+			if (r != 0) {
+				res = r;
+				done = true;
+			}
 		}
 	}
 }
@@ -165,15 +192,16 @@ static int take_first(const struct sockdiag_unix *d, void *arg)
 	return copy_diag(d, arg);
 }
 
-int sockdiag_unix_one(uint32_t ino, uint32_t show, struct sockdiag_unix *ret)
+int sockdiag_unix_one(int nl, uint32_t ino, uint32_t show, struct sockdiag_unix *ret)
 {
 	struct sockdiag_unix d = {0};
-	int fd = nl_request(ino, ~0u, show, false), r;
+	int fd = nl_request(nl, ino, ~0u, show, false), r;
 
 	if (fd < 0)
 		return fd;
 	r = nl_collect(fd, false, take_first, &d);
-	close(fd);
+	if (nl < 0)
+		close(fd);
 	if (r < 0)
 		return r;
 	if (d.ino != ino) {
@@ -184,15 +212,16 @@ int sockdiag_unix_one(uint32_t ino, uint32_t show, struct sockdiag_unix *ret)
 	return 0;
 }
 
-int sockdiag_unix_each(uint32_t states, uint32_t show,
+int sockdiag_unix_each(int nl, uint32_t states, uint32_t show,
 		       int (*fn)(const struct sockdiag_unix *d, void *arg), void *arg)
 {
-	int fd = nl_request(0, states, show, true), r;
+	int fd = nl_request(nl, 0, states, show, true), r;
 
 	if (fd < 0)
 		return fd;
 	r = nl_collect(fd, true, fn, arg);
-	close(fd);
+	if (nl < 0)
+		close(fd);
 	return r;
 }
 
@@ -217,9 +246,9 @@ static int add_one(const struct sockdiag_unix *d, void *arg)
 	return 0;
 }
 
-int sockdiag_unix_list(uint32_t states, uint32_t show, struct sockdiag_list *ret)
+int sockdiag_unix_list(int nl, uint32_t states, uint32_t show, struct sockdiag_list *ret)
 {
-	return sockdiag_unix_each(states, show, add_one, ret);
+	return sockdiag_unix_each(nl, states, show, add_one, ret);
 }
 
 void sockdiag_list_free(struct sockdiag_list *l)
@@ -243,7 +272,7 @@ static int bound_at(const struct sockdiag_unix *d, void *arg)
 	return sockdiag_unix_is_file(d, arg);
 }
 
-int sockdiag_unix_bound_at(const struct stat *st)
+int sockdiag_unix_bound_at(int nl, const struct stat *st)
 {
-	return sockdiag_unix_each(~0u, UDIAG_SHOW_VFS, bound_at, (void *)st);
+	return sockdiag_unix_each(nl, ~0u, UDIAG_SHOW_VFS, bound_at, (void *)st);
 }

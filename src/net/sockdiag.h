@@ -28,11 +28,17 @@ struct sockdiag_unix {
 	size_t nr_icons;
 };
 
+/*
+ * Every query takes nl, a NETLINK_SOCK_DIAG socket: the answers are about
+ * the sockets of the network namespace it was made in. -1: one made for
+ * the query in the caller's.
+ */
+int sockdiag_open(void);
 /* One socket by inode, with the UDIAG_SHOW_* attributes in show; -ENOENT if none. */
-int sockdiag_unix_one(uint32_t ino, uint32_t show, struct sockdiag_unix *ret);
+int sockdiag_unix_one(int nl, uint32_t ino, uint32_t show, struct sockdiag_unix *ret);
 /* Calls fn for every unix socket in states (a mask of 1 << TCP_*), until fn returns
  * non-zero: that is the result (0 when it never does). */
-int sockdiag_unix_each(uint32_t states, uint32_t show,
+int sockdiag_unix_each(int nl, uint32_t states, uint32_t show,
 		       int (*fn)(const struct sockdiag_unix *d, void *arg), void *arg);
 void sockdiag_unix_free(struct sockdiag_unix *d);
 
@@ -42,11 +48,11 @@ struct sockdiag_list {
 };
 
 /* Every unix socket in states, into ret (freed with sockdiag_list_free, also on error). */
-int sockdiag_unix_list(uint32_t states, uint32_t show, struct sockdiag_list *ret);
+int sockdiag_unix_list(int nl, uint32_t states, uint32_t show, struct sockdiag_list *ret);
 void sockdiag_list_free(struct sockdiag_list *l);
 /* d (asked with UDIAG_SHOW_VFS) is bound to the socket file st describes. */
 bool sockdiag_unix_is_file(const struct sockdiag_unix *d, const struct stat *st);
 /* 1 if a live socket is bound to the socket file st describes, 0 if none, or -errno. */
-int sockdiag_unix_bound_at(const struct stat *st);
+int sockdiag_unix_bound_at(int nl, const struct stat *st);
 
 #endif

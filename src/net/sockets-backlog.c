@@ -19,13 +19,15 @@
 /* ---- dump ---- */
 
 /* Accepts one waiting connection in nestor and reads all it holds. */
-static int take_one(int l, int type, uint64_t lino, SocketPending *p)
+static int take_one(struct dump_ctx *ctx, int l, const SocketEntry *e, SocketPending *p)
 {
 	_cleanup_close_ int c = -1;
 	struct pollfd pfd = {l, POLLIN, 0};
 	struct sockdiag_unix d = {0};
 	struct queue q = {0};
 	struct stat st;
+	uint64_t lino = e->ino;
+	int type = e->type;
 	char what[96];
 	int r;
 
@@ -34,7 +36,8 @@ static int take_one(int l, int type, uint64_t lino, SocketPending *p)
 	if (poll(&pfd, 1, 0) != 1 || (c = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
 		return log_error_ret(-EAGAIN, "can't dump: the backlog of socket:[%llu] changed",
 				     (unsigned long long)lino);
-	if (fstat(c, &st) || (r = sockdiag_unix_one(st.st_ino, UDIAG_SHOW_PEER, &d)) < 0)
+	/* The accepted end is in its client's network namespace: near the listener's, mostly. */
+	if (fstat(c, &st) || (r = sk_diag_one(ctx, e->netns, st.st_ino, UDIAG_SHOW_PEER, &d)) < 0)
 		return log_error_ret(-EIO, "cannot query %s", what);
 	r = d.peer == p->client_ino ? 0
 				    : log_error_ret(-EAGAIN,
@@ -76,7 +79,7 @@ static long closed_client_bound(void)
  * counts each buffer in full (more than its data and its record's place in
  * the image); for a client since closed, what a send buffer may hold.
  */
-static long pending_bound(const SocketPending *p)
+static long pending_bound(struct dump_ctx *ctx, const SocketEntry *e, const SocketPending *p)
 {
 	struct sockdiag_unix c;
 	long n;
@@ -86,7 +89,7 @@ static long pending_bound(const SocketPending *p)
 		return 0;
 	if (!p->client_ino)
 		return closed_client_bound();
-	r = sockdiag_unix_one(p->client_ino, UDIAG_SHOW_RQLEN, &c);
+	r = sk_diag_one(ctx, e->netns, p->client_ino, UDIAG_SHOW_RQLEN, &c);
 	if (r < 0)
 		return log_error_errno(r, "cannot query socket:[%llu]",
 				       (unsigned long long)p->client_ino);
@@ -109,7 +112,7 @@ long sockets_backlog_size(struct dump_ctx *ctx)
 			continue;
 		total += 64;
 		for (size_t k = 0; k < f->sock->n_pending; k++) {
-			long n = pending_bound(f->sock->pending[k]);
+			long n = pending_bound(ctx, f->sock, f->sock->pending[k]);
 
 			if (n < 0)
 				return n;
@@ -142,7 +145,7 @@ static int take_pending(struct dump_ctx *ctx, FileEntry *f, struct img *img)
 	pr_info("taking the %zu connections not yet accepted by task %d fd %d to read their data",
 		e->n_pending, pid, fd);
 	for (size_t i = 0; i < e->n_pending; i++)
-		if ((r = take_one(l, e->type, e->ino, e->pending[i])) < 0)
+		if ((r = take_one(ctx, l, e, e->pending[i])) < 0)
 			return r;
 	b.ino = e->ino;
 	b.n_pending = e->n_pending;

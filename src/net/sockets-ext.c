@@ -35,14 +35,16 @@
 /* ---- dump ---- */
 
 /* Why a restore could not reach peer again by its name, or NULL. */
-static const char *unreachable(const struct sockdiag_unix *peer, const char *path)
+static const char *unreachable(const struct sockdiag_unix *peer, const char *path, bool host)
 {
 	struct stat st;
 
 	if (!peer->name_len)
 		return "has no name";
 	if (!is_path(peer->name, peer->name_len))
-		return NULL;
+		return host ? NULL
+			    : "is abstract, in a network namespace other than nestor's, which a "
+			      "restore makes again without it";
 	if (path[0] != '/')
 		return "has a relative name, which a restore cannot find";
 	if (lstat(path, &st) || !S_ISSOCK(st.st_mode) || !sockdiag_unix_is_file(peer, &st))
@@ -51,7 +53,7 @@ static const char *unreachable(const struct sockdiag_unix *peer, const char *pat
 }
 
 int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
-		  SocketEntry *e)
+		  bool host, SocketEntry *e)
 {
 	char path[NAME_LEN + 1] = "", nb[NAME_BUF];
 	const char *why;
@@ -60,7 +62,7 @@ int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const cha
 		memcpy(path, peer->name, peer->name_len);
 		path[peer->name_len] = 0;
 	}
-	why = unreachable(peer, path);
+	why = unreachable(peer, path, host);
 	if (why)
 		return log_error_ret(
 		    -EOPNOTSUPP,
@@ -141,10 +143,10 @@ static int copy_held(uint32_t ino, pid_t *ret_pid)
 }
 
 /* The live datagram socket that holds name now: its inode, 0 if none, or -errno. */
-static int64_t holder_of_name(const ProtobufCBinaryData *name)
+static int64_t holder_of_name(int nl, const ProtobufCBinaryData *name)
 {
 	struct sockdiag_list ls = {0};
-	int r = sockdiag_unix_list((1 << TCP_CLOSE) | (1 << TCP_ESTABLISHED),
+	int r = sockdiag_unix_list(nl, (1 << TCP_CLOSE) | (1 << TCP_ESTABLISHED),
 				   UDIAG_SHOW_NAME | UDIAG_SHOW_VFS, &ls);
 	int64_t ino = r < 0 ? (int64_t)r : (int64_t)bound_to(&ls, name);
 
@@ -152,9 +154,9 @@ static int64_t holder_of_name(const ProtobufCBinaryData *name)
 	return ino < 0 ? log_error_errno((int)ino, "cannot list the unix sockets") : ino;
 }
 
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, bool peer, int *ret_fd)
+int ext_sender(int nl, const ProtobufCBinaryData *name, uint32_t id, bool peer, int *ret_fd)
 {
-	int64_t ino = holder_of_name(name);
+	int64_t ino = holder_of_name(nl, name);
 	char nb[NAME_BUF];
 	pid_t pid;
 	int r;

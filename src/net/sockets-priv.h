@@ -104,14 +104,25 @@ static inline bool same_file(const char *path, const struct stat *st, struct sta
 
 /* The fd of pid that holds socket:[ino], or -1 (sockets.c). */
 int fd_holding(pid_t pid, uint64_t ino);
+/*
+ * Dump, sockets.c: sock_diag about socket ino, asked in network namespace
+ * home (an id of the model) first, then in the model's others (a datagram
+ * peer or a listener's client reached by a path may be in any), then in
+ * that of a task of the tree that holds it; -ENOENT when none has it.
+ */
+int sk_diag_one(struct dump_ctx *ctx, uint32_t home, uint64_t ino, uint32_t show,
+		struct sockdiag_unix *ret);
+/* Every unix socket in states of every network namespace of the model, nestor's included. */
+int sk_diag_list(struct dump_ctx *ctx, uint32_t states, uint32_t show, struct sockdiag_list *ret);
 
 /*
  * sockets-ext.c, --ext-unix-sk: a datagram socket of the tree connected to
- * peer, a named socket outside the tree (who: "held by ..."). Fills e, or
- * refuses, naming the task, its fd and the peer.
+ * peer, a named socket outside the tree (who: "held by ..."; host: the
+ * socket is of nestor's network namespace). Fills e, or refuses, naming
+ * the task, its fd and the peer.
  */
 int ext_dump_peer(pid_t pid, int fd, const struct sockdiag_unix *peer, const char *who,
-		  SocketEntry *e);
+		  bool host, SocketEntry *e);
 /* At restore: connects sk (socket id of the image) to its peer outside, by name. */
 int ext_connect(int sk, const SocketEntry *e, uint32_t id);
 /*
@@ -120,9 +131,10 @@ int ext_connect(int sk, const SocketEntry *e, uint32_t id);
  * now, which alone can send them again under that name (1, *ret_fd); 0
  * when no socket holds it (a socket of nestor's may take it), unless peer
  * (name is the --ext-unix-sk peer's, which must still be there); or -errno,
- * said, when a live socket holds it that nestor cannot copy.
+ * said, when a live socket holds it that nestor cannot copy. nl: a
+ * sock_diag socket of nestor's network namespace, where the outside is.
  */
-int ext_sender(const ProtobufCBinaryData *name, uint32_t id, bool peer, int *ret_fd);
+int ext_sender(int nl, const ProtobufCBinaryData *name, uint32_t id, bool peer, int *ret_fd);
 
 /* A peer name that can be bound or connected to again: abstract, or an absolute path. */
 static inline bool usable_peer_name(const SocketEntry *e)

@@ -2,6 +2,10 @@
  * Unix sockets, restore side (validation: sockets-validate.c): nestor makes
  * every socket of the tree (pairs, connections, names, listeners and their
  * waiting connections) and refills the queues; see sockets.c for the dump.
+ * Each socket is made with nestor's thread inside its own network
+ * namespace (netns_enter), where its abstract name is bound and looked
+ * up; an accepted end is made by the kernel in its client's, as at the
+ * dump. Every other call works from any namespace.
  */
 #define LOG_PREFIX "sockets: "
 #include <dirent.h>
@@ -9,6 +13,7 @@
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,6 +26,7 @@
 #include "net/sockets.h"
 #include "net/sockets-priv.h"
 #include "files/names.h"
+#include "ns/ns.h"
 #include "core/sys.h"
 #include "core/util.h"
 
@@ -31,6 +37,7 @@ struct rsk {
 	const FileEntry *f;
 	const SocketEntry *e;
 	int fd;
+	uint32_t net;	  /* its network namespace, 0 for nestor's */
 	struct rsk *peer; /* e->peer_ino */
 	struct rsk *pair; /* made with it by socketpair() */
 	int stand_in;	  /* the other end, for a peer since closed, until the queues are in */
@@ -41,6 +48,8 @@ struct rsk {
 /* A name nestor holds while it works: a listener, a datagram sender, a stand-in's. */
 struct tmp_sk {
 	int fd, type;
+	uint32_t net; /* made in this network namespace (0: nestor's) */
+	bool anon;    /* an unnamed datagram sender */
 	const uint8_t *name;
 	size_t len;
 	const char *dir;
@@ -54,9 +63,30 @@ struct rst {
 	size_t n;
 	struct tmp_sk *tmp;
 	size_t ntmp;
-	int anon; /* an unnamed datagram sender */
+	int home;     /* nestor's network namespace */
+	uint32_t cur; /* the one nestor's thread is in, 0: its own */
+	int diag;     /* a sock_diag socket of nestor's network namespace */
 	char nb[NAME_BUF];
 };
+
+/* Abstract names are per network namespace; a path is the same from all. */
+static bool same_place(uint32_t a, uint32_t b, const uint8_t *name, size_t len)
+{
+	return a == b || is_path(name, len);
+}
+
+/* nestor's thread into network namespace net (0: its own), for the sockets it makes next. */
+static int in_net(struct rst *s, uint32_t net)
+{
+	if (net == s->cur)
+		return 0;
+	if (net ? netns_enter(ns_fd(s->ctx, net), &s->home) < 0
+		: setns(s->home, CLONE_NEWNET) != 0)
+		return net ? -EIO : log_error_errno(-errno, "cannot come back to nestor's network "
+							    "namespace");
+	s->cur = net;
+	return 0;
+}
 
 static const char *pname(struct rst *s, const ProtobufCBinaryData *n)
 {
@@ -104,7 +134,7 @@ static void leave_dir(int saved)
 }
 
 /* Clears the way for a path: a socket file that no socket has any more goes. */
-static int clear_path(const char *path, bool *ret_existed)
+static int clear_path(int diag, const char *path, bool *ret_existed)
 {
 	char nb[NAME_BUF];
 	struct stat st;
@@ -120,7 +150,7 @@ static int clear_path(const char *path, bool *ret_existed)
 				     "can't restore: %s, where a unix socket was bound, is "
 				     "not a socket file",
 				     str_str(path, nb));
-	r = sockdiag_unix_bound_at(&st);
+	r = sockdiag_unix_bound_at(diag, &st);
 	if (r < 0)
 		return log_error_errno(r, "cannot list the unix sockets");
 	if (r)
@@ -142,7 +172,7 @@ static int bind_name(struct rst *s, int fd, const uint8_t *name, size_t len, con
 	int saved, r = enter_dir(dir, &saved);
 
 	if (r == 0 && is_path(name, len))
-		r = clear_path(sa.sun_path, &existed);
+		r = clear_path(s->diag, sa.sun_path, &existed);
 	if (r == 0 && bind(fd, (struct sockaddr *)&sa, sl))
 		r = log_error_errno(-errno, "can't restore: cannot bind a unix socket to %s",
 				    name_str(name, len, s->nb));
@@ -165,20 +195,25 @@ static int connect_to(int fd, const uint8_t *name, size_t len, const char *dir)
 	return r;
 }
 
-static int new_socket(int type, int *ret)
+static int new_socket(struct rst *s, uint32_t net, int type, int *ret)
 {
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd, r = in_net(s, net);
 
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot create a unix socket");
 	*ret = fd;
 	return 0;
 }
 
-static int new_pair(int type, int *a, int *b)
+static int new_pair(struct rst *s, uint32_t net, int type, int *a, int *b)
 {
-	int p[2];
+	int p[2], r = in_net(s, net);
 
+	if (r < 0)
+		return r;
 	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p))
 		return log_error_errno(-errno, "cannot create a unix socketpair");
 	*a = p[0];
@@ -186,8 +221,8 @@ static int new_pair(int type, int *a, int *b)
 	return 0;
 }
 
-static struct tmp_sk *tmp_add(struct rst *s, int type, const uint8_t *name, size_t len,
-			      const char *dir)
+static struct tmp_sk *tmp_add(struct rst *s, uint32_t net, int type, const uint8_t *name,
+			      size_t len, const char *dir)
 {
 	struct tmp_sk *t = realloc(s->tmp, (s->ntmp + 1) * sizeof(*t));
 
@@ -195,29 +230,31 @@ static struct tmp_sk *tmp_add(struct rst *s, int type, const uint8_t *name, size
 		return NULL;
 	s->tmp = t;
 	t = &t[s->ntmp++];
-	*t = (struct tmp_sk){.fd = -1, .type = type, .name = name, .len = len, .dir = dir};
+	*t = (struct tmp_sk){
+	    .fd = -1, .type = type, .net = net, .name = name, .len = len, .dir = dir};
 	return t;
 }
 
 /* A name nestor holds already, or a copy of the outside socket that holds it. */
-static struct tmp_sk *tmp_find(struct rst *s, int type, bool listening, const uint8_t *name,
-			       size_t len, const char *dir)
+static struct tmp_sk *tmp_find(struct rst *s, uint32_t net, int type, bool listening,
+			       const uint8_t *name, size_t len, const char *dir)
 {
 	for (size_t i = 0; i < s->ntmp; i++) {
 		struct tmp_sk *t = &s->tmp[i];
 
-		if (t->fd >= 0 && t->type == type && t->listening == listening && t->len == len &&
-		    !memcmp(t->name, name, len) && same_dir(t->dir, dir))
+		if (t->fd >= 0 && !t->anon && t->type == type && t->listening == listening &&
+		    t->len == len && !memcmp(t->name, name, len) && same_dir(t->dir, dir) &&
+		    same_place(t->net, net, name, len))
 			return t;
 	}
 	return NULL;
 }
 
 /* A socket bound to name while nestor works; a path it had to create goes after, unless keep. */
-static int tmp_named(struct rst *s, int type, bool listening, const uint8_t *name, size_t len,
-		     const char *dir, bool keep, int *ret_fd)
+static int tmp_named(struct rst *s, uint32_t net, int type, bool listening, const uint8_t *name,
+		     size_t len, const char *dir, bool keep, int *ret_fd)
 {
-	struct tmp_sk *t = tmp_find(s, type, listening, name, len, dir);
+	struct tmp_sk *t = tmp_find(s, net, type, listening, name, len, dir);
 	bool existed = false;
 	int r;
 
@@ -226,11 +263,11 @@ static int tmp_named(struct rst *s, int type, bool listening, const uint8_t *nam
 		*ret_fd = t->fd;
 		return 0;
 	}
-	t = tmp_add(s, type, name, len, dir);
+	t = tmp_add(s, net, type, name, len, dir);
 	if (!t)
 		return -ENOMEM;
 	t->listening = listening;
-	if ((r = new_socket(type, &t->fd)) < 0 ||
+	if ((r = new_socket(s, net, type, &t->fd)) < 0 ||
 	    (r = bind_name(s, t->fd, name, len, dir, &existed)) < 0)
 		return r;
 	t->unlink = is_path(name, len) && !existed && !keep;
@@ -240,32 +277,33 @@ static int tmp_named(struct rst *s, int type, bool listening, const uint8_t *nam
 	return 0;
 }
 
-static struct rsk *image_listener(struct rst *s, int type, const uint8_t *name, size_t len,
-				  const char *dir)
+static struct rsk *image_listener(struct rst *s, uint32_t net, int type, const uint8_t *name,
+				  size_t len, const char *dir)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		const SocketEntry *e = s->v[i].e;
 
 		if (e->state == TCP_LISTEN && e->type == (uint32_t)type &&
-		    same_bytes(&e->name, name, len) && same_dir(e->name_dir, dir))
+		    same_bytes(&e->name, name, len) && same_dir(e->name_dir, dir) &&
+		    same_place(s->v[i].net, net, name, len))
 			return &s->v[i];
 	}
 	return NULL;
 }
 
 /*
- * Connects client to the listener of name (the image's, or one made for
- * the time being) and accepts: the accepted end inherits the name, and the
- * client sees it as its peer's.
+ * Connects client (of network namespace net) to the listener of name (the
+ * image's, or one made for the time being) and accepts: the accepted end
+ * inherits the name, and the client sees it as its peer's.
  */
-static int connect_through(struct rst *s, int type, const uint8_t *name, size_t len,
-			   const char *dir, bool keep, int client, int *ret)
+static int connect_through(struct rst *s, uint32_t net, int type, const uint8_t *name,
+			   size_t len, const char *dir, bool keep, int client, int *ret)
 {
-	struct rsk *l = image_listener(s, type, name, len, dir);
+	struct rsk *l = image_listener(s, net, type, name, len, dir);
 	int lfd = l ? l->fd : -1, r = 0;
 
 	if (!l)
-		r = tmp_named(s, type, true, name, len, dir, keep, &lfd);
+		r = tmp_named(s, net, type, true, name, len, dir, keep, &lfd);
 	if (r == 0 && (r = connect_to(client, name, len, dir)) < 0)
 		return log_error_errno(r, "can't restore: cannot connect to the unix listener %s",
 				       name_str(name, len, s->nb));
@@ -292,12 +330,12 @@ static int make_pairs(struct rst *s)
 						     "can't restore: the unnamed socket %u has "
 						     "two peers",
 						     p->f->id);
-			r = new_pair(e->type, &k->fd, &p->fd);
+			r = new_pair(s, k->net, e->type, &k->fd, &p->fd);
 			k->pair = p;
 			p->pair = k;
 		} else if (e->peer_gone &&
 			   (e->type == SOCK_DGRAM || (!e->accepted && !usable_peer_name(e)))) {
-			r = new_pair(e->type, &k->fd, &k->stand_in);
+			r = new_pair(s, k->net, e->type, &k->fd, &k->stand_in);
 		}
 		if (r < 0)
 			return r;
@@ -336,7 +374,7 @@ static int make_plain(struct rst *s)
 		if (e->accepted)
 			continue;
 		if (k->fd < 0)
-			r = new_socket(e->type, &k->fd);
+			r = new_socket(s, k->net, e->type, &k->fd);
 		if (r == 0 && e->has_name && (r = hold_gone_name(k)) == 0)
 			r = bind_name(s, k->fd, e->name.data, e->name.len, e->name_dir, NULL);
 		if (r < 0)
@@ -352,7 +390,7 @@ static int make_plain(struct rst *s)
 static int name_stand_in(struct rst *s, struct rsk *k)
 {
 	const ProtobufCBinaryData *n = &k->e->peer_name;
-	struct tmp_sk *t = tmp_add(s, k->e->type, n->data, n->len, NULL);
+	struct tmp_sk *t = tmp_add(s, k->net, k->e->type, n->data, n->len, NULL);
 	bool existed = false;
 	int r;
 
@@ -377,18 +415,18 @@ static int make_accepted(struct rst *s)
 		if (e->type == SOCK_DGRAM) {
 			r = k->stand_in >= 0 && usable_peer_name(e) ? name_stand_in(s, k) : 0;
 		} else if (e->accepted && k->peer) {
-			r = connect_through(s, e->type, e->name.data, e->name.len, e->name_dir,
-					    e->name_file, k->peer->fd, &k->fd);
+			r = connect_through(s, k->peer->net, e->type, e->name.data, e->name.len,
+					    e->name_dir, e->name_file, k->peer->fd, &k->fd);
 		} else if (e->accepted) {
-			r = new_socket(e->type, &k->stand_in);
+			r = new_socket(s, k->net, e->type, &k->stand_in);
 			if (r == 0 && usable_peer_name(e))
 				r = name_stand_in(s, k);
 			if (r == 0)
-				r = connect_through(s, e->type, e->name.data, e->name.len,
+				r = connect_through(s, k->net, e->type, e->name.data, e->name.len,
 						    e->name_dir, e->name_file, k->stand_in, &k->fd);
 		} else if (e->peer_gone && k->stand_in < 0) {
-			r = connect_through(s, e->type, pn->data, pn->len, NULL, false, k->fd,
-					    &k->stand_in);
+			r = connect_through(s, k->net, e->type, pn->data, pn->len, NULL, false,
+					    k->fd, &k->stand_in);
 		}
 		if (r < 0)
 			return r;
@@ -429,8 +467,9 @@ static int make_backlog(struct rst *s, struct rsk *l)
 		struct rsk *c = p->client_ino ? rsk_of(s, p->client_ino) : NULL;
 		int fd = c ? c->fd : -1, r = 0;
 
+		/* A client since closed: in the listener's network namespace. */
 		if (!c)
-			r = new_socket(e->type, &fd);
+			r = new_socket(s, l->net, e->type, &fd);
 		if (r == 0 && (r = connect_to(fd, e->name.data, e->name.len, e->name_dir)) < 0)
 			r = log_error_errno(r,
 					    "can't restore: cannot connect to the unix listener %s",
@@ -483,7 +522,7 @@ static bool has_name_of(const SocketEntry *e, const SocketMsg *m)
 static int named_sender(struct rst *s, struct rsk *k, const ProtobufCBinaryData *n, int *ret_fd)
 {
 	bool peer = k->e->peer_external && same_bytes(&k->e->peer_name, n->data, n->len);
-	struct tmp_sk *t = tmp_find(s, SOCK_DGRAM, false, n->data, n->len, NULL);
+	struct tmp_sk *t = tmp_find(s, k->net, SOCK_DGRAM, false, n->data, n->len, NULL);
 	int fd, r;
 
 	if (t) {
@@ -495,12 +534,13 @@ static int named_sender(struct rst *s, struct rsk *k, const ProtobufCBinaryData 
 				     "can't restore: a datagram queued on socket %u came from "
 				     "%s, a relative name no socket of the image has",
 				     k->f->id, pname(s, n));
-	r = ext_sender(n, k->f->id, peer, &fd);
+	/* Outside the tree, an abstract name is only nestor's namespace's. */
+	r = k->net && !is_path(n->data, n->len) ? 0 : ext_sender(s->diag, n, k->f->id, peer, &fd);
 	if (r == 0)
-		return tmp_named(s, SOCK_DGRAM, false, n->data, n->len, NULL, false, ret_fd);
+		return tmp_named(s, k->net, SOCK_DGRAM, false, n->data, n->len, NULL, false, ret_fd);
 	if (r < 0)
 		return r;
-	t = tmp_add(s, SOCK_DGRAM, n->data, n->len, NULL);
+	t = tmp_add(s, 0, SOCK_DGRAM, n->data, n->len, NULL);
 	if (!t) {
 		close(fd);
 		return -ENOMEM;
@@ -518,6 +558,26 @@ static bool is_external(const struct rst *s, int fd)
 	return false;
 }
 
+/* An unnamed datagram sender, in network namespace net: it reaches abstract names there. */
+static int anon_sender(struct rst *s, uint32_t net, int *ret_fd)
+{
+	struct tmp_sk *t;
+	int r;
+
+	for (size_t i = 0; i < s->ntmp; i++)
+		if (s->tmp[i].anon && s->tmp[i].net == net && s->tmp[i].fd >= 0) {
+			*ret_fd = s->tmp[i].fd;
+			return 0;
+		}
+	if (!(t = tmp_add(s, net, SOCK_DGRAM, NULL, 0, NULL)))
+		return -ENOMEM;
+	t->anon = true;
+	if ((r = new_socket(s, net, SOCK_DGRAM, &t->fd)) < 0)
+		return r;
+	*ret_fd = t->fd;
+	return 0;
+}
+
 /* Who sends a queued datagram again: its sender by name; ret_direct: k's own peer. */
 static int dgram_sender(struct rst *s, struct rsk *k, const SocketMsg *m, int *ret_fd,
 			bool *ret_direct)
@@ -526,7 +586,6 @@ static int dgram_sender(struct rst *s, struct rsk *k, const SocketMsg *m, int *r
 	bool gone_sent =
 	    m->has_sender ? usable_peer_name(k->e) && same_bytes(&k->e->peer_name, n->data, n->len)
 			  : !usable_peer_name(k->e);
-	int r = 0;
 
 	*ret_direct = true;
 	if (k->pair && has_name_of(k->pair->e, m)) {
@@ -538,14 +597,11 @@ static int dgram_sender(struct rst *s, struct rsk *k, const SocketMsg *m, int *r
 		return 0;
 	}
 	*ret_direct = false;
-	if (!m->has_sender) {
-		if (s->anon < 0)
-			r = new_socket(SOCK_DGRAM, &s->anon);
-		*ret_fd = s->anon;
-		return r;
-	}
+	if (!m->has_sender)
+		return anon_sender(s, k->net, ret_fd);
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].e->type == SOCK_DGRAM && has_name_of(s->v[i].e, m)) {
+		if (s->v[i].e->type == SOCK_DGRAM && has_name_of(s->v[i].e, m) &&
+		    same_place(s->v[i].net, k->net, n->data, n->len)) {
 			*ret_fd = s->v[i].fd;
 			return 0;
 		}
@@ -786,10 +842,22 @@ static void rst_free(struct rst *s)
 	}
 	for (size_t i = s->n; i-- > 0;)
 		name_hold_release(&s->v[i].hold);
-	if (s->anon >= 0)
-		close(s->anon);
+	if (s->diag >= 0)
+		close(s->diag);
+	if (s->cur)
+		netns_leave(&s->home);
+	else if (s->home >= 0)
+		close(s->home);
 	free(s->tmp);
 	free(s->v);
+}
+
+/* A socket's network namespace, 0 for nestor's (as in images made before it was kept). */
+static uint32_t net_of(const struct restore_ctx *ctx, const SocketEntry *e)
+{
+	const NsEntry *n = e->has_netns ? ns_entry(ctx, e->netns) : NULL;
+
+	return n && !n->host ? e->netns : 0;
 }
 
 static int collect(struct rst *s)
@@ -808,6 +876,7 @@ static int collect(struct rst *s)
 			return log_error_ret(-EINVAL, "socket %u was made apart from the others",
 					     f->id);
 		s->v[s->n++] = (struct rsk){.f = f, .e = f->sock, .fd = -1, .stand_in = -1};
+		s->v[s->n - 1].net = net_of(ctx, f->sock);
 	}
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].e->has_peer_ino)
@@ -839,11 +908,18 @@ static int hand_out(struct rst *s, const FileEntry *want)
 
 int sockets_open(struct restore_ctx *ctx, const FileEntry *f)
 {
-	struct rst s = {.ctx = ctx, .anon = -1};
+	struct rst s = {.ctx = ctx, .home = -1, .diag = -1};
 	int r;
 
 	if (!ctx->file_fds)
 		return -EINVAL;
+	s.home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (s.home < 0)
+		return log_error_errno(-errno, "cannot open nestor's network namespace");
+	if ((s.diag = sockdiag_open()) < 0) {
+		close(s.home);
+		return s.diag;
+	}
 	r = collect(&s);
 	if (r == 0)
 		r = make_all(&s);

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "net/sockets.h"
 #include "net/sockets-priv.h"
+#include "ns/ns.h"
 
 /* ---- validation ---- */
 
@@ -100,6 +101,38 @@ static const char *bad_listener(const struct restore_ctx *ctx, const SocketEntry
 	return NULL;
 }
 
+/* Its network namespace: an ns.img entry of kind net; absent, nestor's (older images). */
+static uint32_t net_id(const struct restore_ctx *ctx, const SocketEntry *e)
+{
+	const NsEntry *n = e->has_netns ? ns_entry(ctx, e->netns) : NULL;
+
+	return n && !n->host ? e->netns : 0;
+}
+
+/*
+ * What the kernel makes in one network namespace: both ends of a pair or
+ * a connection (an accepted end is made in its client's), and whatever
+ * reaches an abstract name (a client of an abstract listener, a datagram
+ * socket connected to an abstract one).
+ */
+static const char *bad_netns(const struct restore_ctx *ctx, const SocketEntry *e)
+{
+	const SocketEntry *p = e->has_peer_ino ? image_sk(ctx, e->peer_ino) : NULL;
+	const SocketEntry *l = e->has_listener_ino ? image_sk(ctx, e->listener_ino) : NULL;
+	const NsEntry *n = e->has_netns ? ns_entry(ctx, e->netns) : NULL;
+
+	if (e->has_netns && (!n || strcmp(n->kind, "net")))
+		return "network namespace";
+	if (p && net_id(ctx, p) != net_id(ctx, e) &&
+	    (is_stream(e->type) || !p->has_name || !is_path(p->name.data, p->name.len)))
+		return "network namespace of its peer";
+	if (l && net_id(ctx, l) != net_id(ctx, e) && !is_path(l->name.data, l->name.len))
+		return "network namespace of its listener";
+	if (e->peer_external && net_id(ctx, e) && !is_path(e->peer_name.data, e->peer_name.len))
+		return "external peer's network namespace";
+	return NULL;
+}
+
 static const char *bad_entry(const struct restore_ctx *ctx, const FileEntry *f)
 {
 	const SocketEntry *e = f->sock;
@@ -122,7 +155,8 @@ static const char *bad_entry(const struct restore_ctx *ctx, const FileEntry *f)
 	     (!e->has_name || !is_path(e->name.data, e->name.len))) ||
 	    (e->name_dir && (e->name_dir[0] != '/' || e->name.data[0] == '/')))
 		return "name";
-	if ((why = bad_connection(ctx, e)) || (why = bad_listener(ctx, e)))
+	if ((why = bad_connection(ctx, e)) || (why = bad_listener(ctx, e)) ||
+	    (why = bad_netns(ctx, e)))
 		return why;
 	if (!good_msgs(e->queue, e->n_queue, e->type) ||
 	    (e->n_queue && e->type != SOCK_DGRAM && e->state != TCP_ESTABLISHED))

@@ -41,6 +41,7 @@
 #include "tree/pstree.h"
 #include "net/sockets.h"
 #include "net/sockets-priv.h"
+#include "ns/ns.h"
 #include "core/sys.h"
 #include "core/util.h"
 
@@ -52,6 +53,8 @@ struct skd {
 	pid_t pid;
 	int fd; /* the task's number, for messages */
 	int sk;
+	uint32_t net; /* its network namespace, an id of the model */
+	int nl;	      /* a sock_diag socket of that namespace */
 	struct sockdiag_unix d;
 	SocketEntry *e;
 	char nb[NAME_BUF];
@@ -88,6 +91,64 @@ int fd_holding(pid_t pid, uint64_t ino)
 			return fd;
 	}
 	return -1;
+}
+
+/*
+ * sock_diag about ino when no namespace searched so far has it: a task of
+ * the tree that holds it tells its network namespace (SIOCGSKNS), which
+ * joins the model.
+ */
+static int diag_by_holder(struct dump_ctx *ctx, uint64_t ino, uint32_t show,
+			  struct sockdiag_unix *ret)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		pid_t pid = ctx->tasks[i].pid;
+		int fd = ctx->tasks[i].zombie ? -1 : fd_holding(pid, ino), sk, nl, r;
+		char who[64];
+		uint32_t id;
+
+		if (fd < 0)
+			continue;
+		snprintf(who, sizeof(who), "task %d fd %d", pid, fd);
+		if ((sk = task_fd(pid, fd)) < 0)
+			return sk;
+		r = netns_of_socket(ctx, sk, who, &id);
+		close(sk);
+		if (r < 0 || (nl = netns_diag(ctx, id)) < 0)
+			return r < 0 ? r : nl;
+		return sockdiag_unix_one(nl, ino, show, ret);
+	}
+	return -ENOENT;
+}
+
+int sk_diag_one(struct dump_ctx *ctx, uint32_t home, uint64_t ino, uint32_t show,
+		struct sockdiag_unix *ret)
+{
+	int nl = netns_diag(ctx, home), r;
+
+	if (nl < 0)
+		return nl;
+	r = sockdiag_unix_one(nl, ino, show, ret);
+	for (uint32_t id = netns_next(ctx, 0); r == -ENOENT && id; id = netns_next(ctx, id)) {
+		if (id == home)
+			continue;
+		if ((nl = netns_diag(ctx, id)) < 0)
+			return nl;
+		r = sockdiag_unix_one(nl, ino, show, ret);
+	}
+	return r == -ENOENT ? diag_by_holder(ctx, ino, show, ret) : r;
+}
+
+int sk_diag_list(struct dump_ctx *ctx, uint32_t states, uint32_t show, struct sockdiag_list *ret)
+{
+	int r = 0;
+
+	for (uint32_t id = netns_next(ctx, 0); r == 0 && id; id = netns_next(ctx, id)) {
+		int nl = netns_diag(ctx, id);
+
+		r = nl < 0 ? nl : sockdiag_unix_list(nl, states, show, ret);
+	}
+	return r;
 }
 
 static bool held_in_tree(const struct dump_ctx *ctx, uint64_t ino)
@@ -163,7 +224,8 @@ static int dump_outside(struct skd *s, const struct sockdiag_unix *p)
 
 	if (s->d.type != SOCK_DGRAM || !s->ctx->opts->ext_unix_sk)
 		return refuse_outside(s, "connected to", p->ino, p->name, p->name_len);
-	return ext_dump_peer(s->pid, s->fd, p, held_by(s, p->ino, who), s->e);
+	return ext_dump_peer(s->pid, s->fd, p, held_by(s, p->ino, who),
+			     netns_is_host(s->ctx, s->net), s->e);
 }
 
 static bool named_like_listener(const struct sockdiag_list *ls, int type, const uint8_t *n,
@@ -194,7 +256,7 @@ static int dump_accepted(struct skd *s, const uint8_t *pname, size_t plen, uint6
 	s->e->accepted = true;
 	if (!plen)
 		return 0;
-	r = sockdiag_unix_list(1 << TCP_LISTEN, UDIAG_SHOW_NAME | UDIAG_SHOW_ICONS, &ls);
+	r = sk_diag_list(s->ctx, 1 << TCP_LISTEN, UDIAG_SHOW_NAME | UDIAG_SHOW_ICONS, &ls);
 	if (r == 0) {
 		mine = named_like_listener(&ls, s->d.type, s->d.name, s->d.name_len);
 		theirs = named_like_listener(&ls, s->d.type, pname, plen);
@@ -308,7 +370,7 @@ static int dump_listener(struct skd *s)
 				return refuse_outside(
 				    s, "listening, with a connection not yet accepted from",
 				    p->client_ino, NULL, 0);
-			r = sockdiag_unix_one(p->client_ino, UDIAG_SHOW_RQLEN, &c);
+			r = sk_diag_one(s->ctx, s->net, p->client_ino, UDIAG_SHOW_RQLEN, &c);
 			if (r < 0)
 				return log_error_errno(r, "cannot query socket:[%llu]",
 						       (unsigned long long)p->client_ino);
@@ -327,7 +389,7 @@ static int dump_inodeless_peer(struct skd *s)
 	struct sockdiag_list ls = {0};
 	int r = s->d.type == SOCK_DGRAM
 		    ? 0
-		    : sockdiag_unix_list(1 << TCP_LISTEN, UDIAG_SHOW_NAME | UDIAG_SHOW_ICONS, &ls);
+		    : sk_diag_list(s->ctx, 1 << TCP_LISTEN, UDIAG_SHOW_NAME | UDIAG_SHOW_ICONS, &ls);
 	const struct sockdiag_unix *l = NULL;
 
 	for (size_t i = 0; r == 0 && !l && i < ls.n; i++)
@@ -363,7 +425,7 @@ static int dump_connected(struct skd *s)
 	if (s->d.peer) {
 		struct sockdiag_unix p;
 
-		r = sockdiag_unix_one(s->d.peer, UDIAG_SHOW_NAME | UDIAG_SHOW_VFS, &p);
+		r = sk_diag_one(s->ctx, s->net, s->d.peer, UDIAG_SHOW_NAME | UDIAG_SHOW_VFS, &p);
 		if (r < 0)
 			return log_error_errno(r, "cannot query socket:[%u]", s->d.peer);
 		if (!held_in_tree(s->ctx, s->d.peer)) {
@@ -598,7 +660,7 @@ static int dump_options(struct skd *s)
 static int dump_unix(struct skd *s, uint64_t ino, const FileEntry *f)
 {
 	SocketEntry *e = s->e;
-	int r = sockdiag_unix_one(ino, DIAG_ALL, &s->d);
+	int r = sockdiag_unix_one(s->nl, ino, DIAG_ALL, &s->d);
 
 	if (r < 0)
 		return log_error_errno(r, "cannot query the unix socket of task %d fd %d", s->pid,
@@ -651,27 +713,21 @@ static int refuse_family(pid_t pid, int fd, int family)
 }
 
 /*
- * sock_diag and the restore both work in nestor's network namespace: a
- * socket of another (SIOCGSKNS) is refused until sockets are made where
- * they belong.
+ * The network namespace the socket was made in (SIOCGSKNS), which need not
+ * be its holder's: sock_diag is asked from inside it. nestor's own is in
+ * the model too, where the searches across namespaces look last.
  */
-static int check_netns(struct skd *s)
+static int socket_netns(struct skd *s)
 {
-	struct stat own, its;
-	int nsfd = ioctl(s->sk, SIOCGSKNS);
-	int r = 0;
+	char who[64];
+	uint32_t own;
+	int r;
 
-	if (nsfd < 0)
-		return log_error_errno(-errno, "cannot get the network namespace of task %d fd %d",
-				       s->pid, s->fd);
-	if (fstat(nsfd, &its) || stat("/proc/self/ns/net", &own))
-		r = log_error_errno(-errno, "cannot stat a network namespace");
-	else if (its.st_ino != own.st_ino)
-		r = log_error_ret(-EOPNOTSUPP, "can't dump: task %d fd %d is a unix socket of a "
-					       "network namespace other than nestor's (not "
-					       "supported yet)", s->pid, s->fd);
-	close(nsfd);
-	return r;
+	snprintf(who, sizeof(who), "task %d fd %d", s->pid, s->fd);
+	if ((r = netns_own(s->ctx, &own)) < 0 || (r = netns_of_socket(s->ctx, s->sk, who, &s->net)) < 0)
+		return r;
+	s->nl = netns_diag(s->ctx, s->net);
+	return s->nl < 0 ? s->nl : 0;
 }
 
 int sockets_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct stat *st,
@@ -688,7 +744,7 @@ int sockets_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct
 				    fd);
 	} else if (family != AF_UNIX) {
 		r = refuse_family(t->pid, fd, family);
-	} else if ((r = check_netns(&s)) < 0) {
+	} else if ((r = socket_netns(&s)) < 0) {
 		;
 	} else if (!(s.e = ANEW(SocketEntry))) {
 		r = -ENOMEM;
@@ -696,6 +752,8 @@ int sockets_dump(struct dump_ctx *ctx, struct dump_task *t, int fd, const struct
 		socket_entry__init(s.e);
 		s.e->family = family;
 		s.e->type = type;
+		s.e->has_netns = true;
+		s.e->netns = s.net;
 		f->type = FILE_TYPE__SOCKET;
 		f->sock = s.e;
 		r = dump_unix(&s, st->st_ino, f);

@@ -5,6 +5,13 @@
  * down again: 127.0.0.1/8). Anything else, another device or address, is
  * refused by name; routes, rules and sysctls of such a namespace are the
  * kernel's defaults as far as nestor knows (not read).
+ *
+ * Unix sockets belong to the network namespace they were made in, which
+ * need not be their holder's (SIOCGSKNS names it): the dump asks sock_diag
+ * about them from a NETLINK_SOCK_DIAG socket made inside that namespace,
+ * once per namespace; the restore makes each socket with nestor's thread
+ * inside its namespace (netns_enter), which also adds to the model one
+ * that no thread is in.
  */
 #define LOG_PREFIX "netns: "
 #include <arpa/inet.h>
@@ -15,9 +22,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
 #include "core/log.h"
 #include "core/util.h"
+#include "net/sockdiag.h"
 #include "ns/ns.h"
+#include "ns/ns-priv.h"
 
 static int lo_flags(int *ret)
 {
@@ -150,6 +161,89 @@ static int net_restore(struct restore_ctx *ctx, uint32_t id)
 	if (r < 0)
 		return log_error_errno(r, "cannot set loopback in network namespace %u", id);
 	return 0;
+}
+
+/* ---- where unix sockets belong ---- */
+
+int netns_enter(int nsfd, int *home)
+{
+	if (*home < 0 && (*home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		return log_error_errno(-errno, "cannot open nestor's network namespace");
+	if (setns(nsfd, CLONE_NEWNET))
+		return log_error_errno(-errno, "cannot enter a network namespace");
+	return 0;
+}
+
+int netns_leave(int *home)
+{
+	int r = 0;
+
+	if (*home < 0)
+		return 0;
+	if (setns(*home, CLONE_NEWNET))
+		r = log_error_errno(-errno, "cannot come back to nestor's network namespace");
+	close(steal_fd(*home));
+	return r;
+}
+
+static struct dump_ns *net_of(struct dump_ctx *ctx, uint32_t id)
+{
+	struct dump_ns *n = id && id <= ctx->nr_ns ? &ctx->ns[id - 1] : NULL;
+
+	return n && n->kind == NSK_NET ? n : NULL;
+}
+
+int netns_diag(struct dump_ctx *ctx, uint32_t id)
+{
+	struct dump_ns *n = net_of(ctx, id);
+	int home = -1, r;
+
+	if (!n)
+		return log_error_ret(-EINVAL, "%u is not a network namespace of the model", id);
+	if (n->diag >= 0)
+		return n->diag;
+	if (n->host)
+		return n->diag = sockdiag_open();
+	if ((r = netns_enter(n->fd, &home)) == 0)
+		r = sockdiag_open();
+	if (netns_leave(&home) < 0 && r >= 0)
+		close(steal_fd(r)), r = -EIO;
+	if (r < 0)
+		return r;
+	return n->diag = r;
+}
+
+uint32_t netns_next(const struct dump_ctx *ctx, uint32_t after)
+{
+	for (size_t i = after; i < ctx->nr_ns; i++)
+		if (ctx->ns[i].kind == NSK_NET)
+			return ctx->ns[i].id;
+	return 0;
+}
+
+bool netns_is_host(const struct dump_ctx *ctx, uint32_t id)
+{
+	struct dump_ns *n = net_of((struct dump_ctx *)ctx, id);
+
+	return n && n->host;
+}
+
+int netns_of_socket(struct dump_ctx *ctx, int sk, const char *who, uint32_t *ret_id)
+{
+	int nsfd = ioctl(sk, SIOCGSKNS);
+
+	if (nsfd < 0)
+		return log_error_errno(-errno, "cannot get the network namespace of %s", who);
+	return ns_dump_add(ctx, nsfd, NSK_NET, who, ret_id);
+}
+
+int netns_own(struct dump_ctx *ctx, uint32_t *ret_id)
+{
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open nestor's network namespace");
+	return ns_dump_add(ctx, fd, NSK_NET, "nestor", ret_id);
 }
 
 const struct ns_kind_ops net_ns_ops = {

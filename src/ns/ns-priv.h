@@ -50,6 +50,7 @@ struct dump_ns {
 	bool host;
 	bool committed; /* its kind's dump_commit ran */
 	int fd;         /* held until the dump ends */
+	int diag;       /* net: a NETLINK_SOCK_DIAG socket made inside, or -1 */
 };
 
 /* One namespace as the restore makes it. */

@@ -167,7 +167,7 @@ static int add_ns(struct dump_ctx *ctx, int fd, int kind, const char *who,
 		return -ENOMEM;
 	*n = (struct dump_ns){ .id = ctx->nr_ns + 1, .kind = kind, .ino = st.st_ino,
 			       .parent = parent, .owner = owner, .host = st.st_ino == own[kind].ino,
-			       .fd = steal_fd(keep) };
+			       .fd = steal_fd(keep), .diag = -1 };
 	ctx->nr_ns++;
 	*ret = n;
 	return 0;
@@ -447,11 +447,29 @@ int ns_fill_pstree(const struct dump_ctx *ctx, const struct dump_task *t, Pstree
 	return pidns_fill_pstree(ctx, t, e);
 }
 
+int ns_dump_add(struct dump_ctx *ctx, int nsfd, int kind, const char *who, uint32_t *ret_id)
+{
+	struct dump_ns *n;
+	int r;
+
+	if ((r = read_own()) < 0) {
+		close(nsfd);
+		return r;
+	}
+	if ((r = add_ns(ctx, nsfd, kind, who, &n)) < 0)
+		return r;
+	*ret_id = n->id;
+	return 0;
+}
+
 void ns_dump_free(struct dump_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->nr_ns; i++)
+	for (size_t i = 0; i < ctx->nr_ns; i++) {
 		if (ctx->ns[i].fd >= 0)
 			close(ctx->ns[i].fd);
+		if (ctx->ns[i].diag >= 0)
+			close(ctx->ns[i].diag);
+	}
 	free(ctx->ns);
 	ctx->ns = NULL;
 	ctx->nr_ns = 0;

@@ -98,6 +98,24 @@ int ns_fill_pstree(const struct dump_ctx *ctx, const struct dump_task *t, Pstree
 int pidns_fill_helper(const struct dump_ctx *ctx, const struct dump_task *member, bool session,
 		      PstreeEntry *e);
 void ns_dump_free(struct dump_ctx *ctx);
+/* The id of the namespace nsfd is (of kind, enum ns_kind_nr), added to the
+ * model with its owner when no thread is in it; nsfd is the model's then. */
+int ns_dump_add(struct dump_ctx *ctx, int nsfd, int kind, const char *who, uint32_t *ret_id);
+
+/* net.c: the network namespaces unix sockets belong to (dump). */
+/* The id of socket sk's network namespace (SIOCGSKNS) in the model. */
+int netns_of_socket(struct dump_ctx *ctx, int sk, const char *who, uint32_t *ret_id);
+/* The id of nestor's own network namespace in the model. */
+int netns_own(struct dump_ctx *ctx, uint32_t *ret_id);
+/* A NETLINK_SOCK_DIAG socket made inside network namespace id, once per namespace. */
+int netns_diag(struct dump_ctx *ctx, uint32_t id);
+/* The model's network namespace after id after (0: the first), or 0. */
+uint32_t netns_next(const struct dump_ctx *ctx, uint32_t after);
+bool netns_is_host(const struct dump_ctx *ctx, uint32_t id);
+/* nestor's thread into network namespace nsfd; *home (-1 at first) keeps
+ * where it came from, for netns_leave, which goes back there and closes it. */
+int netns_enter(int nsfd, int *home);
+int netns_leave(int *home);
 
 /* ---- restore ---- */
 
