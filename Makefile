@@ -98,7 +98,7 @@ fuzz: deps
 
 # The structure-aware fuzzer of the restore's validation (fuzz/restore-fuzz.c),
 # built with the project's compiler: make check runs it for a bounded time.
-RFUZZ_SRCS := fuzz/restore-fuzz.c fuzz/mutate.c fuzz/oracle.c
+RFUZZ_SRCS := fuzz/restore-fuzz.c fuzz/mutate.c fuzz/oracle.c fuzz/oracle-ipc.c
 $(BUILD)/fuzz/restore-fuzz: $(RFUZZ_SRCS) fuzz/fuzz.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I . -o $@ $(RFUZZ_SRCS) $(LIB_OBJS) $(LDLIBS)

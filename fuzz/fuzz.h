@@ -30,5 +30,7 @@ void fuzz_pool_collect(struct fuzz_pool *pool, ProtobufCMessage *m);
  * the first invariant broken (in a static buffer).
  */
 const char *oracle_check(const struct restore_ctx *ctx);
+/* oracle-ipc.c: the rules for IPC namespaces, their objects and attachments. */
+const char *oracle_check_ipc(const struct restore_ctx *ctx);
 
 #endif

@@ -29,7 +29,13 @@
  *   signal actions (CLONE_SIGHAND);
  * - signal actions for signals 1-64 but SIGKILL and SIGSTOP, once each;
  * - a socket's peer, listener and pending clients are sockets of files.img
- *   (unless gone or outside); an epoll instance's owner is a task holding it,
+ *   (unless gone or outside); its network namespace (when named) one of
+ *   kind net; where the kernel makes two sockets in one namespace, the
+ *   image has them in one: the two ends of a stream connection (an accepted
+ *   end is made in its client's), a datagram socket and an unnamed or
+ *   abstract-named peer, a client and its abstract listener; a socket of a
+ *   namespace the restore makes (not a host one) has no external peer by
+ *   an abstract name (the fresh namespace has none); an epoll instance's owner is a task holding it,
  *   and each watched fd is one of the owner's;
  * - namespaces: ids 1, 2, ... in order; a parent (pid and user kinds only)
  *   or owner (a user namespace) is an earlier namespace that is not a host
@@ -38,10 +44,13 @@
  *   pid), threads in their task's pid namespace; every pid vector is one
  *   entry per level (the namespace's depth + 1), led by the pid, group or
  *   session; each pid namespace but the host's has exactly one init (1 at
- *   its own level), made in a new namespace under its creator's.
+ *   its own level), made in a new namespace under its creator's;
+ * - IPC namespaces, their objects, attachments and queue descriptors:
+ *   oracle-ipc.c.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "fuzz/fuzz.h"
 #include "ns/ns.h"
 #include "restorer/restorer-abi.h"
@@ -190,12 +199,59 @@ static const char *check_inventory(const struct restore_ctx *ctx)
 	return NULL;
 }
 
-static bool socket_exists(const struct restore_ctx *ctx, uint64_t ino)
+static const SocketEntry *socket_of(const struct restore_ctx *ctx, uint64_t ino)
 {
 	for (size_t i = 0; i < ctx->nr_files; i++)
 		if (ctx->files[i]->sock && ctx->files[i]->sock->has_ino && ctx->files[i]->sock->ino == ino)
-			return true;
-	return false;
+			return ctx->files[i]->sock;
+	return NULL;
+}
+
+static bool socket_exists(const struct restore_ctx *ctx, uint64_t ino)
+{
+	return socket_of(ctx, ino) != NULL;
+}
+
+/* The namespace the restore makes a socket in: 0 for the restoring nestor's. */
+static uint32_t sock_net(const struct restore_ctx *ctx, const SocketEntry *s)
+{
+	const NsEntry *n = s->has_netns ? ns_entry(ctx, s->netns) : NULL;
+
+	return n && !n->host ? n->id : 0;
+}
+
+static bool path_name(const ProtobufCBinaryData *n)
+{
+	return n->len && n->data[0];
+}
+
+static const char *check_socket_netns(const struct restore_ctx *ctx, const FileEntry *f)
+{
+	const SocketEntry *s = f->sock, *p = s->has_peer_ino ? socket_of(ctx, s->peer_ino) : NULL;
+	const SocketEntry *l = s->has_listener_ino ? socket_of(ctx, s->listener_ino) : NULL;
+	const NsEntry *n = s->has_netns ? ns_entry(ctx, s->netns) : NULL;
+	uint32_t net = sock_net(ctx, s);
+
+	if (s->has_netns && (!n || strcmp(n->kind, "net")))
+		return BROKEN("socket file %u: network namespace %u is none of kind net", f->id,
+			      s->netns);
+	if (p && sock_net(ctx, p) != net &&
+	    (s->type != SOCK_DGRAM || !p->has_name || !path_name(&p->name)))
+		return BROKEN("socket file %u and its peer in two network namespaces", f->id);
+	if (l && sock_net(ctx, l) != net && !path_name(&l->name))
+		return BROKEN("socket file %u and its abstract listener in two network namespaces",
+			      f->id);
+	for (size_t i = 0; i < s->n_pending; i++) {
+		const SocketEntry *c = socket_of(ctx, s->pending[i]->client_ino);
+
+		if (c && sock_net(ctx, c) != net && !path_name(&s->name))
+			return BROKEN("socket file %u: a client waiting in another network namespace "
+				      "than its abstract listener", f->id);
+	}
+	if (s->peer_external && net && !path_name(&s->peer_name))
+		return BROKEN("socket file %u: external peer by an abstract name in a network "
+			      "namespace made afresh", f->id);
+	return NULL;
 }
 
 static const char *check_socket(const struct restore_ctx *ctx, const FileEntry *f)
@@ -213,7 +269,7 @@ static const char *check_socket(const struct restore_ctx *ctx, const FileEntry *
 		if (s->pending[i]->client_ino && !socket_exists(ctx, s->pending[i]->client_ino))
 			return BROKEN("socket file %u: pending client %llu is no socket of files.img",
 				      f->id, (unsigned long long)s->pending[i]->client_ino);
-	return NULL;
+	return check_socket_netns(ctx, f);
 }
 
 static bool holds_file(const struct restore_task *t, uint32_t id)
@@ -666,7 +722,7 @@ const char *oracle_check(const struct restore_ctx *ctx)
 		return "no task accepted";
 	if ((w = check_ids(ctx)) || (w = check_shape(ctx)) || (w = check_sessions(ctx)) ||
 	    (w = check_inventory(ctx)) || (w = check_files(ctx)) || (w = check_ns_entries(ctx)) ||
-	    (w = check_ns_tasks(ctx)) || (w = check_userns(ctx)))
+	    (w = check_ns_tasks(ctx)) || (w = check_userns(ctx)) || (w = oracle_check_ipc(ctx)))
 		return w;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct restore_task *t = &ctx->tasks[i];

@@ -291,6 +291,11 @@ int mq_validate(struct ipc_rst_ns *n, int dirfd)
 		}
 	}
 	img_close(&img);
+	for (size_t i = 0; r == 0 && i < n->e->n_mqs; i++)
+		if (count[i] != n->e->mqs[i]->curmsgs)
+			r = log_error_ret(-EINVAL, "image %s is corrupted: POSIX queue %zu holds %u "
+						   "messages, %lld said", img.name, i, count[i],
+					  (long long)n->e->mqs[i]->curmsgs);
 	return r;
 }
 
