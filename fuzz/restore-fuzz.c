@@ -31,7 +31,9 @@
  *
  * sets one integer field of one entry of an image in DIR (VALUE "dup":
  * appends a copy of a repeated field's first element) and writes it back
- * with valid checksums, for tests/bad_input.sh.
+ * with valid checksums, for tests/bad_input.sh. FIELD may be a path
+ * through messages: sock.netns, mqs.0.curmsgs, vmas.kind=7.shmid (the
+ * first element whose kind is 7).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -438,6 +440,70 @@ static int iterate(uint64_t iter, bool verbose)
 	return 0;
 }
 
+static uint64_t scalar_of(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, (const char *)m + fd->offset,
+	       fd->type == PROTOBUF_C_TYPE_UINT64 || fd->type == PROTOBUF_C_TYPE_INT64 ? 8 : 4);
+	return v;
+}
+
+/*
+ * The message and scalar field a dotted path names in m: "shmid", or
+ * through messages, "sock.netns", "mqs.0.curmsgs" (an element by index),
+ * "vmas.kind=7.shmid" (the first element whose field has that value).
+ */
+static ProtobufCMessage *resolve(ProtobufCMessage *m, char *path,
+				 const ProtobufCFieldDescriptor **ret)
+{
+	char *tok = strtok(path, ".");
+
+	while (tok && m) {
+		const ProtobufCFieldDescriptor *fd =
+		    protobuf_c_message_descriptor_get_field_by_name(m->descriptor, tok);
+		char *next = strtok(NULL, ".");
+
+		if (!fd)
+			return NULL;
+		if (!next) {
+			*ret = fd;
+			return fd->label == PROTOBUF_C_LABEL_REPEATED ||
+					       fd->type == PROTOBUF_C_TYPE_STRING ||
+					       fd->type == PROTOBUF_C_TYPE_BYTES ||
+					       fd->type == PROTOBUF_C_TYPE_MESSAGE
+				   ? NULL
+				   : m;
+		}
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			return NULL;
+		if (fd->label != PROTOBUF_C_LABEL_REPEATED) {
+			m = *(ProtobufCMessage **)((char *)m + fd->offset);
+			tok = next;
+			continue;
+		}
+		size_t n = *(size_t *)((char *)m + fd->quantifier_offset), k = 0;
+		ProtobufCMessage **arr = *(ProtobufCMessage ***)((char *)m + fd->offset);
+		char *eq = strchr(next, '=');
+
+		if (eq) {
+			*eq = 0;
+			for (k = 0; k < n; k++) {
+				const ProtobufCFieldDescriptor *sel =
+				    protobuf_c_message_descriptor_get_field_by_name(arr[k]->descriptor,
+										    next);
+				if (sel && scalar_of(arr[k], sel) == strtoull(eq + 1, NULL, 0))
+					break;
+			}
+		} else {
+			k = strtoull(next, NULL, 0);
+		}
+		m = k < n ? arr[k] : NULL;
+		tok = strtok(NULL, ".");
+	}
+	return NULL;
+}
+
 /* -e: one field of one entry set, in place. */
 static int edit(const char *spec, const char *dir)
 {
@@ -453,21 +519,23 @@ static int edit(const char *spec, const char *dir)
 
 	bool dup = false;
 
-	if (sscanf(spec, "%255[^:]:%u:%127[^=]=", file, &entry, field) != 3 ||
-	    (type = img_type_of(file)) < 0)
+	const char *eq = strrchr(spec, '=');
+	int at_field = 0;
+
+	/* FIELD may hold '=' itself (vmas.kind=7.shmid): the value follows the last. */
+	if (!eq || sscanf(spec, "%255[^:]:%u:%n", file, &entry, &at_field) != 2 || !at_field ||
+	    eq - (spec + at_field) >= (long)sizeof(field) || (type = img_type_of(file)) < 0)
 		return fprintf(stderr, "restore-fuzz: bad edit %s\n", spec), 2;
-	dup = !strcmp(strchr(spec, '=') + 1, "dup");
-	v = strtoull(strchr(spec, '=') + 1, NULL, 0);
+	snprintf(field, sizeof(field), "%.*s", (int)(eq - (spec + at_field)), spec + at_field);
+	dup = !strcmp(eq + 1, "dup");
+	v = strtoull(eq + 1, NULL, 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	f.type = type;
 	if (read_whole(path, &f.data, &f.len) < 0 || (n = split_entries(&f, off, len)) <= entry)
 		return fprintf(stderr, "restore-fuzz: %s has no entry %u\n", path, entry), 2;
 	fd = protobuf_c_message_descriptor_get_field_by_name(img_descs[type].msg, field);
 	out = malloc(f.len * 2 + 64);
-	if (!fd || !out || (!dup && (fd->label == PROTOBUF_C_LABEL_REPEATED ||
-				     fd->type == PROTOBUF_C_TYPE_STRING ||
-				     fd->type == PROTOBUF_C_TYPE_BYTES ||
-				     fd->type == PROTOBUF_C_TYPE_MESSAGE)))
+	if (!out || (dup && !fd))
 		return fprintf(stderr, "restore-fuzz: no such field %s in %s\n", field, file), 2;
 	memcpy(out, f.data, 8);
 	for (size_t i = 0; i < n; i++) {
@@ -478,10 +546,17 @@ static int edit(const char *spec, const char *dir)
 		if (i == entry && dup && !fuzz_dup_first(m, fd))
 			return fprintf(stderr, "restore-fuzz: %s is empty in %s\n", field, file), 2;
 		if (i == entry && !dup) {
-			memcpy((char *)m + fd->offset, &v, fd->type == PROTOBUF_C_TYPE_UINT64 ||
+			char p[128];
+			ProtobufCMessage *t;
+
+			snprintf(p, sizeof(p), "%s", field);
+			if (!(t = resolve(m, p, &fd)))
+				return fprintf(stderr, "restore-fuzz: no such field %s in %s\n",
+					       field, file), 2;
+			memcpy((char *)t + fd->offset, &v, fd->type == PROTOBUF_C_TYPE_UINT64 ||
 				fd->type == PROTOBUF_C_TYPE_INT64 ? 8 : 4);
 			if (fd->label == PROTOBUF_C_LABEL_OPTIONAL)
-				*(protobuf_c_boolean *)((char *)m + fd->quantifier_offset) = 1;
+				*(protobuf_c_boolean *)((char *)t + fd->quantifier_offset) = 1;
 		}
 		at += put_entry(out + at, m);
 		protobuf_c_message_free_unpacked(m, NULL);

@@ -379,6 +379,16 @@ run "restore: pages-PID.img one page short" t_restore_pages_short
 run "restore: ipcshm-N.img a byte short" t_restore_ipc_damaged shm
 run "restore: ipc-N.img cut in an entry" t_restore_ipc_damaged ipc
 run "restore: ipcmq-N.img with a flipped byte" t_restore_ipc_damaged mq
+run "restore: mm rewritten: an attachment of no segment of its IPC namespace" t_ipc_rewritten \
+	mm vmas.kind=7.shmid=424242 "System V segment 424242, which its IPC namespace has not"
+run "restore: mm rewritten: an attachment past its segment's end" t_ipc_rewritten \
+	mm vmas.kind=7.pgoff=1048576 "reaches past the end of System V segment"
+run "restore: ipc-N.img rewritten: a POSIX queue's count not its messages'" t_ipc_rewritten \
+	ipc mqs.0.curmsgs=5 "ipcmq-[0-9]+\\.img is corrupted: POSIX queue 0 holds 1 messages, 5 said"
+run "restore: files.img rewritten: a POSIX queue descriptor of no IPC namespace" \
+	t_ipc_rewritten files:MQUEUE ipc_ns=1 "POSIX queue /objs \\(file [0-9]+\\) is in no restored"
+run "restore: files.img rewritten: a socket of a namespace not a network one" \
+	t_ipc_rewritten files:SOCKET sock.netns=1 "bad socket [0-9]+ \\(network namespace\\)"
 for f in inventory.img core-PID.img mm-PID.img fdinfo-PID.img files.img; do
 	run "restore: $f with a byte flipped" t_restore_flipped "$f"
 done

@@ -384,8 +384,9 @@ static void setup_sysv_shm(void)
  * its fd). shm_forced: in a namespace of its own with shm_rmid_forced set, a
  * segment attached nowhere, which nestor's attach and detach would destroy
  * (aux gets its id; check() proves it is still there). ipc_objs: in a
- * namespace of its own, a segment with data, a queued message and a POSIX
- * queue holding one, for the restore cases that damage their images.
+ * namespace of its own, a segment with data (kept attached), a queued
+ * message and a POSIX queue holding one (kept open), and a socketpair, for
+ * the restore cases that damage or rewrite their images.
  */
 static int ipc_id = -1;
 
@@ -415,9 +416,13 @@ static void setup_ipc(void)
 		if (p == (void *)-1 || msq < 0 || q < 0 || msgsnd(msq, &m, sizeof(m.text), 0) ||
 		    mq_send(q, "posix", 5, 3))
 			fail("making the IPC objects: %m");
+		int sp[2];
+
 		memset(p, 0x33, SHM_SIZE);
-		shmdt(p);
-		mq_close(q);
+		/* Kept attached and open, and a socketpair: what the cross
+		 * references of the restore's rewriting cases name. */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
+			fail("socketpair: %m");
 		return;
 	}
 	if (!strcmp(mode, "mq_notify")) {

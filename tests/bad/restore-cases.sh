@@ -873,3 +873,39 @@ t_restore_ipc_damaged() {
 	restore_refused "${f##*/}"
 	bpid=''
 }
+
+# The index of the first entry of kind TYPE in image FILE ("type" of files.img).
+entry_of() {
+	"$nestor" show "$1" | awk -v t="\"type\": \"$2\"" '/^    \{/ { i++ } index($0, t) { print i - 1; exit }'
+}
+
+# t_ipc_rewritten WHAT EDIT ERE...: the dump of badtask ipc_objs (a segment
+# attached, a POSIX queue open, a socketpair, in an IPC namespace of its
+# own) with one cross reference rewritten (EDIT as restore-fuzz -e takes it
+# after FILE:ENTRY:) in WHAT: mm (the task's mm-PID.img), ipc (ipc-N.img),
+# files:TYPE (files.img's first entry of that type): refused in one line
+# naming the cause, nothing restored.
+t_ipc_rewritten() {
+	local what=$1 edit=$2 f idx=0
+	shift 2
+	[ -x "$build/fuzz/restore-fuzz" ] || bad "no $build/fuzz/restore-fuzz: make check builds it" ||
+		return
+	start_task ipc_objs || return
+	img=$twd/img
+	nestor_run dump -t "$tpid" -D "$img"
+	[ "$rc" = 0 ] || bad "dump failed: $(head -c 300 "$tmp/stderr")" || return
+	wait_until 10 gone "$tpid" || bad "task $tpid still there after the dump" || return
+	case $what in
+	mm) f=mm-$tpid.img ;;
+	ipc) f=$(cd "$img" && echo ipc-*.img) ;;
+	files:*)
+		f=files.img
+		idx=$(entry_of "$img/files.img" "${what#files:}")
+		[ -n "$idx" ] || bad "files.img has no ${what#files:} entry" || return
+		;;
+	esac
+	"$build/fuzz/restore-fuzz" -e "$f:$idx:$edit" "$img" || bad "cannot rewrite: $edit" || return
+	bpid=$tpid
+	restore_refused "$@"
+	bpid=''
+}
