@@ -30,7 +30,8 @@
  *   restore-fuzz -e FILE:ENTRY:FIELD=VALUE DIR
  *
  * sets one integer field of one entry of an image in DIR (VALUE "dup":
- * appends a copy of a repeated field's first element) and writes it back
+ * appends a copy of a repeated field's first element; "dup:OTHER": of
+ * repeated field OTHER's, of the same type) and writes it back
  * with valid checksums, for tests/bad_input.sh.
  */
 #include <dirent.h>
@@ -446,7 +447,8 @@ static int edit(const char *spec, const char *dir)
 	unsigned long long v;
 	unsigned entry;
 	struct img_file f = { 0 };
-	const ProtobufCFieldDescriptor *fd;
+	const ProtobufCFieldDescriptor *fd, *from = NULL;
+	const char *val;
 	uint8_t *out;
 	size_t n, at = 8;
 	int type;
@@ -456,8 +458,9 @@ static int edit(const char *spec, const char *dir)
 	if (sscanf(spec, "%255[^:]:%u:%127[^=]=", file, &entry, field) != 3 ||
 	    (type = img_type_of(file)) < 0)
 		return fprintf(stderr, "restore-fuzz: bad edit %s\n", spec), 2;
-	dup = !strcmp(strchr(spec, '=') + 1, "dup");
-	v = strtoull(strchr(spec, '=') + 1, NULL, 0);
+	val = strchr(spec, '=') + 1;
+	dup = !strcmp(val, "dup") || !strncmp(val, "dup:", 4);
+	v = strtoull(val, NULL, 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	f.type = type;
 	if (read_whole(path, &f.data, &f.len) < 0 || (n = split_entries(&f, off, len)) <= entry)
@@ -469,14 +472,18 @@ static int edit(const char *spec, const char *dir)
 				     fd->type == PROTOBUF_C_TYPE_BYTES ||
 				     fd->type == PROTOBUF_C_TYPE_MESSAGE)))
 		return fprintf(stderr, "restore-fuzz: no such field %s in %s\n", field, file), 2;
+	from = fd;
+	if (!strncmp(val, "dup:", 4) &&
+	    !(from = protobuf_c_message_descriptor_get_field_by_name(img_descs[type].msg, val + 4)))
+		return fprintf(stderr, "restore-fuzz: no such field %s in %s\n", val + 4, file), 2;
 	memcpy(out, f.data, 8);
 	for (size_t i = 0; i < n; i++) {
 		ProtobufCMessage *m = decode(&f, off[i], len[i]);
 
 		if (!m)
 			return 2;
-		if (i == entry && dup && !fuzz_dup_first(m, fd))
-			return fprintf(stderr, "restore-fuzz: %s is empty in %s\n", field, file), 2;
+		if (i == entry && dup && !fuzz_copy_first(m, fd, from))
+			return fprintf(stderr, "restore-fuzz: %s is empty in %s\n", from->name, file), 2;
 		if (i == entry && !dup) {
 			memcpy((char *)m + fd->offset, &v, fd->type == PROTOBUF_C_TYPE_UINT64 ||
 				fd->type == PROTOBUF_C_TYPE_INT64 ? 8 : 4);
