@@ -26,7 +26,8 @@
  *   the task does not save those pages too;
  * - pages a task has from its parent's stage (stage_runs: shared with
  *   siblings, not with the parent): the same parent and area rules; not a
- *   page it has from its parent too, nor one its parent has from its own;
+ *   page it has from its parent too, nor one its parent has from its own
+ *   parent or its parent's stage;
  *   saved by the first sibling in the images that lists it, by no other;
  * - what a task shares with its parent is the same in both images: the
  *   descriptor table (CLONE_FILES), cwd, root and umask (CLONE_FS), the
@@ -405,6 +406,7 @@ static bool page_given(const struct restore_ctx *ctx, const struct restore_task 
 	if (stage)
 		return !has_page(mm->parent_runs, mm->n_parent_runs, a) &&
 		       !has_page(pmm->parent_runs, pmm->n_parent_runs, a) &&
+		       !has_page(pmm->stage_runs, pmm->n_stage_runs, a) &&
 		       has_page(mm->runs, mm->n_runs, a) != staged_before(ctx, t, a);
 	return !has_page(mm->runs, mm->n_runs, a) &&
 	       (has_page(pmm->runs, pmm->n_runs, a) ||

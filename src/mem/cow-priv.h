@@ -40,9 +40,24 @@ static inline uint64_t run_end(const PageRunEntry *r)
 	return r->vaddr + r->nr_pages * PAGE_SIZE;
 }
 
+int open_uffd(void);
+/* len bytes at off of a pages file (pid's) to dst: UFFDIO_COPY where missing, else pread. */
+int fill(pid_t pid, int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off);
+
+/* Address ranges [s, e), sorted and apart. */
+struct spans {
+	struct span {
+		uint64_t s, e;
+	} *v;
+	size_t n, cap;
+};
+
 /* cow-sib.c: pages siblings share without their parent. */
 int cow_sib_validate(const struct restore_ctx *ctx, const struct restore_task *t,
 		     const MmEntry *pmm);
-int cow_sib_stage(struct restore_ctx *ctx, struct restore_task *t);
+/* The task's pages its own staging does not fill: its stage pages, its children's. */
+int cow_sib_skips(struct restore_ctx *ctx, struct restore_task *t, struct spans *ret);
+/* Its children's pages from its stage, in its staged areas, before it forks them. */
+int cow_sib_stage(struct restore_ctx *ctx, struct restore_task *t, int uffd);
 
 #endif

@@ -9,7 +9,8 @@
  * PFN at each address: the largest group of two or more there is listed in
  * each member's stage_runs; the first member in tree order keeps the page
  * in its pages file, the others save it no more. A page the parent has
- * from its own parent is not staged (the parent could not give that back).
+ * from its own parent or its parent's stage is not staged (the parent
+ * could not give that back).
  *
  * Restore: the parent, once its staged areas are filled, writes each such
  * page there from its source's pages file (its stage: the page as it was
@@ -96,6 +97,7 @@ static int scan_range(int fd, const MmEntry *pmm, uint64_t start, uint64_t end, 
 			uint64_t pfn = own_pfn(pm[i]);
 
 			if (pfn && !run_at(pmm->parent_runs, pmm->n_parent_runs, start) &&
+			    !run_at(pmm->stage_runs, pmm->n_stage_runs, start) &&
 			    (e = add_page(sp, start, pfn, ord)) < 0)
 				return e;
 		}
@@ -295,7 +297,8 @@ static int check_stage_run(const struct restore_ctx *ctx, const struct restore_t
 	/* In the area in both; not a page of the parent's, nor one it has from its own parent. */
 	if (j < 0 || mm->vmas[i]->end < end || pmm->vmas[j]->end < end ||
 	    meets(mm->parent_runs, mm->n_parent_runs, r->vaddr, end) ||
-	    meets(pmm->parent_runs, pmm->n_parent_runs, r->vaddr, end))
+	    meets(pmm->parent_runs, pmm->n_parent_runs, r->vaddr, end) ||
+	    meets(pmm->stage_runs, pmm->n_stage_runs, r->vaddr, end))
 		return -EINVAL;
 	/* The first sibling listing a page saves it; the others do not. */
 	for (uint64_t a = r->vaddr; a < end; a += PAGE_SIZE)
@@ -398,24 +401,70 @@ static bool has_stagers(const struct restore_ctx *ctx, const struct restore_task
 	return false;
 }
 
+struct stage_arg {
+	pid_t src; /* whose pages file */
+	int uffd;
+};
+
 static int stage_piece(struct restore_task *p, uint64_t addr, uint64_t len, int fd, uint64_t off,
 		       void *arg)
 {
-	int r = pread_all(fd, (void *)staged_at(p, addr), len, off);
+	struct stage_arg *sa = arg;
 
-	(void)arg;
-	return r < 0 ? log_error_errno(r, "task %d: cannot stage its children's pages at %llx",
-				       p->pid, (unsigned long long)addr) : 0;
+	return fill(sa->src, sa->uffd, fd, staged_at(p, addr), len, off);
 }
 
-/* Before the forks: the pages the children share, as they were at theirs. */
-int cow_sib_stage(struct restore_ctx *ctx, struct restore_task *t)
+/* Before the forks: the pages the children share, as they were at theirs (missing till now). */
+int cow_sib_stage(struct restore_ctx *ctx, struct restore_task *t, int uffd)
 {
-	return t->cow_at ? for_stagers(ctx, t, stage_piece, NULL) : 0;
+	struct stage_arg sa = { t->pid, uffd };
+
+	return t->cow_at ? for_stagers(ctx, t, stage_piece, &sa) : 0;
+}
+
+static int add_span(struct spans *sp, uint64_t s, uint64_t e)
+{
+	struct span *v = sp->n == sp->cap ? realloc(sp->v, (sp->cap = sp->cap * 2 + 64) * sizeof(*v))
+					  : sp->v;
+
+	if (!v)
+		return -ENOMEM;
+	sp->v = v;
+	sp->v[sp->n++] = (struct span){ s, e };
+	return 0;
+}
+
+static int skip_piece(struct restore_task *p, uint64_t addr, uint64_t len, int fd, uint64_t off,
+		      void *arg)
+{
+	return add_span(arg, addr, addr + len);
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+int cow_sib_skips(struct restore_ctx *ctx, struct restore_task *t, struct spans *ret)
+{
+	const MmEntry *mm = t->mm;
+	int r = 0;
+
+	for (size_t i = 0; i < mm->n_stage_runs && r == 0; i++)
+		r = add_span(ret, mm->stage_runs[i]->vaddr, run_end(mm->stage_runs[i]));
+	if (r == 0 && has_stagers(ctx, t))
+		r = for_stagers(ctx, t, skip_piece, ret);
+	/* Apart: the children's are at pages the task has not from its own parent's stage. */
+	if (r == 0)
+		qsort(ret->v, ret->n, sizeof(*ret->v), by_start);
+	return r;
 }
 
 struct own_file {
-	int fd;
+	int fd, uffd;
+	pid_t pid;
 	uint64_t *offs; /* each run's offset in pages-P.img */
 };
 
@@ -437,18 +486,17 @@ static int unstage_piece(struct restore_task *p, uint64_t addr, uint64_t len, in
 	     i < mm->n_runs && mm->runs[i]->vaddr < end; i++) {
 		uint64_t a = MAX(addr, mm->runs[i]->vaddr), b = MIN(end, run_end(mm->runs[i]));
 
-		r = pread_all(of->fd, (void *)staged_at(p, a), b - a,
-			      of->offs[i] + a - mm->runs[i]->vaddr);
+		r = fill(p->pid, of->uffd, of->fd, staged_at(p, a), b - a,
+			 of->offs[i] + a - mm->runs[i]->vaddr);
 		if (r < 0)
-			return log_error_errno(r, "task %d: cannot read its pages at %llx", p->pid,
-					       (unsigned long long)a);
+			return r;
 	}
 	return 0;
 }
 
 int cow_unstage(struct restore_ctx *ctx, struct restore_task *t)
 {
-	struct own_file of = { -1, NULL };
+	struct own_file of = { -1, -1, 0, NULL };
 	char name[64];
 	int r;
 
@@ -463,7 +511,12 @@ int cow_unstage(struct restore_ctx *ctx, struct restore_task *t)
 	}
 	for (size_t i = 0, off = 0; i < t->mm->n_runs; off += t->mm->runs[i++]->nr_pages * PAGE_SIZE)
 		of.offs[i] = off;
+	of.uffd = open_uffd();
+	if (of.uffd >= 0 && (of.uffd = fd_move_above(of.uffd, ctx->fd_base + 1)) < 0)
+		of.uffd = -1; /* pread then */
 	r = for_stagers(ctx, t, unstage_piece, &of);
+	if (of.uffd >= 0)
+		close(of.uffd);
 	free(of.offs);
 	close(of.fd);
 	return r;

@@ -589,7 +589,7 @@ static int release_inherited(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
-static int open_uffd(void)
+int open_uffd(void)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	int fd = syscall(SYS_userfaultfd, O_CLOEXEC);
@@ -628,7 +628,7 @@ static int fill_uffd(int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off
 	return done == len ? 0 : -1;
 }
 
-static int fill(pid_t pid, int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
+int fill(pid_t pid, int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
 {
 	int r;
 
@@ -675,26 +675,39 @@ static int drop_unshared(const MmEntry *mm, const VmaEntry *v, uint64_t delta)
 	return drop(at, v->end, delta);
 }
 
+/* The first of skips (sorted, apart) that ends after addr. */
+static size_t first_skip(const struct spans *sk, uint64_t addr)
+{
+	size_t lo = 0, hi = sk->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (sk->v[mid].e <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
  * Fills run r of the task's own pages at delta from its address, but for
- * the pages it keeps from its parent's stage (it is their source: the
- * parent staged them from this very file).
+ * the pages in skips: those it keeps from its parent's stage (it is their
+ * source: the parent staged them from this very file), and those its
+ * children keep from its own stage (written after its forks).
  */
 static int fill_own(const struct restore_task *t, int uffd, int pfd, const PageRunEntry *r,
-		    uint64_t delta, uint64_t off)
+		    uint64_t delta, uint64_t off, const struct spans *sk)
 {
-	const MmEntry *mm = t->mm;
 	uint64_t at = r->vaddr, end = run_end(r);
 	int e;
 
-	for (size_t k = first_after(mm->stage_runs, mm->n_stage_runs, at);
-	     at < end && k < mm->n_stage_runs && mm->stage_runs[k]->vaddr < end; k++) {
-		const PageRunEntry *s = mm->stage_runs[k];
-
-		if (s->vaddr > at &&
-		    (e = fill(t->pid, uffd, pfd, at + delta, s->vaddr - at, off + at - r->vaddr)) < 0)
+	for (size_t k = first_skip(sk, at); at < end && k < sk->n && sk->v[k].s < end; k++) {
+		if (sk->v[k].s > at &&
+		    (e = fill(t->pid, uffd, pfd, at + delta, sk->v[k].s - at, off + at - r->vaddr)) < 0)
 			return e;
-		at = MAX(at, run_end(s));
+		at = MAX(at, sk->v[k].e);
 	}
 	return at < end ? fill(t->pid, uffd, pfd, at + delta, end - at, off + at - r->vaddr) : 0;
 }
@@ -751,7 +764,7 @@ static int stage_apart(const struct restore_task *t, const VmaEntry *v, uint64_t
 
 /* Maps (or keeps) area i at its staging place and fills it with the task's own pages. */
 static int stage_area(const struct restore_ctx *ctx, const struct restore_task *t, size_t i,
-		      int uffd, int pfd, size_t *ri, uint64_t *off)
+		      int uffd, int pfd, size_t *ri, uint64_t *off, const struct spans *sk)
 {
 	const MmEntry *mm = t->mm;
 	const VmaEntry *v = mm->vmas[i];
@@ -773,7 +786,7 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 	for (; r == 0 && *ri < mm->n_runs && mm->runs[*ri]->vaddr < v->end; (*ri)++) {
 		uint64_t len = mm->runs[*ri]->nr_pages * PAGE_SIZE;
 
-		r = fill_own(t, uffd, pfd, mm->runs[*ri], delta, *off);
+		r = fill_own(t, uffd, pfd, mm->runs[*ri], delta, *off, sk);
 		*off += len;
 		filled = true;
 	}
@@ -783,17 +796,20 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 int cow_stage(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const MmEntry *mm = t->mm;
+	struct spans sk = { 0 };
 	size_t ri = 0;
 	uint64_t off = 0;
 	char name[64];
 	int r, pfd, uffd;
 
-	if ((r = release_inherited(ctx, t)) < 0 || !t->cow_how)
+	if ((r = release_inherited(ctx, t)) < 0 || !t->cow_how || (r = cow_sib_skips(ctx, t, &sk)) < 0)
 		return r;
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
 	pfd = fd_move_above(img_open_file(ctx->dirfd, name), ctx->fd_base + 1);
-	if (pfd < 0)
+	if (pfd < 0) {
+		free(sk.v);
 		return pfd;
+	}
 	uffd = open_uffd();
 	if (uffd >= 0 && (uffd = fd_move_above(uffd, ctx->fd_base + 1)) < 0)
 		uffd = -1; /* pread then */
@@ -802,12 +818,15 @@ int cow_stage(struct restore_ctx *ctx, struct restore_task *t)
 		for (; ri < mm->n_runs && mm->runs[ri]->vaddr < mm->vmas[i]->start; ri++)
 			off += mm->runs[ri]->nr_pages * PAGE_SIZE;
 		if (t->cow_at[i])
-			r = stage_area(ctx, t, i, uffd, pfd, &ri, &off);
+			r = stage_area(ctx, t, i, uffd, pfd, &ri, &off, &sk);
 	}
+	if (r == 0)
+		r = cow_sib_stage(ctx, t, uffd);
 	if (uffd >= 0)
 		close(uffd);
 	close(pfd);
-	return r < 0 ? r : cow_sib_stage(ctx, t);
+	free(sk.v);
+	return r;
 }
 
 void cow_fill_args(const struct restore_task *t, struct rst_vma *vmas)
