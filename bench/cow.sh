@@ -6,7 +6,10 @@
 # (default 3), median and min. Prints the restore's wall time, the image
 # size and the memory the restored tree takes (the area's Pss summed over
 # its tasks, against one copy), and the same for the parent alone (the
-# fill of one copy: what a shared restore should cost). Each restore is
+# fill of one copy: what a shared restore should cost), and for the
+# sibling shape: the parent rewrites its copy after the forks, so the
+# children share the old pages between themselves only (two copies at
+# best: the children's and the parent's). Each restore is
 # checked: every task runs and reads its memory intact. NESTOR=an older
 # nestor gives the figures without the sharing (the tmpfs holds a copy each).
 # Env: NESTOR (binary, default build/nestor), BENCH_COW_MIB, BENCH_COW_N, BENCH_REPS.
@@ -81,15 +84,16 @@ checked_in() {
 	[ "$(find "$wd" -name 'result.*' ! -name '*.tmp' | wc -l)" -ge "$1" ]
 }
 
-# one N: spawn, dump, restore; appends "ns pss_kB image_bytes" to $top/r.N.
+# one N [rewrite]: spawn, dump, restore; appends "ns pss_kB image_bytes" to
+# $top/r.N (r.sN for the sibling shape).
 one() {
-	local n=$1 ns
+	local n=$1 shape=${2:-} ns
 	rm -rf "$wd"/* "$img/d"
 	pid=$(
 		(
 			close_fds
 			cd "$wd" || exit 1
-			exec setsid "$build/bench/cowhog" "$wd" "$mib" "$n" </dev/null >>"$wd/out.log" 2>&1
+			exec setsid "$build/bench/cowhog" "$wd" "$mib" "$n" $shape </dev/null >>"$wd/out.log" 2>&1
 		) &
 		echo $!
 	)
@@ -106,12 +110,13 @@ one() {
 		fail "restored tree: $(ls "$wd"/result.* 2>/dev/null | wc -l) of $((n + 1)) tasks checked in"
 	grep -L '^OK' "$wd"/result.* | grep -q . && fail "restored memory: $(cat "$wd"/result.*)"
 	echo "$ns $(tree_pss) $(find "$img/d" -type f ! -name '*.log' -printf '%s\n' |
-		awk '{ s += $1 } END { print s + 0 }')" >>"$top/r.$n"
+		awk '{ s += $1 } END { print s + 0 }')" >>"$top/r.${shape:+s}$n"
 	kill_tree
 }
 
 for ((i = 0; i < reps; i++)); do
 	one "$nkids"
+	one "$nkids" rewrite
 	one 0
 done
 med() { sort -n -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1] }'; }
@@ -119,11 +124,18 @@ read -r tn tnmin < <(med "$top/r.$nkids" 1)
 read -r t0 t0min < <(med "$top/r.0" 1)
 read -r pn _ < <(med "$top/r.$nkids" 2)
 read -r sz _ < <(med "$top/r.$nkids" 3)
-awk -v tn="$tn" -v tnmin="$tnmin" -v t0="$t0" -v t0min="$t0min" -v pn="$pn" -v sz="$sz" \
+read -r ts tsmin < <(med "$top/r.s$nkids" 1)
+read -r ps _ < <(med "$top/r.s$nkids" 2)
+read -r szs _ < <(med "$top/r.s$nkids" 3)
+awk -v ts="$ts" -v tsmin="$tsmin" -v ps="$ps" -v szs="$szs" -v tn="$tn" -v tnmin="$tnmin" -v t0="$t0" -v t0min="$t0min" -v pn="$pn" -v sz="$sz" \
 	-v mib="$mib" -v n="$nkids" -v reps="$reps" 'BEGIN {
 	printf "copy-on-write: a parent with %d MiB and %d children sharing it (median of %d)\n", mib, n, reps
 	printf "  restore -d, s:             %7.3f (%.3f)   parent alone: %7.3f (%.3f)\n", tn / 1e9, tnmin / 1e9, t0 / 1e9, t0min / 1e9
 	printf "  tree memory after restore: %7.1f MiB Pss   one copy: %d MiB, a copy each: %d MiB\n", pn / 1024, mib, mib * (n + 1)
 	printf "  image size:                %7.1f MiB\n", sz / 1048576
+	printf "siblings: the parent rewrote all of its copy after the forks (median of %d)\n", reps
+	printf "  restore -d, s:             %7.3f (%.3f)\n", ts / 1e9, tsmin / 1e9
+	printf "  tree memory after restore: %7.1f MiB Pss   two copies: %d MiB, a copy each: %d MiB\n", ps / 1024, 2 * mib, mib * (n + 1)
+	printf "  image size:                %7.1f MiB\n", szs / 1048576
 }'
 exit 0

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowhog WORKDIR MIB N: a parent that writes a pattern into MIB MiB of
- * private anonymous memory and forks N children, which share it
- * copy-on-write (none writes); then WORKDIR/ready and sleep. On SIGUSR1
+ * cowhog WORKDIR MIB N [rewrite]: a parent that writes a pattern into MIB
+ * MiB of private anonymous memory and forks N children, which share it
+ * copy-on-write (none writes); with "rewrite" the parent then writes
+ * another pattern over all of its copy (a preforked server: the children
+ * share the old pages between themselves only); then WORKDIR/ready and
+ * sleep. On SIGUSR1
  * the parent passes it on and every task checks every word of the area,
  * writing "OK ..." or "BAD ..." into WORKDIR/result.PID; SIGTERM ends them.
  */
@@ -27,9 +30,11 @@ static void on_signal(int sig)
 		got_term = 1;
 }
 
+static uint64_t salt; /* the parent's, once it rewrote its copy */
+
 static inline uint64_t pattern(uint64_t i)
 {
-	return (i + 1) * 0x9e3779b97f4a7c15ULL;
+	return ((i + 1) * 0x9e3779b97f4a7c15ULL) ^ salt;
 }
 
 static void put_file(const char *dir, const char *name, const char *text)
@@ -72,8 +77,9 @@ int main(int argc, char **argv)
 	bool parent = true;
 	int n;
 
-	if (argc != 4 || atol(argv[2]) <= 0 || (n = atoi(argv[3])) < 0 || n > 256) {
-		dprintf(2, "usage: %s WORKDIR MIB N\n", argv[0]);
+	if (argc < 4 || argc > 5 || atol(argv[2]) <= 0 || (n = atoi(argv[3])) < 0 || n > 256 ||
+	    (argc == 5 && strcmp(argv[4], "rewrite"))) {
+		dprintf(2, "usage: %s WORKDIR MIB N [rewrite]\n", argv[0]);
 		return 2;
 	}
 	len = (size_t)atol(argv[2]) << 20;
@@ -108,6 +114,11 @@ int main(int argc, char **argv)
 			break;
 		}
 		kids[i] = pid;
+	}
+	if (parent && argc == 5) {
+		salt = 0x5555aaaa5555aaaaULL;
+		for (size_t i = 0; i < words; i++)
+			mem[i] = pattern(i);
 	}
 	if (parent)
 		put_file(argv[1], "ready", "ready\n");

@@ -22,6 +22,9 @@ void fuzz_mutate(struct fuzz_pool *pool, ProtobufCMessage *m, uint64_t *s, char 
 		 size_t wlen);
 /* Appends a copy of the first element of repeated field f of m. */
 bool fuzz_dup_first(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
+/* Appends a copy of repeated field from's first element to repeated field to (same type). */
+bool fuzz_copy_first(ProtobufCMessage *m, const ProtobufCFieldDescriptor *to,
+		     const ProtobufCFieldDescriptor *from);
 void fuzz_pool_collect(struct fuzz_pool *pool, ProtobufCMessage *m);
 
 /*

@@ -409,18 +409,29 @@ void fuzz_pool_collect(struct fuzz_pool *pool, ProtobufCMessage *m)
 
 bool fuzz_dup_first(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 {
-	size_t *cnt = (size_t *)((char *)m + f->quantifier_offset);
-	char **arr = (char **)((char *)m + f->offset);
-	size_t es = elem_size(f);
+	return fuzz_copy_first(m, f, f);
+}
+
+bool fuzz_copy_first(ProtobufCMessage *m, const ProtobufCFieldDescriptor *to,
+		     const ProtobufCFieldDescriptor *from)
+{
+	size_t *cnt = (size_t *)((char *)m + to->quantifier_offset);
+	size_t from_cnt = *(size_t *)((char *)m + from->quantifier_offset);
+	char **arr = (char **)((char *)m + to->offset);
+	char *src = *(char **)((char *)m + from->offset);
+	size_t es = elem_size(to);
 	char *grown;
 
-	if (f->label != PROTOBUF_C_LABEL_REPEATED || !*cnt)
+	if (to->label != PROTOBUF_C_LABEL_REPEATED || from->label != PROTOBUF_C_LABEL_REPEATED ||
+	    to->type != from->type || to->descriptor != from->descriptor || !from_cnt)
 		return false;
 	grown = realloc(*arr, (*cnt + 1) * es);
 	if (!grown)
 		return false;
 	*arr = grown;
-	if (!copy_elem(f, grown, grown + *cnt * es))
+	if (to == from)
+		src = grown;
+	if (!copy_elem(to, src, grown + *cnt * es))
 		return false;
 	(*cnt)++;
 	return true;

@@ -22,8 +22,13 @@
  *   parent runs again, forks it (or a helper beside it does), has an area
  *   with the same start, kind and flags (private anonymous, not droppable)
  *   holding the page too, and saved each such page or has it from its own
- *   parent;
+ *   parent or stage;
  *   the task does not save those pages too;
+ * - pages a task has from its parent's stage (stage_runs: shared with
+ *   siblings, not with the parent): the same parent and area rules; not a
+ *   page it has from its parent too, nor one its parent has from its own
+ *   parent or its parent's stage;
+ *   saved by the first sibling in the images that lists it, by no other;
  * - what a task shares with its parent is the same in both images: the
  *   descriptor table (CLONE_FILES), cwd, root and umask (CLONE_FS), the
  *   signal actions (CLONE_SIGHAND);
@@ -431,13 +436,77 @@ static const VmaEntry *area_holding(const MmEntry *mm, uint64_t start, uint64_t 
 	return NULL;
 }
 
+/* Whether a sibling before t (the same parent) has addr from the parent's stage. */
+static bool staged_before(const struct restore_ctx *ctx, const struct restore_task *t,
+			  uint64_t addr)
+{
+	for (const struct restore_task *s = ctx->tasks; s < t; s++)
+		if (s->pe->ppid == t->pe->ppid && s->mm && !s->pe->helper &&
+		    !s->pe->has_exit_status && has_page(s->mm->stage_runs, s->mm->n_stage_runs, addr))
+			return true;
+	return false;
+}
+
+/*
+ * Page a of t, from its parent (stage false: the parent's own page, which
+ * the parent saved or has from its own parent or stage) or from the
+ * parent's stage (the page the siblings share: not one t has from the
+ * parent too, not one the parent has from its own parent; saved by the
+ * first sibling listing it, by no other).
+ */
+static bool page_given(const struct restore_ctx *ctx, const struct restore_task *t,
+		       const MmEntry *pmm, uint64_t a, bool stage)
+{
+	const MmEntry *mm = t->mm;
+
+	if (stage)
+		return !has_page(mm->parent_runs, mm->n_parent_runs, a) &&
+		       !has_page(pmm->parent_runs, pmm->n_parent_runs, a) &&
+		       !has_page(pmm->stage_runs, pmm->n_stage_runs, a) &&
+		       has_page(mm->runs, mm->n_runs, a) != staged_before(ctx, t, a);
+	return !has_page(mm->runs, mm->n_runs, a) &&
+	       (has_page(pmm->runs, pmm->n_runs, a) ||
+		has_page(pmm->parent_runs, pmm->n_parent_runs, a) ||
+		has_page(pmm->stage_runs, pmm->n_stage_runs, a));
+}
+
+static const char *check_given(const struct restore_ctx *ctx, const struct restore_task *t,
+			       const MmEntry *pmm, PageRunEntry *const *runs, size_t n, bool stage)
+{
+	const MmEntry *mm = t->mm;
+	const char *what = stage ? "its parent's stage" : "its parent";
+
+	for (size_t i = 0; i < n; i++) {
+		const PageRunEntry *r = runs[i];
+		uint64_t end = r->vaddr + r->nr_pages * 4096;
+		const VmaEntry *v, *pv;
+
+		if (!r->nr_pages || r->vaddr & 4095 || end <= r->vaddr || end > USER_TOP ||
+		    !(v = area_holding(mm, r->vaddr, end)) || !(pv = area_holding(pmm, r->vaddr, end)))
+			return BROKEN("task %u: pages from %s, run %zu, outside a shared area", t->pid,
+				      what, i);
+		if (v->kind != VMA_ANON || v->madv & (1 << 20) || pv->madv & (1 << 20) ||
+		    pv->start != v->start || pv->kind != v->kind || pv->flags != v->flags)
+			return BROKEN("task %u: pages from %s at %#llx, in an area not the "
+				      "parent's same private one", t->pid, what,
+				      (unsigned long long)r->vaddr);
+		for (uint64_t a = r->vaddr; a < end; a += 4096)
+			if (!page_given(ctx, t, pmm, a, stage))
+				return BROKEN("task %u: page %#llx from %s, which lacks it, or saved "
+					      "where it must not be, or twice", t->pid,
+					      (unsigned long long)a, what);
+	}
+	return NULL;
+}
+
 static const char *check_parent_pages(const struct restore_ctx *ctx, const struct restore_task *t)
 {
 	const MmEntry *mm = t->mm, *pmm = NULL;
 	const PstreeEntry *c;
+	const char *w;
 	size_t pi = 0;
 
-	if (!mm->n_parent_runs)
+	if (!mm->n_parent_runs && !mm->n_stage_runs)
 		return NULL;
 	if (entry_of(ctx, t->pe->ppid, &pi))
 		pmm = ctx->tasks[pi].mm;
@@ -446,28 +515,9 @@ static const char *check_parent_pages(const struct restore_ctx *ctx, const struc
 	    (c->pid != t->pe->ppid && !(c->helper && c->ppid == t->pe->ppid)))
 		return BROKEN("task %u: pages from parent %u, which cannot give them", t->pid,
 			      t->pe->ppid);
-	for (size_t i = 0; i < mm->n_parent_runs; i++) {
-		const PageRunEntry *r = mm->parent_runs[i];
-		uint64_t end = r->vaddr + r->nr_pages * 4096;
-		const VmaEntry *v, *pv;
-
-		if (!r->nr_pages || r->vaddr & 4095 || end <= r->vaddr || end > USER_TOP ||
-		    !(v = area_holding(mm, r->vaddr, end)) || !(pv = area_holding(pmm, r->vaddr, end)))
-			return BROKEN("task %u: pages from its parent, run %zu, outside a shared area",
-				      t->pid, i);
-		if (v->kind != VMA_ANON || v->madv & (1 << 20) || pv->madv & (1 << 20) ||
-		    pv->start != v->start || pv->kind != v->kind || pv->flags != v->flags)
-			return BROKEN("task %u: pages from its parent at %#llx, in an area not the "
-				      "parent's same private one", t->pid, (unsigned long long)r->vaddr);
-		for (uint64_t a = r->vaddr; a < end; a += 4096) {
-			if (has_page(mm->runs, mm->n_runs, a) ||
-			    !(has_page(pmm->runs, pmm->n_runs, a) ||
-			      has_page(pmm->parent_runs, pmm->n_parent_runs, a)))
-				return BROKEN("task %u: page %#llx from its parent, which lacks it, or "
-					      "saved too", t->pid, (unsigned long long)a);
-		}
-	}
-	return NULL;
+	if ((w = check_given(ctx, t, pmm, mm->parent_runs, mm->n_parent_runs, false)))
+		return w;
+	return check_given(ctx, t, pmm, mm->stage_runs, mm->n_stage_runs, true);
 }
 
 static const struct restore_task *parent_of(const struct restore_ctx *ctx,

@@ -30,10 +30,11 @@
  *   restore-fuzz -e FILE:ENTRY:FIELD=VALUE DIR
  *
  * sets one integer field of one entry of an image in DIR (VALUE "dup":
- * appends a copy of a repeated field's first element) and writes it back
- * with valid checksums, for tests/bad_input.sh. FIELD may be a path
- * through messages: sock.netns, mqs.0.curmsgs, vmas.kind=7.shmid (the
- * first element whose kind is 7).
+ * appends a copy of a repeated field's first element; "dup:OTHER": of
+ * repeated field OTHER's, of the same type) and writes it back with valid
+ * checksums, for tests/bad_input.sh. FIELD may be a path through messages:
+ * sock.netns, mqs.0.curmsgs, vmas.kind=7.shmid (the first element whose
+ * kind is 7).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -512,7 +513,8 @@ static int edit(const char *spec, const char *dir)
 	unsigned long long v;
 	unsigned entry;
 	struct img_file f = { 0 };
-	const ProtobufCFieldDescriptor *fd;
+	const ProtobufCFieldDescriptor *fd, *from = NULL;
+	const char *val;
 	uint8_t *out;
 	size_t n, at = 8;
 	int type;
@@ -527,8 +529,9 @@ static int edit(const char *spec, const char *dir)
 	    eq - (spec + at_field) >= (long)sizeof(field) || (type = img_type_of(file)) < 0)
 		return fprintf(stderr, "restore-fuzz: bad edit %s\n", spec), 2;
 	snprintf(field, sizeof(field), "%.*s", (int)(eq - (spec + at_field)), spec + at_field);
-	dup = !strcmp(eq + 1, "dup");
-	v = strtoull(eq + 1, NULL, 0);
+	val = eq + 1;
+	dup = !strcmp(val, "dup") || !strncmp(val, "dup:", 4);
+	v = strtoull(val, NULL, 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	f.type = type;
 	if (read_whole(path, &f.data, &f.len) < 0 || (n = split_entries(&f, off, len)) <= entry)
@@ -537,14 +540,18 @@ static int edit(const char *spec, const char *dir)
 	out = malloc(f.len * 2 + 64);
 	if (!out || (dup && !fd))
 		return fprintf(stderr, "restore-fuzz: no such field %s in %s\n", field, file), 2;
+	from = fd;
+	if (!strncmp(val, "dup:", 4) &&
+	    !(from = protobuf_c_message_descriptor_get_field_by_name(img_descs[type].msg, val + 4)))
+		return fprintf(stderr, "restore-fuzz: no such field %s in %s\n", val + 4, file), 2;
 	memcpy(out, f.data, 8);
 	for (size_t i = 0; i < n; i++) {
 		ProtobufCMessage *m = decode(&f, off[i], len[i]);
 
 		if (!m)
 			return 2;
-		if (i == entry && dup && !fuzz_dup_first(m, fd))
-			return fprintf(stderr, "restore-fuzz: %s is empty in %s\n", field, file), 2;
+		if (i == entry && dup && !fuzz_copy_first(m, fd, from))
+			return fprintf(stderr, "restore-fuzz: %s is empty in %s\n", from->name, file), 2;
 		if (i == entry && !dup) {
 			char p[128];
 			ProtobufCMessage *t;

@@ -460,6 +460,9 @@ run "restore: core-PID.img rewritten: two actions for one signal" t_family_rewri
 	core-PID0.img:0:sigactions=dup "signal"
 run "restore: mm-PID.img rewritten: pages from the parent listed twice" t_family_rewritten \
 	mm-PID1.img:0:parent_runs=dup "bad pages from parent PID0 at [0-9a-f]+"
+run "restore: mm-PID.img rewritten: a page from the parent also from its stage" \
+	t_family_rewritten mm-PID1.img:0:stage_runs=dup:parent_runs \
+	"bad pages from parent PID0's stage at [0-9a-f]+"
 run "restore: a tree, nestor killed at many moments" t_family_killed
 run "restore: a tree, images changed by the fuzzer, restored for real" t_family_fuzz_real
 run "restore: pid taken (original still running after dump -R)" t_restore_pid_taken

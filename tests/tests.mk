@@ -38,3 +38,4 @@ $(BUILD)/tests/zdtm/%: tests/zdtm/%.c $(ZDTM_LIB) tests/lib/zdtm.h tests/lib/tre
 # cow_window is cow_fork with a restore hook.
 $(BUILD)/tests/zdtm/cow_window: tests/zdtm/cow_fork.c
 $(BUILD)/tests/zdtm/cow_adjacent_window: tests/zdtm/cow_adjacent.c
+$(BUILD)/tests/zdtm/cow_siblings_window: tests/zdtm/cow_siblings.c

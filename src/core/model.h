@@ -166,6 +166,7 @@ struct restore_ctx {
 	struct pid_slot *pid_slots; /* every pid and thread id, sorted: lookups by id */
 	size_t nr_pid_slots;
 	int fd_base; /* the task's fds are below; nestor's service fds at and above */
+	int proc_fd; /* nestor's /proc (O_PATH), for the tasks' /proc/self/mem; or -1 */
 	int term_fd; /* nestor's terminal for --shell-job, or -1 */
 	struct pipe_obj *pipes; /* pipes made so far, by inode */
 	size_t nr_pipes;

@@ -15,6 +15,7 @@
 #include "core/fault.h"
 #include "core/kerndat.h"
 #include "core/log.h"
+#include "mem/cow.h"
 #include "mem/mem.h"
 #include "ns/ns.h"
 #include "ns/userns.h"
@@ -317,7 +318,8 @@ static int collect(struct dump_ctx *ctx)
 
 	/* userns_check needs what the layout check found shared (CLONE_FS). */
 	if ((r = ns_collect(ctx)) < 0 || (r = pstree_check_layout(ctx)) < 0 ||
-	    (r = userns_check(ctx)) < 0 || (r = collect_tasks(ctx)) < 0)
+	    (r = userns_check(ctx)) < 0 || (r = collect_tasks(ctx)) < 0 ||
+	    (r = cow_dump_siblings(ctx)) < 0)
 		return r;
 	pr_debug("every task collected");
 	if ((r = files_dump_finish(ctx)) < 0)

@@ -6,8 +6,8 @@
  * its parent's at the same address, in an area both have with the same
  * start, end, kind and flags, is not saved by the child: mm->parent_runs
  * says the parent has it. A page the parent wrote since is saved by the
- * child as any other. Siblings that still share a page the parent has
- * written since each save their own copy (correct, not shared).
+ * child as any other, unless siblings share it: then it is from the
+ * parent's stage (cow-sib.c).
  *
  * Restore: nestor reserves a place free in every task's layout. Each task
  * that has such areas maps and fills them there (staging) in nestor's
@@ -33,16 +33,15 @@
 #include "core/sys.h"
 #include "core/util.h"
 #include "mem/cow.h"
+#include "mem/cow-priv.h"
 #include "mem/shmem.h"
 #include "tree/proc.h"
 
-#define TASK_SIZE 0x7ffffffff000ULL
-#define PM_BATCH  8192
 #define STAGE_GAP (2ULL << 20) /* between staged areas; also their alignment (THP) */
 #define STACK_ROOM (9ULL << 20) /* below nestor's stack: its growth and guard gap */
 
 /* The area of mm holding addr (areas are sorted), or -1. */
-static long find_area(const MmEntry *mm, uint64_t addr)
+long find_area(const MmEntry *mm, uint64_t addr)
 {
 	size_t lo = 0, hi = mm->n_vmas;
 
@@ -60,12 +59,12 @@ static long find_area(const MmEntry *mm, uint64_t addr)
 }
 
 /* A task that runs again (not a zombie, not a helper). */
-static bool is_live_task(const struct restore_task *t)
+bool is_live_task(const struct restore_task *t)
 {
 	return !t->zombie && !t->helper;
 }
 
-static bool cow_kind(const VmaEntry *v)
+bool cow_kind(const VmaEntry *v)
 {
 	return v->kind == VMA_ANON && !(v->madv & VMF_DP);
 }
@@ -75,7 +74,7 @@ static bool cow_kind(const VmaEntry *v)
  * same start, kind and flags; the end may differ (a heap one of them grew
  * or shrank since the fork), pages are shared only where both reach.
  */
-static long parent_area(const MmEntry *pmm, const VmaEntry *v)
+long parent_area(const MmEntry *pmm, const VmaEntry *v)
 {
 	long j = find_area(pmm, v->start);
 	const VmaEntry *pv = j >= 0 ? pmm->vmas[j] : NULL;
@@ -87,14 +86,8 @@ static long parent_area(const MmEntry *pmm, const VmaEntry *v)
 
 /* ---- dump ---- */
 
-struct runs {
-	PageRunEntry **v;
-	size_t nr, cap;
-	uint64_t pages;
-};
-
 /* Adds n pages at addr; a run never crosses into another area (vma_start). */
-static int push(struct runs *rl, uint64_t addr, uint64_t n, uint64_t vma_start)
+int push(struct runs *rl, uint64_t addr, uint64_t n, uint64_t vma_start)
 {
 	PageRunEntry *last = rl->nr ? rl->v[rl->nr - 1] : NULL;
 
@@ -151,7 +144,7 @@ static int split_run(const int fds[2], const PageRunEntry *r, uint64_t vma_start
 	return end < run_end ? push(own, end, (run_end - end) / PAGE_SIZE, vma_start) : 0;
 }
 
-static int open_pagemap(pid_t pid)
+int open_pagemap(pid_t pid)
 {
 	char path[64];
 	int fd;
@@ -206,7 +199,7 @@ out:
 /* ---- validation ---- */
 
 /* The run of runs[n] (sorted) holding addr, or NULL. */
-static const PageRunEntry *run_at(PageRunEntry *const *runs, size_t n, uint64_t addr)
+const PageRunEntry *run_at(PageRunEntry *const *runs, size_t n, uint64_t addr)
 {
 	size_t lo = 0, hi = n;
 
@@ -224,7 +217,7 @@ static const PageRunEntry *run_at(PageRunEntry *const *runs, size_t n, uint64_t 
 }
 
 /* The first of runs[n] (sorted, apart) that ends after start, or n. */
-static size_t first_after(PageRunEntry *const *runs, size_t n, uint64_t start)
+size_t first_after(PageRunEntry *const *runs, size_t n, uint64_t start)
 {
 	size_t lo = 0, hi = n;
 
@@ -240,14 +233,17 @@ static size_t first_after(PageRunEntry *const *runs, size_t n, uint64_t start)
 }
 
 /* Whether any of runs[n] (sorted, apart) meets [start, end). */
-static bool meets(PageRunEntry *const *runs, size_t n, uint64_t start, uint64_t end)
+bool meets(PageRunEntry *const *runs, size_t n, uint64_t start, uint64_t end)
 {
 	size_t i = first_after(runs, n, start);
 
 	return i < n && runs[i]->vaddr < end;
 }
 
-/* Every page of [start, end) the parent saved itself or has from its own parent. */
+/*
+ * Every page of [start, end) the parent saved itself, has from its own
+ * parent, or from its parent's stage (shared with its siblings).
+ */
 static bool parent_has(const MmEntry *pmm, uint64_t start, uint64_t end)
 {
 	while (start < end) {
@@ -256,6 +252,8 @@ static bool parent_has(const MmEntry *pmm, uint64_t start, uint64_t end)
 		if (!r)
 			r = run_at(pmm->parent_runs, pmm->n_parent_runs, start);
 		if (!r)
+			r = run_at(pmm->stage_runs, pmm->n_stage_runs, start);
+		if (!r)
 			return false;
 		start = MIN(end, r->vaddr + r->nr_pages * PAGE_SIZE);
 	}
@@ -263,7 +261,7 @@ static bool parent_has(const MmEntry *pmm, uint64_t start, uint64_t end)
 }
 
 /* The parent forks the task itself, or through a helper it forked (a dead leader's). */
-static bool forked_by_parent(const struct restore_ctx *ctx, const struct restore_task *t)
+bool forked_by_parent(const struct restore_ctx *ctx, const struct restore_task *t)
 {
 	const struct restore_task *c;
 
@@ -297,7 +295,7 @@ int cow_validate(const struct restore_ctx *ctx, const struct restore_task *t)
 	const struct restore_task *p;
 	uint64_t prev_end = 0;
 
-	if (!mm->n_parent_runs)
+	if (!mm->n_parent_runs && !mm->n_stage_runs)
 		return 0;
 	/* The parent comes first in the images and is validated already. */
 	p = t->parent >= 0 && &ctx->tasks[t->parent] < t ? &ctx->tasks[t->parent] : NULL;
@@ -314,7 +312,7 @@ int cow_validate(const struct restore_ctx *ctx, const struct restore_task *t)
 					     (unsigned long long)r->vaddr);
 		prev_end = r->vaddr + r->nr_pages * PAGE_SIZE;
 	}
-	return 0;
+	return cow_sib_validate(ctx, t, pmm);
 }
 
 /* ---- restore: the plan, in nestor ---- */
@@ -328,27 +326,38 @@ static int cow_arrays(struct restore_task *t)
 	return t->cow_how && t->cow_at ? 0 : -ENOMEM;
 }
 
-/* Marks the areas each child inherits, and the parent's areas it inherits them from. */
+/* Marks the area of t holding a page from the parent, and the parent's area it comes from. */
+static void mark_area(struct restore_task *t, struct restore_task *p, uint64_t addr)
+{
+	const MmEntry *mm = t->mm;
+	long a = find_area(mm, addr);
+	long j = parent_area(p->mm, mm->vmas[a]);
+
+	t->cow_how[a] = mm->vmas[a]->end == p->mm->vmas[j]->end ? COW_INHERIT : COW_RESIZE;
+	if (p->cow_how[j] == COW_NONE)
+		p->cow_how[j] = COW_FRESH;
+}
+
+/*
+ * Marks the areas each child inherits, and the parent's areas it inherits
+ * them from: for pages shared with the parent, or with siblings from the
+ * parent's stage.
+ */
 static int mark_areas(struct restore_ctx *ctx)
 {
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		struct restore_task *t = &ctx->tasks[k], *p;
 		const MmEntry *mm = t->mm;
 
-		if (!is_live_task(t) || !mm || !mm->n_parent_runs)
+		if (!is_live_task(t) || !mm || (!mm->n_parent_runs && !mm->n_stage_runs))
 			continue;
 		p = &ctx->tasks[t->parent];
 		if (cow_arrays(t) < 0 || cow_arrays(p) < 0)
 			return -ENOMEM;
-		for (size_t i = 0; i < mm->n_parent_runs; i++) {
-			long a = find_area(mm, mm->parent_runs[i]->vaddr);
-			long j = parent_area(p->mm, mm->vmas[a]);
-
-			t->cow_how[a] = mm->vmas[a]->end == p->mm->vmas[j]->end ? COW_INHERIT
-									       : COW_RESIZE;
-			if (p->cow_how[j] == COW_NONE)
-				p->cow_how[j] = COW_FRESH;
-		}
+		for (size_t i = 0; i < mm->n_parent_runs; i++)
+			mark_area(t, p, mm->parent_runs[i]->vaddr);
+		for (size_t i = 0; i < mm->n_stage_runs; i++)
+			mark_area(t, p, mm->stage_runs[i]->vaddr);
 	}
 	return 0;
 }
@@ -580,7 +589,7 @@ static int release_inherited(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
-static int open_uffd(void)
+int open_uffd(void)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	int fd = syscall(SYS_userfaultfd, O_CLOEXEC);
@@ -619,7 +628,7 @@ static int fill_uffd(int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off
 	return done == len ? 0 : -1;
 }
 
-static int fill(pid_t pid, int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
+int fill(pid_t pid, int uffd, int pfd, uint64_t dst, uint64_t len, uint64_t off)
 {
 	int r;
 
@@ -640,21 +649,67 @@ static int drop(uint64_t start, uint64_t end, uint64_t delta)
 	return 0;
 }
 
-/* Of an inherited area, only the pages shared with the parent stay. */
+/*
+ * Of an inherited area, only the pages shared with the parent, or with
+ * siblings from the parent's stage, stay (the two lists are apart).
+ */
 static int drop_unshared(const MmEntry *mm, const VmaEntry *v, uint64_t delta)
 {
+	size_t i = first_after(mm->parent_runs, mm->n_parent_runs, v->start);
+	size_t k = first_after(mm->stage_runs, mm->n_stage_runs, v->start);
 	uint64_t at = v->start;
 	int r;
 
-	for (size_t i = first_after(mm->parent_runs, mm->n_parent_runs, v->start);
-	     i < mm->n_parent_runs && mm->parent_runs[i]->vaddr < v->end; i++) {
-		const PageRunEntry *pr = mm->parent_runs[i];
+	for (;;) {
+		const PageRunEntry *a = i < mm->n_parent_runs ? mm->parent_runs[i] : NULL;
+		const PageRunEntry *b = k < mm->n_stage_runs ? mm->stage_runs[k] : NULL;
+		const PageRunEntry *kept = a && (!b || a->vaddr < b->vaddr) ? a : b;
 
-		if ((r = drop(at, pr->vaddr, delta)) < 0)
+		if (!kept || kept->vaddr >= v->end)
+			break;
+		kept == a ? i++ : k++;
+		if ((r = drop(at, kept->vaddr, delta)) < 0)
 			return r;
-		at = pr->vaddr + pr->nr_pages * PAGE_SIZE;
+		at = run_end(kept);
 	}
 	return drop(at, v->end, delta);
+}
+
+/* The first of skips (sorted, apart) that ends after addr. */
+static size_t first_skip(const struct spans *sk, uint64_t addr)
+{
+	size_t lo = 0, hi = sk->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (sk->v[mid].e <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Fills run r of the task's own pages at delta from its address, but for
+ * the pages in skips: those it keeps from its parent's stage (it is their
+ * source: the parent staged them from this very file), and those its
+ * children keep from its own stage (written after its forks).
+ */
+static int fill_own(const struct restore_task *t, int uffd, int pfd, const PageRunEntry *r,
+		    uint64_t delta, uint64_t off, const struct spans *sk)
+{
+	uint64_t at = r->vaddr, end = run_end(r);
+	int e;
+
+	for (size_t k = first_skip(sk, at); at < end && k < sk->n && sk->v[k].s < end; k++) {
+		if (sk->v[k].s > at &&
+		    (e = fill(t->pid, uffd, pfd, at + delta, sk->v[k].s - at, off + at - r->vaddr)) < 0)
+			return e;
+		at = MAX(at, sk->v[k].e);
+	}
+	return at < end ? fill(t->pid, uffd, pfd, at + delta, end - at, off + at - r->vaddr) : 0;
 }
 
 /*
@@ -709,7 +764,7 @@ static int stage_apart(const struct restore_task *t, const VmaEntry *v, uint64_t
 
 /* Maps (or keeps) area i at its staging place and fills it with the task's own pages. */
 static int stage_area(const struct restore_ctx *ctx, const struct restore_task *t, size_t i,
-		      int uffd, int pfd, size_t *ri, uint64_t *off)
+		      int uffd, int pfd, size_t *ri, uint64_t *off, const struct spans *sk)
 {
 	const MmEntry *mm = t->mm;
 	const VmaEntry *v = mm->vmas[i];
@@ -731,7 +786,7 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 	for (; r == 0 && *ri < mm->n_runs && mm->runs[*ri]->vaddr < v->end; (*ri)++) {
 		uint64_t len = mm->runs[*ri]->nr_pages * PAGE_SIZE;
 
-		r = fill(t->pid, uffd, pfd, mm->runs[*ri]->vaddr + delta, len, *off);
+		r = fill_own(t, uffd, pfd, mm->runs[*ri], delta, *off, sk);
 		*off += len;
 		filled = true;
 	}
@@ -741,17 +796,20 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 int cow_stage(struct restore_ctx *ctx, struct restore_task *t)
 {
 	const MmEntry *mm = t->mm;
+	struct spans sk = { 0 };
 	size_t ri = 0;
 	uint64_t off = 0;
 	char name[64];
 	int r, pfd, uffd;
 
-	if ((r = release_inherited(ctx, t)) < 0 || !t->cow_how)
+	if ((r = release_inherited(ctx, t)) < 0 || !t->cow_how || (r = cow_sib_skips(ctx, t, &sk)) < 0)
 		return r;
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
 	pfd = fd_move_above(img_open_file(ctx->dirfd, name), ctx->fd_base + 1);
-	if (pfd < 0)
+	if (pfd < 0) {
+		free(sk.v);
 		return pfd;
+	}
 	uffd = open_uffd();
 	if (uffd >= 0 && (uffd = fd_move_above(uffd, ctx->fd_base + 1)) < 0)
 		uffd = -1; /* pread then */
@@ -760,11 +818,14 @@ int cow_stage(struct restore_ctx *ctx, struct restore_task *t)
 		for (; ri < mm->n_runs && mm->runs[ri]->vaddr < mm->vmas[i]->start; ri++)
 			off += mm->runs[ri]->nr_pages * PAGE_SIZE;
 		if (t->cow_at[i])
-			r = stage_area(ctx, t, i, uffd, pfd, &ri, &off);
+			r = stage_area(ctx, t, i, uffd, pfd, &ri, &off, &sk);
 	}
+	if (r == 0)
+		r = cow_sib_stage(ctx, t, uffd);
 	if (uffd >= 0)
 		close(uffd);
 	close(pfd);
+	free(sk.v);
 	return r;
 }
 

@@ -18,6 +18,13 @@ enum {
 /* Moves the pages a child shares with its parent from mm->runs to mm->parent_runs. */
 int cow_dump(struct dump_ctx *ctx, struct dump_task *t, MmEntry *mm);
 
+/*
+ * After every task's memory is collected: pages siblings share that their
+ * parent has not (it wrote or dropped its own since their forks) go to
+ * their stage_runs, saved by the first of them only.
+ */
+int cow_dump_siblings(struct dump_ctx *ctx);
+
 /* Checks the task's pages from its parent against the parent's images. */
 int cow_validate(const struct restore_ctx *ctx, const struct restore_task *t);
 
@@ -25,6 +32,8 @@ int cow_validate(const struct restore_ctx *ctx, const struct restore_task *t);
 int cow_plan(struct restore_ctx *ctx);
 /* In the task, before it forks: maps and fills its staged areas. */
 int cow_stage(struct restore_ctx *ctx, struct restore_task *t);
+/* In the task, once its children are forked: its own pages back over its stage. */
+int cow_unstage(struct restore_ctx *ctx, struct restore_task *t);
 /* Tells the blob where each staged area is (after mem_prepare filled the areas). */
 void cow_fill_args(const struct restore_task *t, struct rst_vma *vmas);
 void cow_free(struct restore_ctx *ctx);

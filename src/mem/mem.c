@@ -606,6 +606,7 @@ static int map_blob(const MmEntry *layout, struct restore_task *t, size_t extra,
 	a->region_start = (uint64_t)region;
 	a->region_len = len;
 	a->pages_fd = -1;
+	a->mem_fd = -1;
 	a->vdso_tmp = (uint64_t)region + code + data + threads + filters;
 	seccomp_fill_args(t->core, a, region + code + data + threads);
 	/* Thread stacks end where the threads' part of the region ends. */
@@ -616,6 +617,37 @@ static int map_blob(const MmEntry *layout, struct restore_task *t, size_t extra,
 	ret->args = a;
 	ret->stack_top = region + len - 64;
 	return 0;
+}
+
+/*
+ * The blob gives a pageless area the task cannot write an anon_vma of its
+ * own with a forced write (restorer.c own_anon_vma): /proc/self/mem, when
+ * the task has such an area; -1 without (the area may then merge).
+ */
+static int open_self_mem(struct restore_ctx *ctx, const struct restore_task *t, int min_fd)
+{
+	const MmEntry *mm = t->mm;
+	size_t ri = 0;
+	int fd;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+
+		while (ri < mm->n_runs && mm->runs[ri]->vaddr < v->start)
+			ri++;
+		if (v->kind != VMA_ANON || v->flags & MAP_SHARED || v->prot & PROT_WRITE ||
+		    (ri < mm->n_runs && mm->runs[ri]->vaddr < v->end) || ctx->proc_fd < 0)
+			continue;
+		fd = openat(ctx->proc_fd, "self/mem", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			pr_warn("task %d: no /proc/self/mem (%m): its pageless read-only areas "
+				"may merge with their neighbours", t->pid);
+			return -1;
+		}
+		fd = fd_move_above(fd, min_fd);
+		return fd < 0 ? -1 : fd;
+	}
+	return -1;
 }
 
 int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
@@ -653,6 +685,7 @@ int mem_prepare(struct restore_ctx *ctx, struct restore_task *t, int min_fd,
 	if (r < 0)
 		return r;
 	cow_fill_args(t, (struct rst_vma *)a->vmas);
+	a->mem_fd = open_self_mem(ctx, t, min_fd);
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
 	a->pages_fd = fd_move_above(img_open_file(ctx->dirfd, name), min_fd);
 	if (a->pages_fd < 0)

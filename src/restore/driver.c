@@ -473,6 +473,10 @@ static int open_channels(struct restore_ctx *ctx, struct channels *ch)
 	ch->go_wr = p[2][1];
 	if ((r = log_move_fd(base + 1)) < 0 || (ctx->dirfd = fd_move_above(ctx->dirfd, base + 1)) < 0)
 		return log_error_errno(r < 0 ? r : ctx->dirfd, "cannot move nestor's fds");
+	/* Reached through nestor's own /proc: a task's mount namespace may have none. */
+	ctx->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->proc_fd >= 0 && (ctx->proc_fd = fd_move_above(ctx->proc_fd, base + 1)) < 0)
+		ctx->proc_fd = -1;
 	/* The status pipe sits exactly at fd_base: the blob closes all above it. */
 	ch->status_wr = fcntl(p[0][1], F_DUPFD_CLOEXEC, base);
 	close(p[0][1]);

@@ -330,11 +330,14 @@ void restore_ctx_free(struct restore_ctx *ctx)
 	free(ctx->shms);
 	if (ctx->dirfd >= 0)
 		close(ctx->dirfd);
+	if (ctx->proc_fd >= 0)
+		close(ctx->proc_fd);
+	ctx->proc_fd = -1;
 }
 
 int cr_restore(const struct opts *o)
 {
-	struct restore_ctx ctx = { .opts = o, .dirfd = -1 };
+	struct restore_ctx ctx = { .opts = o, .dirfd = -1, .proc_fd = -1 };
 	struct pidfile pf = { 0 };
 	int r, status;
 	pid_t pid;

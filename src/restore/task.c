@@ -137,7 +137,7 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 			goto fail;
 	}
 	if ((r = stage_memory(ctx, t)) < 0 || (r = ns_enter_task(ctx, idx)) < 0 ||
-	    (r = make_family(ctx, idx, ch)) < 0 ||
+	    (r = make_family(ctx, idx, ch)) < 0 || (r = cow_unstage(ctx, t)) < 0 ||
 	    (r = locks_restore_flocks(ctx, t)) < 0)
 		goto fail;
 	if (t->helper) { /* its members exist: the leader dies again */

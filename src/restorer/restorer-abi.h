@@ -157,6 +157,7 @@ struct rst_args {
 	uint32_t nr_vdso;
 	uint64_t vdso_tmp; /* space in the region to park the vdso while moving it */
 	int32_t pages_fd, status_fd;
+	int32_t mem_fd; /* the task's /proc/self/mem (forced writes: anon_vmas), or -1 */
 	int32_t pid;
 	uint32_t nr_vmas, nr_runs;
 	uint64_t vmas, runs; /* addresses of the arrays, inside the region */

@@ -311,12 +311,23 @@ static int apart(const struct rst_vma *v)
 	return v->kind == VMA_ANON && !(v->flags & MAP_SHARED);
 }
 
-/* A pageless writable area gets its anon_vma from one page, dropped again. */
+/*
+ * A pageless area gets its anon_vma from one page, dropped again. One the
+ * task cannot write gets it through /proc/self/mem, which writes as
+ * ptrace does (FOLL_FORCE): a writable mapping would leave VM_ACCOUNT, not
+ * in its VmFlags at the dump. Without that descriptor (no /proc here, or
+ * forced writes refused) it stays without: the named limit.
+ */
 static void own_anon_vma(struct rst_args *a, struct rst_vma *v, int has_pages)
 {
-	if (has_pages || !(v->prot & PROT_WRITE) || (v->vmflags & VMF_DP))
+	static const char zero;
+
+	if (has_pages || (v->vmflags & VMF_DP))
 		return;
-	*(volatile char *)v->start = 0;
+	if (v->prot & PROT_WRITE)
+		*(volatile char *)v->start = 0;
+	else if (a->mem_fd < 0 || rsys6(NR_pwrite64, a->mem_fd, (uint64_t)&zero, 1, v->start, 0, 0) != 1)
+		return;
 	CHECK(rsys(NR_madvise, v->start, PAGE, MADV_DONTNEED), RST_STEP_MADVISE, v->start);
 }
 
@@ -385,6 +396,8 @@ static void map_areas(struct rst_args *a)
 	}
 	if (uffd >= 0)
 		rsys(NR_close, uffd, 0, 0);
+	if (a->mem_fd >= 0)
+		rsys(NR_close, a->mem_fd, 0, 0);
 	undo_apart(a);
 	/* The shared objects this task saved, whole, through nestor's mapping of each. */
 	for (uint32_t i = 0; i < a->nr_shm_fills; i++)

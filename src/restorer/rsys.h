@@ -23,6 +23,7 @@ static inline long rsys6(long nr, long a1, long a2, long a3, long a4, long a5, l
 /* x86_64 syscall numbers the blob uses. */
 enum {
 	NR_pread64 = 17,
+	NR_pwrite64 = 18,
 	NR_write = 1,
 	NR_close = 3,
 	NR_mmap = 9,
