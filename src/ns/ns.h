@@ -148,12 +148,18 @@ int pidns_prepare_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
 /* The owned init's clone from inside its owner: the levels the owner holds. */
 void pidns_prepare_owned(const struct restore_ctx *ctx, int idx, struct clone_args *ca,
 			 pid_t tids[32]);
-/* The task behind pidfd has task idx's whole vector, or the restore stops. */
-int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd);
+/* The task behind pidfd has task idx's whole vector: 0, else -EAGAIN (or,
+ * when last, an error logged); *ret_got its pid at nestor's level. */
+int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd, bool last,
+		    pid_t *ret_got);
+/* Waits (at most 2 s) until task idx's pid at nestor's level is free again. */
+void pidns_wait_free(const struct restore_ctx *ctx, int idx);
 /* nestor: every outer level's ns_last_pid set for task idx's clone; the
  * machine's own last, its old value in *ret_saved for pidns_assist_end. */
 int pidns_assist_begin(const struct restore_ctx *ctx, int idx, long *ret_saved);
 void pidns_assist_end(long saved);
+/* Waits a moment (spinning) until task idx's pid at nestor's level exists. */
+bool pidns_assist_taken(const struct restore_ctx *ctx, int idx);
 /* After the task images are read: the shapes around owned inits nestor makes. */
 int pidns_validate_owned(const struct restore_ctx *ctx);
 

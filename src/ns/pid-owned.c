@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/sys.h"
@@ -143,7 +144,8 @@ void pidns_prepare_owned(const struct restore_ctx *ctx, int idx, struct clone_ar
 }
 
 /* In a helper: the whole vector of the task behind pidfd, as the machine's /proc shows it. */
-int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd)
+int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd, bool last,
+		    pid_t *ret_got)
 {
 	const PstreeEntry *e = ctx->tasks[idx].pe;
 	char path[64], buf[4096], *p;
@@ -163,6 +165,14 @@ int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd)
 		char *end;
 		long v = strtol(p, &end, 10);
 
+		if (n == 0)
+			*ret_got = v;
+
+		if ((end == p || v != (long)e->ns_pid[n]) && !last) {
+			pr_debug("task %d came out with pid %ld at level %zu, not %u: again",
+				 e->pid, end == p ? 0 : v, n, e->ns_pid[n]);
+			return -EAGAIN;
+		}
 		if (end == p || v != (long)e->ns_pid[n])
 			return log_error_ret(-EBUSY, "can't restore: task %d came out with pid %ld "
 						     "at level %zu, not %u: another process took it "
@@ -226,6 +236,27 @@ int pidns_assist_begin(const struct restore_ctx *ctx, int idx, long *ret_saved)
 	return 0;
 }
 
+void pidns_wait_free(const struct restore_ctx *ctx, int idx)
+{
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + 2000000000;
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%u", ctx->tasks[idx].pe->ns_pid[0]);
+	while (!access(path, F_OK) && now_ns(CLOCK_MONOTONIC) < end)
+		usleep(5000);
+}
+
+bool pidns_assist_taken(const struct restore_ctx *ctx, int idx)
+{
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + 200000000;
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%u", ctx->tasks[idx].pe->ns_pid[0]);
+	while (access(path, F_OK) && now_ns(CLOCK_MONOTONIC) < end)
+		sched_yield();
+	return !access(path, F_OK);
+}
+
 /* The machine's cursor goes back where it was: others' forks go on from there. */
 void pidns_assist_end(long saved)
 {
@@ -278,9 +309,9 @@ int pidns_validate_owned(const struct restore_ctx *ctx)
 			return refuse(ctx, i, "is outside the user namespace owning its pid namespace",
 				      i);
 		if (t->zombie || t->pe->clone_files || t->pe->clone_fs || t->pe->clone_vm ||
-		    ctx->tasks[t->creator].helper)
-			return refuse(ctx, i, "is a zombie, shares with its parent, or has a helper "
-					      "as creator", i);
+		    ctx->tasks[t->creator].helper || (t->core && t->core->exit_signal != SIGCHLD))
+			return refuse(ctx, i, "is a zombie, shares with its parent, has a helper "
+					      "as creator or an exit signal other than SIGCHLD", i);
 		for (size_t k = i + 1; k < ctx->nr_tasks; k++)
 			if (ctx->tasks[k].creator == (int)i &&
 			    (r = validate_child(ctx, k, i)) < 0)

@@ -85,7 +85,38 @@ struct progress {
 	size_t nr_assists; /* queued, the first one running when busy */
 	bool assist_busy;
 	long assist_saved;
+	/* Owned inits that came out with a wrong pid, killed by their helpers. */
+	pid_t *victims;
+	size_t nr_victims;
 };
+
+/* Once: the task of that pid may yet be made, and die for real. */
+static bool is_victim(struct progress *pg, pid_t pid)
+{
+	for (size_t i = 0; i < pg->nr_victims; i++)
+		if (pg->victims[i] == pid) {
+			pg->victims[i] = pg->victims[--pg->nr_victims];
+			return true;
+		}
+	return false;
+}
+
+/* A wrong clone with a pid of the tree: its death is none of the task's, nor its pidfd. */
+static int note_victim(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
+{
+	int idx = pstree_index(ctx, pid);
+	pid_t *v = realloc(pg->victims, (pg->nr_victims + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	pg->victims = v;
+	v[pg->nr_victims++] = pid;
+	if (idx >= 0 && pg->pidfds[idx] >= 0) {
+		close(pg->pidfds[idx]);
+		pg->pidfds[idx] = -1;
+	}
+	return 0;
+}
 
 static bool is_helper(const struct progress *pg, pid_t pid)
 {
@@ -134,16 +165,28 @@ static int assist_next(struct restore_ctx *ctx, struct progress *pg)
 
 	if (pg->assist_busy || !pg->nr_assists)
 		return 0;
-	if ((r = pidns_assist_begin(ctx, a->idx, &pg->assist_saved)) < 0)
-		return r;
-	pg->assist_busy = true;
+	/* Everything but the word itself before the cursors: strangers fork
+	 * on the machine's level meanwhile, so the gap to the clone is kept short. */
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", a->pid, a->fd);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "g", 1) != 1)
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot reach the helper of task %d",
+				       ctx->tasks[a->idx].pid);
+	if ((r = pidns_assist_begin(ctx, a->idx, &pg->assist_saved)) < 0) {
+		close(fd);
+		return r;
+	}
+	pg->assist_busy = true;
+	if (write(fd, "g", 1) != 1)
 		r = log_error_errno(-errno, "cannot wake the helper of task %d",
 				    ctx->tasks[a->idx].pid);
-	if (fd >= 0)
-		close(fd);
+	close(fd);
+	/* The machine's cursor goes back as soon as the pid is taken: the
+	 * next pids after it are often the tree's too. */
+	if (r == 0 && pidns_assist_taken(ctx, a->idx)) {
+		pidns_assist_end(pg->assist_saved);
+		pg->assist_saved = -1;
+	}
 	return r;
 }
 
@@ -156,6 +199,8 @@ static int on_assist(struct restore_ctx *ctx, struct progress *pg, const struct 
 			return log_error_ret(-EIO, "a helper said it cloned unasked");
 		pidns_assist_end(pg->assist_saved);
 		pg->assist_busy = false;
+		if (st->len && st->len < INT32_MAX && note_victim(ctx, pg, st->len) < 0)
+			return -ENOMEM;
 		memmove(pg->assists, pg->assists + 1, --pg->nr_assists * sizeof(*a));
 		return st->err < 0 ? st->err : assist_next(ctx, pg); /* the helper logged why */
 	}
@@ -269,8 +314,11 @@ static int on_exit_event(struct restore_ctx *ctx, struct channels *ch, pid_t pid
 {
 	int idx = pstree_index(ctx, pid), r;
 
-	if (idx < 0 && is_helper(pg, pid))
+	/* A helper, or an owned init of the wrong pid that its helper killed. */
+	if (idx < 0 || is_victim(pg, pid)) {
+		pr_debug("helper %d exited", pid);
 		return 0;
+	}
 	if (idx >= 0 && !is_live(&ctx->tasks[idx])) {
 		pg->zombies_gone++;
 		return 0;
@@ -657,5 +705,6 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 	free(pg.helper_pids);
 	free(pg.helper_fds);
 	free(pg.assists);
+	free(pg.victims);
 	return r < 0 ? r : root;
 }
