@@ -217,11 +217,63 @@ static bool user_host(const struct dump_ctx *ctx, uint32_t id)
  * threads or sharing its fs info cannot enter. (A pid namespace an inner
  * user namespace owns is made from inside it: ns/pid-owned.c.)
  */
+/* The init of a pid namespace owned by a user namespace other than nestor's. */
+static bool owned_init(const struct dump_ctx *ctx, const struct dump_task *t)
+{
+	uint32_t id = t->ns[0].id[NS_PID];
+	const struct dump_ns *n = id ? &ctx->ns[id - 1] : NULL;
+
+	return n && !n->host && !user_host(ctx, n->owner) && t->status.nr_nspid > 0 &&
+	       t->status.nspid[t->status.nr_nspid - 1] == 1;
+}
+
+static int refuse_owned(const struct dump_task *t, const struct dump_task *init, const char *what)
+{
+	return log_error_ret(-EOPNOTSUPP, "can't dump: task %d %s (task %d is the init of a pid "
+					  "namespace owned by a user namespace other than nestor's; "
+					  "not supported yet)", t->pid, what, init->pid);
+}
+
+/*
+ * An owned init is made from inside its owner and its children by a proxy
+ * they are reparented from (ns/pid-owned.c): what a reparented fork loses
+ * is refused.
+ */
+static int check_owned(const struct dump_ctx *ctx, size_t i)
+{
+	const struct dump_task *t = &ctx->tasks[i], *p;
+
+	if (!i)
+		return refuse_owned(t, t, "is the root");
+	if (t->zombie || t->clone_files || t->clone_fs || t->clone_vm ||
+	    t->stat.exit_signal != SIGCHLD)
+		return refuse_owned(t, t, "is a zombie, shares with its parent or has an exit "
+				    "signal other than SIGCHLD");
+	p = &ctx->tasks[t->parent];
+	for (size_t k = i + 1; k < ctx->nr_tasks; k++) {
+		const struct dump_task *c = &ctx->tasks[k];
+
+		if (c->parent != (int)i)
+			continue;
+		if (c->clone_files || c->clone_fs || c->clone_vm)
+			return refuse_owned(c, t, "shares its files, fs or memory with its parent");
+		if (!c->zombie && c->stat.exit_signal != SIGCHLD)
+			return refuse_owned(c, t, "has an exit signal other than SIGCHLD");
+		if (c->stat.sid != c->pid && c->stat.sid != p->stat.sid)
+			return refuse_owned(c, t, "is in the session of its parent, the init");
+	}
+	return 0;
+}
+
 int userns_check(struct dump_ctx *ctx)
 {
+	int r;
+
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct dump_task *t = &ctx->tasks[i];
 
+		if (owned_init(ctx, t) && (r = check_owned(ctx, i)) < 0)
+			return r;
 		if (t->zombie || user_host(ctx, t->ns[0].id[NS_USER]))
 			continue;
 		if (t->nr_threads)
