@@ -300,8 +300,8 @@ run "dump: a thread id, not a process" t_thread_id
 run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
 run "dump: a threaded task in another user namespace" dump_refused ns-user-threads -- \
 	"\\bPID\\b" "threads" "user namespace"
-run "dump: a pid namespace owned by an inner user namespace" dump_refused ns-user-pid -- \
-	"task PID\\b" "makes its children in a pid namespace owned by a user namespace"
+run "dump: a child in the session of an init its user namespace owns" dump_refused ns-user-pid -- \
+	"task AUX\\b" "session of its parent, the init"
 run "dump: a task sharing fs info in another user namespace" dump_refused ns-user-fs -- \
 	"task AUX\\b" "CLONE_FS" "user namespace"
 run "dump: a network namespace with more than loopback" dump_refused ns-net -- "\\bPID\\b" \

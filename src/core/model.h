@@ -141,6 +141,7 @@ struct restore_task {
 	uint8_t *cow_how;
 	uint64_t *cow_at;
 	/* Filled while restoring. */
+	int owned_ready[2]; /* an owned init (ns/pid-owned.c): its creator says its children exist */
 	size_t trapped; /* threads, the main one included, in their final trap */
 	uint64_t region, region_len;
 };

@@ -148,6 +148,39 @@ int pidns_prepare_clone(const struct restore_ctx *ctx, int idx, struct clone_arg
 int pidns_finish(const struct restore_ctx *ctx, int idx);
 /* nestor, once it made the root: its children in its own again. */
 int pidns_back_home(const struct restore_ctx *ctx);
+/* Makes pid namespace id (0: nestor's) the one the caller's children go to. */
+int pidns_set_pfc(const struct restore_ctx *ctx, uint32_t id);
+
+/* pid-owned.c: pid namespaces owned by a user namespace other than nestor's. */
+/* Task idx is the init of such a namespace. */
+bool pidns_owned_init(const struct restore_ctx *ctx, int idx);
+/* The user namespace owning task idx's pid namespace (0: nestor's). */
+uint32_t pidns_owner_of_init(const struct restore_ctx *ctx, int idx);
+/* Task idx's pid namespace, and a pid namespace's parent (0: nestor's). */
+uint32_t pidns_of(const struct restore_ctx *ctx, int idx);
+uint32_t pidns_parent_of(const struct restore_ctx *ctx, uint32_t id);
+/* A helper's clone into pid namespace ns with pids no task wants (helpers
+ * of different salts never meet); the caller's children go to ns. */
+int pidns_prepare_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
+			struct clone_args *ca, pid_t tids[32]);
+/* The owned init's clone from inside its owner: the levels the owner holds. */
+void pidns_prepare_owned(const struct restore_ctx *ctx, int idx, struct clone_args *ca,
+			 pid_t tids[32]);
+/* The task behind pidfd has task idx's whole vector: 0, else -EAGAIN (or,
+ * when last, an error logged); *ret_got its pid at nestor's level. */
+int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd, bool last,
+		    pid_t *ret_got);
+/* Waits (at most 2 s) until task idx's pid at nestor's level is free again. */
+void pidns_wait_free(const struct restore_ctx *ctx, int idx);
+/* nestor: every outer level's ns_last_pid set for task idx's clone; the
+ * machine's own last, its old value in *ret_saved for pidns_assist_end. */
+int pidns_assist_begin(const struct restore_ctx *ctx, int idx, long *ret_saved);
+void pidns_assist_end(long saved);
+/* Waits a moment (spinning) until task idx's pid at nestor's level exists. */
+bool pidns_assist_taken(const struct restore_ctx *ctx, int idx);
+/* After the task images are read: the shapes around owned inits nestor makes. */
+int pidns_validate_owned(const struct restore_ctx *ctx);
+
 /* A pid, thread id or group (F_OWNER_PID, _TID, _PGRP) of nestor's level as
  * task viewer sees it, or 0 where it cannot. */
 pid_t pidns_translate(const struct restore_ctx *ctx, int type, pid_t id, int viewer);

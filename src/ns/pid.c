@@ -316,7 +316,7 @@ static int open_pidns(const struct restore_ctx *ctx, uint32_t id)
  * to. Asked each time, not remembered: a task sharing memory with its
  * parent (CLONE_VM) would share the memory too, not its namespaces.
  */
-static int set_pfc(const struct restore_ctx *ctx, uint32_t id)
+int pidns_set_pfc(const struct restore_ctx *ctx, uint32_t id)
 {
 	int fd;
 
@@ -349,7 +349,7 @@ int pidns_prepare_clone(const struct restore_ctx *ctx, int idx, struct clone_arg
 	ca->set_tid_size = depth + 1;
 	if (init)
 		ca->flags |= CLONE_NEWPID;
-	return set_pfc(ctx, init ? ns_entry(ctx, pidns)->parent : pidns);
+	return pidns_set_pfc(ctx, init ? ns_entry(ctx, pidns)->parent : pidns);
 }
 
 bool pidns_pfc_differs(const struct restore_ctx *ctx, int idx)
@@ -377,7 +377,7 @@ int pidns_finish(const struct restore_ctx *ctx, int idx)
 	/* A zombie has none. */
 	if (!pfc)
 		return 0;
-	return set_pfc(ctx, e->n_threads ? e->ns->id[NS_PID] : pfc);
+	return pidns_set_pfc(ctx, e->n_threads ? e->ns->id[NS_PID] : pfc);
 }
 
 pid_t pidns_pid_seen_by(const struct restore_ctx *ctx, int idx, int viewer)
@@ -390,7 +390,7 @@ pid_t pidns_pid_seen_by(const struct restore_ctx *ctx, int idx, int viewer)
 
 int pidns_back_home(const struct restore_ctx *ctx)
 {
-	return set_pfc(ctx, 0);
+	return pidns_set_pfc(ctx, 0);
 }
 
 /* The pid namespace of depth d on the way up from id (0: nestor's). */

@@ -214,31 +214,65 @@ static bool user_host(const struct dump_ctx *ctx, uint32_t id)
 
 /*
  * Made again from outside, then entered (userns_enter_task): a task with
- * threads or sharing its fs info cannot enter, and a pid namespace an inner
- * user namespace owns would need its inits made from inside it.
+ * threads or sharing its fs info cannot enter. (A pid namespace an inner
+ * user namespace owns is made from inside it: ns/pid-owned.c.)
  */
-static int check_pid_owner(const struct dump_ctx *ctx, const struct dump_task *t)
+/* The init of a pid namespace owned by a user namespace other than nestor's. */
+static bool owned_init(const struct dump_ctx *ctx, const struct dump_task *t)
 {
-	for (int s = NS_PID; s <= NS_PID_FOR_CHILDREN; s++) {
-		const struct dump_ns *n = t->ns[0].id[s] ? &ctx->ns[t->ns[0].id[s] - 1] : NULL;
+	uint32_t id = t->ns[0].id[NS_PID];
+	const struct dump_ns *n = id ? &ctx->ns[id - 1] : NULL;
 
-		if (n && !n->host && n->owner)
-			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d %s a pid namespace "
-							  "owned by a user namespace other than "
-							  "nestor's (not supported yet)", t->pid,
-					     s == NS_PID ? "is in" : "makes its children in");
+	return n && !n->host && !user_host(ctx, n->owner) && t->status.nr_nspid > 0 &&
+	       t->status.nspid[t->status.nr_nspid - 1] == 1;
+}
+
+static int refuse_owned(const struct dump_task *t, const struct dump_task *init, const char *what)
+{
+	return log_error_ret(-EOPNOTSUPP, "can't dump: task %d %s (task %d is the init of a pid "
+					  "namespace owned by a user namespace other than nestor's; "
+					  "not supported yet)", t->pid, what, init->pid);
+}
+
+/*
+ * An owned init is made from inside its owner and its children by a proxy
+ * they are reparented from (ns/pid-owned.c): what a reparented fork loses
+ * is refused.
+ */
+static int check_owned(const struct dump_ctx *ctx, size_t i)
+{
+	const struct dump_task *t = &ctx->tasks[i], *p;
+
+	if (!i)
+		return refuse_owned(t, t, "is the root");
+	if (t->zombie || t->clone_files || t->clone_fs || t->clone_vm ||
+	    t->stat.exit_signal != SIGCHLD)
+		return refuse_owned(t, t, "is a zombie, shares with its parent or has an exit "
+				    "signal other than SIGCHLD");
+	p = &ctx->tasks[t->parent];
+	for (size_t k = i + 1; k < ctx->nr_tasks; k++) {
+		const struct dump_task *c = &ctx->tasks[k];
+
+		if (c->parent != (int)i)
+			continue;
+		if (c->clone_files || c->clone_fs || c->clone_vm)
+			return refuse_owned(c, t, "shares its files, fs or memory with its parent");
+		if (!c->zombie && c->stat.exit_signal != SIGCHLD)
+			return refuse_owned(c, t, "has an exit signal other than SIGCHLD");
+		if (c->stat.sid != c->pid && c->stat.sid != p->stat.sid)
+			return refuse_owned(c, t, "is in the session of its parent, the init");
 	}
 	return 0;
 }
 
 int userns_check(struct dump_ctx *ctx)
 {
+	int r;
+
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct dump_task *t = &ctx->tasks[i];
-		int r;
 
-		/* Whatever its own user namespace: the pid namespace's owner counts. */
-		if ((r = check_pid_owner(ctx, t)) < 0)
+		if (owned_init(ctx, t) && (r = check_owned(ctx, i)) < 0)
 			return r;
 		if (t->zombie || user_host(ctx, t->ns[0].id[NS_USER]))
 			continue;
@@ -394,14 +428,6 @@ static int check_entry(struct restore_ctx *ctx, uint32_t id, const UsernsEntry *
 			return log_error_ret(-EOPNOTSUPP, "can't restore: user namespace %u has a "
 							  "limit %s, which this kernel lacks", id,
 					     e->limits[i]->name);
-	}
-	for (size_t i = 0; i < ctx->nr_ns; i++) {
-		const NsEntry *o = ctx->ns[i].e;
-
-		if (ctx->ns[i].kind == NSK_PID && !o->host && o->owner == id)
-			return log_error_ret(-EOPNOTSUPP, "can't restore: pid namespace %zu is owned "
-							  "by user namespace %u (not supported yet)",
-					     i + 1, id);
 	}
 	return check_with_parent(ctx, id, e);
 }
@@ -592,17 +618,53 @@ int userns_restore_limits(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* Is the caller in the user namespace of descriptor fd? */
+static bool inside(int fd)
+{
+	struct stat a, b;
+
+	return !stat("/proc/self/ns/user", &a) && !fstat(fd, &b) && a.st_ino == b.st_ino &&
+	       a.st_dev == b.st_dev;
+}
+
+int userns_fd_to_enter(struct restore_ctx *ctx, int idx)
+{
+	uint32_t id = ctx->tasks[idx].pe->ns->id[NS_USER];
+
+	if (!id || ns_entry(ctx, id)->host || inside(ns_fd(ctx, id)))
+		return -1;
+	return ns_fd(ctx, id);
+}
+
+int userns_enter_owner(struct restore_ctx *ctx, int idx, uint32_t owner)
+{
+	const struct restore_task *t = &ctx->tasks[idx];
+	const CredsEntry *c = t->core->creds;
+
+	/* Groups as nestor sees them, while it still may set them. */
+	if (setgroups(c->n_groups, c->groups))
+		return log_error_errno(-errno, "cannot set the groups of task %d", t->pid);
+	if (setns(ns_fd(ctx, owner), CLONE_NEWUSER))
+		return log_error_errno(-errno, "cannot enter user namespace %u to make task %d",
+				       owner, t->pid);
+	return 0;
+}
+
 int userns_enter_task(struct restore_ctx *ctx, int idx, struct rst_args *a)
 {
 	const struct restore_task *t = &ctx->tasks[idx];
 	const CredsEntry *c = t->core->creds;
 	uint32_t id = t->pe->ns->id[NS_USER];
+	bool outside = inside(ctx->host_ns_fds[NSK_USER]);
 
 	if (!id || ns_entry(ctx, id)->host)
 		return 0;
-	if (setgroups(c->n_groups, c->groups))
+	/* An owned init was born inside its namespace's owner, its groups set. */
+	if (outside && setgroups(c->n_groups, c->groups))
 		return log_error_errno(-errno, "cannot set the groups of task %d", t->pid);
 	a->creds.nr_groups = RST_KEEP_GROUPS;
+	if (inside(ns_fd(ctx, id)))
+		return 0;
 	if (setns(ns_fd(ctx, id), CLONE_NEWUSER))
 		return log_error_errno(-errno, "task %d cannot enter its user namespace", t->pid);
 	return 0;

@@ -17,6 +17,11 @@ int userns_restore_limits(struct restore_ctx *ctx);
  * sees them; the blob then leaves them), then into its user namespace. */
 struct rst_args;
 int userns_enter_task(struct restore_ctx *ctx, int idx, struct rst_args *a);
+/* In the helper that clones task idx, an owned init: its groups, then into
+ * owner, the user namespace owning its pid namespace. */
+int userns_enter_owner(struct restore_ctx *ctx, int idx, uint32_t owner);
+/* A descriptor of task idx's user namespace if the caller is not in it yet, else -1. */
+int userns_fd_to_enter(struct restore_ctx *ctx, int idx);
 
 /* An id map (lines "first lower_first count") the kernel would take. */
 bool userns_map_ok(UsernsExtent *const *m, size_t n);

@@ -75,7 +75,74 @@ struct progress {
 	 * failed restore kills it whatever became of its parent, and never a
 	 * stranger that took its pid since. */
 	int *pidfds;
+	/* nestor's helpers it traces (the cloners and proxies of owned inits):
+	 * pids and pidfds, killed with the tree on failure. */
+	pid_t *helper_pids;
+	int *helper_fds;
+	size_t nr_helpers;
+	/* The cursor assist (ns/pid-owned.c): one clone at a time. */
+	struct assist { pid_t pid; int idx, fd; } *assists;
+	size_t nr_assists; /* queued, the first one running when busy */
+	bool assist_busy;
+	long assist_saved;
+	/* Owned inits that came out with a wrong pid, killed by their helpers. */
+	pid_t *victims;
+	size_t nr_victims;
 };
+
+/* Once: the task of that pid may yet be made, and die for real. */
+static bool is_victim(struct progress *pg, pid_t pid)
+{
+	for (size_t i = 0; i < pg->nr_victims; i++)
+		if (pg->victims[i] == pid) {
+			pg->victims[i] = pg->victims[--pg->nr_victims];
+			return true;
+		}
+	return false;
+}
+
+/* A wrong clone with a pid of the tree: its death is none of the task's, nor its pidfd. */
+static int note_victim(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
+{
+	int idx = pstree_index(ctx, pid);
+	pid_t *v = realloc(pg->victims, (pg->nr_victims + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	pg->victims = v;
+	v[pg->nr_victims++] = pid;
+	if (idx >= 0 && pg->pidfds[idx] >= 0) {
+		close(pg->pidfds[idx]);
+		pg->pidfds[idx] = -1;
+	}
+	return 0;
+}
+
+static bool is_helper(const struct progress *pg, pid_t pid)
+{
+	for (size_t i = 0; i < pg->nr_helpers; i++)
+		if (pg->helper_pids[i] == pid)
+			return true;
+	return false;
+}
+
+static void note_helper(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
+{
+	pid_t *p;
+	int *f;
+
+	if (is_helper(pg, pid))
+		return;
+	p = realloc(pg->helper_pids, (pg->nr_helpers + 1) * sizeof(*p));
+	if (p)
+		pg->helper_pids = p;
+	f = p ? realloc(pg->helper_fds, (pg->nr_helpers + 1) * sizeof(*f)) : NULL;
+	if (!f)
+		return;
+	pg->helper_fds = f;
+	p[pg->nr_helpers] = pid;
+	f[pg->nr_helpers++] = fd_move_above(sys_pidfd_open(pid, 0), ctx->fd_base + 1);
+}
 
 /* A task nestor traces or fathered, seen alive: it is one of the tree's. */
 static void note_task(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
@@ -84,6 +151,67 @@ static void note_task(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
 
 	if (idx >= 0 && pg->pidfds[idx] < 0)
 		pg->pidfds[idx] = fd_move_above(sys_pidfd_open(pid, 0), ctx->fd_base + 1);
+	/* A task that is none of the tree's stops: one of the helpers, traced by birth. */
+	if (idx < 0 && pstree_owner(ctx, pid) < 0)
+		note_helper(ctx, pg, pid);
+}
+
+/* The next queued clone gets its cursors, then its word to go. */
+static int assist_next(struct restore_ctx *ctx, struct progress *pg)
+{
+	struct assist *a = pg->assists;
+	char path[64];
+	int fd, r;
+
+	if (pg->assist_busy || !pg->nr_assists)
+		return 0;
+	/* Everything but the word itself before the cursors: strangers fork
+	 * on the machine's level meanwhile, so the gap to the clone is kept short. */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", a->pid, a->fd);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot reach the helper of task %d",
+				       ctx->tasks[a->idx].pid);
+	if ((r = pidns_assist_begin(ctx, a->idx, &pg->assist_saved)) < 0) {
+		close(fd);
+		return r;
+	}
+	pg->assist_busy = true;
+	if (write(fd, "g", 1) != 1)
+		r = log_error_errno(-errno, "cannot wake the helper of task %d",
+				    ctx->tasks[a->idx].pid);
+	close(fd);
+	/* The machine's cursor goes back as soon as the pid is taken: the
+	 * next pids after it are often the tree's too. */
+	if (r == 0 && pidns_assist_taken(ctx, a->idx)) {
+		pidns_assist_end(pg->assist_saved);
+		pg->assist_saved = -1;
+	}
+	return r;
+}
+
+static int on_assist(struct restore_ctx *ctx, struct progress *pg, const struct rst_status *st)
+{
+	struct assist *a;
+
+	if (st->step == RST_STEP_ASSISTED) {
+		if (!pg->assist_busy)
+			return log_error_ret(-EIO, "a helper said it cloned unasked");
+		pidns_assist_end(pg->assist_saved);
+		pg->assist_busy = false;
+		if (st->len && st->len < INT32_MAX && note_victim(ctx, pg, st->len) < 0)
+			return -ENOMEM;
+		memmove(pg->assists, pg->assists + 1, --pg->nr_assists * sizeof(*a));
+		return st->err < 0 ? st->err : assist_next(ctx, pg); /* the helper logged why */
+	}
+	if (st->addr >= ctx->nr_tasks || !pidns_owned_init(ctx, st->addr) || st->len > INT32_MAX)
+		return log_error_ret(-EIO, "a helper asked for the wrong task");
+	a = realloc(pg->assists, (pg->nr_assists + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	pg->assists = a;
+	a[pg->nr_assists++] = (struct assist){ st->pid, (int)st->addr, (int)st->len };
+	return assist_next(ctx, pg);
 }
 
 /* Reads what the tasks said; an error a task reported ends the restore. */
@@ -92,8 +220,15 @@ static int drain_status(struct restore_ctx *ctx, struct channels *ch, struct pro
 	struct rst_status st;
 
 	while (read(ch->status_rd, &st, sizeof(st)) == sizeof(st)) {
-		int idx = pstree_index(ctx, st.pid);
+		int idx = pstree_index(ctx, st.pid), r;
 
+		if (st.step == RST_STEP_CHILD) /* a task or a helper, which logged why */
+			return st.err < 0 ? st.err : -EIO;
+		if (st.step == RST_STEP_ASSIST || st.step == RST_STEP_ASSISTED) {
+			if ((r = on_assist(ctx, pg, &st)) < 0)
+				return r;
+			continue;
+		}
 		if (idx < 0)
 			return log_error_ret(-EIO, "an unknown task %d spoke", st.pid);
 		switch (st.step) {
@@ -179,6 +314,11 @@ static int on_exit_event(struct restore_ctx *ctx, struct channels *ch, pid_t pid
 {
 	int idx = pstree_index(ctx, pid), r;
 
+	/* A helper, or an owned init of the wrong pid that its helper killed. */
+	if (idx < 0 || is_victim(pg, pid)) {
+		pr_debug("helper %d exited", pid);
+		return 0;
+	}
 	if (idx >= 0 && !is_live(&ctx->tasks[idx])) {
 		pg->zombies_gone++;
 		return 0;
@@ -442,6 +582,9 @@ static void kill_tree(struct restore_ctx *ctx, struct progress *pg)
 		for (size_t i = 0; i < ctx->nr_tasks; i++)
 			if (pg->pidfds[i] >= 0)
 				sys_pidfd_send_signal(pg->pidfds[i], SIGKILL);
+		for (size_t i = 0; i < pg->nr_helpers; i++)
+			if (pg->helper_fds[i] >= 0)
+				sys_pidfd_send_signal(pg->helper_fds[i], SIGKILL);
 		more = find_unseen(ctx, pg);
 	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -557,6 +700,15 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (pg.pidfds[i] >= 0)
 			close(pg.pidfds[i]);
+	for (size_t i = 0; i < pg.nr_helpers; i++)
+		if (pg.helper_fds[i] >= 0)
+			close(pg.helper_fds[i]);
+	if (pg.assist_busy)
+		pidns_assist_end(pg.assist_saved);
 	free(pg.pidfds);
+	free(pg.helper_pids);
+	free(pg.helper_fds);
+	free(pg.assists);
+	free(pg.victims);
 	return r < 0 ? r : root;
 }

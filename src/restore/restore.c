@@ -109,7 +109,7 @@ static int read_images(struct restore_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = read_task_images(ctx, &ctx->tasks[i])) < 0)
 			return r;
-	return 0;
+	return pidns_validate_owned(ctx);
 }
 
 static int validate_fds(struct restore_ctx *ctx, struct restore_task *t)

@@ -147,7 +147,7 @@ __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx,
 	if ((r = join_group(ctx, idx, ch)) < 0 || (r = fown_restore_task(ctx, t)) < 0)
 		goto fail;
 	if (t->zombie) {
-		r = zombie_exit(t->pe);
+		r = zombie_exit(t->pe, userns_fd_to_enter(ctx, idx));
 		goto fail;
 	}
 	/* Last of all, once its children exist: into its user namespace. */

@@ -277,6 +277,8 @@ enum {
 	RST_STEP_READY = 100, /* the child is about to enter the blob at region addr/len */
 	RST_STEP_CHILD,       /* the child failed before the blob, and said why */
 	RST_STEP_CREATED,     /* the task set its session and group and forked its children */
+	RST_STEP_ASSIST,      /* a helper cloning task addr waits on its fd len for the cursors */
+	RST_STEP_ASSISTED,    /* that helper's clone is done (err) */
 };
 
 #endif

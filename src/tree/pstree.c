@@ -390,7 +390,7 @@ int pstree_write(struct dump_ctx *ctx)
 		e.sid = t->stat.sid;
 		e.has_exit_status = t->zombie;
 		e.exit_status = t->exit_status;
-		if (t->zombie && (r = zombie_dump(t, &e)) < 0)
+		if (t->zombie && (r = zombie_dump(ctx, t, &e)) < 0)
 			break;
 		e.n_threads = t->nr_threads;
 		e.threads = ANEW_ARRAY(uint32_t, t->nr_threads + 1);

@@ -7,7 +7,9 @@
  * died of sent to the thread itself, which takes it before the queued ones.
  */
 #define LOG_PREFIX "zombie: "
+#include <sched.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,13 +20,30 @@
 #include "core/log.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "ns/userns.h"
 #include "tree/zombie.h"
 
 #define NSIG_K 64
 #define SA_RESTORER_K 0x04000000
 #define BIT(sig) (1ULL << ((sig) - 1))
 
-int zombie_dump(const struct dump_task *t, PstreeEntry *e)
+/* Its ids, as its own user namespace shows them. */
+static int dump_creds(const struct dump_ctx *ctx, const struct dump_task *t, PstreeEntry *e)
+{
+	CredsEntry c = CREDS_ENTRY__INIT;
+
+	e->zombie_uids = arena_memdup(t->status.uid, sizeof(t->status.uid));
+	e->zombie_gids = arena_memdup(t->status.gid, sizeof(t->status.gid));
+	if (!e->zombie_uids || !e->zombie_gids)
+		return -ENOMEM;
+	e->n_zombie_uids = e->n_zombie_gids = 4;
+	c.uids = e->zombie_uids;
+	c.gids = e->zombie_gids;
+	c.n_uids = c.n_gids = 4;
+	return userns_creds_inside(ctx, t, &c);
+}
+
+int zombie_dump(const struct dump_ctx *ctx, const struct dump_task *t, PstreeEntry *e)
 {
 	uint64_t cur[16], max[16];
 	_cleanup_free_ char *buf = NULL;
@@ -56,7 +75,7 @@ int zombie_dump(const struct dump_task *t, PstreeEntry *e)
 	e->zombie_sig_ign = t->status.sig_ign;
 	e->zombie_sig_cgt = t->status.sig_cgt;
 	e->zombie_shd_pnd = t->status.shd_pnd;
-	return 0;
+	return dump_creds(ctx, t, e);
 }
 
 bool zombie_valid(const PstreeEntry *e)
@@ -64,6 +83,8 @@ bool zombie_valid(const PstreeEntry *e)
 	return !(e->n_zombie_rlimits % 2 || e->n_zombie_rlimits > 2 * RLIM_NLIMITS ||
 		 (e->zombie_comm && strlen(e->zombie_comm) > 15) ||
 		 (e->zombie_sig_ign & e->zombie_sig_cgt) ||
+		 (e->n_zombie_uids && e->n_zombie_uids != 4) ||
+		 (e->n_zombie_gids && e->n_zombie_gids != 4) ||
 		 ((e->zombie_sig_ign | e->zombie_sig_cgt) & (BIT(SIGKILL) | BIT(SIGSTOP))));
 }
 
@@ -122,7 +143,21 @@ static void queue_pending(uint64_t set)
 			kill(getpid(), sig);
 }
 
-int zombie_exit(const PstreeEntry *e)
+/* Last, once nothing it does needs nestor's privilege any more. */
+static int set_creds(const PstreeEntry *e, int userns_fd)
+{
+	const uint32_t *u = e->zombie_uids, *g = e->zombie_gids;
+
+	if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER))
+		return log_error_errno(-errno, "zombie %u cannot enter its user namespace", e->pid);
+	if (e->n_zombie_gids && (setresgid(g[0], g[1], g[2]) || setfsgid(g[3]) < 0))
+		return log_error_errno(-errno, "cannot set the gids of zombie %u", e->pid);
+	if (e->n_zombie_uids && (setresuid(u[0], u[1], u[2]) || setfsuid(u[3]) < 0))
+		return log_error_errno(-errno, "cannot set the uids of zombie %u", e->pid);
+	return 0;
+}
+
+int zombie_exit(const PstreeEntry *e, int userns_fd)
 {
 	int term = WIFSIGNALED(e->exit_status) ? WTERMSIG(e->exit_status) : 0, r;
 	uint64_t mask = e->zombie_sig_blk;
@@ -135,7 +170,8 @@ int zombie_exit(const PstreeEntry *e)
 	/* Its own core limit, and no core file written at restore. */
 	if (term && prctl(PR_SET_DUMPABLE, 0))
 		return log_error_errno(-errno, "cannot make zombie %u non-dumpable", e->pid);
-	if ((r = set_limits(e)) < 0 || (r = set_actions(e, term)) < 0)
+	if ((r = set_limits(e)) < 0 || (r = set_actions(e, term)) < 0 ||
+	    (r = set_creds(e, userns_fd)) < 0)
 		return r;
 	queue_pending(e->zombie_shd_pnd);
 	if (term) {

@@ -645,7 +645,11 @@ static void setup(void)
 		if ((e = pthread_create(&thread, NULL, spin_thread, NULL)))
 			fail("pthread_create: %s", strerror(e));
 	} else if (!strcmp(mode, "ns-user-pid")) {
-		/* A pid namespace our user namespace owns, its init our child. */
+		/*
+		 * A pid namespace our user namespace owns, its init our child,
+		 * a session leader whose child is in its session: made by a
+		 * proxy outside it at restore, the child could not be.
+		 */
 		enter_ns(CLONE_NEWUSER, "user");
 		map_root();
 		if (unshare(CLONE_NEWPID))
@@ -653,10 +657,20 @@ static void setup(void)
 		child = fork();
 		if (child < 0)
 			fail("fork: %m");
-		if (child == 0)
+		if (child == 0) {
+			if (setsid() < 0 || (child = fork()) < 0)
+				_exit(1);
+			if (child == 0) {
+				char self[32] = "";
+
+				if (readlink("/proc/self", self, sizeof(self) - 1) > 0)
+					put_file("aux", "%s", self);
+			}
 			for (;;)
 				pause();
-		put_file("aux", "%d", child);
+		}
+		for (int i = 0; i < 500 && access("aux", F_OK); i++)
+			usleep(10000);
 	} else if (!strcmp(mode, "ns-net")) {
 		/* More than loopback alone: a second address on it. */
 		struct ifreq ifr = { .ifr_name = "lo:1" };
