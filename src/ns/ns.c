@@ -30,6 +30,7 @@ static const struct ns_kind_ops *const kind_ops[] = {
 	&net_ns_ops,
 	&user_ns_ops,
 	&ipc_ns_ops,
+	&mnt_ns_ops,
 };
 
 const struct ns_kind ns_kinds[NS_NR_KINDS] = {
@@ -260,6 +261,11 @@ static int check_thread(struct dump_ctx *ctx, struct dump_task *t, size_t k)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: %s has a time namespace for its "
 						  "children other than its own (not supported yet)",
 				     who);
+	/* setns() into a mount namespace needs a task whose fs info is its own:
+	 * a thread's always is its process's. */
+	if (k && ids->id[NS_MNT] != t->ns[0].id[NS_MNT])
+		return log_error_ret(-EOPNOTSUPP, "can't dump: %s is in a mount namespace other "
+						  "than its process's (not supported yet)", who);
 	/* A thread's children are made by its main thread at restore. */
 	if (k && ids->id[NS_PID_FOR_CHILDREN] != ids->id[NS_PID])
 		return log_error_ret(-EOPNOTSUPP, "can't dump: %s has a pid namespace for its "

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -666,7 +667,13 @@ static void setup(void)
 			fail("cannot add 127.0.0.2: %m");
 		close(sk);
 	} else if (!strcmp(mode, "ns-mnt")) {
+		/* A copy of nestor's is made again; one with a mount of its own is not. */
+		char dir[4096];
+
 		enter_ns(CLONE_NEWNS, "mnt");
+		snprintf(dir, sizeof(dir), "%s/mnt", workdir);
+		if (mkdir(dir, 0755) || mount("badtask", dir, "tmpfs", 0, "size=4k"))
+			fail("cannot mount a tmpfs on %s: %m", dir);
 	} else if (!strcmp(mode, "seccomp")) {
 		setup_seccomp();
 	} else if (!strcmp(mode, "fown_thread")) {
