@@ -17,7 +17,6 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -298,76 +297,15 @@ static struct seen *seen;
 static size_t nr_seen;
 static struct mtree own_tree;
 
-/* All a pipe gives until its end, NUL-terminated. */
-static int read_pipe(int fd, char **ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 + 1 > cap) {
-			char *nb = cap + 65536 > MAX_MOUNTINFO ? NULL : realloc(buf, cap + 65536);
-
-			if (!nb)
-				return -EFBIG;
-			buf = nb;
-			cap += 65536;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = 0;
-	*ret = steal_ptr(buf);
-	return 0;
-}
-
-/* mountinfo as a child of nestor inside nsfd reads it (nsfd -1: nestor's own). */
+/* mountinfo as nestor (nsfd -1) or a child of nestor inside nsfd reads it. */
 static int read_mountinfo(int nsfd, struct mtree *ret)
 {
-	int p[2], status, r;
-	pid_t pid;
+	int r = nsfd < 0 ? read_file_at(AT_FDCWD, "/proc/self/mountinfo", &ret->buf, MAX_MOUNTINFO) :
+			   ns_read_file(nsfd, CLONE_NEWNS, "/proc/self/mountinfo", &ret->buf);
 
-	if (nsfd < 0) {
-		if ((r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", &ret->buf,
-				      MAX_MOUNTINFO)) < 0)
-			return log_error_errno(r, "cannot read /proc/self/mountinfo");
-		return mnt_parse(ret->buf, ret) < 0 ?
-			       log_error_ret(-EINVAL, "cannot parse /proc/self/mountinfo") : 0;
-	}
-	if (pipe2(p, O_CLOEXEC))
-		return log_error_errno(-errno, "cannot make a pipe");
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return log_error_errno(-errno, "cannot fork");
-	}
-	if (pid == 0) {
-		_cleanup_free_ char *buf = NULL;
-
-		close(p[0]);
-		if (setns(nsfd, CLONE_NEWNS) ||
-		    read_file_at(AT_FDCWD, "/proc/self/mountinfo", &buf, MAX_MOUNTINFO) < 0 ||
-		    write_all(p[1], buf, strlen(buf)) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(p[1]);
-	r = read_pipe(p[0], &ret->buf);
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r >= 0 && !(WIFEXITED(status) && !WEXITSTATUS(status)))
-		r = -EIO;
 	if (r < 0)
-		return log_error_errno(r, "cannot read the mounts of a mount namespace");
+		return log_error_errno(r, "cannot read the mounts of %s",
+				       nsfd < 0 ? "nestor" : "a mount namespace");
 	return mnt_parse(ret->buf, ret) < 0 ? log_error_ret(-EINVAL, "cannot parse mountinfo") : 0;
 }
 

@@ -108,6 +108,7 @@ static int validate_task(const struct restore_ctx *ctx, const struct restore_tas
 		if (!ids_ok(ctx, th, false) || th->id[NS_PID] != e->ns->id[NS_PID] ||
 		    th->id[NS_PID_FOR_CHILDREN] != th->id[NS_PID] ||
 		    th->id[NS_TIME] != e->ns->id[NS_TIME] || th->id[NS_MNT] != e->ns->id[NS_MNT] ||
+		    th->id[NS_CGROUP] != e->ns->id[NS_CGROUP] ||
 		    th->id[NS_TIME_FOR_CHILDREN] != th->id[NS_TIME])
 			return -EINVAL;
 	}

@@ -83,7 +83,7 @@ extern const struct ns_kind_ops uts_ns_ops, ipc_ns_ops;
 extern const struct ns_kind_ops time_ns_ops;
 extern const struct ns_kind_ops net_ns_ops;
 extern const struct ns_kind_ops user_ns_ops;
-extern const struct ns_kind_ops mnt_ns_ops;
+extern const struct ns_kind_ops mnt_ns_ops, cgroup_ns_ops;
 
 /* ---- dump ---- */
 
