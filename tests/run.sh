@@ -2,7 +2,10 @@
 # Checkpoint/restore test runner: starts each test program of tests/zdtm,
 # checkpoints and restores it with nestor as the flavour says, then lets it
 # verify its own state. Usage:
-#   tests/run.sh [--flavour all|restore|twice|leave-running|none] [TEST...]
+#   tests/run.sh [--flavour all|restore|twice|leave-running|ns|uns|none] [TEST...]
+# ns: the test runs under a small init (build/tests/nsinit) in fresh pid, UTS,
+# IPC, mount and network namespaces, a container; the init's tree is dumped
+# and restored. uns: the same inside a new user namespace (0 -> 100000).
 # Env: NESTOR (binary, default build/nestor), ZDTM_BUILD (default build),
 # ZDTM_TIMEOUT (seconds per wait, default 10), ZDTM_NESTOR_TIMEOUT (per nestor
 # run, default 60), ZDTM_KEEP=1 keeps the work dirs of failed tests.
@@ -40,8 +43,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $flavour in
-all) flavours=(none restore twice leave-running) ;;
-restore|twice|leave-running|none) flavours=("$flavour") ;;
+all) flavours=(none restore twice leave-running ns uns) ;;
+restore|twice|leave-running|ns|uns|none) flavours=("$flavour") ;;
 *) echo "run.sh: unknown flavour '$flavour'" >&2; exit 2 ;;
 esac
 if [ ${#tests[@]} -eq 0 ]; then
@@ -58,7 +61,9 @@ fi
 
 workdirs=()
 pid=
+tpid=
 wd=
+nsinit_bin=$build/tests/nsinit
 
 cleanup() {
 	kill_test
@@ -185,7 +190,7 @@ checkpoint() {
 	fi
 	case $1 in
 	none) sleep 0.1; snap_check "$before" "$wd/snap.control" control ;;
-	restore) dump "$wd/img" && restore "$wd/img" && snap_check "$before" "$wd/snap.after" restore ;;
+	restore|ns|uns) dump "$wd/img" && restore "$wd/img" && snap_check "$before" "$wd/snap.after" restore ;;
 	twice)
 		dump "$wd/img" && restore "$wd/img" && snap_check "$before" "$wd/snap.after" restore &&
 			dump "$wd/img2" && restore "$wd/img2" &&
@@ -226,7 +231,26 @@ exec_test() {
 	# The test reads its parent at start: let the shell that forked us exit
 	# first, so that it is our subreaper from the start, as after a restore.
 	wait_until 5 parent_is "$BASHPID" "$reaper"
+	case $2 in
+	ns) exec "$nsinit_bin" "$1" "$wd" </dev/null >"$wd/out.log" 2>&1 ;;
+	uns) exec "$nsinit_bin" -u "$1" "$wd" </dev/null >"$wd/out.log" 2>&1 ;;
+	esac
 	exec setsid "$1" "$wd" </dev/null >"$wd/out.log" 2>&1
+}
+
+# ns, uns: the pid of the init (the tree's root, dumped) once its launcher is
+# gone, and of the test (which the runner signals) once the init made it.
+nsinit_pids() {
+	if ! wait_until "$timeout_s" test -s "$wd/nsinit.pid"; then
+		reason="nsinit wrote no pid: $(head -n 1 "$wd/out.log" 2>/dev/null)"
+		return 1
+	fi
+	pid=$(cat "$wd/nsinit.pid")
+	# (An init gone already: its test ended before it was ready, said below.)
+	if ! wait_until "$timeout_s" parent_is "$pid" "$reaper" && alive "$pid"; then
+		reason="the init $pid is not the subreaper's child"
+		return 1
+	fi
 }
 
 # run_one NAME FLAVOUR: sets verdict to PASS, SKIP or FAIL and reason.
@@ -244,7 +268,8 @@ run_one() {
 	fi
 	# Double fork: the test is the subreaper's child from the start, like a
 	# restored task, and the subreaper reaps it the moment it dies.
-	pid=$(exec_test "$bin" & echo $!)
+	pid=$(exec_test "$bin" "$2" & echo $!)
+	case $2 in ns|uns) nsinit_pids || return ;; esac
 	if ! wait_until "$timeout_s" ready_or_exited; then
 		reason="not ready after ${timeout_s}s"
 		return
@@ -257,13 +282,15 @@ run_one() {
 		esac
 		return
 	fi
-	sid=$(stat_of "$pid" && echo "${st[3]}")
-	if [ "$sid" != "$pid" ]; then
+	tpid=$pid
+	case $2 in ns|uns) tpid=$(cat "$wd/nsinit.test" 2>/dev/null) ;; esac
+	sid=$(stat_of "$tpid" && echo "${st[3]}")
+	if [ -z "$tpid" ] || [ "$sid" != "$tpid" ]; then
 		reason="test is not a session leader (sid $sid), setsid must not fork"
 		return
 	fi
 	checkpoint "$2" || return
-	kill -TERM "$pid" 2>/dev/null
+	kill -TERM "$tpid" 2>/dev/null
 	if ! wait_until "$timeout_s" finished; then
 		reason="no result ${timeout_s}s after SIGTERM (task state '$(state "$pid")')"
 		return

@@ -14,12 +14,17 @@ ZDTM_LIB    := $(BUILD)/tests/lib/zdtm.o
 # none: it selects AVX/AVX-512 per function with target attributes, so the
 # rest of the program still runs on a CPU without them.
 
-tests-bin: $(BUILD)/tests/subreaper $(BUILD)/tests/snapshot $(ZDTM_LIB) $(ZDTM_BINS)
+tests-bin: $(BUILD)/tests/subreaper $(BUILD)/tests/snapshot $(BUILD)/tests/nsinit $(ZDTM_LIB) $(ZDTM_BINS)
 
 # The state of a tree as /proc shows it, compared by tests/run.sh.
 $(BUILD)/tests/snapshot: tests/snapshot.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ZDTM_CFLAGS) -O2 -Wno-format-truncation -o $@ $<
+
+# The init of tests/run.sh's ns and uns flavours.
+$(BUILD)/tests/nsinit: tests/nsinit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ZDTM_CFLAGS) -o $@ $<
 
 $(BUILD)/tests/subreaper: tests/subreaper.c
 	@mkdir -p $(dir $@)

@@ -28,6 +28,10 @@ const struct img_desc img_descs[IMG_NR_TYPES] = {
 	/* One per IPC namespace, ipc-ID.img, and its POSIX queues' messages, ipcmq-ID.img. */
 	[IMG_IPC] = { "ipc", 0x4e455310, &ipc_ns_entry__descriptor, true },
 	[IMG_IPC_MQ] = { "ipcmq", 0x4e455311, &ipc_mq_msg_entry__descriptor, true },
+	/* One per mount namespace copied from nestor's: mntns-ID.img. */
+	[IMG_MNTNS] = { "mntns", 0x4e455312, &mntns_entry__descriptor, true },
+	/* One per cgroup namespace: cgroupns-ID.img. */
+	[IMG_CGROUPNS] = { "cgroupns", 0x4e455313, &cgroupns_entry__descriptor, true },
 };
 
 struct img_head {

@@ -20,6 +20,8 @@
 #include "netns.pb-c.h"
 #include "userns.pb-c.h"
 #include "ipc.pb-c.h"
+#include "mntns.pb-c.h"
+#include "cgroupns.pb-c.h"
 
 #define IMG_VERSION 1
 #define IMG_MAX_ENTRY (512u << 20)
@@ -39,6 +41,8 @@ enum img_type {
 	IMG_BACKLOG,
 	IMG_IPC,
 	IMG_IPC_MQ,
+	IMG_MNTNS,
+	IMG_CGROUPNS,
 	IMG_NR_TYPES,
 };
 

@@ -63,6 +63,10 @@ struct restore_ns {
 	int depth;  /* pid kind: levels below nestor's */
 };
 
+/* What a child of nestor inside nsfd (of kind flag: it setns()es) reads
+ * from path, NUL-terminated in *ret (to free); -errno on failure. */
+int ns_read_file(int nsfd, int flag, const char *path, char **ret);
+
 /* pid.c */
 int pidns_check(struct dump_ctx *ctx);
 int pidns_fill_pstree(const struct dump_ctx *ctx, const struct dump_task *t, PstreeEntry *e);

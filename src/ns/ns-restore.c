@@ -107,7 +107,8 @@ static int validate_task(const struct restore_ctx *ctx, const struct restore_tas
 
 		if (!ids_ok(ctx, th, false) || th->id[NS_PID] != e->ns->id[NS_PID] ||
 		    th->id[NS_PID_FOR_CHILDREN] != th->id[NS_PID] ||
-		    th->id[NS_TIME] != e->ns->id[NS_TIME] ||
+		    th->id[NS_TIME] != e->ns->id[NS_TIME] || th->id[NS_MNT] != e->ns->id[NS_MNT] ||
+		    th->id[NS_CGROUP] != e->ns->id[NS_CGROUP] ||
 		    th->id[NS_TIME_FOR_CHILDREN] != th->id[NS_TIME])
 			return -EINVAL;
 	}
@@ -188,7 +189,9 @@ static __attribute__((noreturn)) void make_child(struct restore_ctx *ctx, uint32
 	int r = 0;
 	char c;
 
-	if (n->e->owner && setns(ns_fd(ctx, n->e->owner), CLONE_NEWUSER))
+	if (ops->pre_owner)
+		r = ops->pre_owner(ctx, id);
+	if (r == 0 && n->e->owner && setns(ns_fd(ctx, n->e->owner), CLONE_NEWUSER))
 		r = log_error_errno(-errno, "cannot enter user namespace %u to make namespace %u",
 				    n->e->owner, id);
 	if (r == 0 && ops->prepare)

@@ -30,6 +30,8 @@ static const struct ns_kind_ops *const kind_ops[] = {
 	&net_ns_ops,
 	&user_ns_ops,
 	&ipc_ns_ops,
+	&mnt_ns_ops,
+	&cgroup_ns_ops,
 };
 
 const struct ns_kind ns_kinds[NS_NR_KINDS] = {
@@ -79,6 +81,76 @@ const struct ns_kind_ops *ns_ops_of(int kind)
 }
 
 /* ---- dump ---- */
+
+#define NS_READ_MAX (8u << 20)
+
+/* All a pipe gives until its end, NUL-terminated. */
+static int read_pipe(int fd, char **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4096 + 1 > cap) {
+			char *nb = cap + 65536 > NS_READ_MAX ? NULL : realloc(buf, cap + 65536);
+
+			if (!nb)
+				return -EFBIG;
+			buf = nb;
+			cap += 65536;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = 0;
+	*ret = steal_ptr(buf);
+	return 0;
+}
+
+/* What a child of nestor inside nsfd (of kind flag) reads from path. */
+int ns_read_file(int nsfd, int flag, const char *path, char **ret)
+{
+	int p[2], status, r;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return log_error_errno(-errno, "cannot make a pipe");
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return log_error_errno(-errno, "cannot fork");
+	}
+	if (pid == 0) {
+		_cleanup_free_ char *buf = NULL;
+
+		close(p[0]);
+		if (setns(nsfd, flag) || read_file_at(AT_FDCWD, path, &buf, NS_READ_MAX) < 0 ||
+		    write_all(p[1], buf, strlen(buf)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	r = read_pipe(p[0], ret);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r >= 0 && !(WIFEXITED(status) && !WEXITSTATUS(status)))
+		r = -EIO;
+	if (r < 0) {
+		free(*ret);
+		*ret = NULL;
+	}
+	return r;
+}
+
 
 /* nestor's own namespaces, by kind: inode and a descriptor to come back to. */
 static struct {
@@ -260,6 +332,14 @@ static int check_thread(struct dump_ctx *ctx, struct dump_task *t, size_t k)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: %s has a time namespace for its "
 						  "children other than its own (not supported yet)",
 				     who);
+	/* setns() into a mount namespace needs a task whose fs info is its own:
+	 * a thread's always is its process's. */
+	if (k && ids->id[NS_MNT] != t->ns[0].id[NS_MNT])
+		return log_error_ret(-EOPNOTSUPP, "can't dump: %s is in a mount namespace other "
+						  "than its process's (not supported yet)", who);
+	if (k && ids->id[NS_CGROUP] != t->ns[0].id[NS_CGROUP])
+		return log_error_ret(-EOPNOTSUPP, "can't dump: %s is in a cgroup namespace other "
+						  "than its process's (not supported yet)", who);
 	/* A thread's children are made by its main thread at restore. */
 	if (k && ids->id[NS_PID_FOR_CHILDREN] != ids->id[NS_PID])
 		return log_error_ret(-EOPNOTSUPP, "can't dump: %s has a pid namespace for its "

@@ -52,6 +52,9 @@ struct ns_kind_ops {
 	/* Reads and checks the kind's image(s) before anything is made; may keep
 	 * what it read in *ns_priv(ctx, id). */
 	int (*validate)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: in the process that makes namespace id, before it enters
+	 * the owner user namespace (mount: into the namespace it copies). */
+	int (*pre_owner)(struct restore_ctx *ctx, uint32_t id);
 	/* Optional: in the process that makes namespace id, inside its owner
 	 * user namespace, just before it unshares (user: the owner's uid). */
 	int (*prepare)(struct restore_ctx *ctx, uint32_t id);
@@ -80,6 +83,7 @@ extern const struct ns_kind_ops uts_ns_ops, ipc_ns_ops;
 extern const struct ns_kind_ops time_ns_ops;
 extern const struct ns_kind_ops net_ns_ops;
 extern const struct ns_kind_ops user_ns_ops;
+extern const struct ns_kind_ops mnt_ns_ops, cgroup_ns_ops;
 
 /* ---- dump ---- */
 

@@ -249,6 +249,12 @@ int cgroup_dump(struct dump_task *t)
 
 /* ---- restore ---- */
 
+/* nestor's cgroup namespace, seen at validation: a task in another reads
+ * its /proc/self/cgroup from that one's root, which is no line of ours. */
+static dev_t own_cgns_dev;
+static ino_t own_cgns_ino;
+
+
 /* Lines whose cgroup was found here already: the tasks of a tree share most. */
 static char *proven[64];
 static size_t nr_proven;
@@ -291,8 +297,23 @@ static int validate_lines(pid_t pid, uint32_t tid, char **lines, size_t n)
 	return 0;
 }
 
+bool cgroup_exists(const char *line)
+{
+	char dir[4200];
+	struct stat st;
+
+	return cgroup_dir(line, dir, sizeof(dir) - 16) >= 0 && !stat(dir, &st) &&
+	       S_ISDIR(st.st_mode);
+}
+
 int cgroup_validate(struct restore_task *t)
 {
+	struct stat st;
+
+	if (!own_cgns_ino && !stat("/proc/self/ns/cgroup", &st)) {
+		own_cgns_dev = st.st_dev;
+		own_cgns_ino = st.st_ino;
+	}
 	const TaskCoreEntry *c = t->core;
 	int r = validate_lines(t->pid, t->pid, c->cgroups, c->n_cgroups);
 
@@ -321,6 +342,19 @@ static int enter(const char *line, const char *file, const char *who)
 	return write_file_at(AT_FDCWD, dir, who);
 }
 
+int cgroup_enter(const char *line)
+{
+	return enter(line, "cgroup.procs", "0");
+}
+
+static bool in_own_cgns(void)
+{
+	struct stat st;
+
+	return !stat("/proc/self/ns/cgroup", &st) && st.st_ino == own_cgns_ino &&
+	       st.st_dev == own_cgns_dev;
+}
+
 /*
  * A move costs a grace period (0.5 to 10 ms here): hierarchies where the
  * task, born in nestor's cgroups, already is are left alone.
@@ -334,7 +368,7 @@ int cgroup_restore(struct restore_task *t)
 
 	if (!own)
 		return -ENOMEM;
-	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &buf, 1 << 20) < 0 ||
+	if (!in_own_cgns() || read_file_at(AT_FDCWD, "/proc/self/cgroup", &buf, 1 << 20) < 0 ||
 	    cgroup_parse(buf, own, MAX_LINES, &n_own) < 0)
 		n_own = 0; /* then every line is written */
 	for (size_t i = 0; i < c->n_cgroups; i++) {

@@ -14,6 +14,11 @@ int cgroup_parse(char *text, char **lines, size_t max, size_t *ret_n);
 /* The directory of a cgroup line under the mounts of mountinfo text. */
 int cgroup_mount_dir(const char *mountinfo, const char *line, char *dir, size_t len);
 
+/* Whether the cgroup of a line exists here (under nestor's mounts). */
+bool cgroup_exists(const char *line);
+/* Moves the caller into the cgroup of a line (its hierarchy's cgroup.procs). */
+int cgroup_enter(const char *line);
+
 /* Every hierarchy's line of the task, and its threads' lines of their own. */
 int cgroup_dump(struct dump_task *t);
 /* Refuses cgroups that do not exist here (one line, naming them). */

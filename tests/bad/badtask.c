@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -612,7 +613,24 @@ static void setup(void)
 		/* A descriptor of its own UTS namespace. */
 		place_fd(open("/proc/self/ns/uts", O_RDONLY), 5);
 	} else if (!strcmp(mode, "ns-cgroup")) {
+		/* Made in a pids cgroup of its own, then back out of it (and the cgroup
+		 * removed): outside its namespace's root, which nestor cannot make. */
+		char dir[128], procs[160];
+		int fd;
+
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids/nestor-bad-%d", getpid());
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+		if (mkdir(dir, 0755))
+			fail("mkdir %s: %m", dir);
+		fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			fail("cannot enter %s: %m", dir);
+		close(fd);
 		enter_ns(CLONE_NEWCGROUP, "cgroup");
+		fd = open("/sys/fs/cgroup/pids/cgroup.procs", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1 || rmdir(dir))
+			fail("cannot leave %s: %m", dir);
+		close(fd);
 	} else if (!strcmp(mode, "ns-time")) {
 		/* Only our children would be in it. */
 		enter_ns(0x80 /* CLONE_NEWTIME */, "time_for_children");
@@ -685,7 +703,13 @@ static void setup(void)
 			fail("cannot add 127.0.0.2: %m");
 		close(sk);
 	} else if (!strcmp(mode, "ns-mnt")) {
+		/* A copy of nestor's is made again; one with a mount of its own is not. */
+		char dir[4096];
+
 		enter_ns(CLONE_NEWNS, "mnt");
+		snprintf(dir, sizeof(dir), "%s/mnt", workdir);
+		if (mkdir(dir, 0755) || mount("badtask", dir, "tmpfs", 0, "size=4k"))
+			fail("cannot mount a tmpfs on %s: %m", dir);
 	} else if (!strcmp(mode, "seccomp")) {
 		setup_seccomp();
 	} else if (!strcmp(mode, "fown_thread")) {

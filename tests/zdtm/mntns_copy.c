@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mntns_copy: mount namespaces that are copies of the runner's (nestor's),
+ * differing only in propagation, with peer groups shared across them.
+ * a unshares one and makes every mount shared (groups of its own), then
+ * /dev unbindable; a1, its child, unshares a copy of a's (peers of a's
+ * mounts, /dev still unbindable) and makes /proc private; b unshares one,
+ * makes every mount shared, and b1 copies it and makes all slaves of b's;
+ * c stays in the runner's. The root records each task's mountinfo as
+ * propagation patterns (peer groups renamed in order of first appearance
+ * over the whole tree, ids dropped) and compares after restore; then it
+ * proves the groups work: a tmpfs mounted in a's namespace shows in a1's
+ * (peers) but not in b's, one mounted in b's shows in b1's (slave).
+ * c and the root share the runner's namespace, a, a1, b, b1 each have one.
+ */
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "tree.h"
+
+#define MAX_GROUPS 4096
+
+static uint32_t gfrom[MAX_GROUPS];
+static size_t ngroups;
+
+static unsigned label(uint32_t g)
+{
+	for (size_t i = 0; i < ngroups; i++)
+		if (gfrom[i] == g)
+			return i + 1;
+	if (ngroups == MAX_GROUPS)
+		fail("too many peer groups");
+	gfrom[ngroups++] = g;
+	return ngroups;
+}
+
+/* One task's mounts: "point tags" lines, peer groups as labels. */
+static void pattern(pid_t pid, char *out, size_t len)
+{
+	static char text[1 << 20];
+	char path[64], *save = NULL;
+	size_t o = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	if (read_file(path, text, sizeof(text)) < 0)
+		fail("read %s: %m", path);
+	out[0] = 0;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char point[4096], *dash = strstr(l, " - "), *w, *s2 = NULL;
+		int field = 0;
+
+		if (!dash || sscanf(l, "%*s %*s %*s %*s %4095s", point) != 1)
+			fail("bad mountinfo line %s", l);
+		*dash = 0;
+		o += snprintf(out + o, len - o, "%s", point);
+		for (w = strtok_r(l, " ", &s2); w; w = strtok_r(NULL, " ", &s2), field++) {
+			unsigned long g;
+
+			if (field < 6)
+				continue;
+			if (sscanf(w, "shared:%lu", &g) == 1)
+				o += snprintf(out + o, len - o, " shared:%u", label(g));
+			else if (sscanf(w, "master:%lu", &g) == 1)
+				o += snprintf(out + o, len - o, " master:%u", label(g));
+			else if (!strcmp(w, "unbindable"))
+				o += snprintf(out + o, len - o, " unbindable");
+		}
+		o += snprintf(out + o, len - o, "\n");
+		if (o >= len)
+			fail("mountinfo of %d too long", pid);
+	}
+}
+
+static ino_t mnt_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	if (stat(path, &st))
+		fail("stat %s: %m", path);
+	return st.st_ino;
+}
+
+static void set(const char *path, unsigned long flags)
+{
+	if (mount(NULL, path, NULL, flags, NULL))
+		tree_fail("mount --make %#lx %s: %m", flags, path);
+}
+
+static void member(int tag)
+{
+	tree_ready(tag);
+	test_waitsig();
+	tree_pass();
+}
+
+static bool shows(pid_t pid, const char *point)
+{
+	static char text[1 << 20];
+	char path[64], want[4200];
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	if (read_file(path, text, sizeof(text)) < 0)
+		fail("read %s: %m", path);
+	snprintf(want, sizeof(want), " %s ", point);
+	return strstr(text, want) != NULL;
+}
+
+/* Mounts a tmpfs on dir inside pid's mount namespace, then comes back. */
+static void mount_in(pid_t pid, const char *dir, bool on)
+{
+	char path[64];
+	int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (own < 0 || fd < 0 || setns(fd, CLONE_NEWNS))
+		fail("enter the mount namespace of %d: %m", pid);
+	if (on ? mount("mntns_copy", dir, "tmpfs", 0, "size=4k") : umount2(dir, MNT_DETACH))
+		fail("%s %s in %d: %m", on ? "mount" : "umount", dir, pid);
+	if (setns(own, CLONE_NEWNS))
+		fail("back to our mount namespace: %m");
+	close(fd);
+	close(own);
+}
+
+int main(int argc, char **argv)
+{
+	static char before[6][1 << 16], after[6][1 << 16];
+	pid_t p[6]; /* root, a, a1, b, b1, c */
+	const char *names[6] = { "root", "a", "a1", "b", "b1", "c" };
+	char *dir;
+	int ch[2], chb[2];
+
+	test_init(argc, argv);
+	tree_init();
+	tree_barrier_init();
+	dir = test_path("prop");
+	if (mkdir(dir, 0755) || pipe(ch) || pipe(chb))
+		fail("set-up: %m");
+	p[0] = getpid();
+	if ((p[1] = tree_fork("a")) == 0) {
+		pid_t a1;
+
+		if (unshare(CLONE_NEWNS))
+			tree_fail("unshare: %m");
+		set("/", MS_SHARED | MS_REC);
+		set("/dev", MS_UNBINDABLE);
+		if ((a1 = tree_fork("a1")) == 0) {
+			if (unshare(CLONE_NEWNS))
+				tree_fail("unshare: %m");
+			set("/proc", MS_PRIVATE);
+			member(2);
+		}
+		if (write(ch[1], &a1, sizeof(a1)) != sizeof(a1))
+			tree_fail("write: %m");
+		close(ch[0]);
+		close(ch[1]);
+		close(chb[0]);
+		close(chb[1]);
+		tree_ready(1);
+		test_waitsig();
+		tree_finish(a1, "a1");
+		tree_pass();
+	}
+	if ((p[3] = tree_fork("b")) == 0) {
+		pid_t b1;
+
+		if (unshare(CLONE_NEWNS))
+			tree_fail("unshare: %m");
+		set("/", MS_SHARED | MS_REC);
+		if ((b1 = tree_fork("b1")) == 0) {
+			if (unshare(CLONE_NEWNS))
+				tree_fail("unshare: %m");
+			set("/", MS_SLAVE | MS_REC);
+			member(4);
+		}
+		if (write(chb[1], &b1, sizeof(b1)) != sizeof(b1))
+			tree_fail("write: %m");
+		close(ch[0]);
+		close(ch[1]);
+		close(chb[0]);
+		close(chb[1]);
+		tree_ready(3);
+		test_waitsig();
+		tree_finish(b1, "b1");
+		tree_pass();
+	}
+	if ((p[5] = tree_fork("c")) == 0)
+		member(5);
+	close(ch[1]);
+	close(chb[1]);
+	tree_barrier_wait(5, NULL);
+	tree_read_exact(ch[0], &p[2], sizeof(pid_t), "the pid of a1");
+	tree_read_exact(chb[0], &p[4], sizeof(pid_t), "the pid of b1");
+	close(ch[0]);
+	close(chb[0]);
+	for (int i = 0; i < 6; i++)
+		pattern(p[i], before[i], sizeof(before[i]));
+	test_daemon();
+	test_waitsig();
+
+	ngroups = 0;
+	for (int i = 0; i < 6; i++) {
+		pattern(p[i], after[i], sizeof(after[i]));
+		if (strcmp(before[i], after[i]))
+			fail("the mounts of %s differ after restore:\n%s---\n%s", names[i], before[i],
+			     after[i]);
+	}
+	if (mnt_of(p[0]) != mnt_of(p[5]))
+		fail("c is not in the root's mount namespace");
+	for (int i = 1; i < 5; i++)
+		for (int k = 0; k < 6; k++)
+			if (k != i && mnt_of(p[i]) == mnt_of(p[k]))
+				fail("%s and %s share a mount namespace", names[i], names[k]);
+	mount_in(p[1], dir, true);
+	if (!shows(p[2], dir) || shows(p[3], dir) || shows(p[0], dir))
+		fail("a mount in a's namespace is not seen by a1 alone (peers): a1 %d b %d root %d",
+		     shows(p[2], dir), shows(p[3], dir), shows(p[0], dir));
+	mount_in(p[1], dir, false);
+	mount_in(p[3], dir, true);
+	if (!shows(p[4], dir) || shows(p[1], dir) || shows(p[0], dir))
+		fail("a mount in b's namespace is not seen by b1 alone (slave): b1 %d a %d root %d",
+		     shows(p[4], dir), shows(p[1], dir), shows(p[0], dir));
+	mount_in(p[3], dir, false);
+	tree_finish(p[1], "a");
+	tree_finish(p[3], "b");
+	tree_finish(p[5], "c");
+	pass();
+}
