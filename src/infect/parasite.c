@@ -9,7 +9,7 @@
  * and then it holds the blob, the parasite's answers and stack, and a slot
  * per thread: the buffers of that thread's remote calls and the signal
  * frame that takes it back to its own registers, signal mask and xsave
- * area. A thread nestor runs code in is parked (ptrace.c) at the entry of
+ * area. A thread nestor runs code in is parked (park.c) at the entry of
  * a harmless syscall followed by the cure: if nestor dies, the thread is
  * detached, closes what nestor opened in the task (the main thread) and
  * rt_sigreturns through that frame, and goes on as it was. No
