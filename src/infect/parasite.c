@@ -9,7 +9,7 @@
  * and then it holds the blob, the parasite's answers and stack, and a slot
  * per thread: the buffers of that thread's remote calls and the signal
  * frame that takes it back to its own registers, signal mask and xsave
- * area. A thread nestor runs code in is parked (ptrace.c) at the entry of
+ * area. A thread nestor runs code in is parked (park.c) at the entry of
  * a harmless syscall followed by the cure: if nestor dies, the thread is
  * detached, closes what nestor opened in the task (the main thread) and
  * rt_sigreturns through that frame, and goes on as it was. No
@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include "core/fault.h"
 #include "core/log.h"
+#include "core/pidmap.h"
 #include "infect/parasite.h"
 #include "infect/rop.h"
 #include "infect/sigframe.h"
@@ -47,6 +48,7 @@
 #define PARASITE_STACK (16 << 10)
 #define SCRATCH        4096
 #define XSAVE_BUF      (64 << 10)
+#define STASH_MAX      (1 << 16)
 
 extern const uint8_t _binary_restorer_bin_start[], _binary_restorer_bin_end[];
 
@@ -105,11 +107,7 @@ static void assign_slots(struct dump_task *t, uint64_t base, size_t slot, size_t
 static int listener = -1;
 static struct sockaddr_un listen_addr;
 static socklen_t listen_len;
-static struct {
-	pid_t pid;
-	int fd;
-} stash[64];
-static size_t nr_stash;
+static struct pidmap stash; /* pid -> fd: thousands of tasks connect side by side */
 
 static int listen_once(void)
 {
@@ -137,9 +135,10 @@ static int listen_once(void)
 
 void parasite_cleanup(void)
 {
-	for (size_t i = 0; i < nr_stash; i++)
-		close(stash[i].fd);
-	nr_stash = 0;
+	for (size_t i = 0; i < stash.cap; i++)
+		if (stash.slots[i].pid)
+			close(stash.slots[i].val);
+	pidmap_free(&stash);
 	if (listener >= 0)
 		close(listener);
 	listener = -1;
@@ -148,14 +147,10 @@ void parasite_cleanup(void)
 /* The connection task pid made (it has, connect returned 0 there). */
 static int accept_for(pid_t pid)
 {
-	for (size_t i = 0; i < nr_stash; i++) {
-		if (stash[i].pid == pid) {
-			int fd = stash[i].fd;
+	int stashed = pidmap_take(&stash, pid);
 
-			stash[i] = stash[--nr_stash];
-			return fd;
-		}
-	}
+	if (stashed >= 0)
+		return stashed;
 	for (;;) {
 		struct ucred uc;
 		socklen_t len = sizeof(uc);
@@ -168,12 +163,9 @@ static int accept_for(pid_t pid)
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.pid == pid)
 			return fd;
 		/* Another task's (or a stranger's: the name is visible to all). */
-		if (nr_stash < ARRAY_SIZE(stash) && uc.pid > 0) {
-			stash[nr_stash].pid = uc.pid;
-			stash[nr_stash++].fd = fd;
-		} else {
+		if (uc.pid <= 0 || pidmap_get(&stash, uc.pid) >= 0 || stash.nr >= STASH_MAX ||
+		    pidmap_put(&stash, uc.pid, fd) < 0)
 			close(fd);
-		}
 	}
 }
 
