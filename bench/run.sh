@@ -186,11 +186,12 @@ ratio_median() {
 }
 
 # stats FILE: "median min" of the numbers in FILE (median of an even count:
-# the mean of the middle two).
+# the mean of the middle two). %.0f, not %d: the awk here (mawk) clamps %d
+# to 2^31-1, so every time above 2.147 s in nanoseconds came out 2147483647.
 stats() {
 	sort -n "$1" | awk '{ v[NR] = $1 } END {
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%d %d\n", m, v[1] }'
+		printf "%.0f %.0f\n", m, v[1] }'
 }
 
 : >"$top/sdump" && : >"$top/srestore"
@@ -198,6 +199,21 @@ stats() {
 echo "nestor bench: $(uname -r), $(nproc) cpus, THP $(sed 's/.*\[\(.*\)\].*/\1/' \
 	/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null), images on a private tmpfs"
 echo
+
+# run_line N: round N's figures, each one the summary is made of (its ratios
+# are the medians of these rounds' ratios, its sizes the median of these).
+run_line() {
+	local d fd r fr sz
+	d=$(tail -n 1 "$top/dump_$mode") fd=$(tail -n 1 "$top/fdump_$mode")
+	r=$(tail -n 1 "$top/restore_$mode") fr=$(tail -n 1 "$top/frestore_$mode")
+	sz=$(tail -n 1 "$top/size_$mode")
+	awk -v i="$1" -v d="$d" -v fd="$fd" -v r="$r" -v fr="$fr" -v sz="$sz" \
+		-v reaped="$reaped_ms" -v v="${verdict%% *}" 'BEGIN {
+		printf "   run %d: dump %6.3f s (floor %6.3f s, ratio %.2f, reaped %d ms after)", \
+			i, d / 1e9, fd / 1e9, fd / d, reaped
+		printf "   restore %6.3f s (floor %6.3f s, ratio %.2f)   image %.2f MiB   memory %s\n", \
+			r / 1e9, fr / 1e9, fr / r, sz / 1048576, v }'
+}
 
 # big MODE: the big-memory rounds one way; figures into $top/*_MODE.
 big() {
@@ -226,11 +242,7 @@ big() {
 		[ "${verdict%% *}" = OK ] || fail "restored memhog $pid: $verdict"
 		kill_workload
 		rm -rf "$img/d"
-		printf '   run %d: dump %6.3f s (floor %6.3f s, reaped %d ms after)   restore %6.3f s (floor %6.3f s)   %s\n' \
-			"$i" "$(tail -n 1 "$top/dump_$mode")e-9" "$(tail -n 1 "$top/fdump_$mode")e-9" \
-			"$reaped_ms" \
-			"$(tail -n 1 "$top/restore_$mode")e-9" "$(tail -n 1 "$top/frestore_$mode")e-9" \
-			"memory ${verdict%% *}"
+		run_line "$i"
 	done
 }
 for m in $modes; do
