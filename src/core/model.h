@@ -114,10 +114,13 @@ struct restore_task {
 	pid_t pid;
 	int parent;  /* index, -1 for the root */
 	int creator; /* the task that forks it: its parent, or a helper */
+	/* The tasks it forks, in tree order: the first, then each one's next; -1 ends. */
+	int first_made, next_made;
 	PstreeEntry *pe;
 	bool zombie;
 	bool helper; /* exits once it has made its members */
 	bool shared_files; /* its fd table is shared with another task of the tree */
+	bool takes_flocks; /* a flock of the tree shows its pid (files/locks.c) */
 	TaskCoreEntry *core;
 	MmEntry *mm; /* NULL for a task sharing its owner's (vm_owner) */
 	FdinfoEntry *fdinfo;

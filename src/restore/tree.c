@@ -71,12 +71,9 @@ int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 		return r;
 	if (e->sid != e->pid && e->pgid == e->pid && setpgid(0, 0))
 		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
-	for (size_t k = idx + 1; k < ctx->nr_tasks; k++) {
-		if (ctx->tasks[k].creator != idx)
-			continue;
+	for (int k = t->first_made; k >= 0; k = ctx->tasks[k].next_made)
 		if ((r = fork_task(ctx, k, ch)) < 0)
 			return r;
-	}
 	return pidns_finish(ctx, idx);
 }
 
@@ -108,25 +105,39 @@ int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
  * the task had pending, so it is consumed here (the task's own pending
  * signals are queued afterwards).
  */
+/* Child k of task idx, if a zombie-to-be, has exited (not reaped). */
+static int wait_zombie(struct restore_ctx *ctx, int idx, int k, bool *any)
+{
+	siginfo_t si;
+
+	if (ctx->tasks[k].parent != idx || !ctx->tasks[k].zombie)
+		return 0;
+	if (waitid(P_PID, pidns_pid_seen_by(ctx, k, idx), &si, WEXITED | WNOWAIT))
+		return log_error_errno(-errno, "cannot wait for zombie %d", ctx->tasks[k].pid);
+	*any = true;
+	return 0;
+}
+
 int settle_zombies(struct restore_ctx *ctx, int idx)
 {
 	bool any = false;
+	int r;
 
-	for (size_t k = idx + 1; k < ctx->nr_tasks; k++) {
+	/* Its children are what it made, and what the helpers it made made. */
+	for (int k = ctx->tasks[idx].first_made; k >= 0; k = ctx->tasks[k].next_made) {
 		struct restore_task *c = &ctx->tasks[k];
-		siginfo_t si;
 
 		/* Helpers never existed: reap them. Zombies stay for the task to reap. */
-		if (c->helper && c->creator == idx) {
+		if (c->helper) {
 			if (waitpid(pidns_pid_seen_by(ctx, k, idx), NULL, 0) < 0)
 				return log_error_errno(-errno, "cannot reap helper %d", c->pid);
 			any = true;
+			for (int m = c->first_made; m >= 0; m = ctx->tasks[m].next_made)
+				if ((r = wait_zombie(ctx, idx, m, &any)) < 0)
+					return r;
+		} else if ((r = wait_zombie(ctx, idx, k, &any)) < 0) {
+			return r;
 		}
-		if (c->parent != idx || !c->zombie)
-			continue;
-		if (waitid(P_PID, pidns_pid_seen_by(ctx, k, idx), &si, WEXITED | WNOWAIT))
-			return log_error_errno(-errno, "cannot wait for zombie %d", c->pid);
-		any = true;
 	}
 	if (any) {
 		sigset_t chld;
