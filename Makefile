@@ -92,6 +92,7 @@ bench: deps
 	$(MAKE) all
 	./bench/run.sh
 	./bench/cow.sh
+	./bench/scale.sh
 
 fuzz: deps
 	$(MAKE) $(BUILD)/fuzz/image-fuzz $(BUILD)/fuzz/restore-fuzz
