@@ -4,6 +4,7 @@
 #ifndef NESTOR_MODEL_H
 #define NESTOR_MODEL_H
 
+#include "core/region.h"
 #include <stdbool.h>
 #include <sys/types.h>
 #include "core/image.h"
@@ -124,6 +125,7 @@ struct restore_task {
 	TaskCoreEntry *core;
 	MmEntry *mm; /* NULL for a task sharing its owner's (vm_owner) */
 	FdinfoEntry *fdinfo;
+	struct region images; /* core, mm and fdinfo live there (core/region.h) */
 	/*
 	 * Memory shared between processes (CLONE_VM): the owner is the group's
 	 * topmost task and rebuilds the memory; each sharer (rank 1, 2, ... in

@@ -58,6 +58,51 @@ pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 	return pid;
 }
 
+/* Whether a child forked from now on gets the images of task k and of all it makes. */
+static int keep_images(struct restore_ctx *ctx, int k, bool keep)
+{
+	int r = region_fork(&ctx->tasks[k].images, keep);
+
+	if (r < 0)
+		return log_error_errno(r, "cannot mark the images of task %d", ctx->tasks[k].pid);
+	for (int m = ctx->tasks[k].first_made; m >= 0; m = ctx->tasks[m].next_made)
+		if ((r = keep_images(ctx, m, keep)) < 0)
+			return r;
+	return 0;
+}
+
+/*
+ * Each child gets the images of its ancestors and of its own subtree, not
+ * its siblings': a root forking 10,000 children copied the page tables of
+ * all their images each time. Not in memory shared with another task, whose
+ * marks would change under it.
+ */
+static int fork_trimmed(struct restore_ctx *ctx, int idx, int k, struct channels *ch)
+{
+	const struct restore_task *t = &ctx->tasks[idx];
+	bool trim = t->vm_owner < 0 && !t->nr_sharers;
+	int r;
+
+	if (trim && (r = keep_images(ctx, k, true)) < 0)
+		return r;
+	if ((r = fork_task(ctx, k, ch)) < 0)
+		return r;
+	return trim ? keep_images(ctx, k, false) : 0;
+}
+
+static int trim_images(struct restore_ctx *ctx, int idx)
+{
+	const struct restore_task *t = &ctx->tasks[idx];
+	int r;
+
+	if (t->vm_owner >= 0 || t->nr_sharers)
+		return 0;
+	for (int k = t->first_made; k >= 0; k = ctx->tasks[k].next_made)
+		if ((r = keep_images(ctx, k, false)) < 0)
+			return r;
+	return 0;
+}
+
 /* Session and own group first, then the children: they inherit both. */
 int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
@@ -71,8 +116,10 @@ int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 		return r;
 	if (e->sid != e->pid && e->pgid == e->pid && setpgid(0, 0))
 		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
+	if ((r = trim_images(ctx, idx)) < 0)
+		return r;
 	for (int k = t->first_made; k >= 0; k = ctx->tasks[k].next_made)
-		if ((r = fork_task(ctx, k, ch)) < 0)
+		if ((r = fork_trimmed(ctx, idx, k, ch)) < 0)
 			return r;
 	return pidns_finish(ctx, idx);
 }
