@@ -93,6 +93,7 @@ bench: deps
 	./bench/run.sh
 	./bench/cow.sh
 	./bench/nested.sh
+	./bench/scale.sh
 
 fuzz: deps
 	$(MAKE) $(BUILD)/fuzz/image-fuzz $(BUILD)/fuzz/restore-fuzz

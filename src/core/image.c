@@ -143,6 +143,9 @@ int img_write(struct img *img, const void *msg)
 	return 0;
 }
 
+/* Where messages are unpacked (and freed): the heap, or a region (core/region.h). */
+static ProtobufCAllocator *unpack_alloc;
+
 int img_decode(enum img_type type, const uint8_t *buf, size_t len, void **ret)
 {
 	uint32_t hdr[2];
@@ -155,7 +158,7 @@ int img_decode(enum img_type type, const uint8_t *buf, size_t len, void **ret)
 		return -ENODATA;
 	if (crc32c(0, buf + 8, hdr[0]) != hdr[1])
 		return -EBADMSG;
-	m = protobuf_c_message_unpack(img_descs[type].msg, NULL, hdr[0], buf + 8);
+	m = protobuf_c_message_unpack(img_descs[type].msg, unpack_alloc, hdr[0], buf + 8);
 	if (!m)
 		return -EBADMSG;
 	*ret = m;
@@ -267,7 +270,12 @@ void img_free(enum img_type type, void *msg)
 {
 	(void)type;
 	if (msg)
-		protobuf_c_message_free_unpacked(msg, NULL);
+		protobuf_c_message_free_unpacked(msg, unpack_alloc);
+}
+
+void img_set_allocator(ProtobufCAllocator *a)
+{
+	unpack_alloc = a;
 }
 
 int img_type_of(const char *name)

@@ -73,6 +73,8 @@ int img_write(struct img *img, const void *msg);
 int img_read(struct img *img, void **ret);
 /* Reads the one entry an image of this type must hold. */
 int img_read_one(int dirfd, enum img_type type, int pid, void **ret);
+/* Messages are unpacked, and freed, with a from now on (NULL: the heap's). */
+void img_set_allocator(ProtobufCAllocator *a);
 int img_write_one(int dirfd, enum img_type type, int pid, const void *msg);
 /* The same, under another name (written first, renamed into place later). */
 int img_write_one_named(int dirfd, enum img_type type, const char *name, const void *msg);

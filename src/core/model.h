@@ -4,6 +4,7 @@
 #ifndef NESTOR_MODEL_H
 #define NESTOR_MODEL_H
 
+#include "core/region.h"
 #include <stdbool.h>
 #include <sys/types.h>
 #include "core/image.h"
@@ -114,13 +115,17 @@ struct restore_task {
 	pid_t pid;
 	int parent;  /* index, -1 for the root */
 	int creator; /* the task that forks it: its parent, or a helper */
+	/* The tasks it forks, in tree order: the first, then each one's next; -1 ends. */
+	int first_made, next_made;
 	PstreeEntry *pe;
 	bool zombie;
 	bool helper; /* exits once it has made its members */
 	bool shared_files; /* its fd table is shared with another task of the tree */
+	bool takes_flocks; /* a flock of the tree shows its pid (files/locks.c) */
 	TaskCoreEntry *core;
 	MmEntry *mm; /* NULL for a task sharing its owner's (vm_owner) */
 	FdinfoEntry *fdinfo;
+	struct region images; /* core, mm and fdinfo live there (core/region.h) */
 	/*
 	 * Memory shared between processes (CLONE_VM): the owner is the group's
 	 * topmost task and rebuilds the memory; each sharer (rank 1, 2, ... in

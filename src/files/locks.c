@@ -18,6 +18,7 @@
 #include "files/locks.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "tree/pstree.h"
 
 static int parse_line(pid_t pid, int fd, const char *line, LockEntry *e)
 {
@@ -136,12 +137,11 @@ static int lock_description(int fd, const LockEntry *e)
 }
 
 /* The task of the tree whose pid a flock shows (it took the lock), or NULL. */
-static const struct restore_task *flock_taker(const struct restore_ctx *ctx, const LockEntry *e)
+static struct restore_task *flock_taker(struct restore_ctx *ctx, const LockEntry *e)
 {
-	for (size_t i = 0; e->kind == LOCK_KIND_FLOCK && e->has_pid && i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pid == e->pid)
-			return &ctx->tasks[i];
-	return NULL;
+	int i = e->kind == LOCK_KIND_FLOCK && e->has_pid ? pstree_index(ctx, e->pid) : -1;
+
+	return i >= 0 ? &ctx->tasks[i] : NULL;
 }
 
 int locks_restore_descriptions(struct restore_ctx *ctx)
@@ -151,9 +151,13 @@ int locks_restore_descriptions(struct restore_ctx *ctx)
 
 		for (size_t i = 0; t->fdinfo && i < t->fdinfo->n_locks; i++) {
 			const LockEntry *e = t->fdinfo->locks[i];
+			struct restore_task *taker = flock_taker(ctx, e);
 			int r;
 
-			if (e->kind == LOCK_KIND_POSIX || flock_taker(ctx, e))
+			/* Each task of a big tree must not look through every lock of it. */
+			if (taker)
+				taker->takes_flocks = true;
+			if (e->kind == LOCK_KIND_POSIX || taker)
 				continue;
 			r = lock_description(ctx->file_fds[file_of(t, e->fd)], e);
 			if (r < 0)
@@ -186,13 +190,10 @@ void locks_fill_args(const struct restore_task *t, struct rst_args *a)
 static bool taken_by_other(const struct restore_ctx *ctx, const struct restore_task *t,
 			   const LockEntry *e)
 {
-	if (!e->has_pid || e->pid == t->pid)
-		return false;
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pid == e->pid && ctx->tasks[i].shared_files &&
-		    !ctx->tasks[i].zombie && !ctx->tasks[i].helper)
-			return true;
-	return false;
+	int i = e->has_pid && e->pid != t->pid ? pstree_index(ctx, e->pid) : -1;
+
+	return i >= 0 && ctx->tasks[i].shared_files && !ctx->tasks[i].zombie &&
+	       !ctx->tasks[i].helper;
 }
 
 int locks_restore_late(struct restore_ctx *ctx, struct restore_task *t, struct remote *rt)
@@ -231,7 +232,7 @@ int locks_restore_late(struct restore_ctx *ctx, struct restore_task *t, struct r
  */
 int locks_restore_flocks(struct restore_ctx *ctx, const struct restore_task *taker)
 {
-	for (size_t k = 0; k < ctx->nr_tasks; k++) {
+	for (size_t k = 0; taker->takes_flocks && k < ctx->nr_tasks; k++) {
 		const struct restore_task *t = &ctx->tasks[k];
 
 		for (size_t i = 0; t->fdinfo && i < t->fdinfo->n_locks; i++) {

@@ -330,13 +330,72 @@ static int on_exit_event(struct restore_ctx *ctx, struct channels *ch, pid_t pid
 			     status);
 }
 
+static int on_event(struct restore_ctx *ctx, struct channels *ch, struct progress *pg, pid_t pid,
+		    int status)
+{
+	if (WIFSTOPPED(status))
+		note_task(ctx, pg, pid);
+	return WIFSTOPPED(status) ? on_stop(ctx, ch, pid, status, pg)
+				  : on_exit_event(ctx, ch, pid, status, pg);
+}
+
+/*
+ * The thread each SIGCHLD names, waited for alone: waitpid(-1) walks every
+ * tracee in the kernel, so a wait per stop of a 10,000-task tree made the
+ * restore quadratic. SIGCHLDs that come while one is pending are lost:
+ * those stops are found by a sweep with waitpid(-1) every SWEEP_NS.
+ */
+#define SWEEP_NS (20 * 1000 * 1000ULL)
+
+static int wait_hinted(struct restore_ctx *ctx, struct channels *ch, struct progress *pg, int sfd,
+		       size_t *ret_n)
+{
+	struct signalfd_siginfo si;
+	int status, r;
+
+	*ret_n = 0;
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		pid_t pid = waitpid(si.ssi_pid, &status, __WALL | WNOHANG);
+
+		if (pid <= 0)
+			continue; /* reported already, or by a sweep */
+		if ((r = on_event(ctx, ch, pg, pid, status)) < 0)
+			return r;
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+static int sweep(struct restore_ctx *ctx, struct channels *ch, struct progress *pg, size_t *ret_n)
+{
+	int status, r;
+	pid_t pid;
+
+	*ret_n = 0;
+	while ((pid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) {
+		if ((r = on_event(ctx, ch, pg, pid, status)) < 0)
+			return r;
+		(*ret_n)++;
+	}
+	if (pid < 0)
+		return log_error_errno(-errno, "cannot wait for the tasks");
+	return 0;
+}
+
+static bool tree_ready(const struct progress *pg)
+{
+	return pg->trapped >= pg->live && pg->zombies_gone >= pg->zombies;
+}
+
 /* Drives the tree through ptrace until every live task sits in its final trap. */
 static int run_tree(struct restore_ctx *ctx, struct channels *ch, struct progress *pg)
 {
-	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + RESTORE_TIMEOUT_NS;
+	uint64_t now = now_ns(CLOCK_MONOTONIC), deadline = now + RESTORE_TIMEOUT_NS;
+	uint64_t next_sweep = now;
+	size_t hinted = 0, swept = 0, n;
 	_cleanup_close_ int sfd = -1;
 	sigset_t chld;
-	int status, r;
+	int r;
 
 	/* Woken by a task's word or by a stop (SIGCHLD), whichever comes first. */
 	sigemptyset(&chld);
@@ -352,32 +411,28 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch, struct progres
 		else
 			pg->live += 1 + ctx->tasks[i].pe->n_threads;
 	}
-	while (pg->trapped < pg->live || pg->zombies_gone < pg->zombies) {
-		pid_t pid;
+	while (!tree_ready(pg)) {
+		struct pollfd p[2] = { { ch->status_rd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
 
-		if ((r = drain_status(ctx, ch, pg)) < 0)
+		if ((r = drain_status(ctx, ch, pg)) < 0 || (r = wait_hinted(ctx, ch, pg, sfd, &n)) < 0)
 			return r;
-		pid = waitpid(-1, &status, __WALL | WNOHANG);
-		if (pid < 0)
-			return log_error_errno(-errno, "cannot wait for the tasks");
-		if (pid == 0) {
-			struct pollfd p[2] = { { ch->status_rd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-			struct signalfd_siginfo si;
-
-			if (now_ns(CLOCK_MONOTONIC) > deadline)
-				return log_error_ret(-ETIMEDOUT, "the tasks took too long to restore");
-			poll(p, 2, 100);
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				;
+		hinted += n;
+		if (n)
+			continue;
+		now = now_ns(CLOCK_MONOTONIC);
+		if (now >= next_sweep) {
+			if ((r = sweep(ctx, ch, pg, &n)) < 0)
+				return r;
+			swept += n;
+			next_sweep = now + SWEEP_NS;
 			continue;
 		}
-		if (WIFSTOPPED(status))
-			note_task(ctx, pg, pid);
-		r = WIFSTOPPED(status) ? on_stop(ctx, ch, pid, status, pg)
-				       : on_exit_event(ctx, ch, pid, status, pg);
-		if (r < 0)
-			return r;
+		if (now > deadline)
+			return log_error_ret(-ETIMEDOUT, "the tasks took too long to restore");
+		poll(p, 2, (next_sweep - now) / 1000000 + 1);
 	}
+	pr_debug("every stop waited for: %zu named by their SIGCHLD, %zu found by sweeps", hinted,
+		 swept);
 	return 0;
 }
 

@@ -59,14 +59,21 @@ static int read_files(struct restore_ctx *ctx)
 
 static int read_task_images(struct restore_ctx *ctx, struct restore_task *t)
 {
+	ProtobufCAllocator in_region;
 	int r;
 
 	if (!is_live(t))
 		return 0;
+	/* A task forks its children with its own images and theirs only (tree.c). */
+	region_allocator(&t->images, &in_region);
+	img_set_allocator(&in_region);
 	if ((r = img_read_one(ctx->dirfd, IMG_CORE, t->pid, (void **)&t->core)) < 0 ||
 	    (t->vm_owner < 0 && (r = img_read_one(ctx->dirfd, IMG_MM, t->pid, (void **)&t->mm)) < 0) ||
-	    (r = img_read_one(ctx->dirfd, IMG_FDINFO, t->pid, (void **)&t->fdinfo)) < 0)
+	    (r = img_read_one(ctx->dirfd, IMG_FDINFO, t->pid, (void **)&t->fdinfo)) < 0) {
+		img_set_allocator(NULL);
 		return r;
+	}
+	img_set_allocator(NULL);
 	return 0;
 }
 
@@ -315,9 +322,8 @@ void restore_ctx_free(struct restore_ctx *ctx)
 	img_free(IMG_INVENTORY, ctx->inv);
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		img_free(IMG_PSTREE, ctx->tasks[i].pe);
-		img_free(IMG_CORE, ctx->tasks[i].core);
-		img_free(IMG_MM, ctx->tasks[i].mm);
-		img_free(IMG_FDINFO, ctx->tasks[i].fdinfo);
+		/* core, mm and fdinfo go with their region. */
+		region_free(&ctx->tasks[i].images);
 	}
 	cow_free(ctx);
 	free(ctx->pid_slots);

@@ -174,8 +174,8 @@ static int make_owned_children(struct restore_ctx *ctx, int idx, struct channels
 		return r;
 	pid = sys_clone3(&ca, sizeof(ca));
 	if (pid == 0) {
-		for (size_t k = idx + 1; k < ctx->nr_tasks; k++)
-			if (ctx->tasks[k].creator == idx && (r = fork_task(ctx, k, ch)) < 0) {
+		for (int k = ctx->tasks[idx].first_made; k >= 0; k = ctx->tasks[k].next_made)
+			if ((r = fork_task(ctx, k, ch)) < 0) {
 				task_report(ch->status_wr, r, RST_STEP_CHILD, 0, 0);
 				_exit(1);
 			}
@@ -270,6 +270,51 @@ pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 	return pid;
 }
 
+/* Whether a child forked from now on gets the images of task k and of all it makes. */
+static int keep_images(struct restore_ctx *ctx, int k, bool keep)
+{
+	int r = region_fork(&ctx->tasks[k].images, keep);
+
+	if (r < 0)
+		return log_error_errno(r, "cannot mark the images of task %d", ctx->tasks[k].pid);
+	for (int m = ctx->tasks[k].first_made; m >= 0; m = ctx->tasks[m].next_made)
+		if ((r = keep_images(ctx, m, keep)) < 0)
+			return r;
+	return 0;
+}
+
+/*
+ * Each child gets the images of its ancestors and of its own subtree, not
+ * its siblings': a root forking 10,000 children copied the page tables of
+ * all their images each time. Not in memory shared with another task, whose
+ * marks would change under it.
+ */
+static int fork_trimmed(struct restore_ctx *ctx, int idx, int k, struct channels *ch)
+{
+	const struct restore_task *t = &ctx->tasks[idx];
+	bool trim = t->vm_owner < 0 && !t->nr_sharers;
+	int r;
+
+	if (trim && (r = keep_images(ctx, k, true)) < 0)
+		return r;
+	if ((r = fork_task(ctx, k, ch)) < 0)
+		return r;
+	return trim ? keep_images(ctx, k, false) : 0;
+}
+
+static int trim_images(struct restore_ctx *ctx, int idx)
+{
+	const struct restore_task *t = &ctx->tasks[idx];
+	int r;
+
+	if (t->vm_owner >= 0 || t->nr_sharers)
+		return 0;
+	for (int k = t->first_made; k >= 0; k = ctx->tasks[k].next_made)
+		if ((r = keep_images(ctx, k, false)) < 0)
+			return r;
+	return 0;
+}
+
 /* Session and own group first, then the children: they inherit both. */
 int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
@@ -283,6 +328,8 @@ int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 		return r;
 	if (e->sid != e->pid && e->pgid == e->pid && setpgid(0, 0))
 		return log_error_errno(-errno, "cannot make task %d a group leader", t->pid);
+	if ((r = trim_images(ctx, idx)) < 0)
+		return r;
 	if (pidns_owned_init(ctx, idx)) {
 		char c;
 
@@ -291,13 +338,11 @@ int make_family(struct restore_ctx *ctx, int idx, struct channels *ch)
 		if (read(t->owned_ready[0], &c, 1) != 1)
 			return log_error_ret(-EPIPE, "task %d: its children were not made", t->pid);
 		close(t->owned_ready[0]);
+		return pidns_finish(ctx, idx);
 	}
-	for (size_t k = idx + 1; k < ctx->nr_tasks && !pidns_owned_init(ctx, idx); k++) {
-		if (ctx->tasks[k].creator != idx)
-			continue;
-		if ((r = fork_task(ctx, k, ch)) < 0)
+	for (int k = t->first_made; k >= 0; k = ctx->tasks[k].next_made)
+		if ((r = fork_trimmed(ctx, idx, k, ch)) < 0)
 			return r;
-	}
 	return pidns_finish(ctx, idx);
 }
 
@@ -329,25 +374,39 @@ int join_group(struct restore_ctx *ctx, int idx, struct channels *ch)
  * the task had pending, so it is consumed here (the task's own pending
  * signals are queued afterwards).
  */
+/* Child k of task idx, if a zombie-to-be, has exited (not reaped). */
+static int wait_zombie(struct restore_ctx *ctx, int idx, int k, bool *any)
+{
+	siginfo_t si;
+
+	if (ctx->tasks[k].parent != idx || !ctx->tasks[k].zombie)
+		return 0;
+	if (waitid(P_PID, pidns_pid_seen_by(ctx, k, idx), &si, WEXITED | WNOWAIT))
+		return log_error_errno(-errno, "cannot wait for zombie %d", ctx->tasks[k].pid);
+	*any = true;
+	return 0;
+}
+
 int settle_zombies(struct restore_ctx *ctx, int idx)
 {
 	bool any = false;
+	int r;
 
-	for (size_t k = idx + 1; k < ctx->nr_tasks; k++) {
+	/* Its children are what it made, and what the helpers it made made. */
+	for (int k = ctx->tasks[idx].first_made; k >= 0; k = ctx->tasks[k].next_made) {
 		struct restore_task *c = &ctx->tasks[k];
-		siginfo_t si;
 
 		/* Helpers never existed: reap them. Zombies stay for the task to reap. */
-		if (c->helper && c->creator == idx) {
+		if (c->helper) {
 			if (waitpid(pidns_pid_seen_by(ctx, k, idx), NULL, 0) < 0)
 				return log_error_errno(-errno, "cannot reap helper %d", c->pid);
 			any = true;
+			for (int m = c->first_made; m >= 0; m = ctx->tasks[m].next_made)
+				if ((r = wait_zombie(ctx, idx, m, &any)) < 0)
+					return r;
+		} else if ((r = wait_zombie(ctx, idx, k, &any)) < 0) {
+			return r;
 		}
-		if (c->parent != idx || !c->zombie)
-			continue;
-		if (waitid(P_PID, pidns_pid_seen_by(ctx, k, idx), &si, WEXITED | WNOWAIT))
-			return log_error_errno(-errno, "cannot wait for zombie %d", c->pid);
-		any = true;
 	}
 	if (any) {
 		sigset_t chld;

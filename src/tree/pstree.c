@@ -22,7 +22,7 @@
 #include "tree/thread.h"
 #include "core/util.h"
 
-#define MAX_TASKS 4096
+#define MAX_TASKS 65536 /* a bound for bad images; a tree this big needs pid_max raised */
 #define PID_MAX 4194304 /* the kernel's limit (PID_MAX_LIMIT) */
 
 static struct dump_task *add_task(struct dump_ctx *ctx, pid_t pid, int parent)
@@ -621,6 +621,19 @@ static int validate_session(const struct restore_ctx *ctx, size_t i)
 	return 0;
 }
 
+/* Each task's list of the tasks it forks: a task of a big tree must not look through all. */
+static void link_made(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		ctx->tasks[i].first_made = ctx->tasks[i].next_made = -1;
+	for (size_t i = ctx->nr_tasks; i-- > 1;) {
+		struct restore_task *c = &ctx->tasks[ctx->tasks[i].creator];
+
+		ctx->tasks[i].next_made = c->first_made;
+		c->first_made = i;
+	}
+}
+
 int pstree_read(struct restore_ctx *ctx)
 {
 	struct img img;
@@ -665,5 +678,6 @@ int pstree_read(struct restore_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if ((r = validate_session(ctx, i)) < 0)
 			return r;
+	link_made(ctx);
 	return 0;
 }
