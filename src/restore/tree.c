@@ -75,6 +75,7 @@ static pid_t assisted_clone(struct restore_ctx *ctx, int idx, struct channels *c
 	if (read_word(go, &c) != 1)
 		return log_error_ret(-EPIPE, "task %d: nestor went away", ctx->tasks[idx].pid);
 	pidns_prepare_owned(ctx, idx, &ca, tids);
+	pr_debug("assist: word got, cloning");
 	pid = sys_clone3(&ca, sizeof(ca));
 	if (pid == 0) {
 		char c;
@@ -141,7 +142,7 @@ static __attribute__((noreturn)) void assist_main(struct restore_ctx *ctx, int i
 		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
 			;
 		close(pidfd);
-		pidns_wait_free(ctx, idx);
+		pidns_wait_free(ctx->tasks[idx].pe->ns_pid[0]);
 	}
 	if (r < 0 && pid > 0)
 		sys_pidfd_send_signal(pidfd, SIGKILL);
@@ -258,6 +259,13 @@ pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 	if (t->pe->clone_vm)
 		return vmshare_clone(ctx, idx, &ca, sharer_main, ch);
 	pid_t pid = sys_clone3(&ca, sizeof(ca));
+
+	/* Another process on the machine may hold it for a moment (a fork right
+	 * after a clone that took nestor's cursor for its pid): most go soon. */
+	if (pid < 0 && errno == EEXIST && ctx->pid_nested) {
+		pidns_wait_free(want);
+		pid = sys_clone3(&ca, sizeof(ca));
+	}
 
 	/* nestor makes the root: it goes back to making children in its own. */
 	if (pid != 0 && idx == 0 && (r = pidns_back_home(ctx)) < 0)
