@@ -141,10 +141,11 @@ uint32_t pidns_owner_of_init(const struct restore_ctx *ctx, int idx);
 /* Task idx's pid namespace, and a pid namespace's parent (0: nestor's). */
 uint32_t pidns_of(const struct restore_ctx *ctx, int idx);
 uint32_t pidns_parent_of(const struct restore_ctx *ctx, uint32_t id);
-/* A helper's clone into pid namespace ns with pids no task wants (helpers
- * of different salts never meet); the caller's children go to ns. */
-int pidns_prepare_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
-			struct clone_args *ca, pid_t tids[32]);
+/* A helper's clone (clone3 with ca, set_tid filled here) into pid namespace
+ * ns with pids no task wants at any level (helpers of different salts never
+ * meet); the caller's children go to ns afterwards. fork's returns. */
+pid_t pidns_clone_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
+			struct clone_args *ca);
 /* The owned init's clone from inside its owner: the levels the owner holds. */
 void pidns_prepare_owned(const struct restore_ctx *ctx, int idx, struct clone_args *ca,
 			 pid_t tids[32]);

@@ -135,16 +135,45 @@ static pid_t spare_pid(const struct restore_ctx *ctx, uint32_t ns, int salt)
 	return wanted_max(ctx, ns, ns_pid_depth(ctx, ns)) + 1 + salt;
 }
 
-int pidns_prepare_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
-			struct clone_args *ca, pid_t tids[MAX_NS_LEVEL])
+/* One free on the machine now, above every pid of the tree there. */
+static pid_t host_spare(const struct restore_ctx *ctx, int salt)
 {
-	int n = 0;
+	char path[32];
+	pid_t p = wanted_max(ctx, 0, 0) + 1 + salt;
 
-	for (uint32_t p = canon(ctx, ns); p; p = pidns_parent_of(ctx, p))
-		tids[n++] = spare_pid(ctx, p, salt);
-	ca->set_tid = n ? (uint64_t)tids : 0;
-	ca->set_tid_size = n;
-	return pidns_set_pfc(ctx, ns);
+	for (int i = 0; i < 1000; i++, p++) {
+		snprintf(path, sizeof(path), "/proc/%d", p);
+		if (access(path, F_OK))
+			break;
+	}
+	return p;
+}
+
+pid_t pidns_clone_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
+			struct clone_args *ca)
+{
+	pid_t tids[MAX_NS_LEVEL + 1], pid = -1;
+	int r;
+
+	if ((r = pidns_set_pfc(ctx, ns)) < 0) {
+		errno = -r;
+		return -1;
+	}
+	/* Nestor's level too: a helper with a pid from the machine's cursor
+	 * could hold one a task of the tree is made with while it lives. */
+	for (int k = 0; k < 8; k++) {
+		int n = 0;
+
+		for (uint32_t p = canon(ctx, ns); p; p = pidns_parent_of(ctx, p))
+			tids[n++] = spare_pid(ctx, p, salt);
+		tids[n++] = host_spare(ctx, salt + k * 4099);
+		ca->set_tid = (uint64_t)tids;
+		ca->set_tid_size = n;
+		pid = sys_clone3(ca, sizeof(*ca));
+		if (pid >= 0 || errno != EEXIST)
+			break;
+	}
+	return pid;
 }
 
 void pidns_prepare_owned(const struct restore_ctx *ctx, int idx, struct clone_args *ca,
@@ -204,14 +233,12 @@ int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd, bool last
 static int write_last_pid_in(const struct restore_ctx *ctx, uint32_t ns, long v)
 {
 	struct clone_args ca = { .exit_signal = SIGCHLD };
-	pid_t tids[MAX_NS_LEVEL], pid;
 	char val[24];
 	int status, r;
+	pid_t pid;
 
-	if ((r = pidns_prepare_spare(ctx, ns, 0, &ca, tids)) < 0)
-		return r;
 	snprintf(val, sizeof(val), "%ld", v);
-	pid = sys_clone3(&ca, sizeof(ca));
+	pid = pidns_clone_spare(ctx, ns, 0, &ca);
 	if (pid == 0)
 		_exit(write_file_at(AT_FDCWD, LAST_PID, val) < 0);
 	r = pidns_set_pfc(ctx, 0);
