@@ -298,8 +298,6 @@ run "dump: nestor itself" t_itself
 run "dump: a zombie" t_zombie
 run "dump: a thread id, not a process" t_thread_id
 run "dump: two tasks sharing a memory neither got from the other" t_vm_orphans
-run "dump: a threaded task in another user namespace" dump_refused ns-user-threads -- \
-	"\\bPID\\b" "threads" "user namespace"
 run "dump: a child in the session of an init its user namespace owns" dump_refused ns-user-pid -- \
 	"task AUX\\b" "session of its parent, the init"
 run "dump: a task sharing fs info in another user namespace" dump_refused ns-user-fs -- \

@@ -270,6 +270,11 @@ static int collect_task(struct dump_ctx *ctx, struct dump_task *t)
 	    (r = threads_dump(t)) < 0 || (r = timers_dump(t)) < 0 || (r = seccomp_dump(t)) < 0 ||
 	    (r = cgroup_dump(t)) < 0)
 		return r;
+	/* A thread's own credentials, as its user namespace sees them too. */
+	for (size_t k = 0; k < t->core->n_threads; k++)
+		if (t->core->threads[k]->creds &&
+		    (r = userns_creds_inside(ctx, t, t->core->threads[k]->creds)) < 0)
+			return r;
 	pr_debug("task %d: core and signals collected", t->pid);
 	/* A task sharing its parent's memory: the owner saves it. */
 	if ((r = files_dump_fds(ctx, t)) < 0 || (!t->clone_vm && (r = mem_dump(ctx, t)) < 0))

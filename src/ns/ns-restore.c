@@ -418,9 +418,10 @@ static int keep_fd(struct rst_args *a, int fd)
 }
 
 /* A thread's own namespaces (those a kind fills: uts, ipc), entered in the blob. */
-static int fill_thread(struct restore_ctx *ctx, const PstreeEntry *e, size_t k,
-		       struct rst_thread *th, struct rst_args *a)
+static int fill_thread(struct restore_ctx *ctx, int idx, size_t k, struct rst_thread *th,
+		       struct rst_args *a)
 {
+	const PstreeEntry *e = ctx->tasks[idx].pe;
 	const uint32_t *v = e->thread_pids[k]->nr;
 	size_t n = e->thread_pids[k]->n_nr;
 	int r;
@@ -428,6 +429,8 @@ static int fill_thread(struct restore_ctx *ctx, const PstreeEntry *e, size_t k,
 	th->nr_tid_levels = n;
 	for (size_t j = 0; j < n; j++)
 		th->tid_levels[j] = v[n - 1 - j];
+	th->nr_tid_set = MIN((size_t)pidns_thread_levels(ctx, idx), n);
+	th->assist = th->nr_tid_set < n;
 	for (int s = 0; s < NS_NR_SLOTS; s++) {
 		uint32_t id = e->thread_ns[k]->id[s];
 		int kind = ns_slot_kind(s);
@@ -460,7 +463,7 @@ int ns_fill_args(struct restore_ctx *ctx, int idx, struct rst_args *a)
 		if (k == e->n_threads)
 			return log_error_ret(-EINVAL, "task %u: thread %d is not in pstree.img",
 					     e->pid, th[i].tid);
-		if ((r = fill_thread(ctx, e, k, &th[i], a)) < 0)
+		if ((r = fill_thread(ctx, idx, k, &th[i], a)) < 0)
 			return r;
 	}
 	if (e->n_threads && pidns_pfc_differs(ctx, idx)) {

@@ -163,10 +163,11 @@ uint32_t pidns_owner_of_init(const struct restore_ctx *ctx, int idx);
 /* Task idx's pid namespace, and a pid namespace's parent (0: nestor's). */
 uint32_t pidns_of(const struct restore_ctx *ctx, int idx);
 uint32_t pidns_parent_of(const struct restore_ctx *ctx, uint32_t id);
-/* A helper's clone into pid namespace ns with pids no task wants (helpers
- * of different salts never meet); the caller's children go to ns. */
-int pidns_prepare_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
-			struct clone_args *ca, pid_t tids[32]);
+/* A helper's clone (clone3 with ca, set_tid filled here) into pid namespace
+ * ns with pids no task wants at any level (helpers of different salts never
+ * meet); the caller's children go to ns afterwards. fork's returns. */
+pid_t pidns_clone_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
+			struct clone_args *ca);
 /* The owned init's clone from inside its owner: the levels the owner holds. */
 void pidns_prepare_owned(const struct restore_ctx *ctx, int idx, struct clone_args *ca,
 			 pid_t tids[32]);
@@ -174,14 +175,16 @@ void pidns_prepare_owned(const struct restore_ctx *ctx, int idx, struct clone_ar
  * when last, an error logged); *ret_got its pid at nestor's level. */
 int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd, bool last,
 		    pid_t *ret_got);
-/* Waits (at most 2 s) until task idx's pid at nestor's level is free again. */
-void pidns_wait_free(const struct restore_ctx *ctx, int idx);
+/* Waits (at most 2 s) until pid (nestor's level) is free again. */
+void pidns_wait_free(pid_t pid);
 /* nestor: every outer level's ns_last_pid set for task idx's clone; the
  * machine's own last, its old value in *ret_saved for pidns_assist_end. */
-int pidns_assist_begin(const struct restore_ctx *ctx, int idx, long *ret_saved);
+int pidns_assist_begin(const struct restore_ctx *ctx, int idx, int thread, long *ret_saved);
+/* The levels of task idx's threads it may set itself (all: no assist). */
+int pidns_thread_levels(const struct restore_ctx *ctx, int idx);
 void pidns_assist_end(long saved);
-/* Waits a moment (spinning) until task idx's pid at nestor's level exists. */
-bool pidns_assist_taken(const struct restore_ctx *ctx, int idx);
+/* Waits a moment (spinning) until pid (nestor's level) exists. */
+bool pidns_assist_taken(pid_t pid);
 /* After the task images are read: the shapes around owned inits nestor makes. */
 int pidns_validate_owned(const struct restore_ctx *ctx);
 

@@ -90,6 +90,23 @@ static int inner_levels(const struct restore_ctx *ctx, int idx)
 	return k;
 }
 
+/* The innermost levels of task idx's threads it may set from its own user
+ * namespace, once inside it (the blob makes them there). */
+int pidns_thread_levels(const struct restore_ctx *ctx, int idx)
+{
+	uint32_t u = ctx->tasks[idx].pe->ns->id[NS_USER];
+	int k = 0;
+
+	for (uint32_t p = pidns_of(ctx, idx);; p = pidns_parent_of(ctx, p)) {
+		if (!user_within(ctx, pid_owner(ctx, p), u))
+			break;
+		k++;
+		if (!p)
+			break;
+	}
+	return k;
+}
+
 /* The highest pid any task or thread of the tree has in pid namespace ns (at depth d). */
 static uint32_t wanted_max(const struct restore_ctx *ctx, uint32_t ns, int d)
 {
@@ -118,16 +135,45 @@ static pid_t spare_pid(const struct restore_ctx *ctx, uint32_t ns, int salt)
 	return wanted_max(ctx, ns, ns_pid_depth(ctx, ns)) + 1 + salt;
 }
 
-int pidns_prepare_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
-			struct clone_args *ca, pid_t tids[MAX_NS_LEVEL])
+/* One free on the machine now, above every pid of the tree there. */
+static pid_t host_spare(const struct restore_ctx *ctx, int salt)
 {
-	int n = 0;
+	char path[32];
+	pid_t p = wanted_max(ctx, 0, 0) + 1 + salt;
 
-	for (uint32_t p = canon(ctx, ns); p; p = pidns_parent_of(ctx, p))
-		tids[n++] = spare_pid(ctx, p, salt);
-	ca->set_tid = n ? (uint64_t)tids : 0;
-	ca->set_tid_size = n;
-	return pidns_set_pfc(ctx, ns);
+	for (int i = 0; i < 1000; i++, p++) {
+		snprintf(path, sizeof(path), "/proc/%d", p);
+		if (access(path, F_OK))
+			break;
+	}
+	return p;
+}
+
+pid_t pidns_clone_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
+			struct clone_args *ca)
+{
+	pid_t tids[MAX_NS_LEVEL + 1], pid = -1;
+	int r;
+
+	if ((r = pidns_set_pfc(ctx, ns)) < 0) {
+		errno = -r;
+		return -1;
+	}
+	/* Nestor's level too: a helper with a pid from the machine's cursor
+	 * could hold one a task of the tree is made with while it lives. */
+	for (int k = 0; k < 8; k++) {
+		int n = 0;
+
+		for (uint32_t p = canon(ctx, ns); p; p = pidns_parent_of(ctx, p))
+			tids[n++] = spare_pid(ctx, p, salt);
+		tids[n++] = host_spare(ctx, salt + k * 4099);
+		ca->set_tid = (uint64_t)tids;
+		ca->set_tid_size = n;
+		pid = sys_clone3(ca, sizeof(*ca));
+		if (pid >= 0 || errno != EEXIST)
+			break;
+	}
+	return pid;
 }
 
 void pidns_prepare_owned(const struct restore_ctx *ctx, int idx, struct clone_args *ca,
@@ -187,14 +233,12 @@ int pidns_check_got(const struct restore_ctx *ctx, int idx, int pidfd, bool last
 static int write_last_pid_in(const struct restore_ctx *ctx, uint32_t ns, long v)
 {
 	struct clone_args ca = { .exit_signal = SIGCHLD };
-	pid_t tids[MAX_NS_LEVEL], pid;
 	char val[24];
 	int status, r;
+	pid_t pid;
 
-	if ((r = pidns_prepare_spare(ctx, ns, 0, &ca, tids)) < 0)
-		return r;
 	snprintf(val, sizeof(val), "%ld", v);
-	pid = sys_clone3(&ca, sizeof(ca));
+	pid = pidns_clone_spare(ctx, ns, 0, &ca);
 	if (pid == 0)
 		_exit(write_file_at(AT_FDCWD, LAST_PID, val) < 0);
 	r = pidns_set_pfc(ctx, 0);
@@ -209,11 +253,13 @@ static int write_last_pid_in(const struct restore_ctx *ctx, uint32_t ns, long v)
 	return 0;
 }
 
-int pidns_assist_begin(const struct restore_ctx *ctx, int idx, long *ret_saved)
+int pidns_assist_begin(const struct restore_ctx *ctx, int idx, int thread, long *ret_saved)
 {
 	const PstreeEntry *e = ctx->tasks[idx].pe;
+	const uint32_t *v = thread < 0 ? e->ns_pid : e->thread_pids[thread]->nr;
 	uint32_t ns = pidns_of(ctx, idx);
-	int depth = ns_pid_depth(ctx, ns), outer = depth + 1 - inner_levels(ctx, idx), r;
+	int depth = ns_pid_depth(ctx, ns), r;
+	int outer = depth + 1 - (thread < 0 ? inner_levels(ctx, idx) : pidns_thread_levels(ctx, idx));
 	char val[24];
 	long saved;
 
@@ -221,37 +267,41 @@ int pidns_assist_begin(const struct restore_ctx *ctx, int idx, long *ret_saved)
 	for (int j = depth; j > 0; j--) {
 		ns = pidns_parent_of(ctx, ns);
 		if (j - 1 > 0 && j - 1 < outer &&
-		    (r = write_last_pid_in(ctx, ns, (long)e->ns_pid[j - 1] - 1)) < 0)
+		    (r = write_last_pid_in(ctx, ns, (long)v[j - 1] - 1)) < 0)
 			return r;
 	}
-	/* A pid still held would just be skipped: the cursor gives the next one. */
-	snprintf(val, sizeof(val), "/proc/%u", e->ns_pid[0]);
+	/* A pid still held would just be skipped: the cursor gives the next one.
+	 * Another process's fork may have taken it just now (our last cursor was
+	 * right before it): most go soon. */
+	snprintf(val, sizeof(val), "/proc/%u", v[0]);
 	if (!access(val, F_OK))
-		return log_error_ret(-EEXIST, "can't restore: pid %u is taken", e->ns_pid[0]);
+		pidns_wait_free(v[0]);
+	if (!access(val, F_OK))
+		return log_error_ret(-EEXIST, "can't restore: pid %u is taken", v[0]);
 	saved = read_sysctl_long(LAST_PID, -1);
-	snprintf(val, sizeof(val), "%ld", (long)e->ns_pid[0] - 1);
+	snprintf(val, sizeof(val), "%ld", (long)v[0] - 1);
 	if (saved < 0 || (r = write_file_at(AT_FDCWD, LAST_PID, val)) < 0)
 		return log_error_ret(-EIO, "cannot set " LAST_PID " for task %d", e->pid);
 	*ret_saved = saved;
 	return 0;
 }
 
-void pidns_wait_free(const struct restore_ctx *ctx, int idx)
+void pidns_wait_free(pid_t pid)
 {
 	uint64_t end = now_ns(CLOCK_MONOTONIC) + 2000000000;
 	char path[32];
 
-	snprintf(path, sizeof(path), "/proc/%u", ctx->tasks[idx].pe->ns_pid[0]);
+	snprintf(path, sizeof(path), "/proc/%d", pid);
 	while (!access(path, F_OK) && now_ns(CLOCK_MONOTONIC) < end)
 		usleep(5000);
 }
 
-bool pidns_assist_taken(const struct restore_ctx *ctx, int idx)
+bool pidns_assist_taken(pid_t pid)
 {
 	uint64_t end = now_ns(CLOCK_MONOTONIC) + 200000000;
 	char path[32];
 
-	snprintf(path, sizeof(path), "/proc/%u", ctx->tasks[idx].pe->ns_pid[0]);
+	snprintf(path, sizeof(path), "/proc/%d", pid);
 	while (access(path, F_OK) && now_ns(CLOCK_MONOTONIC) < end)
 		sched_yield();
 	return !access(path, F_OK);

@@ -276,10 +276,6 @@ int userns_check(struct dump_ctx *ctx)
 			return r;
 		if (t->zombie || user_host(ctx, t->ns[0].id[NS_USER]))
 			continue;
-		if (t->nr_threads)
-			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d has threads and is in "
-							  "a user namespace other than nestor's (not "
-							  "supported yet)", t->pid);
 		if (t->clone_fs)
 			return log_error_ret(-EOPNOTSUPP, "can't dump: task %d shares its fs info "
 							  "(CLONE_FS) and is in a user namespace other "

@@ -75,6 +75,7 @@ static pid_t assisted_clone(struct restore_ctx *ctx, int idx, struct channels *c
 	if (read_word(go, &c) != 1)
 		return log_error_ret(-EPIPE, "task %d: nestor went away", ctx->tasks[idx].pid);
 	pidns_prepare_owned(ctx, idx, &ca, tids);
+	pr_debug("assist: word got, cloning");
 	pid = sys_clone3(&ca, sizeof(ca));
 	if (pid == 0) {
 		char c;
@@ -141,7 +142,7 @@ static __attribute__((noreturn)) void assist_main(struct restore_ctx *ctx, int i
 		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
 			;
 		close(pidfd);
-		pidns_wait_free(ctx, idx);
+		pidns_wait_free(ctx->tasks[idx].pe->ns_pid[0]);
 	}
 	if (r < 0 && pid > 0)
 		sys_pidfd_send_signal(pidfd, SIGKILL);
@@ -167,12 +168,9 @@ static bool has_children(const struct restore_ctx *ctx, int idx)
 static int make_owned_children(struct restore_ctx *ctx, int idx, struct channels *ch)
 {
 	struct clone_args ca = { .flags = CLONE_PTRACE, .exit_signal = SIGCHLD };
-	pid_t tids[MAX_NS_LEVEL], pid;
+	pid_t pid = pidns_clone_spare(ctx, pidns_of(ctx, idx), 2 * idx + 2, &ca);
 	int r;
 
-	if ((r = pidns_prepare_spare(ctx, pidns_of(ctx, idx), 2 * idx + 2, &ca, tids)) < 0)
-		return r;
-	pid = sys_clone3(&ca, sizeof(ca));
 	if (pid == 0) {
 		for (int k = ctx->tasks[idx].first_made; k >= 0; k = ctx->tasks[k].next_made)
 			if ((r = fork_task(ctx, k, ch)) < 0) {
@@ -193,9 +191,9 @@ static pid_t fork_owned_init(struct restore_ctx *ctx, int idx, struct channels *
 	/* The init takes the helper's exit signal (CLONE_PARENT). */
 	struct clone_args ca = { .flags = CLONE_PTRACE,
 				 .exit_signal = t->core ? t->core->exit_signal : SIGCHLD };
-	pid_t tids[MAX_NS_LEVEL], pid;
-	int *rd = t->owned_ready, r;
+	int *rd = t->owned_ready, r = 0;
 	sigset_t chld;
+	pid_t pid;
 	struct timespec zero = { 0, 0 };
 
 	/* The helper is in the namespace the creator is in: the init it made comes to the
@@ -207,12 +205,10 @@ static pid_t fork_owned_init(struct restore_ctx *ctx, int idx, struct channels *
 	if (pipe2(rd, O_CLOEXEC) || (rd[0] = fd_move_above(rd[0], ctx->fd_base + 1)) < 0 ||
 	    (rd[1] = fd_move_above(rd[1], ctx->fd_base + 1)) < 0)
 		return log_error_errno(-errno, "cannot make a pipe");
-	r = pidns_prepare_spare(ctx, pidns_parent_of(ctx, pidns_of(ctx, idx)), 2 * idx + 1, &ca,
-				tids);
-	pid = r < 0 ? -1 : sys_clone3(&ca, sizeof(ca));
+	pid = pidns_clone_spare(ctx, pidns_parent_of(ctx, pidns_of(ctx, idx)), 2 * idx + 1, &ca);
 	if (pid == 0)
 		assist_main(ctx, idx, ch, reparent);
-	if (r == 0 && pid < 0)
+	if (pid < 0)
 		r = log_error_errno(-errno, "cannot fork the helper of task %d", t->pid);
 	if (r == 0)
 		r = wait_helper(pid, t->pid);
@@ -258,6 +254,13 @@ pid_t fork_task(struct restore_ctx *ctx, int idx, struct channels *ch)
 	if (t->pe->clone_vm)
 		return vmshare_clone(ctx, idx, &ca, sharer_main, ch);
 	pid_t pid = sys_clone3(&ca, sizeof(ca));
+
+	/* Another process on the machine may hold it for a moment (a fork right
+	 * after a clone that took nestor's cursor for its pid): most go soon. */
+	if (pid < 0 && errno == EEXIST && ctx->pid_nested) {
+		pidns_wait_free(want);
+		pid = sys_clone3(&ca, sizeof(ca));
+	}
 
 	/* nestor makes the root: it goes back to making children in its own. */
 	if (pid != 0 && idx == 0 && (r = pidns_back_home(ctx)) < 0)

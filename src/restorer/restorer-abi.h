@@ -124,6 +124,13 @@ struct rst_thread {
 	 * enters once born (setns: nestor's descriptors, CLONE_NEW* types). */
 	uint32_t nr_tid_levels;
 	int32_t tid_levels[RST_MAX_PID_LEVELS];
+	/* Of these, the innermost the task may set from its user namespace;
+	 * fewer than all: nestor sets the cursors of the others first (the
+	 * assist, RST_STEP_ASSIST with the thread's tid), then says whether the
+	 * tids came right ('k': gate 1) or the thread must go and be made again
+	 * ('r': gate 2). The thread waits for its gate. */
+	uint32_t nr_tid_set, assist, gate;
+	int32_t alive; /* an assisted thread's CLONE_CHILD_CLEARTID word: 0 once it is gone */
 	uint32_t nr_ns;
 	int32_t ns_fd[RST_MAX_THREAD_NS], ns_type[RST_MAX_THREAD_NS];
 };
@@ -279,6 +286,8 @@ enum {
 	RST_STEP_CREATED,     /* the task set its session and group and forked its children */
 	RST_STEP_ASSIST,      /* a helper cloning task addr waits on its fd len for the cursors */
 	RST_STEP_ASSISTED,    /* that helper's clone is done (err) */
+	RST_STEP_ASSIST_THREAD,   /* the blob makes thread addr, waits on its fd len */
+	RST_STEP_ASSISTED_THREAD, /* it made it: nestor answers on that fd */
 };
 
 #endif

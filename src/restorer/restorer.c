@@ -567,6 +567,13 @@ static void trap_to_nestor(void)
 __attribute__((noreturn)) static void thread_main(struct rst_thread *th)
 {
 	struct rst_args *a = (struct rst_args *)th->args;
+	uint32_t g;
+
+	/* Made with nestor's cursors: nothing until nestor proved its tids. */
+	while (th->assist && !(g = __atomic_load_n(&th->gate, __ATOMIC_ACQUIRE)))
+		rsys6(NR_futex, (long)&th->gate, 0 /* FUTEX_WAIT */, 0, 0, 0, 0);
+	if (th->assist && g != 1)
+		rsys(NR_exit, 0, 0, 0);
 
 	if (th->nr_ns) {
 		for (uint32_t i = 0; i < th->nr_ns; i++)
@@ -585,31 +592,118 @@ __attribute__((noreturn)) static void thread_main(struct rst_thread *th)
 
 long rst_clone3(void *args, uint64_t size, void (*fn)(struct rst_thread *), struct rst_thread *arg);
 
+static void say(struct rst_args *a, uint32_t step, uint64_t addr, uint64_t len)
+{
+	struct rst_status st = { .step = step, .addr = addr, .len = len, .pid = a->pid };
+
+	rsys(NR_write, a->status_fd, &st, sizeof(st));
+}
+
+/* nestor's word on fd: spun for first (the cursors it just set are the machine's too). */
+static char word(struct rst_args *a, int fd, uint64_t tid)
+{
+	char c = 0;
+	long r;
+
+	for (long i = 0; i < 20000000 && (r = rsys(NR_read, fd, &c, 1)) == -11 /* EAGAIN */; i++)
+		;
+	if (r == -11) {
+		rsys(NR_fcntl, fd, 4 /* F_SETFL */, 0);
+		r = rsys(NR_read, fd, &c, 1);
+	}
+	if (r != 1)
+		fail(a, r < 0 ? r : -32 /* EPIPE */, RST_STEP_THREAD, tid);
+	return c;
+}
+
+static long clone_thread(struct rst_args *a, struct rst_thread *th, uint32_t nr_set)
+{
+	uint64_t tid = th->tid;
+	struct clone_args_k {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
+			set_tid, set_tid_size, cgroup;
+	} ca = {
+		.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			 CLONE_SYSVSEM | CLONE_PTRACE, /* traced by nestor from birth */
+		.stack = th->stack_top - RST_THREAD_STACK + 64,
+		.stack_size = RST_THREAD_STACK - 64,
+		.set_tid = (uint64_t)&tid,
+		.set_tid_size = 1,
+	};
+
+	if (th->nr_tid_levels) {
+		ca.set_tid = nr_set ? (uint64_t)th->tid_levels : 0;
+		ca.set_tid_size = nr_set;
+	}
+	if (th->assist) {
+		/* Its tid address is its own to set later (restore_thread). */
+		ca.flags |= 0x00200000; /* CLONE_CHILD_CLEARTID */
+		ca.child_tid = (uint64_t)&th->alive;
+		th->alive = 1;
+	}
+	return rst_clone3(&ca, sizeof(ca), thread_main, th);
+}
+
+/*
+ * A thread of a task inside a user namespace that does not own every level
+ * of its pid namespace: nestor sets the outer levels' cursors, then proves
+ * the tids; a wrong thread exits and is made again.
+ */
+/* Until a thread that went is reaped by nestor (its tracer): its tids are still taken. */
+static void wait_gone(long tid)
+{
+	long pid = rsys(NR_getpid, 0, 0, 0);
+	struct { long s, ns; } ms = { 0, 1000000 };
+	int32_t zero = 0;
+
+	for (int i = 0; i < 5000 && rsys(NR_tgkill, pid, tid, 0) != -3 /* ESRCH */; i++)
+		rsys6(NR_futex, (long)&zero, 0 /* FUTEX_WAIT */, 0, (long)&ms, 0, 0);
+}
+
+static void assisted_thread(struct rst_args *a, struct rst_thread *th)
+{
+	long tid = 0;
+	int fds[2];
+	char c;
+
+	CHECK(rsys(NR_pipe2, (long)fds, 04000 /* O_NONBLOCK */ | 02000000 /* O_CLOEXEC */, 0),
+	      RST_STEP_THREAD, th->tid);
+	do {
+		if (tid)
+			wait_gone(tid);
+		__atomic_store_n(&th->gate, 0, __ATOMIC_RELEASE);
+		say(a, RST_STEP_ASSIST_THREAD, th->tid, fds[0]);
+		if (word(a, fds[0], th->tid) != 'g')
+			fail(a, -5 /* EIO */, RST_STEP_THREAD, th->tid);
+		tid = clone_thread(a, th, th->nr_tid_set);
+		CHECK(tid, RST_STEP_THREAD, th->tid);
+		say(a, RST_STEP_ASSISTED_THREAD, th->tid, fds[0]);
+		rsys(NR_fcntl, fds[0], 4 /* F_SETFL */, 0);
+		c = word(a, fds[0], th->tid);
+		rsys(NR_fcntl, fds[0], 4 /* F_SETFL */, 04000);
+		__atomic_store_n(&th->gate, c == 'k' ? 1 : 2, __ATOMIC_RELEASE);
+		rsys6(NR_futex, (long)&th->gate, 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
+		/* A wrong one goes: its stack is free again once it is gone. */
+		for (int32_t cur; c != 'k' && (cur = __atomic_load_n(&th->alive, __ATOMIC_ACQUIRE));)
+			rsys6(NR_futex, (long)&th->alive, 0 /* FUTEX_WAIT */, cur, 0, 0, 0);
+	} while (c == 'r');
+	rsys(NR_close, fds[0], 0, 0);
+	rsys(NR_close, fds[1], 0, 0);
+	if (c != 'k')
+		fail(a, -16 /* EBUSY */, RST_STEP_THREAD, th->tid);
+}
+
 /* The threads, with their tids (set_tid needs the capabilities we drop later). */
 static void create_threads(struct rst_args *a)
 {
 	struct rst_thread *th = (struct rst_thread *)a->threads;
 
 	for (uint32_t i = 1; i < a->nr_threads; i++) {
-		uint64_t tid = th[i].tid;
-		struct clone_args_k {
-			uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
-				tls, set_tid, set_tid_size, cgroup;
-		} ca = {
-			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-				 CLONE_SYSVSEM | CLONE_PTRACE, /* traced by nestor from birth */
-			.stack = th[i].stack_top - RST_THREAD_STACK + 64,
-			.stack_size = RST_THREAD_STACK - 64,
-			.set_tid = (uint64_t)&tid,
-			.set_tid_size = 1,
-		};
-
-		if (th[i].nr_tid_levels) {
-			ca.set_tid = (uint64_t)th[i].tid_levels;
-			ca.set_tid_size = th[i].nr_tid_levels;
-		}
-
-		CHECK(rst_clone3(&ca, sizeof(ca), thread_main, &th[i]), RST_STEP_THREAD, tid);
+		if (th[i].assist)
+			assisted_thread(a, &th[i]);
+		else
+			CHECK(clone_thread(a, &th[i], th[i].nr_tid_levels), RST_STEP_THREAD,
+			      th[i].tid);
 	}
 }
 

@@ -24,7 +24,12 @@ static inline long rsys6(long nr, long a1, long a2, long a3, long a4, long a5, l
 enum {
 	NR_pread64 = 17,
 	NR_pwrite64 = 18,
+	NR_read = 0,
 	NR_write = 1,
+	NR_exit = 60,
+	NR_getpid = 39,
+	NR_tgkill = 234,
+	NR_pipe2 = 293,
 	NR_close = 3,
 	NR_mmap = 9,
 	NR_mprotect = 10,
