@@ -34,6 +34,7 @@
 #define MAP_COUNT 65536
 
 static char *test_bin, *workdir;
+static bool user_ns;
 static int go[2];
 static char stack[256 << 10] __attribute__((aligned(16)));
 
@@ -100,6 +101,10 @@ static int init_main(void *arg)
 	if (read(go[0], &c, 1) != 1) /* the maps are written, our parent gone */
 		_exit(2);
 	close(go[0]);
+	/* Root inside (100000 outside): a new user namespace's first task keeps the
+	 * ids it had, unmapped there, and the test would exec without capabilities. */
+	if (user_ns && (setresgid(0, 0, 0) || setresuid(0, 0, 0)))
+		die("setresuid 0 inside");
 	if (setsid() < 0)
 		die("setsid");
 	if (sethostname("zdtm-ns", 7))
@@ -151,6 +156,7 @@ int main(int argc, char **argv)
 	}
 	test_bin = argv[argc - 2];
 	workdir = argv[argc - 1];
+	user_ns = user;
 	if (user)
 		flags |= CLONE_NEWUSER;
 	if (user && setsid() < 0)
