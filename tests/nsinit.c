@@ -5,7 +5,11 @@
  * It clones an init in fresh pid, UTS, IPC, mount and network namespaces
  * (and, with -u, a new user namespace whose map it writes from outside:
  * 0 -> 100000, 65536 ids), writes the init's pid (as the machine's /proc
- * names it) to WORKDIR/nsinit.pid and exits. The init sets its hostname,
+ * names it) to WORKDIR/nsinit.pid and exits. With -u it stays instead, a
+ * session leader in nestor's namespaces above the init, the root of the
+ * tree (nsinit.pid names it) until the init exits: the init of a pid
+ * namespace an inner user namespace owns cannot be the root of a dump
+ * (nestor clones such an init from inside its owner). The init sets its hostname,
  * brings loopback up, becomes a session leader, forks and execs TEST
  * WORKDIR (the test becomes a session leader of its own and writes its
  * pid to WORKDIR/nsinit.test), reaps whatever comes to it and exits with
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +34,7 @@
 #define MAP_COUNT 65536
 
 static char *test_bin, *workdir;
+static bool user_ns;
 static int go[2];
 static char stack[256 << 10] __attribute__((aligned(16)));
 
@@ -88,10 +94,17 @@ static int init_main(void *arg)
 	char c;
 
 	(void)arg;
+	/* With -u our parent is the tree's root: we do not outlive it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		die("PR_SET_PDEATHSIG");
 	close(go[1]);
 	if (read(go[0], &c, 1) != 1) /* the maps are written, our parent gone */
 		_exit(2);
 	close(go[0]);
+	/* Root inside (100000 outside): a new user namespace's first task keeps the
+	 * ids it had, unmapped there, and the test would exec without capabilities. */
+	if (user_ns && (setresgid(0, 0, 0) || setresuid(0, 0, 0)))
+		die("setresuid 0 inside");
 	if (setsid() < 0)
 		die("setsid");
 	if (sethostname("zdtm-ns", 7))
@@ -134,7 +147,8 @@ int main(int argc, char **argv)
 	int flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET;
 	bool user = argc == 4 && !strcmp(argv[1], "-u");
 	char map[64];
-	pid_t init;
+	pid_t init, p;
+	int status;
 
 	if (argc != 3 && !user) {
 		dprintf(2, "usage: nsinit [-u] TEST WORKDIR\n");
@@ -142,8 +156,11 @@ int main(int argc, char **argv)
 	}
 	test_bin = argv[argc - 2];
 	workdir = argv[argc - 1];
+	user_ns = user;
 	if (user)
 		flags |= CLONE_NEWUSER;
+	if (user && setsid() < 0)
+		die("setsid");
 	if (pipe(go))
 		die("pipe");
 	init = clone(init_main, stack + sizeof(stack), flags | SIGCHLD, NULL);
@@ -156,8 +173,15 @@ int main(int argc, char **argv)
 		write_map(init, "setgroups", "deny");
 		write_map(init, "gid_map", map);
 	}
-	put("nsinit.pid", init);
+	put("nsinit.pid", user ? getpid() : init);
 	if (write(go[1], "g", 1) != 1)
 		die("write");
-	return 0;
+	close(go[1]);
+	if (!user)
+		return 0;
+	while ((p = waitpid(init, &status, 0)) < 0 && errno == EINTR)
+		;
+	if (p < 0)
+		die("waitpid");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

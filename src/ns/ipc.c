@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "core/arena.h"
@@ -75,6 +78,20 @@ int ipc_sysctl_write(const char *name, const char *value)
 
 	snprintf(path, sizeof(path), "/proc/sys/%s", name);
 	r = write_file_at(AT_FDCWD, path, value);
+	if (r == -EACCES) {
+		/* A namespace an inner user namespace owns lets only that one's root
+		 * (by effective uid) write its sysctls, and nestor's root is not it:
+		 * the maker (inside the owner, short-lived) becomes it for good (its
+		 * old uid has no name there); the change clears its death signal. */
+		struct stat st;
+
+		if (stat(path, &st))
+			return log_error_errno(-errno, "cannot stat %s", path);
+		if (setresgid(-1, st.st_gid, -1) || setresuid(-1, st.st_uid, -1) ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL))
+			return log_error_errno(-errno, "cannot become the owner of %s", path);
+		r = write_file_at(AT_FDCWD, path, value);
+	}
 	if (r < 0)
 		return log_error_errno(r, "cannot set %s to %s in the IPC namespace", name, value);
 	return 0;

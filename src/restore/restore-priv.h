@@ -49,6 +49,8 @@ int join_group(struct restore_ctx *ctx, int idx, struct channels *ch);
 int settle_zombies(struct restore_ctx *ctx, int idx);
 
 /* task.c: what a restored task runs. */
+/* In nestor, before the tree is made: what task_report() names tasks by. */
+int task_reports_prepare(const struct restore_ctx *ctx);
 void task_report(int fd, int err, uint32_t step, uint64_t addr, uint64_t len);
 __attribute__((noreturn)) void task_main(struct restore_ctx *ctx, int idx, struct channels *ch);
 

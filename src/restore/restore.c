@@ -364,7 +364,8 @@ int cr_restore(const struct opts *o)
 	if ((r = validate(&ctx)) < 0)
 		goto out;
 	pr_debug("images validated");
-	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0 || (r = ns_restore(&ctx)) < 0 ||
+	if ((r = pidfile_prepare(&pf, o->pidfile)) < 0 || (r = task_reports_prepare(&ctx)) < 0 ||
+	    (r = ns_restore(&ctx)) < 0 ||
 	    (r = userns_restore_limits(&ctx)) < 0)
 		goto out;
 	r = pid = run_restore(&ctx, &pf);

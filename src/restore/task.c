@@ -29,10 +29,23 @@
  * nestor's /proc the outermost. Not kept in memory: a task sharing memory
  * with its parent (CLONE_VM) would overwrite the parent's.
  */
+static int proc_fd = -1;
+
+int task_reports_prepare(const struct restore_ctx *ctx)
+{
+	/* nestor's /proc, held: a task chrooted, or in a pid namespace whose
+	 * getpid() is not nestor's number, still names itself right. */
+	proc_fd = fd_move_above(open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC), ctx->fd_base + 1);
+	if (proc_fd < 0)
+		return log_error_errno(-errno, "cannot open /proc");
+	return 0;
+}
+
 static pid_t self_pid(void)
 {
 	char buf[16];
-	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	ssize_t n = proc_fd >= 0 ? readlinkat(proc_fd, "self", buf, sizeof(buf) - 1) :
+				   readlink("/proc/self", buf, sizeof(buf) - 1);
 	int pid;
 
 	if (n <= 0)

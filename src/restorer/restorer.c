@@ -537,9 +537,12 @@ static void restore_thread(struct rst_args *a, struct rst_thread *th)
 		restore_membarrier(a, th->membarrier);
 	/* Its own filters, after the task's it inherited; before its credentials. */
 	install_chain(a, th->nr_seccomp, th->seccomp);
-	/* Signals are all blocked here: they wait, with their siginfo, for the saved mask. */
+	/* Signals are all blocked here: they wait, with their siginfo, for the saved mask.
+	 * A siginfo of the sender's choosing may only go to oneself, named as one's own
+	 * pid namespace names it (not th->tid, nestor's level). */
 	for (uint32_t i = 0; i < th->nr_pending; i++, si += 128)
-		CHECK(rsys6(NR_rt_tgsigqueueinfo, a->pid, th->tid, *(int32_t *)si, (long)si, 0, 0),
+		CHECK(rsys6(NR_rt_tgsigqueueinfo, rsys(NR_getpid, 0, 0, 0), rsys(NR_gettid, 0, 0, 0),
+			    *(int32_t *)si, (long)si, 0, 0),
 		      RST_STEP_THREAD, th->tid);
 }
 

@@ -77,6 +77,8 @@ enum {
 	NR_connect = 42,
 	NR_sendto = 44,
 	NR_setns = 308,
+	NR_getpid = 39,
+	NR_gettid = 186,
 };
 
 #endif

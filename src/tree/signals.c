@@ -1,6 +1,7 @@
 /* Signal actions, blocked mask, pending signals with their siginfo, the
  * alternate stack and interval timers: dump and restore. */
 #define LOG_PREFIX "signals: "
+#include <sys/syscall.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -153,7 +154,9 @@ static int queue_pending(pid_t pid, SiginfoEntry **v, size_t n)
 		int r;
 
 		memcpy(&si, v[i]->raw.data, sizeof(si));
-		r = sys_rt_sigqueueinfo(pid, si.si_signo, &si);
+		/* To ourselves, as our own pid namespace names us: a siginfo of the
+		 * sender's choosing may go nowhere else. */
+		r = sys_rt_sigqueueinfo(syscall(SYS_getpid), si.si_signo, &si);
 		if (r)
 			return log_error_errno(-errno, "cannot queue signal %d to task %d",
 					       si.si_signo, pid);

@@ -89,6 +89,15 @@ static void set(const char *path, unsigned long flags)
 		tree_fail("mount --make %#lx %s: %m", flags, path);
 }
 
+/* Tells the root our pid as the machine's /proc names it. */
+static void tell(int ch[2], int who)
+{
+	pid_t rec[2] = { who, tree_proc_pid() };
+
+	if (write(ch[1], rec, sizeof(rec)) != sizeof(rec))
+		tree_fail("write: %m");
+}
+
 static void member(int tag)
 {
 	tree_ready(tag);
@@ -129,74 +138,83 @@ static void mount_in(pid_t pid, const char *dir, bool on)
 int main(int argc, char **argv)
 {
 	static char before[6][1 << 16], after[6][1 << 16];
-	pid_t p[6]; /* root, a, a1, b, b1, c */
+	pid_t p[6]; /* root, a, a1, b, b1, c: as the machine's /proc names them */
+	pid_t ia, ib, ic;
 	const char *names[6] = { "root", "a", "a1", "b", "b1", "c" };
 	char *dir;
-	int ch[2], chb[2];
+	int ch[2];
 
 	test_init(argc, argv);
 	tree_init();
 	tree_barrier_init();
 	dir = test_path("prop");
-	if (mkdir(dir, 0755) || pipe(ch) || pipe(chb))
+	if (mkdir(dir, 0755) || pipe(ch))
 		fail("set-up: %m");
-	p[0] = getpid();
-	if ((p[1] = tree_fork("a")) == 0) {
+	p[0] = tree_proc_pid();
+	if ((ia = tree_fork("a")) == 0) {
 		pid_t a1;
 
+		tell(ch, 1);
 		if (unshare(CLONE_NEWNS))
 			tree_fail("unshare: %m");
 		set("/", MS_SHARED | MS_REC);
 		set("/dev", MS_UNBINDABLE);
 		if ((a1 = tree_fork("a1")) == 0) {
+			tell(ch, 2);
+			close(ch[0]);
+			close(ch[1]);
 			if (unshare(CLONE_NEWNS))
 				tree_fail("unshare: %m");
 			set("/proc", MS_PRIVATE);
 			member(2);
 		}
-		if (write(ch[1], &a1, sizeof(a1)) != sizeof(a1))
-			tree_fail("write: %m");
 		close(ch[0]);
 		close(ch[1]);
-		close(chb[0]);
-		close(chb[1]);
 		tree_ready(1);
 		test_waitsig();
 		tree_finish(a1, "a1");
 		tree_pass();
 	}
-	if ((p[3] = tree_fork("b")) == 0) {
+	if ((ib = tree_fork("b")) == 0) {
 		pid_t b1;
 
+		tell(ch, 3);
 		if (unshare(CLONE_NEWNS))
 			tree_fail("unshare: %m");
 		set("/", MS_SHARED | MS_REC);
 		if ((b1 = tree_fork("b1")) == 0) {
+			tell(ch, 4);
+			close(ch[0]);
+			close(ch[1]);
 			if (unshare(CLONE_NEWNS))
 				tree_fail("unshare: %m");
 			set("/", MS_SLAVE | MS_REC);
 			member(4);
 		}
-		if (write(chb[1], &b1, sizeof(b1)) != sizeof(b1))
-			tree_fail("write: %m");
 		close(ch[0]);
 		close(ch[1]);
-		close(chb[0]);
-		close(chb[1]);
 		tree_ready(3);
 		test_waitsig();
 		tree_finish(b1, "b1");
 		tree_pass();
 	}
-	if ((p[5] = tree_fork("c")) == 0)
+	if ((ic = tree_fork("c")) == 0) {
+		tell(ch, 5);
+		close(ch[0]);
+		close(ch[1]);
 		member(5);
+	}
 	close(ch[1]);
-	close(chb[1]);
 	tree_barrier_wait(5, NULL);
-	tree_read_exact(ch[0], &p[2], sizeof(pid_t), "the pid of a1");
-	tree_read_exact(chb[0], &p[4], sizeof(pid_t), "the pid of b1");
+	for (int i = 0; i < 5; i++) {
+		pid_t rec[2];
+
+		tree_read_exact(ch[0], rec, sizeof(rec), "the pids of the tasks");
+		if (rec[0] < 1 || rec[0] > 5)
+			fail("set-up: a bad record");
+		p[rec[0]] = rec[1];
+	}
 	close(ch[0]);
-	close(chb[0]);
 	for (int i = 0; i < 6; i++)
 		pattern(p[i], before[i], sizeof(before[i]));
 	test_daemon();
@@ -225,8 +243,8 @@ int main(int argc, char **argv)
 		fail("a mount in b's namespace is not seen by b1 alone (slave): b1 %d a %d root %d",
 		     shows(p[4], dir), shows(p[1], dir), shows(p[0], dir));
 	mount_in(p[3], dir, false);
-	tree_finish(p[1], "a");
-	tree_finish(p[3], "b");
-	tree_finish(p[5], "c");
+	tree_finish(ia, "a");
+	tree_finish(ib, "b");
+	tree_finish(ic, "c");
 	pass();
 }
