@@ -78,14 +78,17 @@ static bool same_place(uint32_t a, uint32_t b, const uint8_t *name, size_t len)
 /* nestor's thread into network namespace net (0: its own), for the sockets it makes next. */
 static int in_net(struct rst *s, uint32_t net)
 {
+	int r;
+
 	if (net == s->cur)
 		return 0;
-	if (net ? netns_enter(ns_fd(s->ctx, net), &s->home) < 0
-		: setns(s->home, CLONE_NEWNET) != 0)
-		return net ? -EIO : log_error_errno(-errno, "cannot come back to nestor's network "
-							    "namespace");
-	s->cur = net;
-	return 0;
+	if (net)
+		r = netns_enter(ns_fd(s->ctx, net), &s->home);
+	else if ((r = setns(s->home, CLONE_NEWNET) ? -errno : 0) < 0)
+		log_error_errno(r, "cannot come back to nestor's network namespace");
+	if (r == 0)
+		s->cur = net;
+	return r;
 }
 
 static const char *pname(struct rst *s, const ProtobufCBinaryData *n)

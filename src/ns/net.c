@@ -205,12 +205,9 @@ int netns_diag(struct dump_ctx *ctx, uint32_t id)
 	if (n->host)
 		return n->diag = sockdiag_open();
 	if ((r = netns_enter(n->fd, &home)) == 0)
-		r = sockdiag_open();
-	if (netns_leave(&home) < 0 && r >= 0)
-		close(steal_fd(r)), r = -EIO;
-	if (r < 0)
-		return r;
-	return n->diag = r;
+		n->diag = r = sockdiag_open();
+	/* nestor must not stay there: without the way back, the dump fails. */
+	return netns_leave(&home) < 0 ? -EIO : r;
 }
 
 uint32_t netns_next(const struct dump_ctx *ctx, uint32_t after)

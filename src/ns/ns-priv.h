@@ -51,6 +51,7 @@ struct dump_ns {
 	bool committed; /* its kind's dump_commit ran */
 	int fd;         /* held until the dump ends */
 	int diag;       /* net: a NETLINK_SOCK_DIAG socket made inside, or -1 */
+	char who[64];   /* what led to it first, for messages when no thread is in it */
 };
 
 /* One namespace as the restore makes it. */

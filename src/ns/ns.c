@@ -240,6 +240,7 @@ static int add_ns(struct dump_ctx *ctx, int fd, int kind, const char *who,
 	*n = (struct dump_ns){ .id = ctx->nr_ns + 1, .kind = kind, .ino = st.st_ino,
 			       .parent = parent, .owner = owner, .host = st.st_ino == own[kind].ino,
 			       .fd = steal_fd(keep), .diag = -1 };
+	snprintf(n->who, sizeof(n->who), "%s", who);
 	ctx->nr_ns++;
 	*ret = n;
 	return 0;
@@ -497,6 +498,8 @@ const char *ns_who(const struct dump_ctx *ctx, uint32_t id)
 				return who;
 			}
 	}
+	if (id && id <= ctx->nr_ns && ctx->ns[id - 1].who[0])
+		return ctx->ns[id - 1].who; /* none in it: what holds it (a socket) */
 	snprintf(who, sizeof(who), "namespace %u", id);
 	return who;
 }

@@ -185,6 +185,21 @@ static void enter_ns(int flag, const char *name)
 		fail("stat %s: %m", path);
 }
 
+/* More than loopback alone in the caller's network namespace: a second address on it. */
+static void add_lo_addr(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo:1" };
+	struct sockaddr_in *in = (struct sockaddr_in *)&ifr.ifr_addr;
+	int sk;
+
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(0x7f000002);
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0 || ioctl(sk, SIOCSIFADDR, &ifr))
+		fail("cannot add 127.0.0.2: %m");
+	close(sk);
+}
+
 /* Root inside mapped to root outside, so the result can still be written. */
 static void map_root(void)
 {
@@ -601,12 +616,16 @@ static void setup(void)
 				sched_yield();
 		put_file("aux", "%d", uts_tid);
 	} else if (!strcmp(mode, "netns_unix")) {
-		/* A socket pair made in a network namespace of its own. */
-		int sv[2];
+		/* A socket pair made in a network namespace with a second address,
+		 * which no task is in: the task went back to its own. */
+		int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), sv[2];
 
-		enter_ns(CLONE_NEWNET, "net");
-		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-			fail("socketpair: %m");
+		if (home < 0 || unshare(CLONE_NEWNET))
+			skip("unshare(net): %m");
+		add_lo_addr();
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || setns(home, CLONE_NEWNET))
+			fail("socketpair, or back to the first network namespace: %m");
+		close(home);
 		place_fd(sv[0], 5);
 		place_fd(sv[1], 6);
 	} else if (!strcmp(mode, "nsfd")) {
@@ -690,18 +709,8 @@ static void setup(void)
 		for (int i = 0; i < 500 && access("aux", F_OK); i++)
 			usleep(10000);
 	} else if (!strcmp(mode, "ns-net")) {
-		/* More than loopback alone: a second address on it. */
-		struct ifreq ifr = { .ifr_name = "lo:1" };
-		struct sockaddr_in *in = (struct sockaddr_in *)&ifr.ifr_addr;
-		int sk;
-
 		enter_ns(CLONE_NEWNET, "net");
-		in->sin_family = AF_INET;
-		in->sin_addr.s_addr = htonl(0x7f000002);
-		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (sk < 0 || ioctl(sk, SIOCSIFADDR, &ifr))
-			fail("cannot add 127.0.0.2: %m");
-		close(sk);
+		add_lo_addr();
 	} else if (!strcmp(mode, "ns-mnt")) {
 		/* A copy of nestor's is made again; one with a mount of its own is not. */
 		char dir[4096];
