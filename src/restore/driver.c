@@ -775,8 +775,12 @@ static int open_channels(struct restore_ctx *ctx, struct channels *ch)
 	ctx->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->proc_fd >= 0 && (ctx->proc_fd = fd_move_above(ctx->proc_fd, base + 1)) < 0)
 		ctx->proc_fd = -1;
-	/* The status pipe sits exactly at fd_base: the blob closes all above it. */
-	ch->status_wr = fcntl(p[0][1], F_DUPFD_CLOEXEC, base);
+	/*
+	 * The status pipe sits exactly at fd_base: the blob closes all above it.
+	 * nestor's own fds are above it by now, so whatever is still there was
+	 * left open by nestor's caller (a shell's `exec {fd}>`): replaced.
+	 */
+	ch->status_wr = dup3(p[0][1], base, O_CLOEXEC);
 	close(p[0][1]);
 	if (ch->status_rd < 0 || ch->barrier_rd < 0 || ch->barrier_wr < 0 || ch->go_rd < 0 ||
 	    ch->go_wr < 0 || ch->status_wr != base)
