@@ -140,6 +140,7 @@ struct restore_task {
 	 */
 	uint8_t *cow_how;
 	uint64_t *cow_at;
+	uint64_t *cow_low; /* bytes staged below an area's start, for a child's lower start */
 	/* Filled while restoring. */
 	size_t trapped; /* threads, the main one included, in their final trap */
 	uint64_t region, region_len;
