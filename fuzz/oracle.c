@@ -20,8 +20,11 @@
  *   user space; page runs inside areas that keep pages, counted exactly;
  * - pages a task has from its parent (copy-on-write, parent_runs): the
  *   parent runs again, forks it (or a helper beside it does), has an area
- *   with the same start, kind and flags (private anonymous, not droppable)
- *   holding the page too, and saved each such page or has it from its own
+ *   of the same kind and flags (private anonymous, not droppable) holding
+ *   the page too, the only one meeting the task's, which meets no other of
+ *   the parent's (bounds may differ; one starting below the parent's only
+ *   where the parent has no page in it from its own parent or stage), and
+ *   saved each such page or has it from its own
  *   parent or stage;
  *   the task does not save those pages too;
  * - pages a task has from its parent's stage (stage_runs: shared with
@@ -436,6 +439,28 @@ static const VmaEntry *area_holding(const MmEntry *mm, uint64_t start, uint64_t 
 	return NULL;
 }
 
+/* Whether v is the only area of mm meeting pv, and pv the only one of pmm meeting v. */
+static bool one_to_one(const MmEntry *mm, const VmaEntry *v, const MmEntry *pmm,
+		       const VmaEntry *pv)
+{
+	for (size_t k = 0; k < mm->n_vmas; k++)
+		if (mm->vmas[k] != v && mm->vmas[k]->start < pv->end && pv->start < mm->vmas[k]->end)
+			return false;
+	for (size_t k = 0; k < pmm->n_vmas; k++)
+		if (pmm->vmas[k] != pv && pmm->vmas[k]->start < v->end && v->start < pmm->vmas[k]->end)
+			return false;
+	return true;
+}
+
+/* Whether any of runs[n] meets area v. */
+static bool meets_any(PageRunEntry *const *runs, size_t n, const VmaEntry *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (runs[i]->vaddr < v->end && v->start < runs[i]->vaddr + runs[i]->nr_pages * 4096)
+			return true;
+	return false;
+}
+
 /* Whether a sibling before t (the same parent) has addr from the parent's stage. */
 static bool staged_before(const struct restore_ctx *ctx, const struct restore_task *t,
 			  uint64_t addr)
@@ -486,10 +511,14 @@ static const char *check_given(const struct restore_ctx *ctx, const struct resto
 			return BROKEN("task %u: pages from %s, run %zu, outside a shared area", t->pid,
 				      what, i);
 		if (v->kind != VMA_ANON || v->madv & (1 << 20) || pv->madv & (1 << 20) ||
-		    pv->start != v->start || pv->kind != v->kind || pv->flags != v->flags)
+		    pv->kind != v->kind || pv->flags != v->flags || !one_to_one(mm, v, pmm, pv))
 			return BROKEN("task %u: pages from %s at %#llx, in an area not the "
 				      "parent's same private one", t->pid, what,
 				      (unsigned long long)r->vaddr);
+		if (v->start < pv->start && (meets_any(pmm->parent_runs, pmm->n_parent_runs, pv) ||
+					     meets_any(pmm->stage_runs, pmm->n_stage_runs, pv)))
+			return BROKEN("task %u: pages from %s in an area starting below the "
+				      "parent's, which the parent inherits itself", t->pid, what);
 		for (uint64_t a = r->vaddr; a < end; a += 4096)
 			if (!page_given(ctx, t, pmm, a, stage))
 				return BROKEN("task %u: page %#llx from %s, which lacks it, or saved "

@@ -44,3 +44,4 @@ $(BUILD)/tests/zdtm/%: tests/zdtm/%.c $(ZDTM_LIB) tests/lib/zdtm.h tests/lib/tre
 $(BUILD)/tests/zdtm/cow_window: tests/zdtm/cow_fork.c
 $(BUILD)/tests/zdtm/cow_adjacent_window: tests/zdtm/cow_adjacent.c
 $(BUILD)/tests/zdtm/cow_siblings_window: tests/zdtm/cow_siblings.c
+$(BUILD)/tests/zdtm/cow_grown_window: tests/zdtm/cow_grown.c

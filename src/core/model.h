@@ -145,6 +145,7 @@ struct restore_task {
 	 */
 	uint8_t *cow_how;
 	uint64_t *cow_at;
+	uint64_t *cow_low; /* bytes staged below an area's start, for a child's lower start */
 	/* Filled while restoring. */
 	int owned_ready[2]; /* an owned init (ns/pid-owned.c): its creator says its children exist */
 	size_t trapped; /* threads, the main one included, in their final trap */

@@ -17,7 +17,7 @@ struct runs {
 /* The area of mm holding addr (areas are sorted), or -1. */
 long find_area(const MmEntry *mm, uint64_t addr);
 /* The parent's area that area v of a child can share pages with, or -1. */
-long parent_area(const MmEntry *pmm, const VmaEntry *v);
+long parent_area(const MmEntry *pmm, const MmEntry *mm, size_t i);
 bool cow_kind(const VmaEntry *v);
 /* A task that runs again (not a zombie, not a helper). */
 bool is_live_task(const struct restore_task *t);
@@ -59,5 +59,7 @@ int cow_sib_validate(const struct restore_ctx *ctx, const struct restore_task *t
 int cow_sib_skips(struct restore_ctx *ctx, struct restore_task *t, struct spans *ret);
 /* Its children's pages from its stage, in its staged areas, before it forks them. */
 int cow_sib_stage(struct restore_ctx *ctx, struct restore_task *t, int uffd);
+/* After the forks: the task's own pages back over its stage. */
+int cow_sib_unstage(struct restore_ctx *ctx, struct restore_task *t);
 
 #endif

@@ -105,10 +105,32 @@ static int scan_range(int fd, const MmEntry *pmm, uint64_t start, uint64_t end, 
 	return 0;
 }
 
-/* Every own page of the child in an area it shares with the parent. */
-static int scan_kid(const struct dump_task *c, const MmEntry *pmm, uint32_t ord,
+/*
+ * Whether a child of the task at ci has pages from it in an area that
+ * starts below area v: the task stages v from lower down for it, which it
+ * could not if v held pages from its own parent's stage (cow.c parent_area).
+ */
+static bool low_heir(const struct dump_ctx *ctx, size_t ci, const VmaEntry *v)
+{
+	for (size_t k = ci + 1; k < ctx->nr_tasks; k++) {
+		const MmEntry *gm = ctx->tasks[k].mm;
+		long a;
+
+		if (ctx->tasks[k].parent != (int)ci || ctx->tasks[k].zombie || !gm)
+			continue;
+		a = find_area(gm, v->start);
+		if (a >= 0 && gm->vmas[a]->start < v->start &&
+		    meets(gm->parent_runs, gm->n_parent_runs, v->start, gm->vmas[a]->end))
+			return true;
+	}
+	return false;
+}
+
+/* Every own page of the child (at ci) in an area it shares with the parent. */
+static int scan_kid(const struct dump_ctx *ctx, size_t ci, const MmEntry *pmm, uint32_t ord,
 		    struct sib_pages *sp)
 {
+	const struct dump_task *c = &ctx->tasks[ci];
 	const MmEntry *mm = c->mm;
 	int fd = open_pagemap(c->pid), r = 0;
 
@@ -116,11 +138,12 @@ static int scan_kid(const struct dump_task *c, const MmEntry *pmm, uint32_t ord,
 		return fd;
 	for (size_t i = 0; i < mm->n_runs && r == 0; i++) {
 		const PageRunEntry *run = mm->runs[i];
-		long j = parent_area(pmm, mm->vmas[find_area(mm, run->vaddr)]);
+		long a = find_area(mm, run->vaddr);
+		long j = parent_area(pmm, mm, a);
+		uint64_t lo = j >= 0 ? MAX(run->vaddr, pmm->vmas[j]->start) : 0;
 
-		if (j >= 0)
-			r = scan_range(fd, pmm, run->vaddr, MIN(run_end(run), pmm->vmas[j]->end), ord,
-				       sp);
+		if (j >= 0 && !low_heir(ctx, ci, mm->vmas[a]))
+			r = scan_range(fd, pmm, lo, MIN(run_end(run), pmm->vmas[j]->end), ord, sp);
 	}
 	close(fd);
 	return r;
@@ -246,7 +269,7 @@ static int parent_siblings(struct dump_ctx *ctx, size_t pi)
 		return -ENOMEM;
 	n = kids_of(ctx, pi, kids);
 	for (size_t o = 0; n >= 2 && o < n && r == 0; o++)
-		r = scan_kid(&ctx->tasks[kids[o]], pmm, o, &sp);
+		r = scan_kid(ctx, kids[o], pmm, o, &sp);
 	if (r == 0 && sp.nr) {
 		qsort(sp.v, sp.nr, sizeof(*sp.v), by_addr_pfn);
 		kl = calloc(n, sizeof(*kl));
@@ -293,9 +316,10 @@ static int check_stage_run(const struct restore_ctx *ctx, const struct restore_t
 	    r->vaddr & (PAGE_SIZE - 1) || end > TASK_SIZE || end <= r->vaddr)
 		return -EINVAL;
 	i = find_area(mm, r->vaddr);
-	j = i >= 0 ? parent_area(pmm, mm->vmas[i]) : -1;
+	j = i >= 0 ? parent_area(pmm, mm, i) : -1;
 	/* In the area in both; not a page of the parent's, nor one it has from its own parent. */
 	if (j < 0 || mm->vmas[i]->end < end || pmm->vmas[j]->end < end ||
+	    pmm->vmas[j]->start > r->vaddr ||
 	    meets(mm->parent_runs, mm->n_parent_runs, r->vaddr, end) ||
 	    meets(pmm->parent_runs, pmm->n_parent_runs, r->vaddr, end) ||
 	    meets(pmm->stage_runs, pmm->n_stage_runs, r->vaddr, end))
@@ -494,7 +518,7 @@ static int unstage_piece(struct restore_task *p, uint64_t addr, uint64_t len, in
 	return 0;
 }
 
-int cow_unstage(struct restore_ctx *ctx, struct restore_task *t)
+int cow_sib_unstage(struct restore_ctx *ctx, struct restore_task *t)
 {
 	struct own_file of = { -1, -1, 0, NULL };
 	char name[64];

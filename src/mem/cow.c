@@ -3,9 +3,9 @@
  * pages neither has written since the fork are one physical page in both.
  *
  * Dump: a child's page whose PFN (/proc/PID/pagemap, nestor is root) is
- * its parent's at the same address, in an area both have with the same
- * start, end, kind and flags, is not saved by the child: mm->parent_runs
- * says the parent has it. A page the parent wrote since is saved by the
+ * its parent's at the same address, in areas of the same kind and flags
+ * that overlap (their bounds may differ), is not saved by the child:
+ * mm->parent_runs says the parent has it. A page the parent wrote since is saved by the
  * child as any other, unless siblings share it: then it is from the
  * parent's stage (cow-sib.c).
  *
@@ -69,19 +69,47 @@ bool cow_kind(const VmaEntry *v)
 	return v->kind == VMA_ANON && !(v->madv & VMF_DP);
 }
 
-/*
- * The parent's area that a child's area v can share pages with, or -1: the
- * same start, kind and flags; the end may differ (a heap one of them grew
- * or shrank since the fork), pages are shared only where both reach.
- */
-long parent_area(const MmEntry *pmm, const VmaEntry *v)
+/* The first area of mm that ends after addr, or n_vmas. */
+static size_t area_after(const MmEntry *mm, uint64_t addr)
 {
-	long j = find_area(pmm, v->start);
-	const VmaEntry *pv = j >= 0 ? pmm->vmas[j] : NULL;
+	size_t lo = 0, hi = mm->n_vmas;
 
-	if (!pv || !cow_kind(v) || !cow_kind(pv) || pv->start != v->start || pv->flags != v->flags)
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (mm->vmas[mid]->end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The parent's area that area i of a child can share pages with, or -1:
+ * of the same kind and flags, overlapping it, the only one either way (no
+ * other area of the parent meets the child's, no other of the child's the
+ * parent's). The bounds may differ (a heap grown or shrunk by brk, a stack
+ * grown down, a head unmapped since the fork): pages are shared where both
+ * reach. A child's area that starts lower needs the parent's staged from
+ * there, which only an area the parent does not inherit itself can be.
+ */
+long parent_area(const MmEntry *pmm, const MmEntry *mm, size_t i)
+{
+	const VmaEntry *v = mm->vmas[i], *pv;
+	size_t j = area_after(pmm, v->start);
+
+	if (j == pmm->n_vmas || (pv = pmm->vmas[j])->start >= v->end || !cow_kind(v) ||
+	    !cow_kind(pv) || pv->flags != v->flags)
 		return -1;
-	return j;
+	if ((j + 1 < pmm->n_vmas && pmm->vmas[j + 1]->start < v->end) ||
+	    (i > 0 && mm->vmas[i - 1]->end > pv->start) ||
+	    (i + 1 < mm->n_vmas && mm->vmas[i + 1]->start < pv->end))
+		return -1;
+	if (v->start < pv->start && (meets(pmm->parent_runs, pmm->n_parent_runs, pv->start, pv->end) ||
+				     meets(pmm->stage_runs, pmm->n_stage_runs, pv->start, pv->end)))
+		return -1;
+	return (long)j;
 }
 
 /* ---- dump ---- */
@@ -115,20 +143,24 @@ static bool same_page(uint64_t c, uint64_t p)
 }
 
 /*
- * Splits a run of the child: pages at its parent's PFN, below the end of
- * the parent's area (limit), to from, the others to own.
+ * Splits a run of the child: pages at its parent's PFN, inside the
+ * parent's area (from lo to hi), to from, the others to own.
  */
 static int split_run(const int fds[2], const PageRunEntry *r, uint64_t vma_start,
-		     uint64_t limit, struct runs *own, struct runs *from)
+		     uint64_t lo, uint64_t hi, struct runs *own, struct runs *from)
 {
 	static uint64_t cb[PM_BATCH], pb[PM_BATCH];
-	uint64_t addr = r->vaddr, run_end = r->vaddr + r->nr_pages * PAGE_SIZE;
-	uint64_t end = MIN(run_end, MAX(limit, r->vaddr));
+	uint64_t addr = MIN(MAX(r->vaddr, lo), run_end(r)), end_run = run_end(r);
+	uint64_t end = MIN(end_run, MAX(hi, addr));
+	int e;
+
+	/* Before the start of the parent's area: the child's own. */
+	if (addr > r->vaddr && (e = push(own, r->vaddr, (addr - r->vaddr) / PAGE_SIZE, vma_start)) < 0)
+		return e;
 
 	while (addr < end) {
 		size_t n = MIN((end - addr) / PAGE_SIZE, PM_BATCH);
 		off_t off = addr / PAGE_SIZE * 8;
-		int e;
 
 		if ((e = pread_all(fds[0], cb, n * 8, off)) < 0 ||
 		    (e = pread_all(fds[1], pb, n * 8, off)) < 0)
@@ -141,7 +173,7 @@ static int split_run(const int fds[2], const PageRunEntry *r, uint64_t vma_start
 		}
 	}
 	/* Past the end of the parent's area: the child's own. */
-	return end < run_end ? push(own, end, (run_end - end) / PAGE_SIZE, vma_start) : 0;
+	return end < end_run ? push(own, end, (end_run - end) / PAGE_SIZE, vma_start) : 0;
 }
 
 int open_pagemap(pid_t pid)
@@ -170,13 +202,15 @@ int cow_dump(struct dump_ctx *ctx, struct dump_task *t, MmEntry *mm)
 	}
 	for (size_t i = 0; i < mm->n_runs && r == 0; i++) {
 		const PageRunEntry *run = mm->runs[i];
-		const VmaEntry *v = mm->vmas[find_area(mm, run->vaddr)]; /* runs are inside areas */
-		long j = parent_area(pmm, v);
+		long a = find_area(mm, run->vaddr); /* runs are inside areas */
+		const VmaEntry *v = mm->vmas[a];
+		long j = parent_area(pmm, mm, a);
 
 		if (j < 0)
 			r = push(&own, run->vaddr, run->nr_pages, v->start);
 		else
-			r = split_run(fds, run, v->start, pmm->vmas[j]->end, &own, &from);
+			r = split_run(fds, run, v->start, pmm->vmas[j]->start, pmm->vmas[j]->end,
+				      &own, &from);
 	}
 	if (r < 0)
 		goto out;
@@ -281,9 +315,10 @@ static int check_parent_run(const MmEntry *mm, const MmEntry *pmm, const PageRun
 	    r->vaddr & (PAGE_SIZE - 1) || end > TASK_SIZE || end <= r->vaddr)
 		return -EINVAL;
 	i = find_area(mm, r->vaddr);
-	j = i >= 0 ? parent_area(pmm, mm->vmas[i]) : -1;
+	j = i >= 0 ? parent_area(pmm, mm, i) : -1;
 	/* Inside the area in both: the child inherits the parent's area, nothing beyond. */
 	if (j < 0 || mm->vmas[i]->end < end || pmm->vmas[j]->end < end ||
+	    pmm->vmas[j]->start > r->vaddr ||
 	    meets(mm->runs, mm->n_runs, r->vaddr, end) || !parent_has(pmm, r->vaddr, end))
 		return -EINVAL;
 	return 0;
@@ -323,7 +358,8 @@ static int cow_arrays(struct restore_task *t)
 		return 0;
 	t->cow_how = calloc(t->mm->n_vmas, 1);
 	t->cow_at = calloc(t->mm->n_vmas, sizeof(uint64_t));
-	return t->cow_how && t->cow_at ? 0 : -ENOMEM;
+	t->cow_low = calloc(t->mm->n_vmas, sizeof(uint64_t));
+	return t->cow_how && t->cow_at && t->cow_low ? 0 : -ENOMEM;
 }
 
 /* Marks the area of t holding a page from the parent, and the parent's area it comes from. */
@@ -331,11 +367,15 @@ static void mark_area(struct restore_task *t, struct restore_task *p, uint64_t a
 {
 	const MmEntry *mm = t->mm;
 	long a = find_area(mm, addr);
-	long j = parent_area(p->mm, mm->vmas[a]);
+	long j = parent_area(p->mm, mm, a);
+	const VmaEntry *v = mm->vmas[a], *pv = p->mm->vmas[j];
 
-	t->cow_how[a] = mm->vmas[a]->end == p->mm->vmas[j]->end ? COW_INHERIT : COW_RESIZE;
+	t->cow_how[a] = v->start == pv->start && v->end == pv->end ? COW_INHERIT : COW_RESIZE;
 	if (p->cow_how[j] == COW_NONE)
 		p->cow_how[j] = COW_FRESH;
+	/* Staged from lower down for it (validation: the parent's area is fresh). */
+	if (v->start < pv->start)
+		p->cow_low[j] = MAX(p->cow_low[j], pv->start - v->start);
 }
 
 /*
@@ -418,13 +458,13 @@ static int reserve(struct restore_ctx *ctx, uint64_t start, uint64_t len, int ho
 	return 0;
 }
 
-/* A place in the window for area v: offset cur, then past it. */
-static uint64_t window_slot(uint64_t *cur, const VmaEntry *v)
+/* A place in the window for area v, with low bytes below it: offset cur, then past it. */
+static uint64_t window_slot(uint64_t *cur, const VmaEntry *v, uint64_t low)
 {
 	uint64_t at;
 
 	/* The same offset in a huge page as at its address: mremap keeps huge pages. */
-	at = ((*cur + STAGE_GAP - 1) & ~(STAGE_GAP - 1)) + (v->start & (STAGE_GAP - 1));
+	at = ((*cur + low + STAGE_GAP - 1) & ~(STAGE_GAP - 1)) + (v->start & (STAGE_GAP - 1));
 	*cur = at + v->end - v->start + STAGE_GAP;
 	return at;
 }
@@ -437,15 +477,17 @@ static uint64_t window_slot(uint64_t *cur, const VmaEntry *v)
  * an offset there until placed). An inherited area is where the parent's
  * is; one resized since the fork grows or shrinks in place when the
  * parent's is at its own address and the growth is free, else it moves to
- * a place of its own in the window.
+ * a place of its own in the window. An area some child's starts below is
+ * staged from there (cow_low bytes lower; trimmed after the forks).
  */
 static int lay_area(struct restore_ctx *ctx, struct restore_task *t, size_t i,
 		    const struct own_maps *own, bool window, uint64_t *cur)
 {
 	const VmaEntry *v = t->mm->vmas[i];
 	const struct restore_task *p = t->parent >= 0 ? &ctx->tasks[t->parent] : NULL;
-	long j = p && COW_KIND(t->cow_how[i]) != COW_FRESH ? parent_area(p->mm, v) : -1;
+	long j = p && COW_KIND(t->cow_how[i]) != COW_FRESH ? parent_area(p->mm, t->mm, i) : -1;
 	const VmaEntry *pv = j >= 0 ? p->mm->vmas[j] : NULL;
+	uint64_t low = t->cow_low[i];
 	bool here;
 
 	switch (COW_KIND(t->cow_how[i])) {
@@ -454,20 +496,22 @@ static int lay_area(struct restore_ctx *ctx, struct restore_task *t, size_t i,
 		t->cow_at[i] = p->cow_at[j];
 		return 0;
 	case COW_FRESH:
-		here = !window && !clashes(own, v->start, v->end) &&
-		       reserve(ctx, v->start, v->end - v->start, MAP_FIXED) == 0;
+		/* Staged lower down, it must not meet the task's area below (staged too, maybe). */
+		here = !window && !clashes(own, v->start - low, v->end) &&
+		       (!i || t->mm->vmas[i - 1]->end <= v->start - low) &&
+		       reserve(ctx, v->start - low, v->end - v->start + low, MAP_FIXED) == 0;
 		break;
-	default: /* COW_RESIZE */
+	default: /* COW_RESIZE: a lower start is in the parent's staged area already */
 		here = !window && !(p->cow_how[j] & COW_WINDOW) &&
-		       (v->end < pv->end || (!clashes(own, pv->end, v->end) &&
-					     reserve(ctx, pv->end, v->end - pv->end, MAP_FIXED) == 0));
+		       (v->end <= pv->end || (!clashes(own, pv->end, v->end) &&
+					      reserve(ctx, pv->end, v->end - pv->end, MAP_FIXED) == 0));
 		break;
 	}
 	if (here) {
 		t->cow_at[i] = v->start;
 	} else {
 		t->cow_how[i] |= COW_WINDOW;
-		t->cow_at[i] = window_slot(cur, v);
+		t->cow_at[i] = window_slot(cur, v, low);
 	}
 	return 0;
 }
@@ -540,8 +584,10 @@ void cow_free(struct restore_ctx *ctx)
 	for (size_t k = 0; k < ctx->nr_tasks; k++) {
 		free(ctx->tasks[k].cow_how);
 		free(ctx->tasks[k].cow_at);
+		free(ctx->tasks[k].cow_low);
 		ctx->tasks[k].cow_how = NULL;
 		ctx->tasks[k].cow_at = NULL;
+		ctx->tasks[k].cow_low = NULL;
 	}
 	for (size_t i = 0; i < ctx->nr_cow_res; i++)
 		munmap((void *)ctx->cow_res[i][0], ctx->cow_res[i][1]);
@@ -552,12 +598,12 @@ void cow_free(struct restore_ctx *ctx)
 
 /* ---- restore: staging, in the task before it forks ---- */
 
-/* Where the parent staged what area i of t inherits. */
+/* Where the parent staged what area i of t inherits (the place of its start). */
 static uint64_t parent_place(const struct restore_ctx *ctx, const struct restore_task *t, size_t i)
 {
 	const struct restore_task *p = &ctx->tasks[t->parent];
 
-	return p->cow_at[parent_area(p->mm, t->mm->vmas[i])];
+	return p->cow_at[parent_area(p->mm, t->mm, i)];
 }
 
 /* Whether the task keeps (or resizes) its parent's staged area at addr. */
@@ -578,11 +624,11 @@ static int release_inherited(struct restore_ctx *ctx, struct restore_task *t)
 	const struct restore_task *p = t->parent >= 0 ? &ctx->tasks[t->parent] : NULL;
 
 	for (size_t j = 0; p && p->cow_how && j < p->mm->n_vmas; j++) {
-		uint64_t len = p->mm->vmas[j]->end - p->mm->vmas[j]->start;
+		uint64_t len = p->mm->vmas[j]->end - p->mm->vmas[j]->start + p->cow_low[j];
 
 		if (!p->cow_at[j] || keeps(ctx, t, p->cow_at[j]))
 			continue;
-		if (mmap((void *)p->cow_at[j], len, PROT_NONE,
+		if (mmap((void *)(p->cow_at[j] - p->cow_low[j]), len, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
 			return log_error_errno(-errno, "task %d: cannot drop a staged area", t->pid);
 	}
@@ -713,17 +759,28 @@ static int fill_own(const struct restore_task *t, int uffd, int pfd, const PageR
 }
 
 /*
- * The parent's area, inherited with other bounds: grown or shrunk in place
- * (the room to grow is nestor's reservation), or moved to the task's own
- * place; mremap keeps the pages shared either way.
+ * The parent's area, inherited: what the parent staged below its start
+ * for a sibling, or below this task's start, is unmapped (a head unmapped
+ * since the fork, a stack grown down: one area still); with another end,
+ * grown or shrunk in place (the room to grow is nestor's reservation), or
+ * moved to the task's own place; mremap keeps the pages shared either way.
  */
 static int resize_inherited(const struct restore_ctx *ctx, const struct restore_task *t, size_t i)
 {
 	const VmaEntry *v = t->mm->vmas[i];
 	const struct restore_task *p = &ctx->tasks[t->parent];
-	const VmaEntry *pv = p->mm->vmas[parent_area(p->mm, v)];
-	uint64_t from = parent_place(ctx, t, i), plen = pv->end - pv->start, len = v->end - v->start;
+	long j = parent_area(p->mm, t->mm, i);
+	const VmaEntry *pv = p->mm->vmas[j];
+	uint64_t pfrom = parent_place(ctx, t, i), lo = pfrom - p->cow_low[j];
+	uint64_t from = pfrom + v->start - pv->start, plen = pv->end - v->start;
+	uint64_t len = v->end - v->start;
 	void *at;
+
+	if (from > lo && munmap((void *)lo, from - lo))
+		return log_error_errno(-errno, "task %d: cannot trim area %llx", t->pid,
+				       (unsigned long long)v->start);
+	if (COW_KIND(t->cow_how[i]) == COW_INHERIT)
+		return 0;
 
 	if (from == t->cow_at[i]) {
 		if (len > plen && munmap((void *)(from + plen), len - plen))
@@ -748,7 +805,8 @@ static int resize_inherited(const struct restore_ctx *ctx, const struct restore_
  * gets it too. Its children inherit it so; each task's blob clears it
  * unless the dump saw it.
  */
-static int stage_apart(const struct restore_task *t, const VmaEntry *v, uint64_t at, bool filled)
+static int stage_apart(const struct restore_task *t, const VmaEntry *v, uint64_t at, uint64_t low,
+		       bool filled)
 {
 	if (!filled && !(v->madv & VMF_DP)) {
 		*(volatile char *)at = 0;
@@ -756,7 +814,7 @@ static int stage_apart(const struct restore_task *t, const VmaEntry *v, uint64_t
 			return log_error_errno(-errno, "task %d: cannot drop a page of area %llx",
 					       t->pid, (unsigned long long)v->start);
 	}
-	if (madvise((void *)at, v->end - v->start, MADV_DONTDUMP))
+	if (madvise((void *)(at - low), v->end - v->start + low, MADV_DONTDUMP))
 		return log_error_errno(-errno, "task %d: cannot mark area %llx", t->pid,
 				       (unsigned long long)v->start);
 	return 0;
@@ -773,13 +831,13 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 	bool filled = false;
 	int r = 0;
 
-	if (kind == COW_FRESH) /* over the reservation */
-		r = mmap((void *)t->cow_at[i], v->end - v->start, PROT_READ | PROT_WRITE,
-			 v->flags | MAP_FIXED, -1, 0) == MAP_FAILED
+	if (kind == COW_FRESH) /* over the reservation, from lower down for some child */
+		r = mmap((void *)(t->cow_at[i] - t->cow_low[i]), v->end - v->start + t->cow_low[i],
+			 PROT_READ | PROT_WRITE, v->flags | MAP_FIXED, -1, 0) == MAP_FAILED
 			    ? log_error_errno(-errno, "task %d: cannot stage area %llx", t->pid,
 					      (unsigned long long)v->start)
 			    : 0;
-	else if (kind == COW_RESIZE)
+	else
 		r = resize_inherited(ctx, t, i);
 	if (r == 0 && kind != COW_FRESH)
 		r = drop_unshared(mm, v, delta);
@@ -790,7 +848,8 @@ static int stage_area(const struct restore_ctx *ctx, const struct restore_task *
 		*off += len;
 		filled = true;
 	}
-	return r == 0 && kind == COW_FRESH ? stage_apart(t, v, t->cow_at[i], filled) : r;
+	return r == 0 && kind == COW_FRESH ? stage_apart(t, v, t->cow_at[i], t->cow_low[i], filled)
+					   : r;
 }
 
 int cow_stage(struct restore_ctx *ctx, struct restore_task *t)
@@ -827,6 +886,19 @@ int cow_stage(struct restore_ctx *ctx, struct restore_task *t)
 	close(pfd);
 	free(sk.v);
 	return r;
+}
+
+int cow_unstage(struct restore_ctx *ctx, struct restore_task *t)
+{
+	for (size_t i = 0; is_live_task(t) && t->mm && t->cow_low && i < t->mm->n_vmas; i++) {
+		uint64_t low = t->cow_low[i];
+
+		if (low && COW_KIND(t->cow_how[i]) == COW_FRESH &&
+		    munmap((void *)(t->cow_at[i] - low), low))
+			return log_error_errno(-errno, "task %d: cannot trim staged area %llx", t->pid,
+					       (unsigned long long)t->mm->vmas[i]->start);
+	}
+	return cow_sib_unstage(ctx, t);
 }
 
 void cow_fill_args(const struct restore_task *t, struct rst_vma *vmas)

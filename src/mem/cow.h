@@ -32,7 +32,10 @@ int cow_validate(const struct restore_ctx *ctx, const struct restore_task *t);
 int cow_plan(struct restore_ctx *ctx);
 /* In the task, before it forks: maps and fills its staged areas. */
 int cow_stage(struct restore_ctx *ctx, struct restore_task *t);
-/* In the task, once its children are forked: its own pages back over its stage. */
+/*
+ * In the task, once its children are forked: what it staged below its
+ * areas for them goes, its own pages come back over its stage.
+ */
 int cow_unstage(struct restore_ctx *ctx, struct restore_task *t);
 /* Tells the blob where each staged area is (after mem_prepare filled the areas). */
 void cow_fill_args(const struct restore_task *t, struct rst_vma *vmas);

@@ -352,7 +352,9 @@ static void map_areas(struct rst_args *a)
 		struct rst_vma *v = &vmas[i];
 		uint64_t len = v->end - v->start;
 		int has_pages = ri < a->nr_runs && runs[ri].vaddr < v->end;
-		uint32_t prot = v->prot | (has_pages ? PROT_READ | PROT_WRITE : 0);
+		/* Mapped writable once, a private area keeps VM_ACCOUNT (ac) when made read-only. */
+		int was_writable = !(v->flags & MAP_SHARED) && (v->vmflags & VMF_AC);
+		uint32_t prot = v->prot | (has_pages || was_writable ? PROT_READ | PROT_WRITE : 0);
 		long r;
 
 		if (v->kind == VMA_VDSO)

@@ -211,6 +211,7 @@ uint64_t proc_parse_vmflags(const char *s)
 		{ "uw", VMF_UW }, { "um", VMF_UM }, { "ss", VMF_SS }, { "sl", VMF_SL },
 		{ "lf", VMF_LF }, { "nr", VMF_NR }, { "sr", VMF_SR }, { "rr", VMF_RR },
 		{ "dp", VMF_DP }, { "mr", VMF_MR }, { "mw", VMF_MW }, { "me", VMF_ME },
+		{ "ac", VMF_AC },
 	};
 	uint64_t r = 0;
 

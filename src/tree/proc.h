@@ -78,6 +78,7 @@ enum {
 	VMF_MR = 1 << 21, /* may read */
 	VMF_MW = 1 << 22, /* may write */
 	VMF_ME = 1 << 23, /* may execute */
+	VMF_AC = 1 << 24, /* accounted (VM_ACCOUNT: a private area once writable) */
 	VMF_UNKNOWN_BAD = 1 << 30,
 };
 

@@ -10,7 +10,10 @@
  * the written ones are a fork's copies. After restore the written areas are
  * C's own (no page shared with the root): C checks that each of the four
  * is one area of its own with its protection and its bytes (it failed
- * before with the pageless areas merged into their neighbours).
+ * before with the pageless areas merged into their neighbours). The root
+ * also has a pageless area mapped writable, then made inaccessible: it
+ * keeps VM_ACCOUNT ("ac" in its VmFlags), and so it must after restore
+ * (it failed before: mapped inaccessible at once, it came back without).
  */
 #include <inttypes.h>
 #include <sys/mman.h>
@@ -24,6 +27,7 @@
 enum { C_TAG = 1 };
 
 static uint8_t *area[2];
+static uint8_t *once_rw; /* mapped writable, never written, made inaccessible */
 static const int prot[2] = { PROT_READ, PROT_NONE };
 
 static uint8_t byte(int k, unsigned p, int who)
@@ -115,6 +119,31 @@ static void child_c(void)
 	tree_pass();
 }
 
+/* Whether the area at addr shows flag (two letters) in its VmFlags. */
+static bool vmflag(const void *addr, const char *flag)
+{
+	char line[512], want[8];
+	bool ours = false, found = false;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		fail("cannot open /proc/self/smaps: %m");
+	snprintf(want, sizeof(want), " %s", flag);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s;
+
+		char *dash = strchr(line, '-'), *space = strchr(line, ' ');
+
+		/* An area's first line: START-END then a blank ("Anonymous:" parses as hex too). */
+		if (dash && space && dash < space && sscanf(line, "%lx-", &s) == 1)
+			ours = s == (uintptr_t)addr;
+		else if (ours && !strncmp(line, "VmFlags:", 8))
+			found = strstr(line + 8, want) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
 int main(int argc, char **argv)
 {
 	pid_t c;
@@ -129,6 +158,12 @@ int main(int argc, char **argv)
 		for (unsigned p = 0; p < NP; p++)
 			memset(area[k] + p * PAGE_SIZE, byte(k, p, 0), PAGE_SIZE);
 	}
+	once_rw = mmap(NULL, NB * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (once_rw == MAP_FAILED || mprotect(once_rw, NB * PAGE_SIZE, PROT_NONE))
+		fail("mmap: %m");
+	if (!vmflag(once_rw, "ac"))
+		skip("no VM_ACCOUNT shown for a private writable mapping here");
 	tree_barrier_init();
 	if (!(c = tree_fork("C")))
 		child_c();
@@ -139,6 +174,8 @@ int main(int argc, char **argv)
 
 	tree_stop(c, "C");
 	tree_collect(c, "C");
+	if (!vmflag(once_rw, "ac"))
+		fail("the area once writable lost VM_ACCOUNT (ac)");
 	for (int k = 0; k < 2; k++)
 		for (unsigned p = 0; p < NP; p++)
 			if (area[k][p * PAGE_SIZE] != byte(k, p, 0))
