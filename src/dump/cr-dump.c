@@ -350,6 +350,7 @@ static void free_ctx(struct dump_ctx *ctx)
 		free(ctx->tasks[i].threads);
 	}
 	free(ctx->tasks);
+	pidmap_free(&ctx->by_pid);
 	free(ctx->helpers);
 	free(ctx->mapped);
 	free(ctx->descs);
