@@ -4,6 +4,7 @@
 #ifndef NESTOR_MODEL_H
 #define NESTOR_MODEL_H
 
+#include "core/pidmap.h"
 #include "core/region.h"
 #include <stdbool.h>
 #include <sys/types.h>
@@ -75,6 +76,7 @@ struct dump_ctx {
 	InventoryEntry *inv;
 	struct dump_task *tasks; /* parents before children; [0] is the root */
 	size_t nr_tasks, cap_tasks;
+	struct pidmap by_pid; /* task pid -> index in tasks */
 	struct dump_helper *helpers;
 	size_t nr_helpers;
 	struct mapped_file *mapped; /* files seen in mappings, by dev and inode */

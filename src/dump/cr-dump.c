@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -31,6 +32,21 @@
 #include "core/util.h"
 #include "infect/vdso.h"
 
+
+/*
+ * A big tree holds a connection per parasite, then a pidfd per task for the
+ * killer, at once: as many descriptors as nestor may have (the hard limit;
+ * above it needs CAP_SYS_RESOURCE).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit nofile;
+
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+}
 
 static int find_gadget(struct dump_task *t)
 {
@@ -357,6 +373,7 @@ static void free_ctx(struct dump_ctx *ctx)
 		free(ctx->tasks[i].threads);
 	}
 	free(ctx->tasks);
+	pidmap_free(&ctx->by_pid);
 	free(ctx->helpers);
 	free(ctx->mapped);
 	free(ctx->descs);
@@ -384,6 +401,7 @@ int cr_dump(const struct opts *o)
 	if (r < 0)
 		goto out;
 	pr_debug("dumping the tree of task %d into %s", o->pid, o->dir);
+	raise_nofile();
 	catch_interrupts();
 	r = pstree_collect(&ctx, o->pid);
 	pr_debug("the tree is seized: %zu tasks", ctx.nr_tasks);

@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "tree/pstree.h"
 #include "files/content.h"
 #include "files/fd-ops.h"
 #include "files/files.h"
@@ -210,10 +211,7 @@ static pid_t proc_pid_of(const char *path, const char **ret_rest)
 
 static bool in_tree(const struct dump_ctx *ctx, pid_t pid)
 {
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pid == pid)
-			return true;
-	return false;
+	return pstree_has(ctx, pid);
 }
 
 /*

@@ -28,6 +28,7 @@
  */
 #define LOG_PREFIX "parasite: "
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -438,49 +439,114 @@ static void finished(struct dump_task *t, int s, struct parasite_args *ret, int 
 }
 
 /*
+ * The parasites waiting on their connections, in an epoll set: a poll() of
+ * every connection for each word was quadratic in a tree of thousands.
+ * act holds the others (being mapped, stepped, taken back or parked), in
+ * turn.
+ */
+struct driver {
+	struct dump_task *tasks;
+	struct parasite_args *ret;
+	int ep;
+	size_t *act, nact, nwait;
+	bool *polled;
+	int r;
+};
+
+static int watch(struct driver *d, size_t i)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
+
+	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, d->tasks[i].parasite_conn, &ev))
+		return log_error_errno(-errno, "cannot watch the parasite of task %d",
+				       d->tasks[i].pid);
+	d->polled[i] = true;
+	d->nwait++;
+	return 0;
+}
+
+/* After a word or a stray stop: back to act (or done) unless still waiting. */
+static void after_wait(struct driver *d, size_t i, int s)
+{
+	struct dump_task *t = &d->tasks[i];
+
+	if (s >= 0 && t->parasite_phase == PARASITE_WAITING)
+		return;
+	if (t->parasite_conn >= 0)
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, t->parasite_conn, NULL);
+	d->polled[i] = false;
+	d->nwait--;
+	if (s < 0)
+		finished(t, s, d->ret, &d->r);
+	else
+		d->act[d->nact++] = i;
+}
+
+/* One stop of each parasite of act; the waiting ones go to the epoll set. */
+static void drive_all(struct driver *d)
+{
+	size_t keep = 0;
+
+	for (size_t j = 0; j < d->nact; j++) {
+		size_t i = d->act[j];
+		struct dump_task *t = &d->tasks[i];
+		int s;
+
+		if (!t->parasite_running)
+			continue;
+		if (t->parasite_phase == PARASITE_WAITING) {
+			if ((s = watch(d, i)) < 0)
+				finished(t, s, d->ret, &d->r);
+			continue;
+		}
+		s = drive(t);
+		if (s != 0)
+			finished(t, s, d->ret, &d->r);
+		else
+			d->act[keep++] = i;
+	}
+	d->nact = keep;
+}
+
+/* No word for a while: a parasite stopped by a signal, or a task that died. */
+static void check_strays(struct driver *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (d->polled[i])
+			after_wait(d, i, check_stray(&d->tasks[i]));
+}
+
+/*
  * Every running parasite at once: those being mapped, stopping at each
  * syscall or being taken back are stepped in turn, a stop each; the others
  * say they are done on their connections, in any order, and are stopped.
  */
 static int finish_set(struct dump_task *tasks, size_t n, struct parasite_args *ret)
 {
-	struct pollfd pfd[n];
-	size_t idx[n];
-	int r = 0;
+	_cleanup_free_ size_t *act = malloc((n + 1) * sizeof(*act));
+	_cleanup_free_ bool *polled = calloc(n + 1, sizeof(*polled));
+	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct driver d = { tasks, ret, ep, act, 0, 0, polled, 0 };
+	struct epoll_event ev[64];
 
+	if (ep < 0 || !act || !polled)
+		return log_error_errno(ep < 0 ? -errno : -ENOMEM, "cannot drive the parasites");
+	for (size_t i = 0; i < n; i++)
+		if (tasks[i].parasite_running)
+			act[d.nact++] = i;
 	for (;;) {
-		size_t np = 0;
-		bool stepping = false;
 		int k;
 
-		for (size_t i = 0; i < n; i++) {
-			struct dump_task *t = &tasks[i];
-			int s;
-
-			if (!t->parasite_running)
-				continue;
-			if (t->parasite_phase != PARASITE_WAITING) {
-				s = drive(t);
-				if (s != 0)
-					finished(t, s, ret, &r);
-				stepping |= s == 0;
-				continue;
-			}
-			pfd[np] = (struct pollfd){ .fd = t->parasite_conn, .events = POLLIN };
-			idx[np++] = i;
-		}
-		if (!np && !stepping)
-			return r;
-		if (!np)
+		drive_all(&d);
+		if (!d.nact && !d.nwait)
+			return d.r;
+		if (!d.nwait)
 			continue;
-		k = poll(pfd, np, stepping ? 0 : 20);
-		for (size_t j = 0; j < np; j++) {
-			struct dump_task *t = &tasks[idx[j]];
-			int s = pfd[j].revents ? notified(t) : k == 0 ? check_stray(t) : 0;
-
-			if (s < 0)
-				finished(t, s, ret, &r);
-		}
+		k = epoll_wait(ep, ev, ARRAY_SIZE(ev), d.nact ? 0 : 20);
+		for (int j = 0; j < k; j++)
+			after_wait(&d, ev[j].data.u64, notified(&tasks[ev[j].data.u64]));
+		if (k == 0 && !d.nact)
+			check_strays(&d, n);
 	}
 }
 

@@ -490,7 +490,8 @@ static bool tree_ready(const struct progress *pg)
 /* Drives the tree through ptrace until every live task sits in its final trap. */
 static int run_tree(struct restore_ctx *ctx, struct channels *ch, struct progress *pg)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC), deadline = now + RESTORE_TIMEOUT_NS;
+	uint64_t now = now_ns(CLOCK_MONOTONIC), deadline = now + RESTORE_TIMEOUT_NS +
+								 ctx->nr_tasks * RESTORE_TASK_TIMEOUT_NS;
 	uint64_t next_sweep = now;
 	size_t hinted = 0, swept = 0, n;
 	_cleanup_close_ int sfd = -1;

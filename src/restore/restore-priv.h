@@ -15,7 +15,9 @@
 #include <sys/types.h>
 #include "core/model.h"
 
-#define RESTORE_TIMEOUT_NS (60ULL * 1000000000)
+/* How long the tree may take to reach its final traps: a minute, and 10 ms a task more. */
+#define RESTORE_TIMEOUT_NS      (60ULL * 1000000000)
+#define RESTORE_TASK_TIMEOUT_NS (10ULL * 1000000)
 
 /* The pipes every task inherits. */
 struct channels {

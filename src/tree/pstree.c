@@ -40,6 +40,8 @@ static struct dump_task *add_task(struct dump_ctx *ctx, pid_t pid, int parent)
 		ctx->tasks = n;
 		ctx->cap_tasks = ncap;
 	}
+	if (pidmap_put(&ctx->by_pid, pid, ctx->nr_tasks) < 0)
+		return NULL;
 	t = &ctx->tasks[ctx->nr_tasks++];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -214,10 +216,7 @@ int pstree_collect(struct dump_ctx *ctx, pid_t root)
 
 bool pstree_has(const struct dump_ctx *ctx, pid_t pid)
 {
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pid == pid)
-			return true;
-	return false;
+	return pidmap_get(&ctx->by_pid, pid) >= 0;
 }
 
 int pstree_for_each_outside(struct dump_ctx *ctx, int (*fn)(struct dump_ctx *, pid_t, void *),
@@ -240,12 +239,10 @@ int pstree_for_each_outside(struct dump_ctx *ctx, int (*fn)(struct dump_ctx *, p
 	return 0;
 }
 
+/* Lookups by pid in constant time: the layout checks ask for every task. */
 static int find_task(struct dump_ctx *ctx, pid_t pid)
 {
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pid == pid)
-			return i;
-	return -1;
+	return pidmap_get(&ctx->by_pid, pid);
 }
 
 /* An fd table (CLONE_FILES) or fs info (CLONE_FS) a child shares with its
