@@ -95,7 +95,7 @@ static int init_main(void *arg)
 
 	(void)arg;
 	/* With -u our parent is the tree's root: we do not outlive it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+	if (user_ns && prctl(PR_SET_PDEATHSIG, SIGKILL))
 		die("PR_SET_PDEATHSIG");
 	close(go[1]);
 	if (read(go[0], &c, 1) != 1) /* the maps are written, our parent gone */

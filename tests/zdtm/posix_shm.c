@@ -123,8 +123,9 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	tree_init();
-	snprintf(name_a, sizeof(name_a), "/nestor-zdtm-shm-%d", getpid());
-	snprintf(name_u, sizeof(name_u), "/nestor-zdtm-shm-unl-%d", getpid());
+	/* The machine's pid: in a pid namespace of its own every run would be 2. */
+	snprintf(name_a, sizeof(name_a), "/nestor-zdtm-shm-%d", tree_proc_pid());
+	snprintf(name_u, sizeof(name_u), "/nestor-zdtm-shm-unl-%d", tree_proc_pid());
 	fd_a = shm_open(name_a, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd_a < 0)
 		fail("shm_open %s: %m", name_a);
