@@ -7,7 +7,10 @@
 # or left running (-R), the dump must succeed, the cgroup's usage and peak
 # must not rise by more than SLACK_MIB (nestor's parasite, the task's page
 # tables), its limit must never be hit nor its OOM killer run, and the
-# restored task must find its memory and its cgroup as they were.
+# restored task must find its memory and its cgroup as they were. Both ways
+# nestor's drainers write the image are tried: UFFDIO_COPY into a mapping
+# of it (tmpfs, the default) and splice (NESTOR_FAULT=splice:pages); the
+# dump's log must name the way it took.
 # Prints PASS/FAIL/SKIP lines and a summary; exits 1 if any test failed.
 # cgroup v1 (memory.usage_in_bytes, max_usage_in_bytes, failcnt, oom_kill)
 # or v2 (memory.current, memory.events max and oom).
@@ -157,12 +160,13 @@ start() {
 
 mib() { echo $(($1 >> 20)); }
 
-# one MODE (restore|leave-running): sets why on failure.
+# one MODE (restore|leave-running) WAY (UFFDIO_COPY|splice): sets why on failure.
 one() {
-	local mode=$1 wd=$dir/$1 img=$dir/img/$1 u0 u1 p1 hits0 hits1 rc opt=
+	local mode=$1 way=$2 wd=$dir/$1-$2 img=$dir/img/$1-$2 u0 u1 p1 hits0 hits1 rc opt= fault=
 	[ "$mode" = leave-running ] && opt=-R
+	[ "$way" = splice ] && fault=splice:pages
 	why=
-	cg=$base/nestor-test-$$-$mode
+	cg=$base/nestor-test-$$-$mode-$way
 	mkdir "$cg" || { why="cannot create cgroup $cg"; cg=; return 1; }
 	if [ "$ver" = 1 ]; then
 		echo $((LIMIT_MIB << 20)) >"$cg/memory.limit_in_bytes"
@@ -177,10 +181,13 @@ one() {
 	reset_peak
 	hits0=$(limit_hits)
 	mkdir -p "$img"
-	timeout -k 5 60 "$N" dump -t "$pid" -D "$img" $opt -v4 -o dump.log </dev/null 2>"$img.err"
+	env ${fault:+NESTOR_FAULT=$fault} timeout -k 5 60 "$N" dump -t "$pid" -D "$img" $opt -v4 \
+		-o dump.log </dev/null 2>"$img.err"
 	rc=$?
 	p1=$(peak) u1=$(usage) hits1=$(limit_hits)
 	[ $rc -eq 0 ] || { why="dump exited $rc: $(head -n 1 "$img.err")"; return 1; }
+	grep -q "threads drain them ($way)" "$img/dump.log" ||
+		{ why="the dump's log does not say its pages went by $way"; return 1; }
 	[ "$hits1" = "$hits0" ] ||
 		{ why="the dump hit the cgroup's limit: $hits0 -> $hits1"; return 1; }
 	[ "$p1" -le $((u0 + (SLACK_MIB << 20))) ] ||
@@ -202,7 +209,7 @@ one() {
 	wait_until "$timeout_s" test -s "$wd/result" || { why="no result from task $pid"; return 1; }
 	[ "$(head -n 1 "$wd/result")" = PASS ] || { why="task $pid: $(head -n 1 "$wd/result")"; return 1; }
 	wait_until "$timeout_s" gone "$pid"
-	echo "   $mode: cgroup $(mib "$u0") MiB before the dump, peak $(mib "$p1") MiB during it"
+	echo "   $mode, $way: cgroup $(mib "$u0") MiB before the dump, peak $(mib "$p1") MiB during it"
 }
 
 if [ ! -x "$prog" ] || [ ! -x "$N" ]; then
@@ -220,15 +227,17 @@ if ! mkdir -p "$dir/img" || ! mount -t tmpfs -o size=512m nestor-memcg "$dir/img
 fi
 mounted=1
 
-for mode in restore leave-running; do
-	name="dump of a task whose cgroup v$ver is 80% full, $mode: no charge to its cgroup"
-	if one "$mode"; then
-		result PASS "$name"
-	else
-		result FAIL "$name: $why"
-	fi
-	kill_task
-	remove_cg
+for way in UFFDIO_COPY splice; do
+	for mode in restore leave-running; do
+		name="dump of a task whose cgroup v$ver is 80% full, $mode, $way: no charge to its cgroup"
+		if one "$mode" "$way"; then
+			result PASS "$name"
+		else
+			result FAIL "$name: $why"
+		fi
+		kill_task
+		remove_cg
+	done
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -11,10 +11,21 @@
  * cure's fd list in ptrace.c tracks, so a nestor that dies leaves none in
  * the task); the task vmsplice()s a batch of its page runs into a free pipe
  * (the pipe then references the task's own pages: no copy, no new page),
- * and nestor's drainer threads splice() the filled pipes into the image,
- * each at its batch's offset, while the task fills the next: the copy into
- * the image's page cache runs in nestor's process (one copy, charged to
- * nestor) on every CPU, beside the remote syscalls' round trips. vmsplice
+ * and nestor's drainer threads empty the filled pipes into the image, each
+ * at its batch's offset, while the task fills the next: the copy into the
+ * image's page cache runs in nestor's process (charged to nestor) on every
+ * CPU, beside the remote syscalls' round trips.
+ *
+ * How a drainer writes: a write into a tmpfs file (splice included) holds
+ * the file's inode lock while it allocates and fills the pages, so two
+ * drainers splicing into one image copy one at a time (the second spins on
+ * the lock). So on tmpfs nestor maps the image shared, registers the
+ * mapping with a userfaultfd, and each drainer reads its pipe into a small
+ * buffer of its own and UFFDIO_COPYs it into the mapping: that allocates
+ * the tmpfs pages, fills them without zeroing and charges them to nestor's
+ * memory cgroup (the mapping's mm), without the inode lock, so the drainers
+ * copy side by side. Where the image's filesystem or the kernel refuses
+ * (not tmpfs, no userfaultfd), the drainers splice. vmsplice
  * takes plain page references, never pins, so a page still shared
  * copy-on-write with a parent or child stays shared (process_vm_readv
  * pins, and pinning makes the kernel give the task its own copy: GUP
@@ -30,6 +41,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include "core/log.h"
@@ -43,7 +57,8 @@
 #define PIPE_MIN        (64 << 10)
 #define PIPE_WANT       (16 << 20) /* more only saves round trips we no longer see */
 #define NR_PIPES        4         /* the task fills one while nestor drains the others */
-#define NR_DRAINERS     2         /* nestor's threads splicing pipes into the image */
+#define NR_DRAINERS     2         /* nestor's threads emptying pipes into the image */
+#define BOUNCE          (256 << 10) /* a drainer's buffer for UFFDIO_COPY: stays in its cache */
 
 /* A pipe the task filled, to be spliced into the image at off. */
 struct drain_job {
@@ -83,6 +98,9 @@ struct page_io {
 	uint8_t *buf;
 	struct drain dr;
 	int batches;             /* queued so far */
+	uint8_t *map;            /* the image mapped shared, registered with uffd; or NULL */
+	size_t map_len;
+	int uffd;
 };
 
 /*
@@ -123,7 +141,7 @@ static int write_local(struct page_io *io, const struct iovec *iov, size_t nr, s
 	return 0;
 }
 
-/* A drainer's work: the pipe's len bytes into the image at off. */
+/* A drainer's work, the splice way: the pipe's len bytes into the image at off. */
 static int splice_out(struct page_io *io, const struct drain_job *job)
 {
 	off_t off = job->off;
@@ -143,10 +161,54 @@ static int splice_out(struct page_io *io, const struct drain_job *job)
 	return 0;
 }
 
+/* UFFDIO_COPY of len bytes at buf to the image at off (through its mapping). */
+static int uffd_copy(struct page_io *io, const uint8_t *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct uffdio_copy c = { .dst = (uint64_t)io->map + off + done,
+					 .src = (uint64_t)buf + done, .len = len - done,
+					 .mode = UFFDIO_COPY_MODE_DONTWAKE };
+
+		if (ioctl(io->uffd, UFFDIO_COPY, &c) && errno != EAGAIN && errno != EINTR)
+			return log_error_errno(-errno, "cannot copy pages of task %d into the image",
+					       io->pid);
+		if (c.copy > 0)
+			done += c.copy;
+	}
+	return 0;
+}
+
+/* A drainer's work, the mapping's way: the pipe read into buf, then copied in. */
+static int uffd_out(struct page_io *io, const struct drain_job *job, uint8_t *buf)
+{
+	size_t done = 0;
+
+	while (done < job->len) {
+		ssize_t n = read(io->pipes[job->pipe][0], buf, MIN((size_t)BOUNCE, job->len - done));
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return log_error_errno(n < 0 ? -errno : -EIO,
+					       "cannot read pages of task %d from nestor's pipe",
+					       io->pid);
+		r = uffd_copy(io, buf, n, job->off + done);
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	return 0;
+}
+
 static void *drainer(void *arg)
 {
 	struct page_io *io = arg;
 	struct drain *dr = &io->dr;
+	/* Without a buffer of its own, this drainer splices. */
+	_cleanup_free_ uint8_t *buf = io->map ? malloc(BOUNCE) : NULL;
 
 	pthread_mutex_lock(&dr->mu);
 	for (;;) {
@@ -165,7 +227,7 @@ static void *drainer(void *arg)
 		pthread_mutex_unlock(&dr->mu);
 		/* After an error the rest is only let go: nothing more is written. */
 		if (!failed)
-			r = splice_out(io, &job);
+			r = buf ? uffd_out(io, &job, buf) : splice_out(io, &job);
 		pthread_mutex_lock(&dr->mu);
 		if (r < 0 && !dr->err)
 			dr->err = r;
@@ -433,21 +495,70 @@ static int copy_runs(struct page_io *io, const MmEntry *mm)
 	return 0;
 }
 
+static void unmap_image(struct page_io *io)
+{
+	if (io->map)
+		munmap(io->map, io->map_len);
+	if (io->uffd >= 0)
+		close(io->uffd);
+	io->map = NULL;
+	io->uffd = -1;
+}
+
+/*
+ * The image, len bytes, mapped shared and registered for UFFDIO_COPY, if
+ * its filesystem (tmpfs) and the kernel let us; else the drainers splice.
+ * NESTOR_FAULT=splice:pages makes them splice (tests/memcg.sh, both ways).
+ */
+static void map_image(struct page_io *io, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	const char *f = getenv("NESTOR_FAULT");
+
+	if ((f && !strcmp(f, "splice:pages")) || ftruncate(io->fd, len))
+		return;
+	io->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	io->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, io->fd, 0);
+	if (io->map == MAP_FAILED)
+		io->map = NULL;
+	io->map_len = len;
+	reg.range.start = (uint64_t)io->map;
+	reg.range.len = len;
+	if (io->uffd < 0 || !io->map || ioctl(io->uffd, UFFDIO_API, &api) ||
+	    ioctl(io->uffd, UFFDIO_REGISTER, &reg)) {
+		pr_debug("task %d: the image cannot be filled through a userfaultfd (%m); "
+			 "the drainers splice", io->pid);
+		unmap_image(io);
+	}
+}
+
 /* The fast path, if the task can take part in it; else the slow one. */
 static void setup_remote(struct page_io *io, const MmEntry *mm)
 {
-	if (mm->nr_pages * PAGE_SIZE < REMOTE_MIN)
+	size_t len = mm->nr_pages * PAGE_SIZE;
+	int r;
+
+	if (len < REMOTE_MIN)
 		return;
-	if (make_pipes(io, mm->nr_pages * PAGE_SIZE) < 0 || give_fds(io) < 0 ||
-	    start_drainers(io) < 0) {
+	r = make_pipes(io, len);
+	if (r == 0)
+		r = give_fds(io);
+	if (r == 0) {
+		map_image(io, len);
+		r = start_drainers(io);
+	}
+	if (r < 0) {
 		pr_debug("task %d cannot vmsplice its pages; nestor reads them", io->pid);
 		take_fds(io);
 		close_pipes(io);
+		unmap_image(io);
 		return;
 	}
 	pr_debug("task %d vmsplices its pages into %d pipes of %zu bytes (fds %d-%d there), "
-		 "%d threads drain them", io->pid, io->nr_pipes, io->pipe_len, io->remote_fd[0],
-		 io->remote_fd[io->nr_pipes - 1], io->dr.nr_th);
+		 "%d threads drain them (%s)", io->pid, io->nr_pipes, io->pipe_len,
+		 io->remote_fd[0], io->remote_fd[io->nr_pipes - 1], io->dr.nr_th,
+		 io->map ? "UFFDIO_COPY" : "splice");
 }
 
 /* Every pipe drained and closed, the task's write ends too. */
@@ -462,21 +573,24 @@ static int finish_remote(struct page_io *io)
 	take_fds(io);
 	/* Whatever is left in a pipe (a failed batch) goes with it. */
 	close_pipes(io);
+	unmap_image(io);
 	return r;
 }
 
 int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 {
-	struct page_io io = { .pid = t->pid, .memfd = -1, .rt = &t->rt,
+	struct page_io io = { .pid = t->pid, .memfd = -1, .rt = &t->rt, .uffd = -1,
 			      .dr = { .mu = PTHREAD_MUTEX_INITIALIZER,
 				      .cv = PTHREAD_COND_INITIALIZER } };
 	char name[64];
+	uint64_t t0;
 	int r, rr;
 
 	for (int k = 0; k < NR_PIPES; k++)
 		io.pipes[k][0] = io.pipes[k][1] = io.remote_fd[k] = -1;
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
-	io.fd = openat(ctx->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* Read and write: a shared writable mapping needs both (map_image). */
+	io.fd = openat(ctx->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (io.fd < 0)
 		return log_error_errno(-errno, "cannot create %s", name);
 	/* A small task needs a small buffer: a fresh 4 MiB one costs its page faults. */
@@ -485,10 +599,14 @@ int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 		close(io.fd);
 		return -ENOMEM;
 	}
+	t0 = now_ns(CLOCK_MONOTONIC);
 	setup_remote(&io, mm);
 	r = copy_runs(&io, mm);
 	rr = finish_remote(&io);
 	r = r ? r : rr;
+	pr_debug("task %d: %llu KiB of pages written in %.1f ms", t->pid,
+		 (unsigned long long)mm->nr_pages * (PAGE_SIZE >> 10),
+		 (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 	/* One syncfs() for all images comes before the tree is killed. */
 	free(io.buf);
 	close(io.fd);
