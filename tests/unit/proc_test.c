@@ -85,7 +85,8 @@ static void test_maps(void)
 	CHECK("maps inverted range fails", proc_parse_maps_line("3000-1000 rw-p 0 00:00 0", &v) < 0);
 	CHECK("maps garbage fails", proc_parse_maps_line("hello", &v) < 0);
 	CHECK("vmflags", proc_parse_vmflags(" rd wr mr mw me gd ac dc lo hg nr\n") ==
-				 (VMF_MR | VMF_MW | VMF_ME | VMF_GD | VMF_DC | VMF_LO | VMF_HG | VMF_NR));
+				 (VMF_MR | VMF_MW | VMF_ME | VMF_GD | VMF_AC | VMF_DC | VMF_LO | VMF_HG |
+				  VMF_NR));
 	CHECK("vmflags access and droppable", proc_parse_vmflags(" rd wr sr rr nr wf dd dp\n") ==
 						      (VMF_SR | VMF_RR | VMF_NR | VMF_WF | VMF_DD | VMF_DP));
 }
