@@ -23,9 +23,11 @@
  * mapping with a userfaultfd, and each drainer reads its pipe into a small
  * buffer of its own and UFFDIO_COPYs it into the mapping: that allocates
  * the tmpfs pages, fills them without zeroing and charges them to nestor's
- * memory cgroup (the mapping's mm), without the inode lock, so the drainers
- * copy side by side. Where the image's filesystem or the kernel refuses
- * (not tmpfs, no userfaultfd), the drainers splice. vmsplice
+ * memory cgroup (the mapping's mm), without the inode lock. The first
+ * drainer still splices (one copy where this way makes two, the read into
+ * the buffer being the second), holding the lock the others never need:
+ * the drainers copy side by side. Where the image's filesystem or the
+ * kernel refuses (not tmpfs, no userfaultfd), they all splice. vmsplice
  * takes plain page references, never pins, so a page still shared
  * copy-on-write with a parent or child stays shared (process_vm_readv
  * pins, and pinning makes the kernel give the task its own copy: GUP
@@ -80,6 +82,8 @@ struct drain {
 	bool busy[NR_PIPES];
 	int err;                      /* the first drainer's error */
 	bool stop;
+	int started;                  /* drainers that took their number */
+	uint64_t mapped;              /* bytes copied through the mapping */
 	pthread_t th[NR_DRAINERS];
 	int nr_th;
 };
@@ -207,10 +211,16 @@ static void *drainer(void *arg)
 {
 	struct page_io *io = arg;
 	struct drain *dr = &io->dr;
-	/* Without a buffer of its own, this drainer splices. */
-	_cleanup_free_ uint8_t *buf = io->map ? malloc(BOUNCE) : NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
 
 	pthread_mutex_lock(&dr->mu);
+	/*
+	 * The first drainer splices, the cheapest copy, holding the inode lock;
+	 * the others copy through the mapping beside it, never needing the lock.
+	 * Without a buffer of its own, a drainer splices too.
+	 */
+	if (dr->started++ && io->map)
+		buf = malloc(BOUNCE);
 	for (;;) {
 		struct drain_job job;
 		bool failed;
@@ -231,6 +241,8 @@ static void *drainer(void *arg)
 		pthread_mutex_lock(&dr->mu);
 		if (r < 0 && !dr->err)
 			dr->err = r;
+		if (r == 0 && !failed && buf)
+			dr->mapped += job.len;
 		dr->busy[job.pipe] = false;
 		pthread_cond_broadcast(&dr->cv);
 	}
@@ -558,7 +570,7 @@ static void setup_remote(struct page_io *io, const MmEntry *mm)
 	pr_debug("task %d vmsplices its pages into %d pipes of %zu bytes (fds %d-%d there), "
 		 "%d threads drain them (%s)", io->pid, io->nr_pipes, io->pipe_len,
 		 io->remote_fd[0], io->remote_fd[io->nr_pipes - 1], io->dr.nr_th,
-		 io->map ? "UFFDIO_COPY" : "splice");
+		 io->map ? "splice and UFFDIO_COPY" : "splice");
 }
 
 /* Every pipe drained and closed, the task's write ends too. */
@@ -604,9 +616,9 @@ int pages_dump(struct dump_ctx *ctx, struct dump_task *t, const MmEntry *mm)
 	r = copy_runs(&io, mm);
 	rr = finish_remote(&io);
 	r = r ? r : rr;
-	pr_debug("task %d: %llu KiB of pages written in %.1f ms", t->pid,
-		 (unsigned long long)mm->nr_pages * (PAGE_SIZE >> 10),
-		 (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+	pr_debug("task %d: %llu KiB of pages written in %.1f ms, %llu KiB through the mapping",
+		 t->pid, (unsigned long long)mm->nr_pages * (PAGE_SIZE >> 10),
+		 (now_ns(CLOCK_MONOTONIC) - t0) / 1e6, (unsigned long long)io.dr.mapped >> 10);
 	/* One syncfs() for all images comes before the tree is killed. */
 	free(io.buf);
 	close(io.fd);
