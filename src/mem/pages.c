@@ -175,9 +175,16 @@ static int uffd_copy(struct page_io *io, const uint8_t *buf, size_t len, off_t o
 					 .src = (uint64_t)buf + done, .len = len - done,
 					 .mode = UFFDIO_COPY_MODE_DONTWAKE };
 
-		if (ioctl(io->uffd, UFFDIO_COPY, &c) && errno != EAGAIN && errno != EINTR)
-			return log_error_errno(-errno, "cannot copy pages of task %d into the image",
-					       io->pid);
+		/*
+		 * A full tmpfs makes UFFDIO_COPY fail with ENOMEM: the rest goes
+		 * in by pwrite, which fills what it can and names the real cause.
+		 */
+		if (ioctl(io->uffd, UFFDIO_COPY, &c) && errno != EAGAIN && errno != EINTR) {
+			int r = pwrite_all(io->fd, buf + done, len - done, off + done);
+
+			return r < 0 ? log_error_errno(r, "cannot copy pages of task %d into "
+							  "the image", io->pid) : 0;
+		}
 		if (c.copy > 0)
 			done += c.copy;
 	}

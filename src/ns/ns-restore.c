@@ -358,7 +358,14 @@ int ns_fd(const struct restore_ctx *ctx, uint32_t id)
 int ns_enter_task(struct restore_ctx *ctx, int idx)
 {
 	const struct restore_task *t = &ctx->tasks[idx];
-	const NsIdsEntry *cr = t->creator >= 0 ? ctx->tasks[t->creator].pe->ns : NULL;
+	int maker = t->creator;
+	const NsIdsEntry *cr;
+
+	/* An owned init's children are forked by a proxy of its own creator's
+	 * (make_owned_children): they have that task's namespaces, not the init's. */
+	if (maker >= 0 && pidns_owned_init(ctx, maker))
+		maker = ctx->tasks[maker].creator;
+	cr = maker >= 0 ? ctx->tasks[maker].pe->ns : NULL;
 
 	for (int s = 0; s < NS_NR_SLOTS; s++) {
 		uint32_t id = t->pe->ns->id[s], from = cr ? cr->id[s] : 0;
