@@ -443,9 +443,16 @@ static int on_event(struct restore_ctx *ctx, struct channels *ch, struct progres
  * The thread each SIGCHLD names, waited for alone: waitpid(-1) walks every
  * tracee in the kernel, so a wait per stop of a 10,000-task tree made the
  * restore quadratic. SIGCHLDs that come while one is pending are lost:
- * those stops are found by a sweep with waitpid(-1) every SWEEP_NS.
+ * those stops are found by a sweep with waitpid(-1), as often as keeps its
+ * cost (~150 ns a tracee here) near 10% of the time: every 2 us a thread,
+ * 1 ms at least (a lost stop of a small tree waits no longer), 20 ms at most.
  */
-#define SWEEP_NS (20 * 1000 * 1000ULL)
+static uint64_t sweep_ns(const struct progress *pg)
+{
+	uint64_t ns = (pg->live + pg->zombies) * 2000ULL;
+
+	return MIN(MAX(ns, 1000000ULL), 20000000ULL);
+}
 
 static int wait_hinted(struct restore_ctx *ctx, struct channels *ch, struct progress *pg, int sfd,
 		       size_t *ret_n)
@@ -525,7 +532,7 @@ static int run_tree(struct restore_ctx *ctx, struct channels *ch, struct progres
 			if ((r = sweep(ctx, ch, pg, &n)) < 0)
 				return r;
 			swept += n;
-			next_sweep = now + SWEEP_NS;
+			next_sweep = now + sweep_ns(pg);
 			continue;
 		}
 		if (now > deadline)
