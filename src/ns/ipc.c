@@ -24,6 +24,7 @@
 #include "ns/ipc-priv.h"
 #include "ns/ipc.h"
 #include "ns/ns.h"
+#include "ns/userns.h"
 
 /* The per-namespace sysctls, by their path under /proc/sys. */
 static const char *const sysctl_names[] = {
@@ -487,6 +488,58 @@ static void ipc_ns_free(struct restore_ctx *ctx, uint32_t id)
 	*p = NULL;
 }
 
+static int id_inside(struct restore_ctx *ctx, uint32_t owner, bool gid, uint32_t *v)
+{
+	uint32_t out = *v;
+
+	if (userns_to_inside(ctx, owner, gid, out, v) < 0)
+		return log_error_ret(-EINVAL, "%s %u of an IPC object is not mapped in user "
+					      "namespace %u", gid ? "gid" : "uid", out, owner);
+	return 0;
+}
+
+static int perm_inside(struct restore_ctx *ctx, uint32_t owner, IpcPermEntry *p)
+{
+	int r;
+
+	if ((r = id_inside(ctx, owner, false, &p->uid)) < 0 ||
+	    (r = id_inside(ctx, owner, true, &p->gid)) < 0 ||
+	    (r = id_inside(ctx, owner, false, &p->cuid)) < 0)
+		return r;
+	return id_inside(ctx, owner, true, &p->cgid);
+}
+
+/*
+ * Owners are saved in nestor's terms; the maker is inside the namespace's
+ * owner user namespace, where the kernel takes them in that one's terms.
+ */
+static int ids_inside(struct restore_ctx *ctx, uint32_t id, IpcNsEntry *e)
+{
+	uint32_t owner = ns_entry(ctx, id)->owner;
+	int r = 0;
+
+	if (!owner || ns_entry(ctx, owner)->host)
+		return 0;
+	/*
+	 * The maker's ids are nestor's, which have no name inside: it becomes
+	 * the owner's root for good (where 0 is mapped: EINVAL otherwise), so that it can take
+	 * each creator's ids and come back (the change clears its death signal).
+	 */
+	if ((setresgid(0, 0, 0) || setresuid(0, 0, 0) || prctl(PR_SET_PDEATHSIG, SIGKILL)) &&
+	    errno != EINVAL)
+		return log_error_errno(-errno, "cannot become root of user namespace %u", owner);
+	for (size_t i = 0; r == 0 && i < e->n_shms; i++)
+		r = perm_inside(ctx, owner, e->shms[i]->perm);
+	for (size_t i = 0; r == 0 && i < e->n_sems; i++)
+		r = perm_inside(ctx, owner, e->sems[i]->perm);
+	for (size_t i = 0; r == 0 && i < e->n_msqs; i++)
+		r = perm_inside(ctx, owner, e->msqs[i]->perm);
+	for (size_t i = 0; r == 0 && i < e->n_mqs; i++)
+		if ((r = id_inside(ctx, owner, false, &e->mqs[i]->uid)) == 0)
+			r = id_inside(ctx, owner, true, &e->mqs[i]->gid);
+	return r;
+}
+
 static int ipc_ns_restore(struct restore_ctx *ctx, uint32_t id)
 {
 	struct ipc_rst_ns *n = *ns_priv(ctx, id);
@@ -498,7 +551,11 @@ static int ipc_ns_restore(struct restore_ctx *ctx, uint32_t id)
 
 	umask(0);
 	snprintf(name, sizeof(name), "ipcshm-%u.img", id);
-	if ((n->shm_fd = r = img_open_file(ctx->dirfd, name)) < 0 || (r = raise_limits(n->e)) < 0 || (r = ipc_sysv_restore(n)) < 0 ||
+	/* The image first: the ids a namespace an inner user namespace owns needs
+	 * may not read it (ids_inside). */
+	if ((n->shm_fd = r = img_open_file(ctx->dirfd, name)) < 0 ||
+	    (r = ids_inside(ctx, id, n->e)) < 0 || (r = raise_limits(n->e)) < 0 ||
+	    (r = ipc_sysv_restore(n)) < 0 ||
 	    (r = mq_restore(n)) < 0 || (r = set_saved_sysctls(n->e)) < 0)
 		return r;
 	pr_debug("namespace %u: objects made", id);
