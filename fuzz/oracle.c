@@ -759,8 +759,14 @@ static const char *check_userns(const struct restore_ctx *ctx)
 
 		if (n->host)
 			continue;
-		if (!strcmp(n->kind, "pid") && n->owner)
-			return BROKEN("pid namespace %u owned by user namespace %u", n->id, n->owner);
+		/* Owned by an inner user namespace: its init is made inside it, never the root. */
+		if (!strcmp(n->kind, "pid") && n->owner &&
+		    (!(pn = ns_entry(ctx, n->owner)) || strcmp(pn->kind, "user") ||
+		     (!pn->host && ctx->nr_tasks && ctx->tasks[0].pe->ns &&
+		      ctx->tasks[0].pe->ns->id[0] == n->id &&
+		      ctx->tasks[0].pe->ns_pid[ctx->tasks[0].pe->n_ns_pid - 1] == 1)))
+			return BROKEN("pid namespace %u owned by %u, or its init the root", n->id,
+				      n->owner);
 		if (strcmp(n->kind, "user"))
 			continue;
 		u = *ns_priv((struct restore_ctx *)ctx, n->id);

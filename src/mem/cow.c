@@ -34,6 +34,8 @@
 #include "core/util.h"
 #include "mem/cow.h"
 #include "mem/cow-priv.h"
+#include "ns/ns.h"
+#include "ns/userns.h"
 #include "mem/shmem.h"
 #include "tree/proc.h"
 
@@ -194,7 +196,9 @@ int cow_dump(struct dump_ctx *ctx, struct dump_task *t, MmEntry *mm)
 	struct runs own = { 0 }, from = { 0 };
 	int fds[2] = { -1, -1 }, r = 0;
 
-	if (!pmm || !mm->n_runs)
+	/* The children of an owned init are forked by a proxy, not by it
+	 * (ns/pid-owned.c): they inherit nothing from it. */
+	if (!pmm || !mm->n_runs || userns_owned_init(ctx, p))
 		return 0;
 	if ((fds[0] = open_pagemap(t->pid)) < 0 || (fds[1] = open_pagemap(p->pid)) < 0) {
 		r = fds[0] < 0 ? fds[0] : fds[1];
@@ -299,6 +303,9 @@ bool forked_by_parent(const struct restore_ctx *ctx, const struct restore_task *
 {
 	const struct restore_task *c;
 
+	/* Its proxy forks an owned init's children: nothing of the init's memory. */
+	if (t->parent >= 0 && pidns_owned_init(ctx, t->parent))
+		return false;
 	if (t->creator == t->parent)
 		return true;
 	c = t->creator >= 0 ? &ctx->tasks[t->creator] : NULL;

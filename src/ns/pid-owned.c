@@ -303,7 +303,7 @@ bool pidns_assist_taken(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d", pid);
 	while (access(path, F_OK) && now_ns(CLOCK_MONOTONIC) < end)
-		sched_yield();
+		usleep(20); /* not a spin: the cloner needs the CPU more */
 	return !access(path, F_OK);
 }
 

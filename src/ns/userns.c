@@ -218,7 +218,7 @@ static bool user_host(const struct dump_ctx *ctx, uint32_t id)
  * user namespace owns is made from inside it: ns/pid-owned.c.)
  */
 /* The init of a pid namespace owned by a user namespace other than nestor's. */
-static bool owned_init(const struct dump_ctx *ctx, const struct dump_task *t)
+bool userns_owned_init(const struct dump_ctx *ctx, const struct dump_task *t)
 {
 	uint32_t id = t->ns[0].id[NS_PID];
 	const struct dump_ns *n = id ? &ctx->ns[id - 1] : NULL;
@@ -272,7 +272,7 @@ int userns_check(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct dump_task *t = &ctx->tasks[i];
 
-		if (owned_init(ctx, t) && (r = check_owned(ctx, i)) < 0)
+		if (userns_owned_init(ctx, t) && (r = check_owned(ctx, i)) < 0)
 			return r;
 		if (t->zombie || user_host(ctx, t->ns[0].id[NS_USER]))
 			continue;

@@ -6,6 +6,9 @@
 #include "core/image.h"
 #include "core/model.h"
 
+/* At dump, after ns_collect: t is the init of a pid namespace owned by a
+ * user namespace other than nestor's (made from inside it at restore). */
+bool userns_owned_init(const struct dump_ctx *ctx, const struct dump_task *t);
 /* After ns_collect: what nestor cannot make again yet, refused by name. */
 int userns_check(struct dump_ctx *ctx);
 /* Task t's credentials, read from /proc as nestor sees them, turned into

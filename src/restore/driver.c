@@ -9,7 +9,6 @@
  * any failure before that, it kills every task it made.
  */
 #define LOG_PREFIX "restore: "
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -76,76 +75,8 @@ struct progress {
 	 * failed restore kills it whatever became of its parent, and never a
 	 * stranger that took its pid since. */
 	int *pidfds;
-	/* nestor's helpers it traces (the cloners and proxies of owned inits):
-	 * pids and pidfds, killed with the tree on failure. */
-	pid_t *helper_pids;
-	int *helper_fds;
-	size_t nr_helpers;
-	/* The cursor assist (ns/pid-owned.c): one clone at a time. */
-	struct assist { pid_t pid; int idx, fd, thread; } *assists;
-	size_t nr_assists; /* queued, the first one running when busy */
-	bool assist_busy;
-	long assist_saved;
-	int assist_fd;       /* a thread's: kept for nestor's answer */
-	int assist_retries;  /* threads made again, the whole restore */
-	/* Owned inits that came out with a wrong pid, killed by their helpers. */
-	pid_t *victims;
-	size_t nr_victims;
+	struct assist_state as; /* helpers and the cursor assist (assist.c) */
 };
-
-/* Once: the task of that pid may yet be made, and die for real. */
-static bool is_victim(struct progress *pg, pid_t pid)
-{
-	for (size_t i = 0; i < pg->nr_victims; i++)
-		if (pg->victims[i] == pid) {
-			pg->victims[i] = pg->victims[--pg->nr_victims];
-			return true;
-		}
-	return false;
-}
-
-/* A wrong clone with a pid of the tree: its death is none of the task's, nor its pidfd. */
-static int note_victim(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
-{
-	int idx = pstree_index(ctx, pid);
-	pid_t *v = realloc(pg->victims, (pg->nr_victims + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	pg->victims = v;
-	v[pg->nr_victims++] = pid;
-	if (idx >= 0 && pg->pidfds[idx] >= 0) {
-		close(pg->pidfds[idx]);
-		pg->pidfds[idx] = -1;
-	}
-	return 0;
-}
-
-static bool is_helper(const struct progress *pg, pid_t pid)
-{
-	for (size_t i = 0; i < pg->nr_helpers; i++)
-		if (pg->helper_pids[i] == pid)
-			return true;
-	return false;
-}
-
-static void note_helper(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
-{
-	pid_t *p;
-	int *f;
-
-	if (is_helper(pg, pid))
-		return;
-	p = realloc(pg->helper_pids, (pg->nr_helpers + 1) * sizeof(*p));
-	if (p)
-		pg->helper_pids = p;
-	f = p ? realloc(pg->helper_fds, (pg->nr_helpers + 1) * sizeof(*f)) : NULL;
-	if (!f)
-		return;
-	pg->helper_fds = f;
-	p[pg->nr_helpers] = pid;
-	f[pg->nr_helpers++] = fd_move_above(sys_pidfd_open(pid, 0), ctx->fd_base + 1);
-}
 
 /* A task nestor traces or fathered, seen alive: it is one of the tree's. */
 static void note_task(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
@@ -156,162 +87,7 @@ static void note_task(struct restore_ctx *ctx, struct progress *pg, pid_t pid)
 		pg->pidfds[idx] = fd_move_above(sys_pidfd_open(pid, 0), ctx->fd_base + 1);
 	/* A task that is none of the tree's stops: one of the helpers, traced by birth. */
 	if (idx < 0 && pstree_owner(ctx, pid) < 0)
-		note_helper(ctx, pg, pid);
-}
-
-static pid_t assist_want(const struct restore_ctx *ctx, const struct assist *a)
-{
-	const PstreeEntry *e = ctx->tasks[a->idx].pe;
-
-	return a->thread < 0 ? (pid_t)e->ns_pid[0] : (pid_t)e->thread_pids[a->thread]->nr[0];
-}
-
-/* The next queued clone gets its cursors, then its word to go. */
-static int assist_next(struct restore_ctx *ctx, struct progress *pg)
-{
-	struct assist *a = pg->assists;
-	char path[64];
-	int fd, r;
-
-	if (pg->assist_busy || !pg->nr_assists)
-		return 0;
-	/* Everything but the word itself before the cursors: strangers fork
-	 * on the machine's level meanwhile, so the gap to the clone is kept short. */
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", a->pid, a->fd);
-	fd = fd_move_above(open(path, O_WRONLY | O_CLOEXEC), ctx->fd_base + 1);
-	if (fd < 0)
-		return log_error_errno(-errno, "cannot reach the helper of task %d",
-				       ctx->tasks[a->idx].pid);
-	if ((r = pidns_assist_begin(ctx, a->idx, a->thread, &pg->assist_saved)) < 0) {
-		close(fd);
-		return r;
-	}
-	pg->assist_busy = true;
-	if (write(fd, "g", 1) != 1)
-		r = log_error_errno(-errno, "cannot wake the helper of task %d",
-				    ctx->tasks[a->idx].pid);
-	if (a->thread >= 0 && r == 0)
-		pg->assist_fd = fd;
-	else
-		close(fd);
-	/* The machine's cursor goes back as soon as the pid is taken: the
-	 * next pids after it are often the tree's too. */
-	pr_debug("assist: cursors set for %d, word sent", assist_want(ctx, a));
-	if (r == 0 && pidns_assist_taken(assist_want(ctx, a))) {
-		pidns_assist_end(pg->assist_saved);
-		pg->assist_saved = -1;
-	}
-	pr_debug("assist: cursor back");
-	return r;
-}
-
-static int note_victim(struct restore_ctx *ctx, struct progress *pg, pid_t pid);
-
-/* The thread of another tid than asked: the one of task pid that no image names. */
-static pid_t stray_thread(const struct restore_ctx *ctx, int idx)
-{
-	const PstreeEntry *e = ctx->tasks[idx].pe;
-	_cleanup_closedir_ DIR *d;
-	struct dirent *de;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%u/task", e->pid);
-	if (!(d = opendir(path)))
-		return 0;
-	while ((de = readdir(d))) {
-		int tid;
-		bool known = false;
-
-		if (parse_int(de->d_name, &tid) < 0 || (uint32_t)tid == e->pid)
-			continue;
-		for (size_t k = 0; k < e->n_threads && !known; k++)
-			known = e->threads[k] == (uint32_t)tid &&
-				pstree_owner(ctx, tid) == idx;
-		if (!known)
-			return tid;
-	}
-	return 0;
-}
-
-static bool same_vec(const int *a, const uint32_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((uint32_t)a[i] != b[i])
-			return false;
-	return true;
-}
-
-/* A thread the blob made: its whole vector, or it goes and is made again. */
-static int thread_made(struct restore_ctx *ctx, struct progress *pg, const struct assist *a)
-{
-	const PstreeEntry *e = ctx->tasks[a->idx].pe;
-	const PidVecEntry *v = e->thread_pids[a->thread];
-	struct proc_status st;
-	const char *say = "k";
-	pid_t stray;
-	int r = 0;
-
-	/* /proc/TID is the thread's own, hidden from listings. */
-	if (proc_read_status(v->nr[0], &st) < 0 || st.tgid != (int)e->pid ||
-	    st.nr_nspid != (int)v->n_nr ||
-	    !same_vec(st.nspid, v->nr, v->n_nr)) {
-		stray = stray_thread(ctx, a->idx);
-		pr_debug("thread %u of task %u came out as %d: again", v->nr[0], e->pid, stray);
-		if (++pg->assist_retries > 16)
-			r = log_error_ret(-EBUSY, "can't restore: thread %u of task %u came out "
-					  "with tid %d: another process took it meanwhile",
-					  v->nr[0], e->pid, stray);
-		else if (stray && (r = note_victim(ctx, pg, stray)) == 0)
-			pidns_wait_free(v->nr[0]);
-		say = r < 0 ? "x" : "r";
-	}
-	if (write(pg->assist_fd, say, 1) != 1 && r == 0)
-		r = log_error_errno(-errno, "cannot answer task %u", e->pid);
-	close(pg->assist_fd);
-	pg->assist_fd = -1;
-	return r;
-}
-
-static int on_assist(struct restore_ctx *ctx, struct progress *pg, const struct rst_status *st)
-{
-	bool thread = st->step == RST_STEP_ASSIST_THREAD || st->step == RST_STEP_ASSISTED_THREAD;
-	struct assist *a, req = { st->pid, -1, (int)st->len, -1 };
-	int r = 0;
-
-	if (st->step == RST_STEP_ASSISTED || st->step == RST_STEP_ASSISTED_THREAD) {
-		if (!pg->assist_busy)
-			return log_error_ret(-EIO, "a helper said it cloned unasked");
-		pidns_assist_end(pg->assist_saved);
-		pg->assist_busy = false;
-		if (thread)
-			r = thread_made(ctx, pg, pg->assists);
-		if (!thread && st->len && st->len < INT32_MAX && note_victim(ctx, pg, st->len) < 0)
-			return -ENOMEM;
-		memmove(pg->assists, pg->assists + 1, --pg->nr_assists * sizeof(*a));
-		if (r < 0)
-			return r;
-		return st->err < 0 ? st->err : assist_next(ctx, pg); /* the helper logged why */
-	}
-	if (thread) {
-		req.idx = pstree_owner(ctx, st->addr);
-		for (size_t k = 0; req.idx >= 0 && k < ctx->tasks[req.idx].pe->n_threads; k++)
-			if (ctx->tasks[req.idx].pe->threads[k] == st->addr)
-				req.thread = k;
-		if (req.idx < 0 || req.thread < 0 || ctx->tasks[req.idx].pid != st->pid)
-			return log_error_ret(-EIO, "task %d asked for a thread not its own", st->pid);
-	} else {
-		req.idx = st->addr < ctx->nr_tasks ? (int)st->addr : -1;
-		if (req.idx < 0 || !pidns_owned_init(ctx, req.idx))
-			return log_error_ret(-EIO, "a helper asked for the wrong task");
-	}
-	if (st->len > INT32_MAX)
-		return log_error_ret(-EIO, "a helper asked with a bad descriptor");
-	a = realloc(pg->assists, (pg->nr_assists + 1) * sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	pg->assists = a;
-	a[pg->nr_assists++] = req;
-	return assist_next(ctx, pg);
+		assist_note_helper(ctx, &pg->as, pid);
 }
 
 /* Reads what the tasks said; an error a task reported ends the restore. */
@@ -325,7 +101,7 @@ static int drain_status(struct restore_ctx *ctx, struct channels *ch, struct pro
 		if (st.step == RST_STEP_CHILD) /* a task or a helper, which logged why */
 			return st.err < 0 ? st.err : -EIO;
 		if (st.step >= RST_STEP_ASSIST && st.step <= RST_STEP_ASSISTED_THREAD) {
-			if ((r = on_assist(ctx, pg, &st)) < 0)
+			if ((r = assist_on_status(ctx, &pg->as, &st)) < 0)
 				return r;
 			continue;
 		}
@@ -415,7 +191,7 @@ static int on_exit_event(struct restore_ctx *ctx, struct channels *ch, pid_t pid
 	int idx = pstree_index(ctx, pid), r;
 
 	/* A helper, or an owned init of the wrong pid that its helper killed. */
-	if (idx < 0 || is_victim(pg, pid)) {
+	if (idx < 0 || assist_is_victim(&pg->as, pid)) {
 		pr_debug("helper %d exited", pid);
 		return 0;
 	}
@@ -745,9 +521,7 @@ static void kill_tree(struct restore_ctx *ctx, struct progress *pg)
 		for (size_t i = 0; i < ctx->nr_tasks; i++)
 			if (pg->pidfds[i] >= 0)
 				sys_pidfd_send_signal(pg->pidfds[i], SIGKILL);
-		for (size_t i = 0; i < pg->nr_helpers; i++)
-			if (pg->helper_fds[i] >= 0)
-				sys_pidfd_send_signal(pg->helper_fds[i], SIGKILL);
+		assist_kill_helpers(&pg->as);
 		more = find_unseen(ctx, pg);
 	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -838,7 +612,7 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 {
 	struct channels ch = { -1, -1, -1, -1, -1, -1 };
 	int term_fd = ctx->opts->shell_job ? find_terminal() : -1, r;
-	struct progress pg = { .assist_fd = -1 };
+	struct progress pg = { 0 };
 	struct rlimit nofile;
 	pid_t root = -1;
 
@@ -852,6 +626,7 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 		return -ENOMEM;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		pg.pidfds[i] = -1;
+	assist_init(&pg.as, pg.pidfds);
 	if ((r = open_channels(ctx, &ch)) < 0 || (r = files_open_table(ctx, term_fd)) < 0 ||
 	    (r = locks_restore_descriptions(ctx)) < 0 || (r = mem_open_shms(ctx)) < 0 ||
 	    (r = cow_plan(ctx)) < 0 ||
@@ -867,17 +642,7 @@ int run_restore(struct restore_ctx *ctx, struct pidfile *pf)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (pg.pidfds[i] >= 0)
 			close(pg.pidfds[i]);
-	for (size_t i = 0; i < pg.nr_helpers; i++)
-		if (pg.helper_fds[i] >= 0)
-			close(pg.helper_fds[i]);
-	if (pg.assist_busy)
-		pidns_assist_end(pg.assist_saved);
-	if (pg.assist_fd >= 0)
-		close(pg.assist_fd);
+	assist_free(&pg.as);
 	free(pg.pidfds);
-	free(pg.helper_pids);
-	free(pg.helper_fds);
-	free(pg.assists);
-	free(pg.victims);
 	return r < 0 ? r : root;
 }

@@ -55,7 +55,7 @@ static ssize_t read_word(int fd, char *c)
 	return n < 0 && errno == EAGAIN ? read(fd, c, 1) : n;
 }
 
-#define ASSIST_TRIES 8
+#define ASSIST_TRIES 16
 
 /* One clone of owned init idx with nestor's cursors: its pid, 0 in the child. */
 static pid_t assisted_clone(struct restore_ctx *ctx, int idx, struct channels *ch, int go,
