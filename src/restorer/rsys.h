@@ -77,7 +77,6 @@ enum {
 	NR_connect = 42,
 	NR_sendto = 44,
 	NR_setns = 308,
-	NR_getpid = 39,
 	NR_gettid = 186,
 };
 
