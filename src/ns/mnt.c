@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "ns/mnt.h"
+#include "ns/mnt-proc.h"
 #include "ns/ns-priv.h"
 
 #define MAX_MOUNTINFO (8u << 20)
@@ -173,6 +174,15 @@ int mnt_parse(char *text, struct mtree *t)
 	return preorder(t);
 }
 
+void mnt_drop(struct mtree *t, size_t i)
+{
+	memmove(&t->m[i], &t->m[i + 1], (t->n - i - 1) * sizeof(*t->m));
+	t->n--;
+	for (size_t k = 0; k < t->n; k++)
+		if (t->m[k].parent > (int)i)
+			t->m[k].parent--;
+}
+
 void mnt_tree_free(struct mtree *t)
 {
 	free(t->m);
@@ -292,6 +302,7 @@ struct seen {
 	uint32_t owner;
 	uint32_t source;
 	struct mtree t;
+	struct mprocs procs; /* its proc mounts of the tree's pid namespaces, out of t */
 };
 static struct seen *seen;
 static size_t nr_seen;
@@ -317,10 +328,18 @@ static bool tree_has_group(const struct mtree *t, uint32_t g)
 	return false;
 }
 
+static bool procs_have_group(const struct mprocs *p, uint32_t g)
+{
+	for (size_t i = 0; g && i < p->n; i++)
+		if (p->p[i].m.shared == g)
+			return true;
+	return false;
+}
+
 static bool earlier_has_group(uint32_t g)
 {
 	for (size_t k = 0; k < nr_seen; k++)
-		if (tree_has_group(&seen[k].t, g))
+		if (tree_has_group(&seen[k].t, g) || procs_have_group(&seen[k].procs, g))
 			return true;
 	return tree_has_group(&own_tree, g);
 }
@@ -368,6 +387,26 @@ static int refuse_tree(const struct dump_ctx *ctx, uint32_t id, const struct mtr
 			     extra ? "not in nestor's" : "not in it");
 }
 
+/* A proc mount's peer group is one of its own (made by MS_SHARED at restore). */
+static int procs_own_groups(const struct dump_ctx *ctx, uint32_t id, const struct seen *s)
+{
+	for (size_t i = 0; i < s->procs.n; i++) {
+		const struct mnt *m = &s->procs.p[i].m;
+		uint32_t g = m->shared;
+		bool twice = false;
+
+		for (size_t k = 0; k < i; k++)
+			twice |= g && s->procs.p[k].m.shared == g;
+		if (g && (twice || tree_has_group(&s->t, g) || earlier_has_group(g)))
+			return log_error_ret(-EOPNOTSUPP, "can't dump: mount namespace %lu of %s: "
+							  "the proc at %s shares its peer group "
+							  "%u with other mounts (not supported)",
+					     (unsigned long)ctx->ns[id - 1].ino, ns_who(ctx, id),
+					     m->point, g);
+	}
+	return 0;
+}
+
 static int mnt_collect(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
 	uint32_t owner = ctx->ns[id - 1].owner;
@@ -381,7 +420,9 @@ static int mnt_collect(struct dump_ctx *ctx, uint32_t id, int nsfd)
 	if (!(s = array_add(&seen, nr_seen, sizeof(*s))))
 		return -ENOMEM;
 	*s = (struct seen){ .id = id, .owner = owner };
-	if ((r = read_mountinfo(nsfd, &s->t)) < 0)
+	if ((r = read_mountinfo(nsfd, &s->t)) < 0 ||
+	    (r = mntproc_collect(ctx, id, nsfd, &s->t, &s->procs)) < 0 ||
+	    (r = procs_own_groups(ctx, id, s)) < 0)
 		return r;
 	if ((i = mnt_compare(&s->t, &own_tree, &extra)) >= 0)
 		return refuse_tree(ctx, id, &s->t, i, extra);
@@ -409,6 +450,7 @@ static int mnt_dump(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
 	MntnsEntry e = MNTNS_ENTRY__INIT;
 	const struct seen *s = NULL;
+	int r;
 
 	for (size_t k = 0; k < nr_seen; k++)
 		if (seen[k].id == id)
@@ -437,6 +479,8 @@ static int mnt_dump(struct dump_ctx *ctx, uint32_t id, int nsfd)
 				  .has_host_master = o->master != 0, .host_master = o->master };
 		e.mounts[i] = me;
 	}
+	if ((r = mntproc_fill(&s->procs, &e)) < 0)
+		return r;
 	return img_write_one(ctx->dirfd, IMG_MNTNS, id, &e);
 }
 
@@ -479,7 +523,8 @@ static int mnt_validate(struct restore_ctx *ctx, uint32_t id)
 		    (e->mounts[k]->unbindable && e->mounts[k]->shared))
 			return log_error_ret(-EINVAL, "image mntns-%u.img is corrupted: mount %zu",
 					     id, k);
-	if ((r = read_mountinfo(-1, &own)) < 0 || (r = saved_tree(e, &t)) < 0)
+	if ((r = mntproc_validate(ctx, id, e)) < 0 || (r = read_mountinfo(-1, &own)) < 0 ||
+	    (r = saved_tree(e, &t)) < 0)
 		return r;
 	if ((i = mnt_compare(&t, &own, &extra)) >= 0)
 		return log_error_ret(-EOPNOTSUPP, "can't restore: mount namespace %u: %s%s (%s) "
@@ -674,6 +719,11 @@ static int mnt_restore(struct restore_ctx *ctx, uint32_t id)
 	return prove(e, &g, id);
 }
 
+static int mnt_restore_late(struct restore_ctx *ctx, uint32_t id)
+{
+	return mntproc_restore(ctx, id, *ns_priv(ctx, id));
+}
+
 const struct ns_kind_ops mnt_ns_ops = {
 	.kind = "mnt",
 	.collect = mnt_collect,
@@ -681,5 +731,6 @@ const struct ns_kind_ops mnt_ns_ops = {
 	.validate = mnt_validate,
 	.pre_owner = mnt_pre_owner,
 	.restore = mnt_restore,
+	.restore_late = mnt_restore_late,
 	.priv_img = IMG_MNTNS,
 };
