@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/arena.h"
@@ -66,13 +67,15 @@ static int stat_in_ns(int nsfd, const char *point, uint64_t *ret_ino)
 	return 0;
 }
 
-static int host_pidns_ino(uint64_t *ret)
+/* nestor's pid namespace, and the device of its /proc ("major:minor"). */
+static int host_pidns_ino(uint64_t *ret, char *dev, size_t len)
 {
-	struct stat st;
+	struct stat st, pr;
 
-	if (stat("/proc/self/ns/pid", &st))
+	if (stat("/proc/self/ns/pid", &st) || stat("/proc", &pr))
 		return log_error_errno(-errno, "cannot stat nestor's pid namespace");
 	*ret = st.st_ino;
+	snprintf(dev, len, "%u:%u", major(pr.st_dev), minor(pr.st_dev));
 	return 0;
 }
 
@@ -101,17 +104,40 @@ static int refuse(const struct dump_ctx *ctx, uint32_t id, const struct mnt *m, 
 			     (unsigned long)ctx->ns[id - 1].ino, ns_who(ctx, id), m->point, ino, why);
 }
 
-/* Whether leaf proc mount i is one of the tree's pid namespaces (kept in ret). */
-static int take_one(struct dump_ctx *ctx, uint32_t id, int nsfd, const struct mtree *t,
-		    size_t i, uint64_t host, struct mprocs *ret, bool *ret_taken)
-{
-	const struct mnt *m = &t->m[i];
-	uint64_t ino = 0;
-	uint32_t pidns;
-	struct mproc *p;
-	int r = stat_in_ns(nsfd, m->point, &ino);
+/*
+ * The proc superblocks seen, by device: a proc under another mount (a copy
+ * of a container's /proc under a proc of its own, in a namespace copied
+ * from the container's) cannot be reached by a path, but its superblock
+ * was seen on top elsewhere (in a namespace collected earlier, or below).
+ */
+struct sb_seen {
+	char dev[32];
+	uint64_t ino; /* of its pid namespace */
+};
+static struct sb_seen *sbs;
+static size_t nr_sbs;
 
-	*ret_taken = false;
+static const struct sb_seen *sb_find(const char *dev)
+{
+	for (size_t k = 0; k < nr_sbs; k++)
+		if (!strcmp(sbs[k].dev, dev))
+			return &sbs[k];
+	return NULL;
+}
+
+/* The pid namespace of the proc on top at m's point, kept by its device. */
+static int learn(const struct dump_ctx *ctx, uint32_t id, int nsfd, const struct mnt *m,
+		 uint64_t host, const char *host_dev)
+{
+	uint64_t ino = host;
+	struct sb_seen *sb;
+	int r = 0;
+
+	if (sb_find(m->dev))
+		return 0;
+	/* nestor's own needs no look (its pid 1 may not let us read its links). */
+	if (strcmp(m->dev, host_dev))
+		r = stat_in_ns(nsfd, m->point, &ino);
 	if (r == -ENOENT)
 		return log_error_ret(-EOPNOTSUPP, "can't dump: mount namespace %lu of %s: proc at "
 						  "%s is of a pid namespace with no init",
@@ -119,17 +145,30 @@ static int take_one(struct dump_ctx *ctx, uint32_t id, int nsfd, const struct mt
 	if (r < 0)
 		return log_error_errno(r, "cannot find the pid namespace of the proc at %s",
 				       m->point);
-	if (ino == host)
-		return 0; /* nestor's own: compared as any other mount */
-	if (!(pidns = pidns_by_ino(ctx, ino)))
-		return refuse(ctx, id, m, "which is not one of the tree's", ino);
+	if (!(sb = array_add(&sbs, nr_sbs, sizeof(*sb))))
+		return -ENOMEM;
+	snprintf(sb->dev, sizeof(sb->dev), "%s", m->dev);
+	sb->ino = ino;
+	nr_sbs++;
+	return 0;
+}
+
+/* Whether proc mount i (nothing left on it) is of a pid namespace of the tree. */
+static int take_one(struct dump_ctx *ctx, uint32_t id, const struct mtree *t, size_t i,
+		    uint64_t host, struct mprocs *ret, bool *ret_taken)
+{
+	const struct mnt *m = &t->m[i];
+	const struct sb_seen *sb = sb_find(m->dev);
+	uint32_t pidns;
+	struct mproc *p;
+
+	*ret_taken = false;
+	if (!sb || sb->ino == host)
+		return 0; /* nestor's own, or unknown: compared as any other mount */
+	if (!(pidns = pidns_by_ino(ctx, sb->ino)))
+		return refuse(ctx, id, m, "which is not one of the tree's", sb->ino);
 	if (!pidns_has_init(ctx, pidns))
-		return refuse(ctx, id, m, "whose init is not in the dump", ino);
-	if (m->master)
-		return refuse(ctx, id, m, "and the slave of a peer group (not supported)", ino);
-	if (t->m[m->parent].shared)
-		return refuse(ctx, id, m, "on a shared mount (its mount propagates: not "
-					  "supported)", ino);
+		return refuse(ctx, id, m, "whose init is not in the dump", sb->ino);
 	if (!(p = array_add(&ret->p, ret->n, sizeof(*p))))
 		return -ENOMEM;
 	p->m = *m;
@@ -139,26 +178,51 @@ static int take_one(struct dump_ctx *ctx, uint32_t id, int nsfd, const struct mt
 	return 0;
 }
 
+static bool is_proc(const struct mtree *t, size_t i)
+{
+	return !strcmp(t->m[i].fstype, "proc") && t->m[i].parent != (int)i;
+}
+
+static int by_order(const void *a, const void *b)
+{
+	const struct mproc *x = a, *y = b;
+
+	return (x->order > y->order) - (x->order < y->order);
+}
+
 int mntproc_collect(struct dump_ctx *ctx, uint32_t id, int nsfd, struct mtree *t,
 		    struct mprocs *ret)
 {
+	_cleanup_free_ size_t *order = calloc(t->n ? t->n : 1, sizeof(*order));
 	uint64_t host = 0;
+	char host_dev[32];
 	int r;
 
-	if ((r = host_pidns_ino(&host)) < 0)
+	if (!order)
+		return -ENOMEM;
+	if ((r = host_pidns_ino(&host, host_dev, sizeof(host_dev))) < 0)
 		return r;
-	for (size_t i = 0; i < t->n;) {
+	for (size_t i = 0; i < t->n; i++) {
+		order[i] = i;
+		if (is_proc(t, i) && !has_children(t, i) &&
+		    (r = learn(ctx, id, nsfd, &t->m[i], host, host_dev)) < 0)
+			return r;
+	}
+	/* Children before parents: a proc under a proc of the tree's goes too. */
+	for (size_t i = t->n; i-- > 0;) {
 		bool taken = false;
 
-		if (!strcmp(t->m[i].fstype, "proc") && t->m[i].parent != (int)i &&
-		    !has_children(t, i) &&
-		    (r = take_one(ctx, id, nsfd, t, i, host, ret, &taken)) < 0)
+		if (!is_proc(t, i) || has_children(t, i))
+			continue;
+		if ((r = take_one(ctx, id, t, i, host, ret, &taken)) < 0)
 			return r;
-		if (taken)
-			mnt_drop(t, i);
-		else
-			i++;
+		if (!taken)
+			continue;
+		ret->p[ret->n - 1].order = order[i];
+		mnt_drop(t, i);
+		memmove(&order[i], &order[i + 1], (t->n - i) * sizeof(*order));
 	}
+	qsort(ret->p, ret->n, sizeof(*ret->p), by_order);
 	return 0;
 }
 
@@ -183,6 +247,8 @@ int mntproc_fill(const struct mprocs *p, MntnsEntry *e)
 		pm->super_opts = m->sopts;
 		pm->has_shared = pm->shared = m->shared != 0;
 		pm->has_unbindable = pm->unbindable = m->unbindable;
+		pm->has_peer = pm->peer = p->p[i].peer;
+		pm->has_master = pm->master = m->master != 0;
 		e->procs[i] = pm;
 	}
 	return 0;
@@ -197,7 +263,7 @@ int mntproc_validate(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e)
 		const NsEntry *n = p->pidns && p->pidns <= ctx->nr_ns ? ns_entry(ctx, p->pidns) : NULL;
 
 		if (!n || strcmp(n->kind, "pid") || n->host || p->point[0] != '/' ||
-		    (p->shared && p->unbindable))
+		    (p->shared && (p->unbindable || p->master)) || (p->peer && !p->shared))
 			return log_error_ret(-EINVAL, "image mntns-%u.img is corrupted: proc %zu",
 					     id, k);
 	}
@@ -244,10 +310,6 @@ static int mount_one(const ProcMount *p)
 	if (!!(mf & MS_RDONLY) != sb_ro &&
 	    mount(NULL, p->point, NULL, MS_REMOUNT | MS_BIND | mf, NULL))
 		return log_error_errno(-errno, "cannot set the flags of the proc at %s", p->point);
-	if (p->shared && mount(NULL, p->point, NULL, MS_SHARED, NULL))
-		return log_error_errno(-errno, "cannot make the proc at %s shared", p->point);
-	if (p->unbindable && mount(NULL, p->point, NULL, MS_UNBINDABLE, NULL))
-		return log_error_errno(-errno, "cannot make the proc at %s unbindable", p->point);
 	return 0;
 }
 
@@ -280,32 +342,109 @@ static const struct mnt *top_at(const struct mtree *t, const char *point)
 	return top;
 }
 
-static int prove(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e)
+/* The namespace's mounts now, through nestor's /proc (ours may be another). */
+static int read_now(struct restore_ctx *ctx, uint32_t id, struct mtree *ret)
 {
-	_cleanup_(mnt_tree_free) struct mtree now = { 0 };
-	int r = read_file_at(ctx->proc_fd, "self/mountinfo", &now.buf, 8u << 20);
+	int r = read_file_at(ctx->proc_fd, "self/mountinfo", &ret->buf, 8u << 20);
 
 	if (r < 0)
 		return log_error_errno(r, "cannot read the mounts of mount namespace %u", id);
-	if (mnt_parse(now.buf, &now) < 0)
-		return log_error_ret(-EINVAL, "cannot parse mountinfo");
+	return mnt_parse(ret->buf, ret) < 0 ? log_error_ret(-EINVAL, "cannot parse mountinfo") : 0;
+}
+
+static bool same_proc(const struct mnt *m, const ProcMount *p)
+{
+	return m && !strcmp(m->fstype, "proc") && !strcmp(m->opts, p->opts) &&
+	       !strcmp(m->sopts, p->super_opts) && !strcmp(m->source, p->source);
+}
+
+static bool same_prop(const struct mnt *m, const ProcMount *p)
+{
+	return !!m->shared == p->shared && !!m->master == p->master &&
+	       m->unbindable == p->unbindable;
+}
+
+static int set_prop(const char *point, unsigned long flag)
+{
+	if (mount(NULL, point, NULL, flag, NULL))
+		return log_error_errno(-errno, "cannot set the propagation of the proc at %s", point);
+	return 0;
+}
+
+/*
+ * The proc's propagation from its state now: mounted here (a mount on a
+ * shared mount is shared, its copies went to the peers and slaves of that
+ * mount) or come by propagation from an earlier namespace's mount.
+ */
+static int propagate(const struct mnt *now, bool came, const ProcMount *p)
+{
+	int r = 0;
+
+	if ((p->peer || p->master) && !came)
+		return log_error_ret(-EIO, "the proc at %s did not come by propagation", p->point);
+	if (p->peer && !now->shared)
+		return log_error_ret(-EIO, "the proc at %s came as no peer", p->point);
+	if (p->master && !now->master && !now->shared)
+		return log_error_ret(-EIO, "the proc at %s came as no slave", p->point);
+	if (!p->shared && !p->master && (now->shared || now->master))
+		r = set_prop(p->point, MS_PRIVATE);
+	else if (p->shared && !p->peer && (came || !now->shared))
+		r = (now->shared || now->master ? set_prop(p->point, MS_PRIVATE) : 0) ?:
+			set_prop(p->point, MS_SHARED);
+	else if (p->master && now->shared)
+		r = set_prop(p->point, MS_SLAVE);
+	if (r == 0 && p->unbindable)
+		r = set_prop(p->point, MS_UNBINDABLE);
+	return r;
+}
+
+static int make_one(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e, size_t k)
+{
+	_cleanup_(mnt_tree_free) struct mtree now = { 0 }, after = { 0 };
+	const ProcMount *p = e->procs[k];
+	bool came;
+	int r;
+
+	if ((r = read_now(ctx, id, &now)) < 0)
+		return r;
+	came = now.n > e->n_mounts + k;
+	if (came && !same_proc(top_at(&now, p->point), p))
+		return log_error_ret(-EIO, "mount namespace %u: a mount other than its proc came "
+					   "at %s", id, p->point);
+	if (!came && (r = mount_in_pidns(ctx, p)) < 0)
+		return r;
+	if ((r = read_now(ctx, id, &after)) < 0)
+		return r;
+	if (!same_proc(top_at(&after, p->point), p))
+		return log_error_ret(-EIO, "mount namespace %u: the proc at %s came back with "
+					   "other options", id, p->point);
+	return propagate(top_at(&after, p->point), came, p);
+}
+
+static int prove(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e)
+{
+	_cleanup_(mnt_tree_free) struct mtree now = { 0 };
+	int r = read_now(ctx, id, &now);
+
+	if (r < 0)
+		return r;
 	if (now.n != e->n_mounts + e->n_procs)
 		return log_error_ret(-EIO, "mount namespace %u: %zu mounts, not %zu", id, now.n,
 				     e->n_mounts + e->n_procs);
 	for (size_t k = 0; k < e->n_procs; k++) {
 		const ProcMount *p = e->procs[k];
 		const struct mnt *m = top_at(&now, p->point);
+		bool covered = false;
 
-		/* A later one at the same point is on top: it was proven. */
+		/* A later one at the same point is on top: it is proven instead. */
 		for (size_t j = k + 1; j < e->n_procs; j++)
-			if (!strcmp(e->procs[j]->point, p->point))
-				m = NULL;
-		if (m && (strcmp(m->fstype, "proc") || strcmp(m->opts, p->opts) ||
-			  strcmp(m->sopts, p->super_opts) || strcmp(m->source, p->source) ||
-			  !!m->shared != p->shared || m->unbindable != p->unbindable || m->master))
+			covered |= !strcmp(e->procs[j]->point, p->point);
+		if (!covered && !(same_proc(m, p) && same_prop(m, p)))
 			return log_error_ret(-EIO, "mount namespace %u: the proc at %s came back "
-						   "%s %s %s, not %s %s", id, p->point,
-					     m->fstype, m->opts, m->sopts, p->opts, p->super_opts);
+						   "%s %s %s%s%s, not %s %s%s%s", id, p->point,
+					     m->fstype, m->opts, m->sopts, m->shared ? " shared" : "",
+					     m->master ? " slave" : "", p->opts, p->super_opts,
+					     p->shared ? " shared" : "", p->master ? " slave" : "");
 	}
 	return 0;
 }
@@ -325,7 +464,12 @@ int mntproc_restore(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e)
 	if (ctx->proc_fd < 0)
 		return log_error_ret(-EIO, "nestor's /proc is not held");
 	for (size_t k = 0; k < e->n_procs; k++)
-		if ((r = mount_in_pidns(ctx, e->procs[k])) < 0)
+		if ((r = make_one(ctx, id, e, k)) < 0)
 			return r;
 	return prove(ctx, id, e);
+}
+
+int mntproc_check(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e)
+{
+	return ctx->proc_fd < 0 ? 0 : prove(ctx, id, e);
 }

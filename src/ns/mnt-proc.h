@@ -12,6 +12,8 @@
 struct mproc {
 	struct mnt m;   /* its mountinfo line; strings in the tree's text */
 	uint32_t pidns; /* model id */
+	size_t order;   /* its place in the namespace's mounts, parents first */
+	bool peer;      /* its peer group is a proc's of an earlier namespace */
 };
 
 struct mprocs {
@@ -28,5 +30,7 @@ int mntproc_fill(const struct mprocs *p, MntnsEntry *e);
 int mntproc_validate(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e);
 /* In a child of nestor inside namespace id, once every task exists. */
 int mntproc_restore(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e);
+/* The same, once every namespace has its procs: none came by propagation since. */
+int mntproc_check(struct restore_ctx *ctx, uint32_t id, const MntnsEntry *e);
 
 #endif

@@ -72,7 +72,7 @@ static int parse_line(char *l, struct mnt *m)
 		if (!(f[i] = strtok_r(i ? NULL : l, " ", &save)))
 			return -EINVAL;
 	*m = (struct mnt){ .id = strtoul(f[0], NULL, 10), .pid = strtoul(f[1], NULL, 10),
-			   .root = f[3], .point = f[4], .opts = f[5] };
+			   .dev = f[2], .root = f[3], .point = f[4], .opts = f[5] };
 	parse_tags(save ? save : (char *)"", m);
 	save = NULL;
 	if (!(m->fstype = strtok_r(rest, " ", &save)) || !(m->source = strtok_r(NULL, " ", &save)))
@@ -387,28 +387,58 @@ static int refuse_tree(const struct dump_ctx *ctx, uint32_t id, const struct mtr
 			     extra ? "not in nestor's" : "not in it");
 }
 
-/* A proc mount's peer group is one of its own (made by MS_SHARED at restore). */
-static int procs_own_groups(const struct dump_ctx *ctx, uint32_t id, const struct seen *s)
+static bool earlier_procs_have_group(uint32_t g)
+{
+	for (size_t k = 0; k < nr_seen; k++)
+		if (procs_have_group(&seen[k].procs, g))
+			return true;
+	return false;
+}
+
+/* Why proc mount i's propagation cannot be made again, or NULL. */
+static const char *proc_prop(const struct seen *s, size_t i, const struct mtree *before)
+{
+	struct mproc *p = &s->procs.p[i];
+	const struct mnt *m = &p->m, *under = &before->m[m->parent];
+	uint32_t g = m->shared;
+
+	/* Our mount there would propagate to nestor's own namespace. */
+	if (under->shared && tree_has_group(&own_tree, under->shared))
+		return "on a mount shared with nestor's namespace";
+	if (g && m->master)
+		return "shared and a slave";
+	if (m->master && !earlier_procs_have_group(m->master))
+		return "the slave of a peer group that no proc of an earlier namespace is in";
+	for (size_t k = 0; g && k < i; k++)
+		if (s->procs.p[k].m.shared == g)
+			return "in a peer group with another proc of its namespace";
+	if (g && (tree_has_group(&s->t, g) || tree_has_group(&own_tree, g)))
+		return "in a peer group with mounts other than procs";
+	p->peer = g && earlier_procs_have_group(g);
+	if (!p->peer && g && earlier_has_group(g))
+		return "in a peer group with mounts other than procs";
+	return NULL;
+}
+
+/* Each proc mount's propagation comes again by its own mount or by propagation. */
+static int procs_groups(const struct dump_ctx *ctx, uint32_t id, const struct seen *s,
+			const struct mtree *before)
 {
 	for (size_t i = 0; i < s->procs.n; i++) {
-		const struct mnt *m = &s->procs.p[i].m;
-		uint32_t g = m->shared;
-		bool twice = false;
+		const char *why = proc_prop(s, i, before);
 
-		for (size_t k = 0; k < i; k++)
-			twice |= g && s->procs.p[k].m.shared == g;
-		if (g && (twice || tree_has_group(&s->t, g) || earlier_has_group(g)))
+		if (why)
 			return log_error_ret(-EOPNOTSUPP, "can't dump: mount namespace %lu of %s: "
-							  "the proc at %s shares its peer group "
-							  "%u with other mounts (not supported)",
+							  "the proc at %s is %s (not supported)",
 					     (unsigned long)ctx->ns[id - 1].ino, ns_who(ctx, id),
-					     m->point, g);
+					     s->procs.p[i].m.point, why);
 	}
 	return 0;
 }
 
 static int mnt_collect(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
+	struct mtree before = { 0 };
 	uint32_t owner = ctx->ns[id - 1].owner;
 	struct seen *s;
 	bool extra;
@@ -420,9 +450,18 @@ static int mnt_collect(struct dump_ctx *ctx, uint32_t id, int nsfd)
 	if (!(s = array_add(&seen, nr_seen, sizeof(*s))))
 		return -ENOMEM;
 	*s = (struct seen){ .id = id, .owner = owner };
-	if ((r = read_mountinfo(nsfd, &s->t)) < 0 ||
-	    (r = mntproc_collect(ctx, id, nsfd, &s->t, &s->procs)) < 0 ||
-	    (r = procs_own_groups(ctx, id, s)) < 0)
+	if ((r = read_mountinfo(nsfd, &s->t)) < 0)
+		return r;
+	/* The tree as read: the mounts under the procs taken out of it. */
+	before.n = s->t.n;
+	if (!(before.m = malloc((s->t.n ? s->t.n : 1) * sizeof(*before.m))))
+		return -ENOMEM;
+	memcpy(before.m, s->t.m, s->t.n * sizeof(*before.m));
+	r = mntproc_collect(ctx, id, nsfd, &s->t, &s->procs);
+	if (r == 0)
+		r = procs_groups(ctx, id, s, &before);
+	free(before.m);
+	if (r < 0)
 		return r;
 	if ((i = mnt_compare(&s->t, &own_tree, &extra)) >= 0)
 		return refuse_tree(ctx, id, &s->t, i, extra);
@@ -724,6 +763,11 @@ static int mnt_restore_late(struct restore_ctx *ctx, uint32_t id)
 	return mntproc_restore(ctx, id, *ns_priv(ctx, id));
 }
 
+static int mnt_check_late(struct restore_ctx *ctx, uint32_t id)
+{
+	return mntproc_check(ctx, id, *ns_priv(ctx, id));
+}
+
 const struct ns_kind_ops mnt_ns_ops = {
 	.kind = "mnt",
 	.collect = mnt_collect,
@@ -732,5 +776,6 @@ const struct ns_kind_ops mnt_ns_ops = {
 	.pre_owner = mnt_pre_owner,
 	.restore = mnt_restore,
 	.restore_late = mnt_restore_late,
+	.check_late = mnt_check_late,
 	.priv_img = IMG_MNTNS,
 };

@@ -13,7 +13,7 @@
 struct mnt {
 	uint32_t id, pid;
 	int parent; /* index of its parent in the tree; its own for the root */
-	char *root, *point, *opts, *fstype, *source, *sopts;
+	char *dev, *root, *point, *opts, *fstype, *source, *sopts; /* dev: major:minor */
 	uint32_t shared, master;
 	bool unbindable;
 };
