@@ -730,8 +730,6 @@ static const char *check_userns(const struct restore_ctx *ctx)
 
 		if (n->host)
 			continue;
-		if (!strcmp(n->kind, "pid") && n->owner)
-			return BROKEN("pid namespace %u owned by user namespace %u", n->id, n->owner);
 		if (strcmp(n->kind, "user"))
 			continue;
 		u = *ns_priv((struct restore_ctx *)ctx, n->id);
