@@ -11,7 +11,10 @@
  * Anything else is refused by name. Restore: the maker, inside the source
  * namespace and the owner user namespace, unshares CLONE_NEWNS and sets
  * each mount's propagation as dumped, then proves it from its mountinfo.
- * Full mount trees (mounts of their own, pivot_root) are the next issue.
+ * proc mounts of the tree's own pid namespaces (a container's /proc) are
+ * taken out of the comparison and made at the end of the restore
+ * (mnt-proc.c). Full mount trees (mounts of their own, pivot_root) are
+ * the next issue.
  */
 #define LOG_PREFIX "mntns: "
 #include <sched.h>
