@@ -14,7 +14,7 @@ names=("$@")
 	pidns_nested uts_many timens netns_lo ns_container userns_nested userns_owned
 	clone_files clone_fs epoll eventfd_tree fd_dup fd_unlinked flock inotify memfd pty
 	posix_timer_thread seccomp_filter sigpending timerfd unix_listen ipc_many ipc_mqueue
-	ipc_sysv_shm netns_unix cow_siblings cow_grown userns_pidns cgroupns)
+	ipc_sysv_shm netns_unix cow_siblings cow_grown userns_pidns)
 tmp=$(mktemp -d /tmp/nestor-corpus.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # Only fds 0-2 for the test: anything more would be refused by the dump.

@@ -306,6 +306,8 @@ run "dump: a network namespace with more than loopback" dump_refused ns-net -- "
 	"network namespace with address 127\\.0\\.0\\.2"
 run "dump: a mount namespace with a mount of its own" dump_refused ns-mnt -- "\\bPID\\b" \
 	"mount namespace [0-9]+ of task PID: /.*/mnt \\(tmpfs\\) is not in nestor's"
+run "dump: a proc of a pid namespace whose init is outside the tree" dump_refused ns-mnt-proc -- \
+	"\\bPID\\b" "mount namespace [0-9]+ of task PID: proc at /.*/proc is of pid namespace [0-9]+, which is not one of the tree's"
 run "dump: a task outside the root of its cgroup namespace" dump_refused ns-cgroup -- \
 	"task PID\\b" "outside the root of its cgroup namespace"
 run "dump: a task whose children go to another time namespace" dump_refused ns-time -- \

@@ -10,7 +10,8 @@
  * tree (nsinit.pid names it) until the init exits: the init of a pid
  * namespace an inner user namespace owns cannot be the root of a dump
  * (nestor clones such an init from inside its owner). The init sets its hostname,
- * brings loopback up, becomes a session leader, forks and execs TEST
+ * brings loopback up, mounts its own proc on /proc (nosuid,nodev,noexec,
+ * its mounts made private first), becomes a session leader, forks and execs TEST
  * WORKDIR (the test becomes a session leader of its own and writes its
  * pid to WORKDIR/nsinit.test), reaps whatever comes to it and exits with
  * the test's status when the test exits.
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -62,11 +64,11 @@ static void put(const char *name, pid_t pid)
 	}
 }
 
-/* Our pid as the machine's /proc (which we still see) names it. */
-static pid_t proc_pid(void)
+/* Our pid as the machine's /proc (held open as machine_proc) names it. */
+static pid_t proc_pid(int machine_proc)
 {
 	char buf[32];
-	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	ssize_t n = readlinkat(machine_proc, "self", buf, sizeof(buf) - 1);
 
 	if (n <= 0)
 		die("readlink /proc/self");
@@ -90,7 +92,7 @@ static void lo_up(void)
 static int init_main(void *arg)
 {
 	pid_t test, p;
-	int status;
+	int status, machine_proc;
 	char c;
 
 	(void)arg;
@@ -110,13 +112,25 @@ static int init_main(void *arg)
 	if (sethostname("zdtm-ns", 7))
 		die("sethostname");
 	lo_up();
+	if ((machine_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die("open /proc");
+	/* Our own proc on /proc, as a container mounts it: tests look tasks up by
+	 * the pids this namespace gives. Private first, so that it cannot
+	 * propagate to the namespace we were copied from. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		die("mount --make-rprivate /");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		die("mount proc");
 	test = fork();
 	if (test < 0)
 		die("fork");
+	if (test > 0)
+		close(machine_proc); /* not in the tree's dump */
 	if (test == 0) {
 		if (setsid() < 0)
 			die("setsid (test)");
-		put("nsinit.test", proc_pid());
+		put("nsinit.test", proc_pid(machine_proc));
+		close(machine_proc);
 		execl(test_bin, test_bin, workdir, (char *)NULL);
 		die(test_bin);
 	}

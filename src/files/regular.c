@@ -224,9 +224,23 @@ static int dump_proc_file(const struct fd_dump *d, FileEntry *f)
 {
 	const char *rest = NULL;
 	pid_t pid = proc_pid_of(f->path, &rest), tid;
+	static dev_t proc_dev;
 	struct statfs sf;
+	struct stat pr;
 
-	if (!pid || statfs(d->link, &sf) || sf.f_type != PROC_SUPER_MAGIC)
+	/* proc has an anonymous device (major 0): no statfs for the rest. */
+	if (major(d->st->st_dev) || statfs(d->link, &sf) || sf.f_type != PROC_SUPER_MAGIC)
+		return 0;
+	/* Another proc than nestor's (a container's own /proc): its pids are
+	 * its pid namespace's, and it is mounted only at the end of a restore. */
+	if (!proc_dev && stat("/proc", &pr) == 0)
+		proc_dev = pr.st_dev;
+	if (d->st->st_dev != proc_dev)
+		return log_error_ret(-EOPNOTSUPP,
+				     "can't dump: task %d fd %d is %s, a file of a proc mounted "
+				     "in its mount namespace (not supported yet)",
+				     d->t->pid, d->fd, f->path);
+	if (!pid)
 		return 0;
 	if (!in_tree(d->ctx, pid))
 		return log_error_ret(-EOPNOTSUPP,

@@ -11,7 +11,10 @@
  * Anything else is refused by name. Restore: the maker, inside the source
  * namespace and the owner user namespace, unshares CLONE_NEWNS and sets
  * each mount's propagation as dumped, then proves it from its mountinfo.
- * Full mount trees (mounts of their own, pivot_root) are the next issue.
+ * proc mounts of the tree's own pid namespaces (a container's /proc) are
+ * taken out of the comparison and made at the end of the restore
+ * (mnt-proc.c). Full mount trees (mounts of their own, pivot_root) are
+ * the next issue.
  */
 #define LOG_PREFIX "mntns: "
 #include <sched.h>
@@ -21,6 +24,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "ns/mnt.h"
+#include "ns/mnt-proc.h"
 #include "ns/ns-priv.h"
 
 #define MAX_MOUNTINFO (8u << 20)
@@ -71,7 +75,7 @@ static int parse_line(char *l, struct mnt *m)
 		if (!(f[i] = strtok_r(i ? NULL : l, " ", &save)))
 			return -EINVAL;
 	*m = (struct mnt){ .id = strtoul(f[0], NULL, 10), .pid = strtoul(f[1], NULL, 10),
-			   .root = f[3], .point = f[4], .opts = f[5] };
+			   .dev = f[2], .root = f[3], .point = f[4], .opts = f[5] };
 	parse_tags(save ? save : (char *)"", m);
 	save = NULL;
 	if (!(m->fstype = strtok_r(rest, " ", &save)) || !(m->source = strtok_r(NULL, " ", &save)))
@@ -171,6 +175,15 @@ int mnt_parse(char *text, struct mtree *t)
 				t->m[i].parent = (int)k;
 	}
 	return preorder(t);
+}
+
+void mnt_drop(struct mtree *t, size_t i)
+{
+	memmove(&t->m[i], &t->m[i + 1], (t->n - i - 1) * sizeof(*t->m));
+	t->n--;
+	for (size_t k = 0; k < t->n; k++)
+		if (t->m[k].parent > (int)i)
+			t->m[k].parent--;
 }
 
 void mnt_tree_free(struct mtree *t)
@@ -292,6 +305,7 @@ struct seen {
 	uint32_t owner;
 	uint32_t source;
 	struct mtree t;
+	struct mprocs procs; /* its proc mounts of the tree's pid namespaces, out of t */
 };
 static struct seen *seen;
 static size_t nr_seen;
@@ -317,10 +331,18 @@ static bool tree_has_group(const struct mtree *t, uint32_t g)
 	return false;
 }
 
+static bool procs_have_group(const struct mprocs *p, uint32_t g)
+{
+	for (size_t i = 0; g && i < p->n; i++)
+		if (p->p[i].m.shared == g)
+			return true;
+	return false;
+}
+
 static bool earlier_has_group(uint32_t g)
 {
 	for (size_t k = 0; k < nr_seen; k++)
-		if (tree_has_group(&seen[k].t, g))
+		if (tree_has_group(&seen[k].t, g) || procs_have_group(&seen[k].procs, g))
 			return true;
 	return tree_has_group(&own_tree, g);
 }
@@ -368,8 +390,58 @@ static int refuse_tree(const struct dump_ctx *ctx, uint32_t id, const struct mtr
 			     extra ? "not in nestor's" : "not in it");
 }
 
+static bool earlier_procs_have_group(uint32_t g)
+{
+	for (size_t k = 0; k < nr_seen; k++)
+		if (procs_have_group(&seen[k].procs, g))
+			return true;
+	return false;
+}
+
+/* Why proc mount i's propagation cannot be made again, or NULL. */
+static const char *proc_prop(const struct seen *s, size_t i, const struct mtree *before)
+{
+	struct mproc *p = &s->procs.p[i];
+	const struct mnt *m = &p->m, *under = &before->m[m->parent];
+	uint32_t g = m->shared;
+
+	/* Our mount there would propagate to nestor's own namespace. */
+	if (under->shared && tree_has_group(&own_tree, under->shared))
+		return "on a mount shared with nestor's namespace";
+	if (g && m->master)
+		return "shared and a slave";
+	if (m->master && !earlier_procs_have_group(m->master))
+		return "the slave of a peer group that no proc of an earlier namespace is in";
+	for (size_t k = 0; g && k < i; k++)
+		if (s->procs.p[k].m.shared == g)
+			return "in a peer group with another proc of its namespace";
+	if (g && (tree_has_group(&s->t, g) || tree_has_group(&own_tree, g)))
+		return "in a peer group with mounts other than procs";
+	p->peer = g && earlier_procs_have_group(g);
+	if (!p->peer && g && earlier_has_group(g))
+		return "in a peer group with mounts other than procs";
+	return NULL;
+}
+
+/* Each proc mount's propagation comes again by its own mount or by propagation. */
+static int procs_groups(const struct dump_ctx *ctx, uint32_t id, const struct seen *s,
+			const struct mtree *before)
+{
+	for (size_t i = 0; i < s->procs.n; i++) {
+		const char *why = proc_prop(s, i, before);
+
+		if (why)
+			return log_error_ret(-EOPNOTSUPP, "can't dump: mount namespace %lu of %s: "
+							  "the proc at %s is %s (not supported)",
+					     (unsigned long)ctx->ns[id - 1].ino, ns_who(ctx, id),
+					     s->procs.p[i].m.point, why);
+	}
+	return 0;
+}
+
 static int mnt_collect(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
+	struct mtree before = { 0 };
 	uint32_t owner = ctx->ns[id - 1].owner;
 	struct seen *s;
 	bool extra;
@@ -382,6 +454,17 @@ static int mnt_collect(struct dump_ctx *ctx, uint32_t id, int nsfd)
 		return -ENOMEM;
 	*s = (struct seen){ .id = id, .owner = owner };
 	if ((r = read_mountinfo(nsfd, &s->t)) < 0)
+		return r;
+	/* The tree as read: the mounts under the procs taken out of it. */
+	before.n = s->t.n;
+	if (!(before.m = malloc((s->t.n ? s->t.n : 1) * sizeof(*before.m))))
+		return -ENOMEM;
+	memcpy(before.m, s->t.m, s->t.n * sizeof(*before.m));
+	r = mntproc_collect(ctx, id, nsfd, &s->t, &s->procs);
+	if (r == 0)
+		r = procs_groups(ctx, id, s, &before);
+	free(before.m);
+	if (r < 0)
 		return r;
 	if ((i = mnt_compare(&s->t, &own_tree, &extra)) >= 0)
 		return refuse_tree(ctx, id, &s->t, i, extra);
@@ -409,6 +492,7 @@ static int mnt_dump(struct dump_ctx *ctx, uint32_t id, int nsfd)
 {
 	MntnsEntry e = MNTNS_ENTRY__INIT;
 	const struct seen *s = NULL;
+	int r;
 
 	for (size_t k = 0; k < nr_seen; k++)
 		if (seen[k].id == id)
@@ -437,6 +521,8 @@ static int mnt_dump(struct dump_ctx *ctx, uint32_t id, int nsfd)
 				  .has_host_master = o->master != 0, .host_master = o->master };
 		e.mounts[i] = me;
 	}
+	if ((r = mntproc_fill(&s->procs, &e)) < 0)
+		return r;
 	return img_write_one(ctx->dirfd, IMG_MNTNS, id, &e);
 }
 
@@ -479,7 +565,8 @@ static int mnt_validate(struct restore_ctx *ctx, uint32_t id)
 		    (e->mounts[k]->unbindable && e->mounts[k]->shared))
 			return log_error_ret(-EINVAL, "image mntns-%u.img is corrupted: mount %zu",
 					     id, k);
-	if ((r = read_mountinfo(-1, &own)) < 0 || (r = saved_tree(e, &t)) < 0)
+	if ((r = mntproc_validate(ctx, id, e)) < 0 || (r = read_mountinfo(-1, &own)) < 0 ||
+	    (r = saved_tree(e, &t)) < 0)
 		return r;
 	if ((i = mnt_compare(&t, &own, &extra)) >= 0)
 		return log_error_ret(-EOPNOTSUPP, "can't restore: mount namespace %u: %s%s (%s) "
@@ -674,6 +761,16 @@ static int mnt_restore(struct restore_ctx *ctx, uint32_t id)
 	return prove(e, &g, id);
 }
 
+static int mnt_restore_late(struct restore_ctx *ctx, uint32_t id)
+{
+	return mntproc_restore(ctx, id, *ns_priv(ctx, id));
+}
+
+static int mnt_check_late(struct restore_ctx *ctx, uint32_t id)
+{
+	return mntproc_check(ctx, id, *ns_priv(ctx, id));
+}
+
 const struct ns_kind_ops mnt_ns_ops = {
 	.kind = "mnt",
 	.collect = mnt_collect,
@@ -681,5 +778,7 @@ const struct ns_kind_ops mnt_ns_ops = {
 	.validate = mnt_validate,
 	.pre_owner = mnt_pre_owner,
 	.restore = mnt_restore,
+	.restore_late = mnt_restore_late,
+	.check_late = mnt_check_late,
 	.priv_img = IMG_MNTNS,
 };

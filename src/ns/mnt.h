@@ -13,7 +13,7 @@
 struct mnt {
 	uint32_t id, pid;
 	int parent; /* index of its parent in the tree; its own for the root */
-	char *root, *point, *opts, *fstype, *source, *sopts;
+	char *dev, *root, *point, *opts, *fstype, *source, *sopts; /* dev: major:minor */
 	uint32_t shared, master;
 	bool unbindable;
 };
@@ -27,6 +27,8 @@ struct mtree {
 /* Parses text (kept and cut in place; t->buf is not set). */
 int mnt_parse(char *text, struct mtree *t);
 void mnt_tree_free(struct mtree *t);
+/* Takes mount i, which nothing is mounted on, out of t (order and parents kept). */
+void mnt_drop(struct mtree *t, size_t i);
 /* -1 when t has the same mounts as own (propagation and ids aside), else the
  * index of the first that differs; *ret_extra then says t's is the one to
  * name (one of t's not in own), else own's is missing from t. */

@@ -72,6 +72,8 @@ int ns_read_file(int nsfd, int flag, const char *path, char **ret);
 int pidns_check(struct dump_ctx *ctx);
 int pidns_fill_pstree(const struct dump_ctx *ctx, const struct dump_task *t, PstreeEntry *e);
 int pidns_validate(struct restore_ctx *ctx);
+/* Pid namespace id has its init in the dump. */
+bool pidns_has_init(const struct dump_ctx *ctx, uint32_t id);
 /* Task idx's pid namespace for children is not its own. */
 bool pidns_pfc_differs(const struct restore_ctx *ctx, int idx);
 /* A descriptor of it, above nestor's fd base. */

@@ -304,8 +304,8 @@ int ns_restore(struct restore_ctx *ctx)
 	return 0;
 }
 
-/* A short-lived child inside namespace id runs its kind's restore_late. */
-static int late_in_child(struct restore_ctx *ctx, uint32_t id)
+/* A short-lived child inside namespace id runs its kind's restore_late (or check_late). */
+static int late_in_child(struct restore_ctx *ctx, uint32_t id, bool check)
 {
 	const struct restore_ns *n = &ctx->ns[id - 1];
 	int status, r;
@@ -318,7 +318,8 @@ static int late_in_child(struct restore_ctx *ctx, uint32_t id)
 			r = log_error_errno(-errno, "cannot enter %s namespace %u",
 					    ns_kinds[n->kind].human, id);
 		else
-			r = ns_ops_of(n->kind)->restore_late(ctx, id);
+			r = check ? ns_ops_of(n->kind)->check_late(ctx, id) :
+				    ns_ops_of(n->kind)->restore_late(ctx, id);
 		_exit(r < 0 ? MIN(-r, 255) : 0);
 	}
 	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
@@ -341,7 +342,16 @@ int ns_restore_late(struct restore_ctx *ctx)
 
 		if (n->e->host || !ops || !ops->restore_late)
 			continue;
-		if ((r = late_in_child(ctx, i + 1)) < 0)
+		if ((r = late_in_child(ctx, i + 1, false)) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ctx->nr_ns; i++) {
+		const struct restore_ns *n = &ctx->ns[i];
+		const struct ns_kind_ops *ops = ns_ops_of(n->kind);
+
+		if (n->e->host || !ops || !ops->check_late)
+			continue;
+		if ((r = late_in_child(ctx, i + 1, true)) < 0)
 			return r;
 	}
 	return 0;

@@ -131,8 +131,14 @@ int ns_read_file(int nsfd, int flag, const char *path, char **ret)
 	if (pid == 0) {
 		_cleanup_free_ char *buf = NULL;
 
+		/* The machine's /proc, held before the setns: a mount namespace of
+		 * the tree may have its own proc on /proc, where we are no task. */
+		bool in_proc = !strncmp(path, "/proc/", 6);
+		int dirfd = in_proc ? open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+
 		close(p[0]);
-		if (setns(nsfd, flag) || read_file_at(AT_FDCWD, path, &buf, NS_READ_MAX) < 0 ||
+		if (dirfd == -1 || setns(nsfd, flag) ||
+		    read_file_at(dirfd, in_proc ? path + 6 : path, &buf, NS_READ_MAX) < 0 ||
 		    write_all(p[1], buf, strlen(buf)) < 0)
 			_exit(1);
 		_exit(0);

@@ -69,6 +69,9 @@ struct ns_kind_ops {
 	 * nestor inside namespace id (IPC: segments destroyed at dump but still
 	 * attached are destroyed again). */
 	int (*restore_late)(struct restore_ctx *ctx, uint32_t id);
+	/* Optional: once every namespace's restore_late ran, the same way
+	 * (mount: no proc mount came by propagation after its proof). */
+	int (*check_late)(struct restore_ctx *ctx, uint32_t id);
 	/* Optional: frees what validate kept; or, when what it keeps is the
 	 * kind's image alone, the image's type, which the model frees (0, the
 	 * inventory's, is no kind's). */

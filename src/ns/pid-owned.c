@@ -141,9 +141,11 @@ static pid_t host_spare(const struct restore_ctx *ctx, int salt)
 	char path[32];
 	pid_t p = wanted_max(ctx, 0, 0) + 1 + salt;
 
+	/* Through nestor's /proc: a helper may be in a mount namespace with
+	 * another proc on /proc (mnt-proc.c). */
 	for (int i = 0; i < 1000; i++, p++) {
-		snprintf(path, sizeof(path), "/proc/%d", p);
-		if (access(path, F_OK))
+		snprintf(path, sizeof(path), "%s%d", ctx->proc_fd < 0 ? "/proc/" : "", p);
+		if (faccessat(ctx->proc_fd < 0 ? AT_FDCWD : ctx->proc_fd, path, F_OK, 0))
 			break;
 	}
 	return p;
@@ -165,7 +167,7 @@ pid_t pidns_clone_spare(const struct restore_ctx *ctx, uint32_t ns, int salt,
 		int n = 0;
 
 		for (uint32_t p = canon(ctx, ns); p; p = pidns_parent_of(ctx, p))
-			tids[n++] = spare_pid(ctx, p, salt);
+			tids[n++] = spare_pid(ctx, p, salt + k * 4099);
 		tids[n++] = host_spare(ctx, salt + k * 4099);
 		ca->set_tid = (uint64_t)tids;
 		ca->set_tid_size = n;

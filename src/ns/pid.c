@@ -51,6 +51,11 @@ static int find_init(const struct dump_ctx *ctx, uint32_t id)
 	return -1;
 }
 
+bool pidns_has_init(const struct dump_ctx *ctx, uint32_t id)
+{
+	return find_init(ctx, id) >= 0;
+}
+
 static int read_thread_vectors(struct dump_task *t)
 {
 	int r;
@@ -304,8 +309,12 @@ static int open_pidns(const struct restore_ctx *ctx, uint32_t id)
 
 	if (!id)
 		return fd_move_above(dup(ctx->host_ns_fds[NSK_PID]), ctx->fd_base + 1);
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", ctx->tasks[ctx->ns[id - 1].init].pid);
-	fd = fd_move_above(open(path, O_RDONLY | O_CLOEXEC), ctx->fd_base + 1);
+	/* Through nestor's /proc once held: a helper in a mount namespace of the
+	 * tree may have another proc on /proc (mnt-proc.c). */
+	snprintf(path, sizeof(path), "%s%d/ns/pid", ctx->proc_fd < 0 ? "/proc/" : "",
+		 ctx->tasks[ctx->ns[id - 1].init].pid);
+	fd = fd_move_above(openat(ctx->proc_fd < 0 ? AT_FDCWD : ctx->proc_fd, path,
+				  O_RDONLY | O_CLOEXEC), ctx->fd_base + 1);
 	if (fd < 0)
 		return log_error_errno(-errno, "cannot open %s", path);
 	return fd;

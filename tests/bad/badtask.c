@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
@@ -183,6 +184,47 @@ static void enter_ns(int flag, const char *name)
 	snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
 	if (stat(path, &ns_before))
 		fail("stat %s: %m", path);
+}
+
+/*
+ * A proc in our mount namespace of a pid namespace whose init is not in our
+ * tree: a child makes the init and exits (the init goes to the subreaper),
+ * the init mounts its proc on WORKDIR/proc and lives until we are gone (a
+ * pidfd of ours tells it).
+ */
+static void outside_proc(void)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0), ready[2], st;
+	char dir[4096], c;
+	pid_t a;
+
+	snprintf(dir, sizeof(dir), "%s/proc", workdir);
+	if (pfd < 0 || mkdir(dir, 0755) || pipe(ready))
+		fail("pidfd, mkdir or pipe: %m");
+	if ((a = fork()) < 0)
+		fail("fork: %m");
+	if (a == 0) {
+		if (unshare(CLONE_NEWPID) || (a = fork()) < 0)
+			_exit(1);
+		if (a == 0) {
+			struct pollfd pl = { .fd = pfd, .events = POLLIN };
+
+			if (mount("proc", dir, "proc", 0, NULL) || write(ready[1], "r", 1) != 1)
+				_exit(1);
+			for (int fd = 0; fd < 1024; fd++)
+				if (fd != pfd)
+					close(fd);
+			while (poll(&pl, 1, -1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(ready[1]);
+	if (waitpid(a, &st, 0) != a || st || read(ready[0], &c, 1) != 1)
+		fail("the init outside did not mount its proc");
+	close(ready[0]);
+	close(pfd);
 }
 
 /* More than loopback alone in the caller's network namespace: a second address on it. */
@@ -719,6 +761,11 @@ static void setup(void)
 		snprintf(dir, sizeof(dir), "%s/mnt", workdir);
 		if (mkdir(dir, 0755) || mount("badtask", dir, "tmpfs", 0, "size=4k"))
 			fail("cannot mount a tmpfs on %s: %m", dir);
+	} else if (!strcmp(mode, "ns-mnt-proc")) {
+		enter_ns(CLONE_NEWNS, "mnt");
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			fail("cannot make the mounts private: %m");
+		outside_proc();
 	} else if (!strcmp(mode, "seccomp")) {
 		setup_seccomp();
 	} else if (!strcmp(mode, "fown_thread")) {

@@ -68,8 +68,40 @@ static void test_plan(void)
 	CHECK("a slave copy cannot become a peer", mnt_plan(0, 5, 5, 0, false, &ops) == -EINVAL);
 }
 
+/* A container's namespace: its own proc on /proc, another on /mnt/p with a tmpfs under it. */
+static const char with_procs[] =
+	"70 69 254:0 / / rw - ext4 /dev/vda rw\n"
+	"71 70 0:21 / /proc rw - proc proc rw\n"
+	"72 71 0:40 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n"
+	"73 70 0:25 / /mnt rw - tmpfs x rw\n"
+	"74 73 0:41 / /mnt/p ro - proc none ro,subset=pid\n"
+	"75 70 0:6 / /dev rw - devtmpfs devtmpfs rw\n";
+
+static void test_drop(void)
+{
+	char a[sizeof(with_procs)];
+	struct mtree t = { 0 };
+
+	memcpy(a, with_procs, sizeof(a));
+	CHECK("parses", mnt_parse(a, &t) == 0 && t.n == 6);
+	CHECK("device read", !strcmp(t.m[1].dev, "0:6"));
+	/* preorder: / /dev /mnt /mnt/p /proc /proc */
+	CHECK("order", !strcmp(t.m[3].point, "/mnt/p") && !strcmp(t.m[5].dev, "0:40"));
+	mnt_drop(&t, 5);
+	mnt_drop(&t, 3);
+	CHECK("two dropped", t.n == 4 && !strcmp(t.m[3].point, "/proc") &&
+				     !strcmp(t.m[3].dev, "0:21"));
+	CHECK("parents kept", t.m[3].parent == 0 && t.m[2].parent == 0 && t.m[1].parent == 0 &&
+				      !strcmp(t.m[2].point, "/mnt"));
+	mnt_drop(&t, 1);
+	CHECK("parents shift", t.n == 3 && t.m[1].parent == 0 && t.m[2].parent == 0 &&
+				       !strcmp(t.m[2].point, "/proc"));
+	mnt_tree_free(&t);
+}
+
 int main(void)
 {
+	test_drop();
 	test_parse_compare();
 	test_plan();
 	UNIT_END();

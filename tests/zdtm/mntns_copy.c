@@ -35,18 +35,48 @@ static unsigned label(uint32_t g)
 	return ngroups;
 }
 
-/* One task's mounts: "point tags" lines, peer groups as labels. */
+struct line {
+	char *text;
+	char point[4096];
+	size_t at;
+};
+
+/* By mount point, then as listed (a mount on another at the same point after it). */
+static int by_point(const void *a, const void *b)
+{
+	const struct line *x = a, *y = b;
+	int c = strcmp(x->point, y->point);
+
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * One task's mounts: "point tags" lines, peer groups as labels. Lines go
+ * by mount point: mountinfo lists mounts in the order they were made, and
+ * a restore makes a proc of the tree's pid namespaces after the copy of
+ * the rest (the ns flavour's container has its own /proc).
+ */
 static void pattern(pid_t pid, char *out, size_t len)
 {
 	static char text[1 << 20];
+	static struct line lines[1024];
 	char path[64], *save = NULL;
-	size_t o = 0;
+	size_t o = 0, n = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
 	if (read_file(path, text, sizeof(text)) < 0)
 		fail("read %s: %m", path);
 	out[0] = 0;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (n == 1024 || sscanf(l, "%*s %*s %*s %*s %4095s", lines[n].point) != 1)
+			fail("bad mountinfo line %s", l);
+		lines[n].text = l;
+		lines[n].at = n;
+		n++;
+	}
+	qsort(lines, n, sizeof(*lines), by_point);
+	for (size_t i = 0; i < n; i++) {
+		char *l = lines[i].text;
 		char point[4096], *dash = strstr(l, " - "), *w, *s2 = NULL;
 		int field = 0;
 
