@@ -30,6 +30,7 @@
 #include "core/util.h"
 #include "mem/cow.h"
 #include "mem/cow-priv.h"
+#include "ns/userns.h"
 
 /* ---- dump ---- */
 
@@ -43,14 +44,40 @@ struct sib_pages {
 	size_t nr, cap;
 };
 
-/* The children of the task at pi that have memory of their own, in tree order. */
-static size_t kids_of(const struct dump_ctx *ctx, size_t pi, size_t *kids)
+/*
+ * Each task's children with memory of their own, in tree order, as lists
+ * made once: next[k] is the child after k of the same parent, first[p] the
+ * first of p's (-1: none). A per-parent scan of every task is quadratic.
+ */
+struct kin {
+	int *first, *next;
+};
+
+static int kin_make(const struct dump_ctx *ctx, struct kin *kn)
+{
+	kn->first = malloc(ctx->nr_tasks * sizeof(int));
+	kn->next = malloc(ctx->nr_tasks * sizeof(int));
+	if (!kn->first || !kn->next)
+		return -ENOMEM;
+	for (size_t k = 0; k < ctx->nr_tasks; k++)
+		kn->first[k] = kn->next[k] = -1;
+	for (size_t k = ctx->nr_tasks; k-- > 0;) {
+		const struct dump_task *c = &ctx->tasks[k];
+
+		if (c->parent < 0 || c->zombie || !c->mm)
+			continue;
+		kn->next[k] = kn->first[c->parent];
+		kn->first[c->parent] = k;
+	}
+	return 0;
+}
+
+static size_t kids_of(const struct kin *kn, size_t pi, size_t *kids)
 {
 	size_t n = 0;
 
-	for (size_t k = pi + 1; k < ctx->nr_tasks; k++)
-		if (ctx->tasks[k].parent == (int)pi && !ctx->tasks[k].zombie && ctx->tasks[k].mm)
-			kids[n++] = k;
+	for (int k = kn->first[pi]; k >= 0; k = kn->next[k])
+		kids[n++] = k;
 	return n;
 }
 
@@ -255,7 +282,7 @@ static int apply(struct dump_ctx *ctx, const size_t *kids, size_t n, struct kid_
 	return 0;
 }
 
-static int parent_siblings(struct dump_ctx *ctx, size_t pi)
+static int parent_siblings(struct dump_ctx *ctx, const struct kin *kn, size_t pi)
 {
 	const MmEntry *pmm = ctx->tasks[pi].mm;
 	struct sib_pages sp = { 0 };
@@ -263,11 +290,14 @@ static int parent_siblings(struct dump_ctx *ctx, size_t pi)
 	size_t *kids, n;
 	int r = 0;
 
-	if (ctx->tasks[pi].zombie || !pmm)
+	/* Less than two children, or an owned init's, forked by a proxy (ns/pid-owned.c):
+	 * nothing of its memory to share. */
+	if (ctx->tasks[pi].zombie || !pmm || kn->first[pi] < 0 || kn->next[kn->first[pi]] < 0 ||
+	    userns_owned_init(ctx, &ctx->tasks[pi]))
 		return 0;
 	if (!(kids = malloc(ctx->nr_tasks * sizeof(*kids))))
 		return -ENOMEM;
-	n = kids_of(ctx, pi, kids);
+	n = kids_of(kn, pi, kids);
 	for (size_t o = 0; n >= 2 && o < n && r == 0; o++)
 		r = scan_kid(ctx, kids[o], pmm, o, &sp);
 	if (r == 0 && sp.nr) {
@@ -285,10 +315,13 @@ static int parent_siblings(struct dump_ctx *ctx, size_t pi)
 
 int cow_dump_siblings(struct dump_ctx *ctx)
 {
-	int r = 0;
+	struct kin kn;
+	int r = kin_make(ctx, &kn);
 
 	for (size_t k = 0; k < ctx->nr_tasks && r == 0; k++)
-		r = parent_siblings(ctx, k);
+		r = parent_siblings(ctx, &kn, k);
+	free(kn.first);
+	free(kn.next);
 	return r;
 }
 
