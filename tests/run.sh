@@ -43,9 +43,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $flavour in
-# uns is not in all yet: its pid namespace is owned by its user namespace,
-# which nestor refuses until the pidowned branch lands.
-all) flavours=(none restore twice leave-running ns) ;;
+all) flavours=(none restore twice leave-running ns uns) ;;
 restore|twice|leave-running|ns|uns|none) flavours=("$flavour") ;;
 *) echo "run.sh: unknown flavour '$flavour'" >&2; exit 2 ;;
 esac
