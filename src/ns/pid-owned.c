@@ -265,13 +265,15 @@ int pidns_assist_begin(const struct restore_ctx *ctx, int idx, int thread, long 
 	char val[24];
 	long saved;
 
-	/* Outer levels but nestor's own, innermost first; nestor's last, closest to the clone. */
-	for (int j = depth; j > 0; j--) {
-		ns = pidns_parent_of(ctx, ns);
-		if (j - 1 > 0 && j - 1 < outer &&
-		    (r = write_last_pid_in(ctx, ns, (long)v[j - 1] - 1)) < 0)
+	/*
+	 * The levels the cloner cannot set but nestor's own, innermost first
+	 * (for a thread, its task's own level may be one: a task in a pid
+	 * namespace nestor's user namespace owns, inside an inner user
+	 * namespace); nestor's last, closest to the clone.
+	 */
+	for (int j = depth; j > 0; j--, ns = pidns_parent_of(ctx, ns))
+		if (j < outer && (r = write_last_pid_in(ctx, ns, (long)v[j] - 1)) < 0)
 			return r;
-	}
 	/* A pid still held would just be skipped: the cursor gives the next one.
 	 * Another process's fork may have taken it just now (our last cursor was
 	 * right before it): most go soon. */

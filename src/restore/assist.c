@@ -200,7 +200,9 @@ static int thread_made(struct restore_ctx *ctx, struct assist_state *as, const s
 	    st.nr_nspid != (int)v->n_nr ||
 	    !same_vec(st.nspid, v->nr, v->n_nr)) {
 		stray = stray_thread(ctx, a->idx);
-		pr_debug("thread %u of task %u came out as %d: again", v->nr[0], e->pid, stray);
+		pr_debug("thread %u of task %u came out as %d (levels %d, innermost %d, tgid %d): again",
+			 v->nr[0], e->pid, stray, st.nr_nspid,
+			 st.nr_nspid > 0 ? st.nspid[st.nr_nspid - 1] : -1, st.tgid);
 		if (++as->assist_retries > 16)
 			r = log_error_ret(-EBUSY, "can't restore: thread %u of task %u came out "
 					  "with tid %d: another process took it meanwhile",
