@@ -18,6 +18,10 @@ struct runs {
 long find_area(const MmEntry *mm, uint64_t addr);
 /* The parent's area that area v of a child can share pages with, or -1. */
 long parent_area(const MmEntry *pmm, const MmEntry *mm, size_t i);
+/* Whether run r (after prev_end) is a valid run inside the child's area and
+ * the parent's matching one, which reaches its start: 0, or -EINVAL. */
+int cow_run_shared_area(const MmEntry *mm, const MmEntry *pmm, const PageRunEntry *r,
+			uint64_t prev_end);
 bool cow_kind(const VmaEntry *v);
 /* A task that runs again (not a zombie, not a helper). */
 bool is_live_task(const struct restore_task *t);

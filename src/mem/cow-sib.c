@@ -343,16 +343,9 @@ static int check_stage_run(const struct restore_ctx *ctx, const struct restore_t
 {
 	const MmEntry *mm = t->mm;
 	uint64_t end = run_end(r);
-	long i, j;
 
-	if (!r->nr_pages || r->nr_pages > TASK_SIZE / PAGE_SIZE || r->vaddr < prev_end ||
-	    r->vaddr & (PAGE_SIZE - 1) || end > TASK_SIZE || end <= r->vaddr)
-		return -EINVAL;
-	i = find_area(mm, r->vaddr);
-	j = i >= 0 ? parent_area(pmm, mm, i) : -1;
 	/* In the area in both; not a page of the parent's, nor one it has from its own parent. */
-	if (j < 0 || mm->vmas[i]->end < end || pmm->vmas[j]->end < end ||
-	    pmm->vmas[j]->start > r->vaddr ||
+	if (cow_run_shared_area(mm, pmm, r, prev_end) < 0 ||
 	    meets(mm->parent_runs, mm->n_parent_runs, r->vaddr, end) ||
 	    meets(pmm->parent_runs, pmm->n_parent_runs, r->vaddr, end) ||
 	    meets(pmm->stage_runs, pmm->n_stage_runs, r->vaddr, end))

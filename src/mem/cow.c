@@ -312,10 +312,10 @@ bool forked_by_parent(const struct restore_ctx *ctx, const struct restore_task *
 	return c && c->helper && c->creator == t->parent;
 }
 
-static int check_parent_run(const MmEntry *mm, const MmEntry *pmm, const PageRunEntry *r,
-			    uint64_t prev_end)
+int cow_run_shared_area(const MmEntry *mm, const MmEntry *pmm, const PageRunEntry *r,
+			uint64_t prev_end)
 {
-	uint64_t end = r->vaddr + r->nr_pages * PAGE_SIZE;
+	uint64_t end = run_end(r);
 	long i, j;
 
 	if (!r->nr_pages || r->nr_pages > TASK_SIZE / PAGE_SIZE || r->vaddr < prev_end ||
@@ -323,9 +323,19 @@ static int check_parent_run(const MmEntry *mm, const MmEntry *pmm, const PageRun
 		return -EINVAL;
 	i = find_area(mm, r->vaddr);
 	j = i >= 0 ? parent_area(pmm, mm, i) : -1;
-	/* Inside the area in both: the child inherits the parent's area, nothing beyond. */
 	if (j < 0 || mm->vmas[i]->end < end || pmm->vmas[j]->end < end ||
-	    pmm->vmas[j]->start > r->vaddr ||
+	    pmm->vmas[j]->start > r->vaddr)
+		return -EINVAL;
+	return 0;
+}
+
+/* Inside the area in both: the child inherits the parent's area, nothing beyond. */
+static int check_parent_run(const MmEntry *mm, const MmEntry *pmm, const PageRunEntry *r,
+			    uint64_t prev_end)
+{
+	uint64_t end = run_end(r);
+
+	if (cow_run_shared_area(mm, pmm, r, prev_end) < 0 ||
 	    meets(mm->runs, mm->n_runs, r->vaddr, end) || !parent_has(pmm, r->vaddr, end))
 		return -EINVAL;
 	return 0;
